@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's test command (npm test) and CI's (.ci/run): install what is missing, build, lint, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-deps.sh
+ensure_debian_packages
+ensure_node_modules
+npx tsc -p tsconfig.json
+npx eslint --max-warnings 0 .
+npx prettier --check --log-level warn .
+# One runner for everything; lab tests (test/lab) share the machine's two cores and its namespaces,
+# so files run one at a time.
+exec node --test --test-concurrency=1 dist/test/

@@ -1,0 +1,210 @@
+/**
+ * The one compiled, fully-resolved configuration every other layer reads.
+ * Every duration is in milliseconds, every default is filled in, node names are lowercased.
+ * Produced by `compileConfig()` from ha.cf + authkeys + haresources; immutable afterwards.
+ */
+
+/** Where a directive came from, so later warnings (lint, runtime) can point at file:line. */
+export interface Origin {
+  readonly file: string;
+  readonly line: number;
+}
+
+export type AutoFailback = 'on' | 'off' | 'legacy';
+
+export type MediumConfig =
+  | {
+      readonly kind: 'bcast';
+      readonly dev: string;
+      readonly port: number;
+      readonly origin: Origin;
+    }
+  | {
+      readonly kind: 'ucast';
+      readonly dev: string;
+      readonly peer: string;
+      readonly port: number;
+      readonly origin: Origin;
+    }
+  | {
+      readonly kind: 'mcast';
+      readonly dev: string;
+      readonly group: string;
+      readonly port: number;
+      readonly ttl: number;
+      readonly loop: boolean;
+      readonly origin: Origin;
+    }
+  | {
+      readonly kind: 'ucast6' | 'mcast6';
+      /** The raw arguments as written; IPv6 media are parsed and kept but not yet carried. */
+      readonly args: readonly string[];
+      readonly port: number;
+      readonly origin: Origin;
+    }
+  | {
+      readonly kind: 'serial';
+      readonly tty: string;
+      readonly baud: number;
+      readonly origin: Origin;
+    };
+
+/** A ping node (`ping ip`) or a ping group (`ping_group name ip...`, alive if any member answers). */
+export interface PingNodeConfig {
+  /** Node name: the IP itself for `ping`, the group name for `ping_group`. */
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly group: boolean;
+  readonly origin: Origin;
+}
+
+export interface StonithConfig {
+  /** `stonith <type> <cfgfile>` or `stonith_host <host|*> <type> <params...>` (the last matching line wins). */
+  readonly directive: 'stonith' | 'stonith_host';
+  readonly type: string;
+  /** cfgfile for `stonith`; the params for `stonith_host`. */
+  readonly params: readonly string[];
+  readonly host: string | undefined;
+  readonly origin: Origin;
+}
+
+export interface RespawnConfig {
+  readonly user: string;
+  /** Absolute path then arguments. */
+  readonly argv: readonly string[];
+  /** true for `failfast` (reboot when it dies). */
+  readonly failfast: boolean;
+  readonly origin: Origin;
+}
+
+export interface ApiAuthConfig {
+  readonly client: string;
+  readonly uids: readonly string[];
+  readonly gids: readonly string[];
+  readonly origin: Origin;
+}
+
+export interface WatchdogConfig {
+  readonly device: string;
+  /** deadtime + 10 ms rounded up to whole seconds, as Heartbeat computes it. */
+  readonly timeoutS: number;
+}
+
+export interface HaCf {
+  /** Configured nodes, lowercased, in file order. */
+  readonly nodes: readonly string[];
+  /** The name this host goes by (uname -n, /etc/ha.d/nodeinfo or --node), lowercased; always in `nodes`. */
+  readonly localNode: string;
+  readonly media: readonly MediumConfig[];
+  readonly pingNodes: readonly PingNodeConfig[];
+
+  readonly keepaliveMs: number;
+  readonly deadtimeMs: number;
+  readonly warntimeMs: number;
+  readonly initdeadMs: number;
+  readonly deadpingMs: number;
+  readonly udpport: number;
+  readonly baud: number;
+  readonly hopfudge: number;
+  readonly autoFailback: AutoFailback;
+  /** Derived from autoFailback as Heartbeat does: on/off → true, legacy → false. */
+  readonly niceFailback: boolean;
+  readonly realtime: boolean;
+  readonly debug: number;
+  readonly hbgenmethod: 'file' | 'time';
+  readonly msgfmt: 'classic' | 'netstring';
+  readonly logfile: string | undefined;
+  readonly debugfile: string | undefined;
+  readonly logfacility: string | undefined;
+  readonly useLogd: boolean;
+  readonly connLogdTimeS: number;
+  readonly coredumps: boolean;
+  readonly coreroot: string | undefined;
+  readonly logBadpack: boolean;
+  readonly syslogmsgfmt: boolean;
+  readonly pacemaker: boolean;
+  readonly autojoin: 'none' | 'other' | 'any';
+  readonly uuidfrom: 'file' | 'nodename';
+  readonly compression: string;
+  readonly compressionThreshold: number;
+  readonly traditionalCompression: boolean;
+  readonly maxRexmitDelayMs: number;
+  readonly memreserveKb: number;
+  readonly cluster: string;
+  readonly quorumServer: string | undefined;
+  /** `env N=V` lines: exported to children as HA_N=V. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly watchdog: WatchdogConfig | undefined;
+  readonly stonith: StonithConfig | undefined;
+  readonly apiauth: readonly ApiAuthConfig[];
+  readonly respawn: readonly RespawnConfig[];
+
+  /**
+   * Vigil-only directives (documented in the README; rejected by Heartbeat, so a file that uses
+   * them is Vigil's). Later issues add fields here; each has a default so classic files need none.
+   */
+  readonly vigil: VigilExtensions;
+
+  /** Raw value of every directive as written (for `cl_status hbparameter`), last occurrence wins. */
+  readonly raw: Readonly<Record<string, string>>;
+  /** Where each directive was (first occurrence), for warnings. */
+  readonly origins: Readonly<Record<string, Origin>>;
+}
+
+export interface VigilExtensions {
+  /** `vigil_state_dir`: where hb_uuid / hb_generation live. Default /var/lib/heartbeat. */
+  readonly stateDir: string;
+}
+
+export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256' | 'sha512';
+
+export interface AuthKey {
+  readonly index: number;
+  readonly method: AuthMethod;
+  /** Empty for crc. */
+  readonly key: string;
+  readonly origin: Origin;
+}
+
+export interface AuthKeys {
+  /** The index selected by `auth N`; always present in `keys`. */
+  readonly active: number;
+  /** Every key line, indexed by its number (0–15). */
+  readonly keys: ReadonlyMap<number, AuthKey>;
+}
+
+export interface Resource {
+  /** The token as written in haresources (e.g. `192.168.1.50` or `IPaddr::10.0.0.1/24/eth0`). */
+  readonly spec: string;
+  /** Script/agent name after shorthand expansion (`IPaddr` for a bare IP). */
+  readonly type: string;
+  /** Arguments split on `::`. */
+  readonly args: readonly string[];
+  /** For IPaddr/IPaddr2: the parsed address argument. */
+  readonly ip: IpResourceArgs | undefined;
+}
+
+export interface IpResourceArgs {
+  readonly address: string;
+  /** Prefix length if given (`/24`), else undefined (the agent derives it from the interface). */
+  readonly cidr: number | undefined;
+  readonly nic: string | undefined;
+  readonly broadcast: string | undefined;
+}
+
+export interface ResourceGroup {
+  /** The first resource's spec: unique across the file; the group's identity on the wire (`ipaddr=`). */
+  readonly key: string;
+  /** Preferred node, lowercased. */
+  readonly node: string;
+  readonly resources: readonly Resource[];
+  readonly origin: Origin;
+}
+
+export interface CompiledConfig {
+  /** Directory the three files were read from (normally /etc/ha.d). */
+  readonly configDir: string;
+  readonly hacf: HaCf;
+  readonly authkeys: AuthKeys;
+  readonly groups: readonly ResourceGroup[];
+}

@@ -1,0 +1,93 @@
+/**
+ * One table of stable error codes. Callers branch on `code`, never on message text.
+ * Add a code here before throwing it anywhere.
+ */
+export const ErrorCodes = {
+  VIGIL_ERR_USAGE: 'bad command-line usage',
+  VIGIL_ERR_CFG_SYNTAX: 'configuration file syntax error',
+  VIGIL_ERR_CFG_DIRECTIVE: 'unknown or illegal configuration directive',
+  VIGIL_ERR_CFG_VALUE: 'invalid configuration value',
+  VIGIL_ERR_CFG_ORDER: 'configuration directives in the wrong order',
+  VIGIL_ERR_CFG_MISSING: 'required configuration item missing',
+  VIGIL_ERR_CFG_LIMIT: 'configuration limit exceeded',
+  VIGIL_ERR_CFG_IO: 'configuration file could not be read',
+  VIGIL_ERR_AUTH_CONFIG: 'authentication configuration error',
+  VIGIL_ERR_AUTH_PERMS: 'authkeys file is readable by group or other',
+  VIGIL_ERR_AUTH_BAD_DIGEST: 'message authentication failed',
+  VIGIL_ERR_AUTH_UNKNOWN_KEY: 'message signed with an unknown key index',
+  VIGIL_ERR_RSC_SYNTAX: 'haresources syntax error',
+  VIGIL_ERR_RSC_NODE: 'haresources names an unknown node',
+  VIGIL_ERR_RSC_DUPLICATE: 'duplicate resource group key',
+  VIGIL_ERR_MSG_PARSE: 'malformed message',
+  VIGIL_ERR_MSG_TOO_BIG: 'message exceeds the size limit',
+  VIGIL_ERR_MSG_FIELD: 'message lacks a required field or has an invalid one',
+  VIGIL_ERR_MSG_REPLAY: 'replayed or stale message',
+  VIGIL_ERR_MSG_UNKNOWN_NODE: 'message from a node not in the configuration',
+  VIGIL_ERR_SOCKET: 'socket error',
+  VIGIL_ERR_OS_COMMAND: 'external command failed',
+  VIGIL_ERR_LAB: 'lab error',
+  VIGIL_ERR_LAB_NOT_ROOT: 'the lab needs root and network namespaces',
+  VIGIL_ERR_INTERNAL: 'internal invariant violated',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** Where in a file an error was found; `line` and `column` are 1-based. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export class VigilError extends Error {
+  override readonly name = 'VigilError';
+  readonly code: ErrorCode;
+  readonly location: SourceLocation | undefined;
+
+  constructor(code: ErrorCode, message: string, location?: SourceLocation, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.location = location;
+  }
+
+  /** `file:line[:column]: message`, the shape editors and grep understand. */
+  format(): string {
+    const loc = this.location;
+    if (loc === undefined) return this.message;
+    let where = loc.file;
+    if (loc.line !== undefined) where += `:${loc.line}`;
+    if (loc.line !== undefined && loc.column !== undefined) where += `:${loc.column}`;
+    return `${where}: ${this.message}`;
+  }
+}
+
+/**
+ * Several errors found in one pass over a file (config parsers report every error of a file at once).
+ * `errors` is never empty.
+ */
+export class VigilErrors extends Error {
+  override readonly name = 'VigilErrors';
+  readonly code: ErrorCode;
+  readonly errors: readonly VigilError[];
+
+  constructor(errors: readonly VigilError[]) {
+    const first = errors[0];
+    if (first === undefined) throw new Error('VigilErrors needs at least one error');
+    super(errors.map((e) => e.format()).join('\n'));
+    this.errors = errors;
+    this.code = first.code;
+  }
+}
+
+export function isVigilError(e: unknown): e is VigilError | VigilErrors {
+  return e instanceof VigilError || e instanceof VigilErrors;
+}
+
+export function assertNever(x: never, what = 'value'): never {
+  throw new VigilError('VIGIL_ERR_INTERNAL', `unexpected ${what}: ${String(x)}`);
+}
+
+/** Invariant check that stays on in production: a broken invariant in an HA daemon must be loud. */
+export function invariant(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new VigilError('VIGIL_ERR_INTERNAL', `invariant violated: ${message}`);
+}
