@@ -1,4 +1,3 @@
-// Operator tool kept under Heartbeat's name; it talks to the daemon's control socket,
-// which arrives with the engine issue. Until then it says so and fails like a stopped daemon would.
-process.stderr.write('hb_takeover: not yet available in this Vigil build (needs the Vigil daemon)\n');
-process.exitCode = 3;
+import { standbyTool } from './standby-tool.js';
+
+process.exitCode = await standbyTool('hb_takeover', process.argv.slice(2));

@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ControlRequest, StatusSnapshot } from '../../src/control/protocol.js';
+import { ControlServer } from '../../src/control/server.js';
+
+const cliDir = fileURLToPath(new URL('../../src/cli/', import.meta.url));
+
+function run(tool: string, args: string[], socket: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(cliDir, `${tool}.js`), ...args],
+      { env: { ...process.env, VIGIL_CONTROL_SOCKET: socket } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+const snapshot: StatusSnapshot = {
+  protocol: 1,
+  version: '0.1.0',
+  node: 'linux1',
+  pid: 1,
+  startedAt: 0,
+  generation: 7,
+  autoFailback: 'on',
+  rscstatus: 'all',
+  nodes: [
+    {
+      name: 'linux1',
+      type: 'normal',
+      status: 'active',
+      links: [{ name: 'eth1', status: 'up' }],
+      lastHeard: 0,
+      clients: {},
+    },
+    {
+      name: 'linux2',
+      type: 'normal',
+      status: 'dead',
+      links: [{ name: 'eth1', status: 'dead' }],
+      lastHeard: 0,
+      clients: {},
+    },
+    {
+      name: '192.168.1.1',
+      type: 'ping',
+      status: 'ping',
+      links: [{ name: '192.168.1.1', status: 'up' }],
+      lastHeard: 0,
+      clients: {},
+    },
+  ],
+  groups: [],
+  transitions: [],
+  parameters: { keepalive: '1', deadtime: '10' },
+};
+
+test('cl_status against a daemon: output and exit codes of Heartbeat 3.0.6', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-cls-'));
+  const sock = join(dir, 'control.sock');
+  const seen: ControlRequest[] = [];
+  const server = new ControlServer({
+    path: sock,
+    handler: (req) => {
+      seen.push(req);
+      return Promise.resolve(req.cmd === 'status' ? snapshot : null);
+    },
+  });
+  await server.listen();
+  t.after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const cases: [string[], number, string][] = [
+    [['hbstatus'], 0, 'Heartbeat is running on this machine.\n'],
+    [['listnodes'], 0, 'linux1\nlinux2\n192.168.1.1\n'],
+    [['listnodes', '-n'], 0, 'linux1\nlinux2\n'],
+    [['listnodes', '-p'], 0, '192.168.1.1\n'],
+    [['nodestatus', 'linux1'], 0, 'active\n'],
+    [['nodestatus', 'LINUX2'], 1, 'dead\n'],
+    [['nodestatus', '192.168.1.1'], 0, 'ping\n'],
+    [['nodetype', '192.168.1.1'], 0, 'ping\n'],
+    [['listhblinks', 'linux2'], 0, '\teth1\n'],
+    [['hblinkstatus', 'linux1', 'eth1'], 0, 'up\n'],
+    [['hblinkstatus', 'linux2', 'eth1'], 1, 'dead\n'],
+    [['rscstatus'], 0, 'all\n'],
+    [['rscstatus', '-m'], 0, 'This node is holding all resources.\n'],
+    [['hbparameter', '-p', 'deadtime'], 0, '10\n'],
+    [['clientstatus', 'linux2', 'ipfail'], 1, 'offline\n'],
+  ];
+  for (const [args, code, stdout] of cases) {
+    const r = await run('cl_status', args, sock);
+    assert.equal(r.stdout, stdout, args.join(' '));
+    assert.equal(r.code, code, args.join(' '));
+  }
+  const bad = await run('cl_status', ['bogus'], sock);
+  assert.equal(bad.code, 11);
+  assert.match(bad.stderr, /cl_status: \[\d+\]: ERROR: bogus: invalid sub-command\.\n$/);
+
+  const sb = await run('hb_standby', ['failback'], sock);
+  assert.equal(sb.code, 0);
+  assert.equal(sb.stdout, 'Going standby [foreign].\n');
+  const tk = await run('hb_takeover', [], sock);
+  assert.equal(tk.code, 0);
+  assert.deepEqual(seen.slice(-2), [
+    { cmd: 'standby', which: 'foreign' },
+    { cmd: 'takeover', which: 'all' },
+  ]);
+  const wrong = await run('hb_standby', ['half'], sock);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stdout, /wrong resources\(half\)/);
+});
+
+test('cl_status with no daemon: Heartbeat\'s "stopped" answers', async () => {
+  const sock = join(tmpdir(), `vigil-none-${process.pid}.sock`);
+  const st = await run('cl_status', ['hbstatus'], sock);
+  assert.deepEqual([st.code, st.stdout], [1, 'Heartbeat is stopped on this machine.\n']);
+  const ln = await run('cl_status', ['listnodes'], sock);
+  assert.equal(ln.code, 1);
+  assert.match(ln.stderr, /ERROR: Cannot signon with heartbeat\n/);
+  const usage = await run('cl_status', [], sock);
+  assert.equal(usage.code, 0);
+  assert.match(usage.stdout, /^Usage: cl_status <sub-command>/);
+});
