@@ -21,6 +21,46 @@ program
     process.exitCode = await runCheck(opts);
   });
 
+program
+  .command('status')
+  .description('show nodes, links, resource groups and who holds what since when')
+  .option('--json', 'print the daemon snapshot as JSON')
+  .option('--watch', 'refresh every second in a terminal')
+  .action(async (opts: { json?: boolean; watch?: boolean }) => {
+    const { statusCommand } = await import('./daemonctl.js');
+    process.exitCode = await statusCommand(opts);
+  });
+
+program
+  .command('stop')
+  .description('stop the daemon gracefully: its resource groups are handed over to the peer')
+  .option('--timeout <seconds>', 'how long to wait for the daemon to exit', '120')
+  .action(async (opts: { timeout: string }) => {
+    const { stopCommand } = await import('./daemonctl.js');
+    process.exitCode = await stopCommand(opts);
+  });
+
+program
+  .command('reload')
+  .description('re-read the configuration (SIGHUP); a bad new configuration is refused and the old one kept')
+  .action(async () => {
+    const { reloadCommand } = await import('./daemonctl.js');
+    process.exitCode = await reloadCommand();
+  });
+
+for (const [name, cmd] of [
+  ['standby', 'hb_standby'],
+  ['takeover', 'hb_takeover'],
+] as const) {
+  program
+    .command(`${name} [which]`)
+    .description(`alias of ${cmd} [all|local|foreign|failback]`)
+    .action(async (which: string | undefined) => {
+      const { standbyTool } = await import('./standby-tool.js');
+      process.exitCode = await standbyTool(cmd, which === undefined ? [] : [which]);
+    });
+}
+
 async function main(): Promise<void> {
   const { registerLab } = await import('../../lab/cli.js');
   registerLab(program);

@@ -1,0 +1,78 @@
+import { request, ControlUnavailable, controlSocketPath } from '../control/client.js';
+import type { StatusSnapshot } from '../control/protocol.js';
+import { DEFAULT_PIDFILE, readLivePid } from '../daemon/pidfile.js';
+import { renderStatus } from './status-view.js';
+
+// The init-script verbs, answered the way `heartbeat -s/-k/-r` and /etc/init.d/heartbeat answer.
+
+export function pidfilePath(): string {
+  return process.env.VIGIL_PIDFILE ?? DEFAULT_PIDFILE;
+}
+
+export async function statusCommand(opts: { json?: boolean; watch?: boolean }): Promise<number> {
+  const once = async (): Promise<{ code: number; text: string }> => {
+    try {
+      const r = await request({ cmd: 'status' }, controlSocketPath());
+      if (!r.ok) return { code: 1, text: `vigil: ${r.message}\n` };
+      const snap = r.result as StatusSnapshot;
+      return { code: 0, text: opts.json === true ? JSON.stringify(snap, null, 2) + '\n' : renderStatus(snap) };
+    } catch (e) {
+      if (!(e instanceof ControlUnavailable)) throw e;
+      const pid = await readLivePid(pidfilePath());
+      if (pid !== undefined)
+        return { code: 1, text: `vigil [pid ${pid}] is running but does not answer: ${e.message}\n` };
+      // LSB: 3 = program is not running.
+      return { code: 3, text: opts.json === true ? '{"running":false}\n' : 'vigil is stopped. No process\n' };
+    }
+  };
+  if (opts.watch !== true || !process.stdout.isTTY) {
+    const r = await once();
+    process.stdout.write(r.text);
+    return r.code;
+  }
+  for (;;) {
+    const r = await once();
+    process.stdout.write('\x1b[H\x1b[2J' + r.text);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return false;
+}
+
+export async function stopCommand(opts: { timeout: string }): Promise<number> {
+  const pid = await readLivePid(pidfilePath());
+  if (pid === undefined) {
+    process.stdout.write('INFO: Heartbeat already stopped.\n');
+    return 0;
+  }
+  process.kill(pid, 'SIGTERM');
+  // A graceful stop releases every group (stop retries can take 10 s per resource): wait generously.
+  if (await waitGone(pid, Number(opts.timeout) * 1000)) {
+    process.stdout.write(`vigil [pid ${pid}] stopped.\n`);
+    return 0;
+  }
+  process.stderr.write(`vigil [pid ${pid}] did not stop within ${opts.timeout} s\n`);
+  return 1;
+}
+
+export async function reloadCommand(): Promise<number> {
+  const pid = await readLivePid(pidfilePath());
+  if (pid === undefined) {
+    process.stderr.write('vigil is stopped. No process\n');
+    return 3;
+  }
+  process.kill(pid, 'SIGHUP');
+  process.stdout.write(`Reload requested from vigil [pid ${pid}].\n`);
+  return 0;
+}

@@ -1,0 +1,51 @@
+import type { StatusSnapshot } from '../control/protocol.js';
+
+const pad = (s: string, w: number): string => (s.length >= w ? s + ' ' : s + ' '.repeat(w - s.length));
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
+}
+
+function clock(at: number): string {
+  const d = new Date(at);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** The human view of `vigil status`: who is alive, over which links, and who holds which group since when. */
+export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
+  const lines: string[] = [];
+  lines.push(
+    `vigil OK [pid ${s.pid}] is running on ${s.node} [${s.node}]... (version ${s.version}, generation ${s.generation}, up ${ago(now - s.startedAt)}, auto_failback ${s.autoFailback})`,
+  );
+  lines.push('', 'Nodes:');
+  const nw = Math.max(6, ...s.nodes.map((n) => n.name.length + 2));
+  for (const n of s.nodes) {
+    const links = n.links.map((l) => `${l.name} ${l.status}`).join(', ');
+    const heard = n.lastHeard === undefined || n.name === s.node ? '' : `  last heard ${ago(now - n.lastHeard)} ago`;
+    lines.push(`  ${pad(n.name, nw)}${pad(n.type, 8)}${pad(n.status, 8)}${links}${heard}`);
+  }
+  lines.push('', `Resource groups (this node holds: ${s.rscstatus}):`);
+  if (s.groups.length === 0) lines.push('  (none configured)');
+  const gw = Math.max(6, ...s.groups.map((g) => g.key.length + 2));
+  for (const g of s.groups) {
+    const holder = g.holder === undefined ? 'held by nobody' : `${g.state} on ${g.holder}`;
+    const fails =
+      g.failCount > 0
+        ? `  failures ${g.failCount}${g.lastFailure === undefined ? '' : ` (last: ${g.lastFailure})`}`
+        : '';
+    lines.push(
+      `  ${pad(g.key, gw)}${holder} since ${clock(g.since)} (${ago(now - g.since)})  preferred ${g.preferred}${fails}`,
+    );
+    lines.push(`  ${' '.repeat(gw)}${g.resources.join(' ')}`);
+  }
+  if (s.transitions.length > 0) {
+    lines.push('', 'Last transitions:');
+    for (const t of s.transitions.slice(-10)) lines.push(`  ${clock(t.at)}  ${t.text}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderStatus } from '../../src/cli/status-view.js';
+import type { StatusSnapshot } from '../../src/control/protocol.js';
+
+test('vigil status shows each node with its links and each group with holder and since when', () => {
+  const now = Date.UTC(2026, 10, 26, 12, 0, 0);
+  const snap: StatusSnapshot = {
+    protocol: 1,
+    version: '0.1.0',
+    node: 'linux1',
+    pid: 42,
+    startedAt: now - 3_723_000,
+    generation: 9,
+    autoFailback: 'on',
+    rscstatus: 'all',
+    nodes: [
+      {
+        name: 'linux1',
+        type: 'normal',
+        status: 'active',
+        links: [{ name: 'eth1', status: 'up' }],
+        lastHeard: now,
+        clients: {},
+      },
+      {
+        name: 'linux2',
+        type: 'normal',
+        status: 'dead',
+        links: [{ name: 'eth1', status: 'dead' }],
+        lastHeard: now - 12_000,
+        clients: {},
+      },
+    ],
+    groups: [
+      {
+        key: '192.168.1.50',
+        preferred: 'linux1',
+        resources: ['IPaddr::192.168.1.50'],
+        holder: 'linux1',
+        state: 'held',
+        since: now - 65_000,
+        failCount: 2,
+        lastFailure: 'apache: Return code 1',
+      },
+    ],
+    transitions: [{ at: now - 65_000, text: 'Taking over resource group 192.168.1.50' }],
+    parameters: {},
+  };
+  const out = renderStatus(snap, now);
+  assert.match(out, /^vigil OK \[pid 42\] is running on linux1 \[linux1\]\.\.\. .*generation 9, up 1h02m/);
+  assert.match(out, /linux2 +normal +dead +eth1 dead +last heard 12s ago/);
+  assert.match(
+    out,
+    /192\.168\.1\.50 +held on linux1 since .* \(1m05s\) +preferred linux1 +failures 2 \(last: apache: Return code 1\)/,
+  );
+  assert.match(out, /Taking over resource group 192\.168\.1\.50/);
+});

@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claimPidfile, readLivePid, releasePidfile } from '../../src/daemon/pidfile.js';
+import { isVigilError } from '../../src/util/errors.js';
+
+test('a live owner blocks a second daemon; a stale pidfile is taken over', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-pid-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'vigil.pid');
+  const other = spawn('sleep', ['30']);
+  t.after(() => other.kill('SIGKILL'));
+  await writeFile(path, `${other.pid}\n`);
+  assert.equal(await readLivePid(path), other.pid);
+  await assert.rejects(claimPidfile(path), (e) => isVigilError(e) && e.code === 'VIGIL_ERR_ALREADY_RUNNING');
+  other.kill('SIGKILL');
+  await new Promise((r) => other.on('exit', r));
+  assert.equal(await readLivePid(path), undefined);
+  await claimPidfile(path);
+  assert.equal(await readFile(path, 'utf8'), `${process.pid}\n`);
+  await releasePidfile(path);
+  assert.equal(await readLivePid(path), undefined);
+});
