@@ -613,7 +613,7 @@ export function analyzeHaCf(text: string, options: ParseHaCfOptions): HaCfAnalys
   }
 
   if (stonithHost !== undefined) b.stonith = stonithHost;
-  return finish(b, file, localNode, errors, warnings);
+  return finish(b, file, localNode, errors, warnings, scalarLines);
 }
 
 type ErrFn = (code: ErrorCode, message: string, column?: number) => void;
@@ -950,10 +950,12 @@ function finish(
   localNode: string | undefined,
   errors: VigilError[],
   warnings: ConfigWarning[],
+  lastLines: Readonly<Record<string, number>>,
 ): HaCfAnalysis {
+  // Point at the line whose value is in effect: the last one.
   const where = (directive: string): { file: string; line?: number } => {
-    const o = b.origins[directive];
-    return o === undefined ? { file } : { file, line: o.line };
+    const line = lastLines[directive] ?? b.origins[directive]?.line;
+    return line === undefined ? { file } : { file, line };
   };
   const keepaliveMs = b.times.keepalive ?? 1000;
   const deadtimeMs = b.times.deadtime ?? 30000;
@@ -992,7 +994,8 @@ function finish(
     );
   }
   const deadpingMs = b.times.deadping ?? deadtimeMs;
-  if (deadpingMs <= 2 * keepaliveMs) {
+  // Checked only when set: the default follows deadtime, whose own error already says it all.
+  if (b.times.deadping !== undefined && deadpingMs <= 2 * keepaliveMs) {
     errors.push(
       new VigilError(
         'VIGIL_ERR_CFG_VALUE',
