@@ -110,6 +110,8 @@ export interface HaCf {
   /** Derived from autoFailback as Heartbeat does: on/off → true, legacy → false. */
   readonly niceFailback: boolean;
   readonly realtime: boolean;
+  /** `rtprio`: SCHED_FIFO priority (1–99) when realtime is on; undefined = Heartbeat's built-in choice. */
+  readonly rtprio: number | undefined;
   readonly debug: number;
   readonly hbgenmethod: 'file' | 'time';
   readonly msgfmt: 'classic' | 'netstring';

@@ -1,0 +1,191 @@
+import { VigilError, VigilErrors } from '../util/errors.js';
+import type { IpResourceArgs, Resource, ResourceGroup } from './types.js';
+import { type ConfigWarning, warning } from './warnings.js';
+import { WHITESPACE, isIPv4, netmaskToPrefix, parseInteger, tokenize } from './values.js';
+
+export interface ParseHaresourcesOptions {
+  /** Path shown in messages (normally /etc/ha.d/haresources). */
+  readonly file: string;
+  /** Nodes from ha.cf (lowercased); a group naming another node is `Bad nodename in haresources`. */
+  readonly nodes: readonly string[];
+}
+
+export interface HaresourcesAnalysis {
+  readonly groups: readonly ResourceGroup[];
+  readonly errors: readonly VigilError[];
+  readonly warnings: readonly ConfigWarning[];
+}
+
+export const HARESOURCES_LIMITS = { lineLength: 5120, groups: 1000, resourcesPerGroup: 100 } as const;
+
+export function parseHaresources(
+  text: string,
+  options: ParseHaresourcesOptions,
+): { groups: readonly ResourceGroup[]; warnings: readonly ConfigWarning[] } {
+  const r = analyzeHaresources(text, options);
+  if (r.errors.length > 0) throw new VigilErrors(r.errors);
+  return { groups: r.groups, warnings: r.warnings };
+}
+
+/**
+ * ResourceManager's `canonname`: a token matching the shell glob `[0-9]*.[0-9]*.[0-9]*.[0-9]*` is
+ * shorthand for `IPaddr::<token>` (the glob's `*` matches anything, so `10.0.0.1/24/eth0` matches too).
+ */
+export function isBareIpShorthand(token: string): boolean {
+  return /^[0-9].*\.[0-9].*\.[0-9].*\.[0-9].*$/s.test(token);
+}
+
+const IP_AGENTS: ReadonlySet<string> = new Set(['IPaddr', 'IPaddr2']);
+
+/** Parses `ip[/cidr[/nic][/broadcast]]`; a third field starting with a digit is the broadcast address. */
+export function parseIpArgument(arg: string): IpResourceArgs | string {
+  const fields = arg.split('/');
+  const [address, cidrText, third, fourth, ...more] = fields;
+  if (address === undefined || !isIPv4(address)) {
+    return `invalid IPv4 address [${address ?? ''}] (IPv6 addresses need the IPv6addr agent)`;
+  }
+  if (more.length > 0) return `too many fields in [${arg}]: ip[/cidr[/nic][/broadcast]]`;
+  let cidr: number | undefined;
+  if (cidrText !== undefined && cidrText !== '') {
+    cidr = cidrText.includes('.') ? netmaskToPrefix(cidrText) : parseInteger(cidrText, 1, 32);
+    if (cidr === undefined)
+      return `invalid netmask [${cidrText}] in [${arg}]: a prefix length 1–32 (or a dotted netmask)`;
+  }
+  let nic: string | undefined;
+  let broadcast: string | undefined;
+  if (third !== undefined && third !== '') {
+    if (/^[0-9]/.test(third)) broadcast = third;
+    else nic = third;
+  }
+  if (fourth !== undefined && fourth !== '') {
+    if (broadcast !== undefined) return `two broadcast addresses in [${arg}]`;
+    broadcast = fourth;
+  }
+  if (nic !== undefined && (nic.length > 15 || /\s/.test(nic))) return `invalid interface name [${nic}] in [${arg}]`;
+  if (broadcast !== undefined && !isIPv4(broadcast)) return `invalid broadcast address [${broadcast}] in [${arg}]`;
+  return { address, cidr, nic, broadcast };
+}
+
+/** One resource token → Resource, or an error message. */
+export function parseResource(spec: string): Resource | string {
+  const canonical = isBareIpShorthand(spec) ? `IPaddr::${spec}` : spec;
+  // ResourceManager turns `::` into spaces and lets the shell split words, so empty arguments vanish.
+  const [type = '', ...rawArgs] = canonical.split('::');
+  const args = rawArgs.filter((a) => a !== '');
+  if (type === '') return `resource [${spec}] has no script name before "::"`;
+  // The name becomes a path under resource.d and init.d: never let it climb out.
+  if (type.includes('/') || type.startsWith('.')) return `invalid resource script name [${type}]`;
+  let ip: IpResourceArgs | undefined;
+  if (IP_AGENTS.has(type)) {
+    const first = args[0];
+    if (first === undefined) return `${type} needs an address: ${type}::ip[/cidr[/nic][/broadcast]]`;
+    const parsed = parseIpArgument(first);
+    if (typeof parsed === 'string') return `${type}: ${parsed}`;
+    ip = parsed;
+  }
+  return { spec, type, args, ip };
+}
+
+/**
+ * Reads haresources as Heartbeat (config.c) and ResourceManager do: `#` comments, a trailing `\` joins the
+ * next line, the first word is the node (lowercased; must be in ha.cf), the rest are resources, and the first
+ * resource is the group key, unique in the file.
+ */
+export function analyzeHaresources(text: string, options: ParseHaresourcesOptions): HaresourcesAnalysis {
+  const file = options.file;
+  const errors: VigilError[] = [];
+  const warnings: ConfigWarning[] = [];
+  const groups: ResourceGroup[] = [];
+  const keys = new Map<string, number>();
+  const lines = text.split('\n');
+
+  for (let i = 0; i < lines.length; i++) {
+    const startLine = i + 1;
+    const at = (column?: number): { file: string; line: number; column?: number } =>
+      column === undefined ? { file, line: startLine } : { file, line: startLine, column };
+    // Join continuation lines; each piece loses its comment. Columns are only exact on the first piece.
+    let logical = '';
+    let piece = (lines[i] ?? '').replace(/\r$/, '');
+    for (;;) {
+      const continued = /\\[ \t]*$/.test(piece);
+      const body = continued ? piece.replace(/\\[ \t]*$/, '') : piece;
+      const hash = body.indexOf('#');
+      logical += (hash >= 0 ? body.slice(0, hash) : body) + ' ';
+      if (!continued || i + 1 >= lines.length) break;
+      i++;
+      piece = (lines[i] ?? '').replace(/\r$/, '');
+    }
+    if (logical.length > HARESOURCES_LIMITS.lineLength) {
+      errors.push(
+        new VigilError('VIGIL_ERR_CFG_LIMIT', `line longer than ${HARESOURCES_LIMITS.lineLength} characters`, at()),
+      );
+      continue;
+    }
+    const toks = tokenize(logical, WHITESPACE);
+    const [nodeTok, ...resourceToks] = toks;
+    if (nodeTok === undefined) continue;
+    const node = nodeTok.text.toLowerCase();
+    if (!options.nodes.includes(node)) {
+      // Heartbeat's message [verified: "Bad nodename in /etc/ha.d//haresources [linux3]"].
+      errors.push(
+        new VigilError('VIGIL_ERR_RSC_NODE', `Bad nodename in ${file} [${nodeTok.text}]`, at(nodeTok.column)),
+      );
+      continue;
+    }
+    if (resourceToks.length === 0) {
+      // Heartbeat starts with such a line [verified]; it defines nothing.
+      warnings.push(
+        warning(
+          'VIGIL_WARN_EMPTY',
+          `node ${node} is given no resources: line ignored`,
+          at(),
+          'list resources after the node name',
+        ),
+      );
+      continue;
+    }
+    if (resourceToks.length > HARESOURCES_LIMITS.resourcesPerGroup) {
+      errors.push(
+        new VigilError(
+          'VIGIL_ERR_CFG_LIMIT',
+          `more than ${HARESOURCES_LIMITS.resourcesPerGroup} resources in one group`,
+          at(),
+        ),
+      );
+      continue;
+    }
+    const resources: Resource[] = [];
+    let ok = true;
+    for (const t of resourceToks) {
+      const r = parseResource(t.text);
+      if (typeof r === 'string') {
+        errors.push(new VigilError('VIGIL_ERR_RSC_SYNTAX', r, at(t.column)));
+        ok = false;
+      } else {
+        resources.push(r);
+      }
+    }
+    const keyTok = resourceToks[0];
+    if (!ok || keyTok === undefined) continue;
+    const firstLine = keys.get(keyTok.text);
+    if (firstLine !== undefined) {
+      errors.push(
+        new VigilError(
+          'VIGIL_ERR_RSC_DUPLICATE',
+          `duplicate resource group key [${keyTok.text}] (first used at line ${firstLine}): the first resource of each line must be unique`,
+          at(keyTok.column),
+        ),
+      );
+      continue;
+    }
+    if (groups.length >= HARESOURCES_LIMITS.groups) {
+      errors.push(
+        new VigilError('VIGIL_ERR_CFG_LIMIT', `more than ${HARESOURCES_LIMITS.groups} resource groups`, at()),
+      );
+      continue;
+    }
+    keys.set(keyTok.text, startLine);
+    groups.push({ key: keyTok.text, node, resources, origin: { file, line: startLine } });
+  }
+  return { groups, errors, warnings };
+}

@@ -1,0 +1,289 @@
+import { analyzeAuthkeys } from './authkeys.js';
+import { analyzeHaresources } from './haresources.js';
+import type { AuthKeys, CompiledConfig, ResourceGroup } from './types.js';
+import { VIGIL_DIRECTIVES } from './vigil-directives.js';
+import { type ConfigWarning, warning } from './warnings.js';
+import { ipv4InSubnet } from './values.js';
+
+/** An interface of this host as `ip -json addr show` reports it (src/os/interfaces.ts). */
+export interface HostInterface {
+  readonly name: string;
+  readonly up: boolean;
+  readonly ipv4: readonly { readonly address: string; readonly prefixlen: number }[];
+}
+
+/** What the lints know about this host and its peers; every part is optional (a missing part skips its lints). */
+export interface LintContext {
+  readonly interfaces?: readonly HostInterface[] | undefined;
+  /** The name this host has without --node (nodeinfo or uname -n), and where it came from. */
+  readonly hostName?: { readonly name: string; readonly source: string } | undefined;
+  /** A peer's copies of the files (from --compare DIR); a file that is absent there is undefined. */
+  readonly peer?:
+    | {
+        readonly dir: string;
+        readonly authkeys: { readonly file: string; readonly text: string } | undefined;
+        readonly haresources: { readonly file: string; readonly text: string } | undefined;
+      }
+    | undefined;
+  /** Resource script lookup: type → path found, or undefined when no executable script exists. */
+  readonly scripts?: ReadonlyMap<string, string | undefined> | undefined;
+}
+
+/** Ratio below which deadtime leaves too few missed heartbeats before a peer is declared dead. */
+export const MIN_DEADTIME_KEEPALIVE_RATIO = 4;
+
+/** Everything Heartbeat lets through but admins get wrong. Pure: the host facts come in `ctx`. */
+export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  const h = config.hacf;
+  const hacfFile = Object.values(h.origins)[0]?.file ?? `${config.configDir}/ha.cf`;
+  const at = (directive: string): { file: string; line?: number } => {
+    const o = h.origins[directive];
+    return o === undefined ? { file: hacfFile } : { file: o.file, line: o.line };
+  };
+
+  // Timings.
+  if (h.warntimeMs >= h.deadtimeMs) {
+    out.push(
+      warning(
+        'VIGIL_WARN_TIMING',
+        `warntime (${h.warntimeMs} ms) is not below deadtime (${h.deadtimeMs} ms): no "Late heartbeat" warning ever comes before a node is declared dead`,
+        at('warntime'),
+        'set warntime to about half of deadtime',
+      ),
+    );
+  } else if (h.warntimeMs <= h.keepaliveMs) {
+    out.push(
+      warning(
+        'VIGIL_WARN_TIMING',
+        `warntime (${h.warntimeMs} ms) is not above keepalive (${h.keepaliveMs} ms): every heartbeat would be "late"`,
+        at('warntime'),
+        'set warntime to several keepalive intervals',
+      ),
+    );
+  }
+  if (h.deadtimeMs < MIN_DEADTIME_KEEPALIVE_RATIO * h.keepaliveMs) {
+    out.push(
+      warning(
+        'VIGIL_WARN_TIMING',
+        `deadtime (${h.deadtimeMs} ms) is less than ${MIN_DEADTIME_KEEPALIVE_RATIO}×keepalive (${h.keepaliveMs} ms): two or three lost packets make a live peer "dead" and both nodes take the resources`,
+        at('deadtime'),
+        `keep deadtime at least ${MIN_DEADTIME_KEEPALIVE_RATIO}× keepalive (Heartbeat's defaults: keepalive 1, deadtime 30)`,
+      ),
+    );
+  }
+
+  // Interfaces named by media and by IP resources.
+  const ifaces = ctx.interfaces;
+  if (ifaces !== undefined) {
+    const byName = new Map(ifaces.map((i) => [i.name, i]));
+    for (const m of h.media) {
+      if (m.kind !== 'bcast' && m.kind !== 'ucast' && m.kind !== 'mcast') continue;
+      const iface = byName.get(m.dev);
+      const where = { file: m.origin.file, line: m.origin.line };
+      if (iface === undefined) {
+        out.push(
+          warning(
+            'VIGIL_WARN_INTERFACE',
+            `interface ${m.dev} (${m.kind}) is absent on this host`,
+            where,
+            `this host has ${ifaces.map((i) => i.name).join(', ') || 'no interfaces'}; interface names must match on each node (or use per-node ha.cf)`,
+          ),
+        );
+      } else if (!iface.up) {
+        out.push(
+          warning('VIGIL_WARN_INTERFACE', `interface ${m.dev} (${m.kind}) is down`, where, `ip link set ${m.dev} up`),
+        );
+      }
+    }
+    for (const g of config.groups) {
+      for (const r of g.resources) {
+        if (r.ip === undefined) continue;
+        const where = { file: g.origin.file, line: g.origin.line };
+        const ip = r.ip;
+        if (ip.nic !== undefined && !byName.has(ip.nic)) {
+          out.push(
+            warning(
+              'VIGIL_WARN_INTERFACE',
+              `interface ${ip.nic} of ${r.spec} is absent on this host`,
+              where,
+              'name an interface this host has, or leave the NIC out to let the agent find it',
+            ),
+          );
+          continue;
+        }
+        const candidates = ifaces.filter((i) => i.name !== 'lo' && (ip.nic === undefined || i.name === ip.nic));
+        const inSubnet = candidates.some((i) =>
+          i.ipv4.some((a) => a.address !== ip.address && ipv4InSubnet(ip.address, a.address, a.prefixlen)),
+        );
+        if (!inSubnet) {
+          out.push(
+            warning(
+              'VIGIL_WARN_VIP_SUBNET',
+              `virtual IP ${ip.address} (${r.spec}) lies in no subnet of ${ip.nic === undefined ? 'any interface of this host' : `interface ${ip.nic}`}: the agent cannot pick an interface${ip.cidr === undefined ? ' or a netmask' : ''}`,
+              where,
+              ip.nic === undefined
+                ? `give the interface and prefix explicitly (${r.type}::${ip.address}/24/eth0) or add an address in that subnet to the NIC`
+                : `add an address in that subnet to ${ip.nic}`,
+            ),
+          );
+        }
+      }
+    }
+  }
+
+  // Authentication.
+  for (const k of config.authkeys.keys.values()) {
+    const where = { file: k.origin.file, line: k.origin.line };
+    const active = k.index === config.authkeys.active;
+    if (k.method === 'crc') {
+      out.push(
+        warning(
+          'VIGIL_WARN_AUTH_WEAK',
+          `key ${k.index} uses crc${active ? ' (the active key)' : ''}: an integrity check, not authentication; anyone on the network can forge heartbeats`,
+          where,
+          'use sha1 with a long random key (or sha256 when every node runs Vigil)',
+        ),
+      );
+    } else if (k.method === 'sha256' || k.method === 'sha512') {
+      out.push(
+        warning(
+          'VIGIL_WARN_AUTH_VIGIL_ONLY',
+          `key ${k.index} uses ${k.method}, a Vigil-only method: Heartbeat peers cannot verify ${active ? 'this node’s packets' : 'packets signed with it'}`,
+          where,
+          'use sha1 while any node still runs Heartbeat',
+        ),
+      );
+    }
+  }
+
+  // Node names.
+  const host = ctx.hostName;
+  if (host !== undefined && host.name.toLowerCase() !== h.localNode && !h.nodes.includes(host.name.toLowerCase())) {
+    out.push(
+      warning(
+        'VIGIL_WARN_NODE_NAME',
+        `this host is ${host.name.toLowerCase()} (${host.source}), which matches no node line; checked as ${h.localNode} only because of --node`,
+        { file: hacfFile },
+        'Heartbeat names a node by `uname -n` or /etc/ha.d/nodeinfo: make one of them match a node line',
+      ),
+    );
+  }
+
+  // Vigil-only directives.
+  for (const name of Object.keys(VIGIL_DIRECTIVES)) {
+    if (h.origins[name] !== undefined) {
+      out.push(
+        warning(
+          'VIGIL_WARN_VIGIL_ONLY',
+          `${name} is a Vigil-only directive: Heartbeat refuses to start with this ha.cf`,
+          at(name),
+          'fine when every node runs Vigil',
+        ),
+      );
+    }
+  }
+
+  // Resource scripts.
+  if (ctx.scripts !== undefined) {
+    const reported = new Set<string>();
+    for (const g of config.groups) {
+      for (const r of g.resources) {
+        if (reported.has(r.type) || !ctx.scripts.has(r.type) || ctx.scripts.get(r.type) !== undefined) continue;
+        reported.add(r.type);
+        out.push(
+          warning(
+            'VIGIL_WARN_SCRIPT',
+            `Cannot locate resource script ${r.type}`,
+            { file: g.origin.file, line: g.origin.line },
+            `put an executable ${r.type} in resource.d or /etc/init.d (resource-agents ships IPaddr, IPaddr2, Filesystem…)`,
+          ),
+        );
+      }
+    }
+  }
+
+  if (ctx.peer !== undefined) out.push(...comparePeer(config, ctx.peer));
+  return out;
+}
+
+function describeGroup(g: ResourceGroup): string {
+  return `${g.node} ${g.resources.map((r) => r.spec).join(' ')}`;
+}
+
+function describeKeys(a: AuthKeys): string[] {
+  const lines = [`auth ${a.active}`];
+  for (const k of [...a.keys.values()].sort((x, y) => x.index - y.index)) lines.push(`${k.index} ${k.method} ${k.key}`);
+  return lines;
+}
+
+function comparePeer(config: CompiledConfig, peer: NonNullable<LintContext['peer']>): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  const ourRsc = config.groups[0]?.origin.file ?? `${config.configDir}/haresources`;
+  if (peer.haresources === undefined) {
+    out.push(warning('VIGIL_WARN_PEER_DIFFERS', `the peer copy has no haresources (${peer.dir})`, { file: ourRsc }));
+  } else {
+    const theirs = analyzeHaresources(peer.haresources.text, { file: peer.haresources.file, nodes: config.hacf.nodes });
+    const first = theirs.errors[0];
+    if (first !== undefined) {
+      out.push(
+        warning(
+          'VIGIL_WARN_PEER_DIFFERS',
+          `the peer's haresources is invalid here: ${first.format()}`,
+          { file: ourRsc },
+          'haresources must be identical on all nodes',
+        ),
+      );
+    } else {
+      const a = config.groups.map(describeGroup);
+      const b = theirs.groups.map(describeGroup);
+      const n = Math.max(a.length, b.length);
+      for (let i = 0; i < n; i++) {
+        if (a[i] === b[i]) continue;
+        const ours = config.groups[i];
+        const their = theirs.groups[i];
+        out.push(
+          warning(
+            'VIGIL_WARN_PEER_DIFFERS',
+            `haresources differs from the peer's copy: group ${i + 1} is [${a[i] ?? 'absent'}] here and [${b[i] ?? 'absent'}] in ${peer.haresources.file}${their === undefined ? '' : `:${their.origin.line}`}`,
+            ours === undefined ? { file: ourRsc } : { file: ours.origin.file, line: ours.origin.line },
+            'haresources must be identical on all nodes: copy one file everywhere',
+          ),
+        );
+        break;
+      }
+    }
+  }
+  const ourAuth = [...config.authkeys.keys.values()][0]?.origin.file ?? `${config.configDir}/authkeys`;
+  if (peer.authkeys === undefined) {
+    out.push(warning('VIGIL_WARN_PEER_DIFFERS', `the peer copy has no authkeys (${peer.dir})`, { file: ourAuth }));
+  } else {
+    const theirs = analyzeAuthkeys(peer.authkeys.text, { file: peer.authkeys.file, mode: undefined });
+    if (theirs.authkeys === undefined) {
+      out.push(
+        warning(
+          'VIGIL_WARN_PEER_DIFFERS',
+          `the peer's authkeys is invalid: ${theirs.errors[0]?.format() ?? 'no key selected'}`,
+          { file: ourAuth },
+        ),
+      );
+    } else {
+      const a = describeKeys(config.authkeys);
+      const b = describeKeys(theirs.authkeys);
+      if (a.join('\n') !== b.join('\n')) {
+        // Never print the keys themselves.
+        const which =
+          a[0] !== b[0] ? `the active key (auth ${config.authkeys.active} here, ${b[0] ?? ''} there)` : 'the key lines';
+        out.push(
+          warning(
+            'VIGIL_WARN_PEER_DIFFERS',
+            `authkeys differs from the peer's copy in ${which}: the nodes will drop each other's packets`,
+            { file: ourAuth },
+            'authkeys must be identical on all nodes (mode 600)',
+          ),
+        );
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,69 @@
+import type { VigilExtensions } from './types.js';
+import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
+
+/**
+ * Vigil's own ha.cf directives. Heartbeat rejects any of them (`Illegal directive`), so only names in this
+ * table are accepted beyond Heartbeat's: a file Heartbeat rejects for another reason is still rejected.
+ * Adding a directive = one line here + its field in `VigilExtensions` (types.ts); the README lists this table.
+ */
+export type VigilValueKind = 'path' | 'time' | 'boolean' | 'count' | 'word';
+
+export interface VigilDirective {
+  readonly field: keyof VigilExtensions;
+  readonly kind: VigilValueKind;
+  /** Default as an admin would write it in ha.cf. */
+  readonly default: string;
+  readonly doc: string;
+}
+
+export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
+  vigil_state_dir: {
+    field: 'stateDir',
+    kind: 'path',
+    default: '/var/lib/heartbeat',
+    doc: 'directory holding hb_uuid and hb_generation (Heartbeat: fixed /var/lib/heartbeat)',
+  },
+};
+
+export type VigilValue = string | number | boolean;
+
+/** Parses a Vigil directive's value by kind; `undefined` means invalid (the caller words the error). */
+export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue | undefined {
+  switch (kind) {
+    case 'path':
+      return text.startsWith('/') ? text.replace(/\/+$/, '') || '/' : undefined;
+    case 'time':
+      return parseTimeMs(text);
+    case 'boolean':
+      return parseBoolean(text);
+    case 'count':
+      return parseInteger(text, 0, 1_000_000);
+    case 'word':
+      return /^[A-Za-z0-9_.:-]+$/.test(text) ? text : undefined;
+  }
+}
+
+export function vigilDefaults(): VigilExtensions {
+  const out: Record<string, VigilValue> = {};
+  for (const d of Object.values(VIGIL_DIRECTIVES)) {
+    const v = parseVigilValue(d.kind, d.default);
+    if (v === undefined) throw new Error(`bad default for Vigil directive field ${d.field}`);
+    out[d.field] = v;
+  }
+  return out as unknown as VigilExtensions;
+}
+
+export function vigilValueExpectation(kind: VigilValueKind): string {
+  switch (kind) {
+    case 'path':
+      return 'an absolute path';
+    case 'time':
+      return 'a time (seconds, or a number followed by ms)';
+    case 'boolean':
+      return 'on or off';
+    case 'count':
+      return 'a whole number';
+    case 'word':
+      return 'a single word';
+  }
+}

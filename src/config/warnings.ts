@@ -1,0 +1,55 @@
+import type { SourceLocation } from '../util/errors.js';
+
+/**
+ * Stable codes for what Heartbeat lets through but admins get wrong. Warnings never stop a start;
+ * `vigil check` prints them with file:line and a hint. Callers branch on `code`, never on text.
+ */
+export const WarningCodes = {
+  VIGIL_WARN_HEARTBEAT: 'Heartbeat itself logs this warning at start',
+  VIGIL_WARN_ORDER: 'a directive comes too late to affect earlier lines',
+  VIGIL_WARN_REPEATED: 'a single-valued directive is given several values; the last wins',
+  VIGIL_WARN_EMPTY: 'a directive or line has no value and is ignored',
+  VIGIL_WARN_IGNORED: 'part of a line is ignored',
+  VIGIL_WARN_TIMING: 'timings that cause false alarms or late warnings',
+  VIGIL_WARN_INTERFACE: 'an interface named in the configuration is absent on this host',
+  VIGIL_WARN_VIP_SUBNET: 'a virtual IP lies in no subnet of this host',
+  VIGIL_WARN_FAILBACK: 'auto_failback left at its legacy default',
+  VIGIL_WARN_AUTH_WEAK: 'authentication that does not authenticate',
+  VIGIL_WARN_AUTH_VIGIL_ONLY: 'an authentication method Heartbeat peers cannot verify',
+  VIGIL_WARN_AUTH_PERMS: 'authkeys is writable by group or other',
+  VIGIL_WARN_NODE_NAME: 'this host is known by a name that matches no node line',
+  VIGIL_WARN_PEER_DIFFERS: "a peer's copy of a file differs from this one",
+  VIGIL_WARN_VIGIL_ONLY: 'a Vigil-only directive: Heartbeat rejects this file',
+  VIGIL_WARN_RESOLVE: 'a host name is resolved at start',
+  VIGIL_WARN_SCRIPT: 'a resource script cannot be found',
+} as const;
+
+export type WarningCode = keyof typeof WarningCodes;
+
+export interface ConfigWarning {
+  readonly code: WarningCode;
+  readonly message: string;
+  /** What to do about it; absent for Heartbeat's own informational warnings. */
+  readonly hint: string | undefined;
+  readonly location: SourceLocation | undefined;
+}
+
+export function warning(
+  code: WarningCode,
+  message: string,
+  location: SourceLocation | undefined,
+  hint?: string,
+): ConfigWarning {
+  return { code, message, hint, location };
+}
+
+/** `file:line: warning: message (hint)` — the shape of VigilError.format(), so editors jump to it. */
+export function formatWarning(w: ConfigWarning): string {
+  let where = '';
+  if (w.location !== undefined) {
+    where = w.location.file;
+    if (w.location.line !== undefined) where += `:${w.location.line}`;
+    where += ': ';
+  }
+  return `${where}warning: ${w.message}${w.hint === undefined ? '' : ` (hint: ${w.hint})`}`;
+}

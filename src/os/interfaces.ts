@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { VigilError } from '../util/errors.js';
+
+/** An interface with its IPv4 addresses (the subset of `ip -json addr show` the lints need). */
+export interface InterfaceInfo {
+  readonly name: string;
+  readonly up: boolean;
+  readonly ipv4: readonly { readonly address: string; readonly prefixlen: number }[];
+}
+
+/** Bound on `ip`'s output: a host with thousands of addresses still fits; a runaway process does not. */
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+const TIMEOUT_MS = 10_000;
+
+/** Parses `ip -json addr show` output; throws VIGIL_ERR_OS_COMMAND when it is not what iproute2 prints. */
+export function parseIpAddrJson(json: string): InterfaceInfo[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
+    throw new VigilError('VIGIL_ERR_OS_COMMAND', 'ip -json addr show: output is not JSON', undefined, { cause: e });
+  }
+  if (!Array.isArray(data)) throw new VigilError('VIGIL_ERR_OS_COMMAND', 'ip -json addr show: expected a JSON array');
+  const out: InterfaceInfo[] = [];
+  for (const entry of data as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const e = entry as { ifname?: unknown; flags?: unknown; addr_info?: unknown };
+    if (typeof e.ifname !== 'string') continue;
+    const flags = Array.isArray(e.flags) ? (e.flags as unknown[]) : [];
+    const ipv4: { address: string; prefixlen: number }[] = [];
+    for (const a of Array.isArray(e.addr_info) ? (e.addr_info as unknown[]) : []) {
+      if (typeof a !== 'object' || a === null) continue;
+      const ai = a as { family?: unknown; local?: unknown; prefixlen?: unknown };
+      if (ai.family === 'inet' && typeof ai.local === 'string' && typeof ai.prefixlen === 'number') {
+        ipv4.push({ address: ai.local, prefixlen: ai.prefixlen });
+      }
+    }
+    out.push({ name: e.ifname, up: flags.includes('UP'), ipv4 });
+  }
+  return out;
+}
+
+/** This host's interfaces and IPv4 subnets, through iproute2 (`ip -json addr show`). */
+export function listInterfaces(ipCommand = 'ip'): Promise<InterfaceInfo[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      ipCommand,
+      ['-json', 'addr', 'show'],
+      { timeout: TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
+      (error, stdout) => {
+        if (error !== null) {
+          reject(
+            new VigilError('VIGIL_ERR_OS_COMMAND', `${ipCommand} -json addr show failed: ${error.message}`, undefined, {
+              cause: error,
+            }),
+          );
+          return;
+        }
+        try {
+          resolve(parseIpAddrJson(stdout));
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      },
+    );
+  });
+}

@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { analyzeConfig, compileConfig, type ConfigSources } from '../../src/config/compile.js';
+import type { CompiledConfig } from '../../src/config/types.js';
+import { VigilErrors } from '../../src/util/errors.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const dir = `${root}examples/tutorial`;
+
+async function tutorial(): Promise<ConfigSources> {
+  const [hacf, authkeys, haresources] = await Promise.all(
+    ['ha.cf', 'authkeys', 'haresources'].map((f) => readFile(`${dir}/${f}`, 'utf8')),
+  );
+  return {
+    configDir: dir,
+    localNode: 'linux1',
+    hacf: { file: `${dir}/ha.cf`, text: hacf! },
+    authkeys: { file: `${dir}/authkeys`, text: authkeys!, mode: 0o600 },
+    haresources: { file: `${dir}/haresources`, text: haresources! },
+  };
+}
+
+test('the tutorial example compiles to the expected object', async () => {
+  const { config, warnings } = compileConfig(await tutorial());
+  const hacfFile = `${dir}/ha.cf`;
+  const o = (line: number) => ({ file: hacfFile, line });
+  const expected: CompiledConfig = {
+    configDir: dir,
+    hacf: {
+      nodes: ['linux1', 'linux2'],
+      localNode: 'linux1',
+      media: [{ kind: 'bcast', dev: 'eth1', port: 694, origin: o(14) }],
+      pingNodes: [{ name: '192.168.1.1', addresses: ['192.168.1.1'], group: false, origin: o(16) }],
+      keepaliveMs: 1000,
+      deadtimeMs: 10000,
+      warntimeMs: 5000,
+      initdeadMs: 20000,
+      deadpingMs: 10000,
+      udpport: 694,
+      baud: 19200,
+      hopfudge: 1,
+      autoFailback: 'on',
+      niceFailback: true,
+      realtime: true,
+      rtprio: undefined,
+      debug: 0,
+      hbgenmethod: 'file',
+      msgfmt: 'classic',
+      logfile: '/var/log/heartbeat.log',
+      debugfile: undefined,
+      logfacility: 'daemon',
+      useLogd: false,
+      connLogdTimeS: 60,
+      coredumps: true,
+      coreroot: undefined,
+      logBadpack: true,
+      syslogmsgfmt: true,
+      pacemaker: false,
+      autojoin: 'none',
+      uuidfrom: 'file',
+      compression: 'zlib',
+      compressionThreshold: 2,
+      traditionalCompression: false,
+      maxRexmitDelayMs: 250,
+      memreserveKb: 6500,
+      cluster: 'linux-ha',
+      quorumServer: undefined,
+      env: {},
+      watchdog: undefined,
+      stonith: undefined,
+      apiauth: [],
+      respawn: [],
+      vigil: { stateDir: '/var/lib/heartbeat' },
+      raw: {
+        logfile: '/var/log/heartbeat.log',
+        logfacility: 'daemon',
+        node: 'linux2',
+        keepalive: '1',
+        deadtime: '10',
+        bcast: 'eth1',
+        ping: '192.168.1.1',
+        auto_failback: 'yes',
+      },
+      origins: {
+        logfile: o(2),
+        logfacility: o(4),
+        node: o(6),
+        keepalive: o(10),
+        deadtime: o(12),
+        bcast: o(14),
+        ping: o(16),
+        auto_failback: o(18),
+      },
+    },
+    authkeys: {
+      active: 1,
+      keys: new Map([
+        [1, { index: 1, method: 'sha1', key: 'MaClefSecrete', origin: { file: `${dir}/authkeys`, line: 2 } }],
+      ]),
+    },
+    groups: [
+      {
+        key: '192.168.1.50',
+        node: 'linux1',
+        resources: [
+          {
+            spec: '192.168.1.50',
+            type: 'IPaddr',
+            args: ['192.168.1.50'],
+            ip: { address: '192.168.1.50', cidr: undefined, nic: undefined, broadcast: undefined },
+          },
+        ],
+        origin: { file: `${dir}/haresources`, line: 1 },
+      },
+    ],
+  };
+  assert.deepStrictEqual(config, expected);
+  assert.deepEqual(warnings, []);
+});
+
+test('errors of all three files are reported together, in file order', async () => {
+  const src = await tutorial();
+  const r = analyzeConfig({
+    ...src,
+    hacf: { ...src.hacf, text: `${src.hacf.text}bogus 1\n` },
+    authkeys: { ...src.authkeys, mode: 0o644 },
+    haresources: { ...src.haresources, text: 'linux9 10.0.0.1\n' },
+  });
+  assert.equal(r.config, undefined);
+  assert.deepEqual(
+    r.errors.map((e) => e.code),
+    ['VIGIL_ERR_CFG_DIRECTIVE', 'VIGIL_ERR_AUTH_PERMS', 'VIGIL_ERR_RSC_NODE'],
+  );
+  assert.throws(
+    () => compileConfig({ ...src, authkeys: { ...src.authkeys, mode: 0o644 } }),
+    (e: unknown) =>
+      e instanceof VigilErrors && /Bad permissions on keyfile \[.*authkeys\], 600 recommended\./.test(e.message),
+  );
+});
+
+test('the local node is checked (as --node or uname -n would give it)', async () => {
+  const src = await tutorial();
+  const r = analyzeConfig({ ...src, localNode: 'LINUX2' });
+  assert.equal(r.config?.hacf.localNode, 'linux2');
+  const bad = analyzeConfig({ ...src, localNode: 'vm' });
+  assert.match(bad.errors[0]?.message ?? '', /^Current node \[vm\] not in configuration!/);
+});
