@@ -216,7 +216,10 @@ export function renderSummary(config: CompiledConfig, warningCount: number): str
   if (h.logfacility !== undefined) logging.push(`syslog facility ${h.logfacility}`);
   if (h.useLogd) logging.push('logd');
   rows.push(['logging', logging.join(', ')]);
-  if (h.stonith !== undefined) rows.push(['stonith', `${h.stonith.type} ${h.stonith.params.join(' ')}`.trim()]);
+  // stonith_host parameters often hold a device password: name the device only.
+  if (h.stonith !== undefined) {
+    rows.push(['stonith', `${h.stonith.type} (${h.stonith.directive} ${h.stonith.host ?? ''})`.replace(' )', ')')]);
+  }
   if (h.watchdog !== undefined)
     rows.push(['watchdog', `${h.watchdog.device} (${formatMs(h.watchdog.timeoutS * 1000)})`]);
 
@@ -239,7 +242,19 @@ function errorJson(e: VigilError): Record<string, unknown> {
   };
 }
 
-/** The JSON document of `vigil check --json`; authentication keys are never printed. */
+/** stonith parameters (device passwords) never leave the host in output; the rest of ha.cf is not secret. */
+function redactHaCf(h: CompiledConfig['hacf']): Record<string, unknown> {
+  const raw = Object.fromEntries(
+    Object.entries(h.raw).map(([k, v]) => [k, k === 'stonith' || k === 'stonith_host' ? '(redacted)' : v]),
+  );
+  return {
+    ...h,
+    raw,
+    stonith: h.stonith === undefined ? undefined : { ...h.stonith, params: h.stonith.params.map(() => '(redacted)') },
+  };
+}
+
+/** The JSON document of `vigil check --json`; authentication keys and stonith parameters are never printed. */
 function toJson(r: CheckResult): Record<string, unknown> {
   const c = r.config;
   return {
@@ -260,6 +275,7 @@ function toJson(r: CheckResult): Record<string, unknown> {
         ? null
         : {
             ...c,
+            hacf: redactHaCf(c.hacf),
             authkeys: {
               active: c.authkeys.active,
               keys: [...c.authkeys.keys.values()].map((k) => ({ index: k.index, method: k.method, origin: k.origin })),
