@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { analyzeAuthkeys } from '../config/authkeys.js';
 import { type ConfigAnalysis, analyzeConfig } from '../config/compile.js';
 import { analyzeHaCf } from '../config/hacf.js';
-import { type LintContext, lintConfig } from '../config/lint.js';
+import { type LintContext, lintConfig, respawnKey } from '../config/lint.js';
 import type { CompiledConfig, MediumConfig, Resource } from '../config/types.js';
 import { type ConfigWarning, formatWarning } from '../config/warnings.js';
 import {
@@ -14,6 +14,7 @@ import {
   readOptionalConfigFile,
 } from '../os/config-files.js';
 import { listInterfaces } from '../os/interfaces.js';
+import { isExecutable, userExistsOnHost } from '../os/users.js';
 import { formatMs } from '../util/duration.js';
 import { type VigilError, isVigilError } from '../util/errors.js';
 
@@ -162,11 +163,20 @@ async function lintContext(
       scripts.set(t, await findResourceScript(resolve(config.configDir), t));
     }),
   );
+  const respawn = new Map<string, { userExists: boolean | undefined; executable: boolean }>();
+  await Promise.all(
+    config.hacf.respawn.map(async (r) => {
+      const command = r.argv[0] ?? '';
+      const [userExists, executable] = await Promise.all([userExistsOnHost(r.user), isExecutable(command)]);
+      respawn.set(respawnKey(r.user, command), { userExists, executable });
+    }),
+  );
   return {
     interfaces,
     hostName: opts.node !== undefined ? host : undefined,
     peer,
     scripts,
+    respawn,
   };
 }
 
