@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { analyzeAuthkeys } from '../config/authkeys.js';
 import { type ConfigAnalysis, analyzeConfig } from '../config/compile.js';
 import { analyzeHaCf } from '../config/hacf.js';
-import { type LintContext, lintConfig } from '../config/lint.js';
+import { type LintContext, lintConfig, respawnKey } from '../config/lint.js';
 import type { CompiledConfig, MediumConfig, Resource } from '../config/types.js';
 import { type ConfigWarning, formatWarning } from '../config/warnings.js';
 import {
@@ -14,6 +14,7 @@ import {
   readOptionalConfigFile,
 } from '../os/config-files.js';
 import { listInterfaces } from '../os/interfaces.js';
+import { isExecutable, userExistsOnHost } from '../os/users.js';
 import { formatMs } from '../util/duration.js';
 import { type VigilError, isVigilError } from '../util/errors.js';
 
@@ -162,11 +163,20 @@ async function lintContext(
       scripts.set(t, await findResourceScript(resolve(config.configDir), t));
     }),
   );
+  const respawn = new Map<string, { userExists: boolean | undefined; executable: boolean }>();
+  await Promise.all(
+    config.hacf.respawn.map(async (r) => {
+      const command = r.argv[0] ?? '';
+      const [userExists, executable] = await Promise.all([userExistsOnHost(r.user), isExecutable(command)]);
+      respawn.set(respawnKey(r.user, command), { userExists, executable });
+    }),
+  );
   return {
     interfaces,
     hostName: opts.node !== undefined ? host : undefined,
     peer,
     scripts,
+    respawn,
   };
 }
 
@@ -216,7 +226,10 @@ export function renderSummary(config: CompiledConfig, warningCount: number): str
   if (h.logfacility !== undefined) logging.push(`syslog facility ${h.logfacility}`);
   if (h.useLogd) logging.push('logd');
   rows.push(['logging', logging.join(', ')]);
-  if (h.stonith !== undefined) rows.push(['stonith', `${h.stonith.type} ${h.stonith.params.join(' ')}`.trim()]);
+  // stonith_host parameters often hold a device password: name the device only.
+  if (h.stonith !== undefined) {
+    rows.push(['stonith', `${h.stonith.type} (${h.stonith.directive} ${h.stonith.host ?? ''})`.replace(' )', ')')]);
+  }
   if (h.watchdog !== undefined)
     rows.push(['watchdog', `${h.watchdog.device} (${formatMs(h.watchdog.timeoutS * 1000)})`]);
 
@@ -239,7 +252,19 @@ function errorJson(e: VigilError): Record<string, unknown> {
   };
 }
 
-/** The JSON document of `vigil check --json`; authentication keys are never printed. */
+/** stonith parameters (device passwords) never leave the host in output; the rest of ha.cf is not secret. */
+function redactHaCf(h: CompiledConfig['hacf']): Record<string, unknown> {
+  const raw = Object.fromEntries(
+    Object.entries(h.raw).map(([k, v]) => [k, k === 'stonith' || k === 'stonith_host' ? '(redacted)' : v]),
+  );
+  return {
+    ...h,
+    raw,
+    stonith: h.stonith === undefined ? undefined : { ...h.stonith, params: h.stonith.params.map(() => '(redacted)') },
+  };
+}
+
+/** The JSON document of `vigil check --json`; authentication keys and stonith parameters are never printed. */
 function toJson(r: CheckResult): Record<string, unknown> {
   const c = r.config;
   return {
@@ -260,6 +285,7 @@ function toJson(r: CheckResult): Record<string, unknown> {
         ? null
         : {
             ...c,
+            hacf: redactHaCf(c.hacf),
             authkeys: {
               active: c.authkeys.active,
               keys: [...c.authkeys.keys.values()].map((k) => ({ index: k.index, method: k.method, origin: k.origin })),

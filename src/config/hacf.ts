@@ -524,7 +524,8 @@ export function analyzeHaCf(text: string, options: ParseHaCfOptions): HaCfAnalys
             break;
           }
           if (type === undefined) {
-            err('VIGIL_ERR_CFG_VALUE', 'stonith_host needs a device type: stonith_host <host|*> <type> <params...>');
+            // [verified] heartbeat's message for `stonith_host *`.
+            err('VIGIL_ERR_CFG_VALUE', 'No Stonith type given (stonith_host <host|*> <type> <params...>)');
             break;
           }
           const h = host.text.toLowerCase();
@@ -782,8 +783,9 @@ function applyOption(
         bad(`Invalid boolean [${v}] for nice_failback: use on or off`);
         return;
       }
-      // Heartbeat logs these as ERROR lines but starts [verified].
-      if (bv && b.autoFailback !== undefined && b.autoFailback !== 'legacy') {
+      // Heartbeat logs these as ERROR lines but starts [verified]; once auto_failback is on/off, nice_failback
+      // on *and* off become 'auto_failback off' [verified].
+      if (b.autoFailback !== undefined && b.autoFailback !== 'legacy') {
         warn(
           'VIGIL_WARN_HEARTBEAT',
           `nice_failback flag is obsolete.. Use auto_failback {on, off, legacy} instead. 'nice_failback ${v}' has been changed to 'auto_failback off'`,

@@ -25,6 +25,12 @@ export interface LintContext {
         readonly haresources: { readonly file: string; readonly text: string } | undefined;
       }
     | undefined;
+  /**
+   * respawn/failfast checks on this host, keyed by the client's argv[0] and user:
+   * `userExists` undefined = could not tell.
+   */
+  readonly respawn?:
+    ReadonlyMap<string, { readonly userExists: boolean | undefined; readonly executable: boolean }> | undefined;
   /** Resource script lookup: type → path found, or undefined when no executable script exists. */
   readonly scripts?: ReadonlyMap<string, string | undefined> | undefined;
 }
@@ -203,8 +209,43 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
     }
   }
 
+  // respawn/failfast clients: heartbeat refuses to start when the user is unknown or the command is not
+  // executable ("Invalid uid [x] specified for client child", "Client child command [x] is not executable").
+  if (ctx.respawn !== undefined) {
+    for (const r of h.respawn) {
+      const facts = ctx.respawn.get(respawnKey(r.user, r.argv[0] ?? ''));
+      if (facts === undefined) continue;
+      const where = { file: r.origin.file, line: r.origin.line };
+      if (facts.userExists === false) {
+        out.push(
+          warning(
+            'VIGIL_WARN_RESPAWN',
+            `Invalid uid [${r.user}] specified for client child`,
+            where,
+            'heartbeat refuses to start on this host: create the user or fix the name',
+          ),
+        );
+      }
+      if (!facts.executable) {
+        out.push(
+          warning(
+            'VIGIL_WARN_RESPAWN',
+            `Client child command [${r.argv[0] ?? ''}] is not executable`,
+            where,
+            'heartbeat refuses to start on this host: install the program or fix the path',
+          ),
+        );
+      }
+    }
+  }
+
   if (ctx.peer !== undefined) out.push(...comparePeer(config, ctx.peer));
   return out;
+}
+
+/** Key of LintContext.respawn. */
+export function respawnKey(user: string, command: string): string {
+  return `${user}\0${command}`;
 }
 
 function describeGroup(g: ResourceGroup): string {

@@ -93,7 +93,10 @@ export interface WatchdogConfig {
 export interface HaCf {
   /** Configured nodes, lowercased, in file order. */
   readonly nodes: readonly string[];
-  /** The name this host goes by (uname -n, /etc/ha.d/nodeinfo or --node), lowercased; always in `nodes`. */
+  /**
+   * The name this host goes by (uname -n, /etc/ha.d/nodeinfo or --node), lowercased; always in `nodes` in a
+   * CompiledConfig. ('' only from `parseHaCf` called without `localNode`, e.g. for a peer's copy.)
+   */
   readonly localNode: string;
   readonly media: readonly MediumConfig[];
   readonly pingNodes: readonly PingNodeConfig[];
@@ -110,8 +113,11 @@ export interface HaCf {
   /** Derived from autoFailback as Heartbeat does: on/off → true, legacy → false. */
   readonly niceFailback: boolean;
   readonly realtime: boolean;
-  /** `rtprio`: SCHED_FIFO priority (1–99) when realtime is on; undefined = Heartbeat's built-in choice. */
-  readonly rtprio: number | undefined;
+  /**
+   * `rtprio`: SCHED_FIFO priority (1–99) when realtime is on; undefined = Heartbeat's built-in choice.
+   * Optional only so that HaCf literals written before it existed still compile; the parser always sets it.
+   */
+  readonly rtprio?: number | undefined;
   readonly debug: number;
   readonly hbgenmethod: 'file' | 'time';
   readonly msgfmt: 'classic' | 'netstring';

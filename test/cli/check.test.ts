@@ -173,3 +173,25 @@ test('usage errors exit 2', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--compare \/nonexistent\/vigilcfg: not a directory/);
 });
+
+test('the full fixture: every kind of medium and group in the summary; no secret in any output', async () => {
+  const dir = await copyOf('test/fixtures/config/full');
+  try {
+    const r = await vigil('check', '--config-dir', dir, '--node', 'alpha');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ucast eth2 to 10\.0\.2\.2 on udp 694/);
+    assert.match(r.stdout, /mcast eth3 group 225\.0\.0\.1 on udp 694, ttl 1, loop off/);
+    assert.match(r.stdout, /routers \(any of 10\.0\.0\.1 10\.0\.0\.2\)/);
+    assert.match(r.stdout, /group alpha: IPaddr2 10\.0\.1\.100\/24\/eth1, Filesystem \/dev\/drbd0 \/srv ext4, apache/);
+    assert.match(r.stdout, /stonith\s+external\/ipmi \(stonith_host \*\)/);
+    assert.match(r.stderr, /ha\.cf:36: warning: vigil_state_dir is a Vigil-only directive/);
+    const json = await vigil('check', '--config-dir', dir, '--node', 'alpha', '--json');
+    assert.equal(json.code, 0, json.stderr);
+    for (const out of [r.stdout, r.stderr, json.stdout, json.stderr]) {
+      // The stonith password ("secret") and both authkeys keys.
+      assert.ok(!/secret|Str0ngKey|oldkey/.test(out), out);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

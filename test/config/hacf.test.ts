@@ -314,6 +314,8 @@ test('ucast6 / mcast6 are kept with their raw arguments', () => {
 
 test('ping, ping6 and ping_group make ping nodes (and count as media)', () => {
   // [verified] `ping 10.0.0.1, 10.0.0.2` and two ping_group lines for one name start.
+  // [verified] a ha.cf whose only medium is `ping 10.0.0.1` starts: ping nodes are media.
+  assert.deepEqual(errors('node linux1\nping 10.0.0.1\n'), []);
   const h = ok(
     'node linux1\nping 10.0.0.1, 10.0.0.2\nping_group g1 10.0.0.3 10.0.0.4\nping_group g1 10.0.0.5\nping6 ::1\n',
   );
@@ -380,6 +382,12 @@ test('nice_failback: obsolete; after auto_failback on it becomes off, else legac
   assert.equal(b.hacf.autoFailback, 'legacy');
   assert.ok(b.warnings.some((w) => /strictly interpreted as 'auto_failback legacy'/.test(w.message)));
   assert.equal(ok('node linux1\nbcast eth0\nnice_failback off\n').autoFailback, 'legacy');
+  const c = analyzeHaCf('node linux1\nbcast eth0\nauto_failback on\nnice_failback off\n', {
+    file: FILE,
+    localNode: 'linux1',
+  });
+  assert.equal(c.hacf.autoFailback, 'off');
+  assert.ok(c.warnings.some((w) => /'nice_failback off' has been changed to 'auto_failback off'/.test(w.message)));
 });
 
 test('boolean directives', () => {
@@ -520,7 +528,7 @@ test('stonith and stonith_host (lines for this host or *, the last wins)', () =>
   assert.equal(ok(`${BASE}stonith_host * null linux1 linux2\n`).stonith?.host, '*');
   // [verified] "No Stonith hostname argument given" exists in the binary.
   assert.equal(oneError(`${BASE}stonith_host\n`).message, 'No Stonith hostname argument given');
-  assert.match(oneError(`${BASE}stonith_host *\n`).message, /stonith_host needs a device type/);
+  assert.match(oneError(`${BASE}stonith_host *\n`).message, /^No Stonith type given/);
   assert.match(oneError(`${BASE}stonith baytech\n`).message, /stonith needs a device type and its configuration file/);
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileConfig } from '../../src/config/compile.js';
-import { type HostInterface, lintConfig } from '../../src/config/lint.js';
+import { type HostInterface, lintConfig, respawnKey } from '../../src/config/lint.js';
 import type { CompiledConfig } from '../../src/config/types.js';
 import type { WarningCode } from '../../src/config/warnings.js';
 import { formatWarning } from '../../src/config/warnings.js';
@@ -181,5 +181,21 @@ test('warnings format as file:line: warning: message (hint: ...)', () => {
   assert.match(
     formatWarning(w!),
     /^\/etc\/ha\.d\/ha\.cf:5: warning: warntime .* \(hint: set warntime to about half of deadtime\)$/,
+  );
+});
+
+test('respawn clients whose user or command is missing on this host (heartbeat refuses to start)', () => {
+  const c = compile(`${HACF}respawn nosuchuser /usr/bin/nothing\nrespawn hacluster /usr/lib/heartbeat/ipfail\n`);
+  const respawn = new Map([
+    [respawnKey('nosuchuser', '/usr/bin/nothing'), { userExists: false, executable: false }],
+    [respawnKey('hacluster', '/usr/lib/heartbeat/ipfail'), { userExists: undefined, executable: true }],
+  ]);
+  const w = lintConfig(c, { respawn });
+  assert.deepEqual(
+    w.map((x) => [x.code, x.message, x.location?.line]),
+    [
+      ['VIGIL_WARN_RESPAWN', 'Invalid uid [nosuchuser] specified for client child', 5],
+      ['VIGIL_WARN_RESPAWN', 'Client child command [/usr/bin/nothing] is not executable', 5],
+    ],
   );
 });
