@@ -14,6 +14,7 @@ import {
   openPacketSocket,
   parseIPv4,
   sendFrame,
+  SyscallError,
   validateIfName,
 } from './libc.js';
 import { VigilError } from '../util/errors.js';
@@ -174,6 +175,17 @@ function sendViaArping(opts: GarpOptions, count: number, intervalMs: number): Pr
 }
 
 /**
+ * True when the failure is about the packet socket itself (no koffi, no CAP_NET_RAW, no AF_PACKET), where arping
+ * may still work; false for a missing or down interface, where arping would fail the same way and only hide the
+ * real reason.
+ */
+function packetPathUnusable(e: unknown): boolean {
+  if (!(e instanceof VigilError)) return true;
+  if (e.code === 'VIGIL_ERR_FFI' || e.code === 'VIGIL_ERR_SOCKET') return true;
+  return e instanceof SyscallError && (e.errnoName === 'EPERM' || e.errnoName === 'EACCES');
+}
+
+/**
  * Sends a burst of gratuitous ARP for `opts.address` out of `opts.device`.
  * Rejects with VIGIL_ERR_ARP_SEND (or VIGIL_ERR_NO_DEVICE) when neither method works.
  */
@@ -185,8 +197,7 @@ export async function sendGratuitousArp(opts: GarpOptions): Promise<GarpResult> 
     try {
       return { method: 'packet', pairsSent: await sendViaPacket(opts, count, intervalMs) };
     } catch (e) {
-      if (method === 'packet') throw e;
-      if (e instanceof VigilError && e.code === 'VIGIL_ERR_NO_DEVICE') throw e;
+      if (method === 'packet' || !packetPathUnusable(e)) throw e;
       reason = e instanceof Error ? e.message : String(e);
     }
   }

@@ -148,4 +148,16 @@ describe('gratuitous ARP between namespaces', { skip: skip ?? false }, () => {
     }[];
     assert.equal(neigh[0]?.lladdr, macA);
   });
+
+  test('a down interface is an error with the reason, not a silent arping fallback', async () => {
+    await fx.exec('a', ['ip', 'link', 'set', 'eth1', 'down']);
+    try {
+      const url = new URL('../../src/os/garp.js', import.meta.url).href;
+      const script = `import(${JSON.stringify(url)}).then((m) => m.sendGratuitousArp({ device: 'eth1', address: '${VIP}', count: 1 })).then(() => console.log('sent'), (e) => console.log(e.code + ' ' + e.message))`;
+      const { stdout } = await fx.exec('a', [process.execPath, '-e', script], 30_000);
+      assert.match(stdout, /^VIGIL_ERR_ARP_SEND .*ENETDOWN/);
+    } finally {
+      await fx.exec('a', ['ip', 'link', 'set', 'eth1', 'up']);
+    }
+  });
 });

@@ -108,6 +108,34 @@ describe('media between namespaces', { skip: skip ?? false }, () => {
     for (const d of [a, b, aSelf]) await d.close();
   });
 
+  test('several media on one device and port coexist (two ucast lines and a bcast), each delivering', async () => {
+    const port = PORT + 3;
+    const u1 = launch(fx, 'a', { kind: 'ucast', dev: 'eth1', peer: '10.71.1.2', port });
+    // A peer that does not answer (node down): its line must not stop the others from binding.
+    const u2 = launch(fx, 'a', { kind: 'ucast', dev: 'eth1', peer: '10.71.1.9', port });
+    const bc = launch(fx, 'a', { kind: 'bcast', dev: 'eth1', port });
+    const peerU = launch(fx, 'b', { kind: 'ucast', dev: 'eth1', peer: '10.71.1.1', port });
+    const peerB = launch(fx, 'b', { kind: 'bcast', dev: 'eth1', port });
+    await Promise.all([u1, u2, bc, peerU, peerB].map((d) => d.ready()));
+    // b's broadcasts reach a's bcast medium (ucast sockets are bound to the same port and may take a copy too).
+    await sendUntilReceived(peerB, bc, 'coexist-bcast');
+    // b's unicast reaches a on one of the sockets bound to eth1:port; which one is the kernel's choice.
+    const arrives = async (from: MediumDriver, to: MediumDriver[], text: string): Promise<void> => {
+      const deadline = Date.now() + WAIT_MS;
+      while (!to.some((d) => d.packets().some((p) => p.text === text))) {
+        if (Date.now() > deadline) assert.fail(`${text} never arrived`);
+        from.command({ cmd: 'send', text });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    // Unicast lands on one of the sockets bound to eth1:port (ucast or bcast receiver); which one is the kernel's
+    // choice, as with Heartbeat. All of them report the same link, which is what matters.
+    await arrives(peerU, [u1, u2, bc], 'coexist-ucast');
+    await arrives(u1, [peerU, peerB], 'coexist-from-a');
+    for (const d of [u1, u2, bc]) assert.ok(d.packets().every((p) => p.link === 'eth1'));
+    for (const d of [u1, u2, bc, peerU, peerB]) await d.close();
+  });
+
   test('mcast: membership on the device, ttl and loop set, loop 0 keeps our own packets away', async () => {
     const spec = { kind: 'mcast', dev: 'eth1', group: '239.71.0.1', port: PORT + 2, ttl: 3 } as const;
     const a = launch(fx, 'a', { ...spec, loop: false });
