@@ -8,8 +8,9 @@ import { execFile } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   closeFd,
+  ARPHRD_ETHER,
   ETH_P_ARP,
-  interfaceHwAddr,
+  interfaceHw,
   interfaceIndex,
   openPacketSocket,
   parseIPv4,
@@ -107,11 +108,17 @@ function validate(opts: GarpOptions): { count: number; intervalMs: number } {
 
 async function sendViaPacket(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
   const ifindex = interfaceIndex(opts.device);
-  const mac = interfaceHwAddr(opts.device);
-  if (ifindex === 0 || mac === undefined) {
+  const hw = interfaceHw(opts.device);
+  if (ifindex === 0 || hw === undefined) {
     throw new VigilError('VIGIL_ERR_NO_DEVICE', `gratuitous ARP: no such interface ${opts.device}`);
   }
-  const { request, reply } = buildGarpFrames(mac, opts.address);
+  if (hw.type !== ARPHRD_ETHER) {
+    throw new VigilError(
+      'VIGIL_ERR_ARP_SEND',
+      `gratuitous ARP: ${opts.device} is not an Ethernet device (type ${hw.type})`,
+    );
+  }
+  const { request, reply } = buildGarpFrames(hw.address, opts.address);
   // Protocol 0: this socket only sends, so the kernel queues no incoming frames on it.
   const fd = openPacketSocket(0);
   let sent = 0;

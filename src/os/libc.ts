@@ -352,16 +352,23 @@ export function interfaceIPv4(name: string): InterfaceIPv4 | undefined {
   });
 }
 
-/** The interface's hardware (MAC) address; undefined when the interface does not exist. */
-export function interfaceHwAddr(name: string): Uint8Array | undefined {
+export const ARPHRD_ETHER = 1;
+
+/** The interface's link-layer type (ARPHRD_*) and address; undefined when the interface does not exist. */
+export function interfaceHw(name: string): { readonly type: number; readonly address: Uint8Array } | undefined {
   validateIfName(name);
   const L = libc();
   return withInetSocket((fd) => {
     const req = ifreq(name);
     if (L.ioctl(fd, SIOCGIFHWADDR, 'void *', req) < 0) return undefined;
-    // struct sockaddr at offset 16: sa_family (2 bytes), then sa_data; Ethernet uses the first 6 bytes.
-    return Uint8Array.from(req.subarray(18, 24));
+    // struct sockaddr at offset 16: sa_family = ARPHRD_* type, then sa_data; Ethernet uses its first 6 bytes.
+    return { type: req.readUInt16LE(16), address: Uint8Array.from(req.subarray(18, 24)) };
   });
+}
+
+/** The interface's hardware (MAC) address; undefined when the interface does not exist. */
+export function interfaceHwAddr(name: string): Uint8Array | undefined {
+  return interfaceHw(name)?.address;
 }
 
 /**

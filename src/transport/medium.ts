@@ -31,7 +31,10 @@ export type MediumEvent =
   | { readonly type: 'down'; readonly reason: string }
   /** Sockets reopened on the device (after `down`); `ifindex` is the new one. */
   | { readonly type: 'reopened'; readonly ifindex: number; readonly previousIfindex: number }
-  /** A send or receive error, or a failed reopen attempt. Repeated identical errors are reported once per state. */
+  /**
+   * A send or receive error, a failed reopen attempt, or a packet handler that threw. The same error repeated is
+   * reported once per failure episode (until a send succeeds or the sockets are reopened); `stats` counts them all.
+   */
   | { readonly type: 'error'; readonly error: VigilError };
 
 export type MediumEventHandler = (event: MediumEvent) => void;
@@ -48,6 +51,8 @@ export interface MediumStats {
   receiveErrors: number;
   /** Times the sockets were reopened after the device came back. */
   reopens: number;
+  /** Packet handlers that threw (each reported as a VIGIL_ERR_INTERNAL error event). */
+  handlerErrors: number;
 }
 
 export interface Medium {

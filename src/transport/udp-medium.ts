@@ -63,23 +63,24 @@ const DEFAULT_MAX_IN_FLIGHT = 512;
 /** Makes a dgram socket of an fd made by libc; on failure the fd is closed. */
 export async function wrapUdpFd(fd: number): Promise<dgram.Socket> {
   const sock = dgram.createSocket({ type: 'udp4' });
+  // bind({ fd }) adopts the fd synchronously (uv_udp_open) or throws; once adopted, closing the dgram socket closes it.
+  const st = { adopted: false };
   try {
     await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => {
-        reject(e);
-      };
-      sock.once('error', onError);
+      sock.once('error', reject);
       sock.bind({ fd }, () => {
-        sock.off('error', onError);
+        sock.off('error', reject);
         resolve();
       });
+      st.adopted = true;
     });
   } catch (e) {
     try {
       sock.close();
     } catch {
-      closeFd(fd);
+      /* never bound */
     }
+    if (!st.adopted) closeFd(fd);
     throw new VigilError('VIGIL_ERR_SOCKET', `cannot hand fd ${fd} to dgram: ${String(e)}`, undefined, { cause: e });
   }
   return sock;
@@ -143,6 +144,7 @@ export abstract class UdpMedium implements Medium {
     bytesReceived: 0,
     receiveErrors: 0,
     reopens: 0,
+    handlerErrors: 0,
   };
 
   protected constructor(dev: string, port: number, options: UdpMediumOptions) {
@@ -264,6 +266,8 @@ export abstract class UdpMedium implements Medium {
       if (err === null) {
         this.counters.packetsSent++;
         this.counters.bytesSent += len;
+        // The failure episode is over: the next failure is news again.
+        this.lastErrorText = '';
         return;
       }
       this.counters.sendErrors++;
@@ -291,7 +295,13 @@ export abstract class UdpMedium implements Medium {
   }
 
   private emit(ev: MediumEvent): void {
-    for (const h of this.eventHandlers) h(ev);
+    for (const h of this.eventHandlers) {
+      try {
+        h(ev);
+      } catch {
+        // An event listener (a logger) failing must not break the medium; there is nobody left to tell.
+      }
+    }
   }
 
   private reportError(error: VigilError): void {
@@ -336,7 +346,24 @@ export abstract class UdpMedium implements Medium {
         this.counters.packetsReceived++;
         this.counters.bytesReceived += msg.length;
         const from: PacketInfo = { address: rinfo.address, port: rinfo.port };
-        for (const h of this.packetHandlers) h(msg, from, link);
+        for (const h of this.packetHandlers) {
+          // A throwing receiver is a bug above us; it must not let one datagram take the daemon down.
+          try {
+            h(msg, from, link);
+          } catch (e) {
+            this.counters.handlerErrors++;
+            this.reportError(
+              new VigilError(
+                'VIGIL_ERR_INTERNAL',
+                `${this.description}: packet handler threw: ${String(e)}`,
+                undefined,
+                {
+                  cause: e,
+                },
+              ),
+            );
+          }
+        }
       });
       recvSock.on('error', (e) => {
         this.counters.receiveErrors++;

@@ -56,6 +56,10 @@ test('sendGratuitousArp validates before touching the network', async () => {
   await assert.rejects(sendGratuitousArp({ device: 'eth1', address: '10.0.0.1', intervalMs: -1 }), {
     code: 'VIGIL_ERR_ADDR_INVALID',
   });
+  await assert.rejects(sendGratuitousArp({ device: 'lo', address: '127.0.0.1', count: 1 }), {
+    code: 'VIGIL_ERR_ARP_SEND',
+    message: /not an Ethernet device/,
+  });
   // A missing device is not a reason to fall back to arping: it would fail the same way.
   await assert.rejects(sendGratuitousArp({ device: 'vigilnosuch0', address: '10.0.0.1', count: 1 }), {
     code: 'VIGIL_ERR_NO_DEVICE',

@@ -10,6 +10,8 @@ import {
   type MediumEvent,
 } from '../../src/transport/index.js';
 import type { InterfaceIPv4 } from '../../src/os/libc.js';
+import { wrapUdpFd } from '../../src/transport/udp-medium.js';
+import { fstatSync, openSync } from 'node:fs';
 
 const iface = (over: Partial<InterfaceIPv4>): InterfaceIPv4 => ({
   index: 3,
@@ -111,4 +113,36 @@ test('ucast over loopback: delivery with link name, counters, oversize drop, ide
   m.send(Buffer.from('late'));
   assert.equal(m.stats.sendDropped, 2);
   await assert.rejects(m.start(), { code: 'VIGIL_ERR_MEDIUM_STATE' });
+});
+
+test('a throwing packet handler is counted and reported, and the medium keeps delivering', async () => {
+  const port = 47000 + ((process.pid + 1) % 900);
+  const m = new UcastMedium(
+    { dev: 'lo', peer: '127.0.0.2', port },
+    { localAddresses: () => new Set(['127.0.0.1']), deviceCheckMs: 0 },
+  );
+  const events: MediumEvent[] = [];
+  m.onEvent((e) => events.push(e));
+  let calls = 0;
+  const second = new Promise<void>((resolve) => {
+    m.onPacket(() => {
+      calls++;
+      if (calls === 1) throw new Error('bug above the medium');
+      resolve();
+    });
+  });
+  await m.start();
+  m.send(Buffer.from('one'));
+  await new Promise((r) => setTimeout(r, 50));
+  m.send(Buffer.from('two'));
+  await second;
+  assert.equal(m.stats.handlerErrors, 1);
+  assert.ok(events.some((e) => e.type === 'error' && e.error.code === 'VIGIL_ERR_INTERNAL'));
+  await m.close();
+});
+
+test('wrapUdpFd refuses an fd that is not a UDP socket and closes it', async () => {
+  const fd = openSync('/dev/null', 'r');
+  await assert.rejects(wrapUdpFd(fd), { code: 'VIGIL_ERR_SOCKET' });
+  assert.throws(() => fstatSync(fd), { code: 'EBADF' });
 });
