@@ -1,5 +1,7 @@
 /**
  * IPv4 address management through iproute2 (`ip -json`, `ip addr add|change|del`), run with execFile (no shell).
+ * Listing and lease renewal, which the daemon repeats every few seconds, go over rtnetlink instead by default
+ * (src/os/netlink.ts): a spawn costs milliseconds of event-loop time on a quiet host and ~100 ms on a loaded one.
  *
  * The VIP lease: an address added with `lifetimeSec` gets `valid_lft N preferred_lft N`; the kernel deletes it by
  * itself when that runs out (about 1 s granularity), so a daemon that dies without cleaning up stops holding the VIP.
@@ -10,7 +12,8 @@
  * the check and the change), checks again afterwards and removes a resurrected address (see `renew`).
  */
 import { execFile } from 'node:child_process';
-import { formatIPv4, parseIPv4, validateIfName, MAX_IFNAME } from './libc.js';
+import { formatIPv4, interfaceIndex, parseIPv4, validateIfName, MAX_IFNAME } from './libc.js';
+import { netlinkListAddresses, netlinkSetLifetime } from './netlink.js';
 import { VigilError } from '../util/errors.js';
 
 export interface AddressInfo {
@@ -83,6 +86,12 @@ export interface IpCommandOptions {
   readonly timeoutMs?: number;
   /** Monotonic ms clock (renew measures its own duration); default performance.now. */
   readonly now?: () => number;
+  /**
+   * List addresses and renew leases over rtnetlink (src/os/netlink.ts) instead of spawning `ip`; add and remove
+   * always use `ip`. Default: on, unless `netns` is set (a netlink socket lives in the caller's namespace).
+   * Falls back to `ip` for good if netlink is unusable (no koffi).
+   */
+  readonly netlink?: boolean;
 }
 
 const FOREVER = 4294967295;
@@ -224,6 +233,7 @@ export class IpCommandAddressManager implements AddressManager {
   private readonly prefixArgs: readonly string[];
   private readonly timeoutMs: number;
   private readonly now: () => number;
+  private netlink: boolean;
 
   constructor(options: IpCommandOptions = {}) {
     this.ipPath = options.ipPath ?? 'ip';
@@ -233,6 +243,24 @@ export class IpCommandAddressManager implements AddressManager {
     this.prefixArgs = options.netns === undefined ? [] : ['-n', options.netns];
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.now = options.now ?? (() => performance.now());
+    this.netlink = options.netlink ?? options.netns === undefined;
+    if (this.netlink && options.netns !== undefined) {
+      throw new VigilError('VIGIL_ERR_USAGE', 'netlink and netns cannot be combined');
+    }
+  }
+
+  /** Runs `fn` over netlink; on a libc/koffi failure switches to `ip` for good and returns undefined. */
+  private viaNetlink<T>(fn: () => T): T | undefined {
+    if (!this.netlink) return undefined;
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof VigilError && (e.code === 'VIGIL_ERR_FFI' || e.code === 'VIGIL_ERR_SOCKET')) {
+        this.netlink = false;
+        return undefined;
+      }
+      throw e;
+    }
   }
 
   /** Runs ip; resolves with stdout, or rejects with VIGIL_ERR_OS_COMMAND carrying ip's stderr. */
@@ -265,6 +293,14 @@ export class IpCommandAddressManager implements AddressManager {
 
   async list(device?: string): Promise<AddressInfo[]> {
     if (device !== undefined) validateIfName(device);
+    const fast = this.viaNetlink(() => {
+      if (device !== undefined && interfaceIndex(device) === 0) {
+        throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
+      }
+      const all = netlinkListAddresses();
+      return device === undefined ? all : all.filter((a) => a.device === device);
+    });
+    if (fast !== undefined) return fast;
     const args = ['-json', '-4', 'addr', 'show'];
     if (device !== undefined) args.push('dev', device);
     return parseIpAddrJson(await this.run(args));
@@ -330,17 +366,25 @@ export class IpCommandAddressManager implements AddressManager {
     const t0 = this.now();
     const before = await this.findOn(address, device);
     if (before === undefined) return 'absent';
-    await this.run([
-      'addr',
-      'change',
-      `${address}/${before.prefixLength}`,
-      'dev',
-      device,
-      'valid_lft',
-      String(lifetimeSec),
-      'preferred_lft',
-      String(lifetimeSec),
-    ]);
+    const done = this.viaNetlink(() => {
+      const ifindex = interfaceIndex(device);
+      if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
+      netlinkSetLifetime(address, before.prefixLength, ifindex, lifetimeSec);
+      return true;
+    });
+    if (done === undefined) {
+      await this.run([
+        'addr',
+        'change',
+        `${address}/${before.prefixLength}`,
+        'dev',
+        device,
+        'valid_lft',
+        String(lifetimeSec),
+        'preferred_lft',
+        String(lifetimeSec),
+      ]);
+    }
     const elapsed = this.now() - t0;
     // The kernel reports whole seconds, truncating the time spent: the real remainder may be up to 1 s shorter.
     if (before.validLifetimeSec === undefined || elapsed < (before.validLifetimeSec - 1) * 1000) return 'renewed';

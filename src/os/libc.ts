@@ -13,6 +13,8 @@ import { VigilError, type ErrorCode } from '../util/errors.js';
 
 export const AF_INET = 2;
 export const AF_PACKET = 17;
+export const AF_NETLINK = 16;
+const NETLINK_ROUTE = 0;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 const SOCK_NONBLOCK = 0o4000;
@@ -59,7 +61,9 @@ interface Libc {
   bind: Fn<[number, Buffer, number], number>;
   close: Fn<[number], number>;
   sendto: Fn<[number, Buffer, number, number, Buffer, number], number>;
+  recv: Fn<[number, Buffer, number, number], number>;
   ifNametoindex: Fn<[string], number>;
+  ifIndextoname: Fn<[number, Buffer], unknown>;
   ioctl: Fn<[number, number, string, Buffer], number>;
   strerror: Fn<[number], string>;
 }
@@ -83,7 +87,9 @@ function libc(): Libc {
       sendto: lib.func(
         'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)',
       ) as Libc['sendto'],
+      recv: lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)') as Libc['recv'],
       ifNametoindex: lib.func('unsigned int if_nametoindex(const char *name)') as Libc['ifNametoindex'],
+      ifIndextoname: lib.func('void *if_indextoname(unsigned int index, void *name)') as Libc['ifIndextoname'],
       ioctl: lib.func('int ioctl(int fd, unsigned long req, ...)') as Libc['ioctl'],
       strerror: lib.func('const char *strerror(int errnum)') as Libc['strerror'],
     };
@@ -294,6 +300,15 @@ export function interfaceIndex(name: string): number {
   return libc().ifNametoindex(name);
 }
 
+/** if_indextoname: undefined when no interface has that index (in this namespace). */
+export function interfaceName(index: number): string | undefined {
+  const buf = Buffer.alloc(16);
+  const r = libc().ifIndextoname(index, buf);
+  if (r === null || r === 0n || r === 0) return undefined;
+  const nul = buf.indexOf(0);
+  return buf.subarray(0, nul < 0 ? 16 : nul).toString('latin1');
+}
+
 export interface InterfaceIPv4 {
   readonly index: number;
   readonly up: boolean;
@@ -397,4 +412,37 @@ export function sendFrame(
     'sendto',
     `AF_PACKET ifindex ${ifindex}`,
   );
+}
+
+/** A non-blocking NETLINK_ROUTE socket (address queries and lifetime changes without spawning `ip`). */
+export function openRtnetlinkSocket(): number {
+  return check(
+    libc().socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE),
+    'VIGIL_ERR_SOCKET',
+    'socket',
+    'AF_NETLINK, NETLINK_ROUTE',
+  );
+}
+
+/** Sends one netlink message to the kernel. */
+export function netlinkSend(fd: number, msg: Uint8Array): void {
+  const nl = Buffer.alloc(12);
+  nl.writeUInt16LE(AF_NETLINK, 0);
+  const buf = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+  check(libc().sendto(fd, buf, buf.length, 0, nl, 12), 'VIGIL_ERR_SOCKET_SEND', 'sendto', 'AF_NETLINK');
+}
+
+/**
+ * One datagram from a netlink socket, or undefined when none is queued (EAGAIN). rtnetlink answers requests
+ * synchronously within sendto (and builds further dump parts within recv), so callers never need to wait.
+ */
+export function netlinkRecv(fd: number, maxBytes = 65536): Buffer | undefined {
+  const buf = Buffer.allocUnsafe(maxBytes);
+  const n = libc().recv(fd, buf, maxBytes, 0);
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errno === osConstants.errno.EAGAIN) return undefined;
+    throw new SyscallError('VIGIL_ERR_SOCKET', 'recv', 'AF_NETLINK', errno);
+  }
+  return buf.subarray(0, n);
 }

@@ -106,4 +106,46 @@ describe('iproute2 address manager', { skip: skip ?? false }, () => {
     assert.equal(await ip.find('10.74.1.63'), undefined);
     await ip.remove('10.74.1.62', 'eth1');
   });
+
+  test('the rtnetlink path (default inside the namespace) lists exactly what ip lists and renews the same way', async () => {
+    await ip.add({ address: '10.74.1.70', prefixLength: 24, device: 'eth1', label: 'eth1:9', lifetimeSec: 30 });
+    await ip.add({ address: '10.74.1.71', prefixLength: 24, device: 'eth1', broadcast: 'none', lifetimeSec: 30 });
+    const url = new URL('../../src/os/ip.js', import.meta.url).href;
+    const script = `
+      const { IpCommandAddressManager } = await import(${JSON.stringify(url)});
+      const nl = new IpCommandAddressManager();
+      const ipc = new IpCommandAddressManager({ netlink: false });
+      const out = {};
+      const norm = (l) => JSON.stringify(l.map((a) => Object.entries(a).filter(([, v]) => v !== undefined).sort()));
+      out.same = norm(await nl.list()) === norm(await ipc.list());
+      out.nl = await nl.list('eth1');
+      out.renewed = await nl.renew('10.74.1.70', 'eth1', 60);
+      out.after = (await ipc.find('10.74.1.70')).validLifetimeSec;
+      out.absent = await nl.renew('10.74.1.99', 'eth1', 60);
+      out.resurrected = (await ipc.find('10.74.1.99')) !== undefined;
+      let calls = 0;
+      const stalled = new IpCommandAddressManager({ now: () => (calls++ === 0 ? 0 : 60_000) });
+      out.stalled = await stalled.renew('10.74.1.71', 'eth1', 60);
+      out.stalledGone = (await ipc.find('10.74.1.71')) === undefined;
+      out.missing = await nl.list('nosuch0').catch((e) => e.code);
+      console.log(JSON.stringify(out));
+    `;
+    const { stdout } = await fx.exec('h', [process.execPath, '--input-type=module', '-e', script], 30_000);
+    const out = JSON.parse(stdout) as Record<string, unknown>;
+    // ip -json and netlink agree field by field (JSON.stringify drops undefined, so absent fields agree too).
+    assert.equal(out.same, true);
+    const nlList = out.nl as { address: string; label: string; validLifetimeSec?: number }[];
+    assert.deepEqual(
+      nlList.map((a) => `${a.address} ${a.label}`),
+      ['10.74.1.1 eth1', '10.74.1.70 eth1:9', '10.74.1.71 eth1'],
+    );
+    assert.equal(out.renewed, 'renewed');
+    assert.ok((out.after as number) > 30);
+    assert.equal(out.absent, 'absent');
+    assert.equal(out.resurrected, false);
+    assert.equal(out.stalled, 'expired');
+    assert.equal(out.stalledGone, true);
+    assert.equal(out.missing, 'VIGIL_ERR_OS_COMMAND');
+    await ip.remove('10.74.1.70', 'eth1');
+  });
 });
