@@ -24,3 +24,4 @@ export function createMedium(spec: UdpMediumSpec, options: UdpMediumOptions = {}
       return new McastMedium(spec, options);
   }
 }
+export { MemoryMedium, MemoryNetwork, type MemoryFilter, type MemoryMediumSpec } from './memory.js';
