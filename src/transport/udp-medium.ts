@@ -314,15 +314,20 @@ export abstract class UdpMedium implements Medium {
   private async openOn(info: InterfaceIPv4): Promise<void> {
     const opened = this.openFds(info.index, info);
     const { recvBufferBytes } = this.options;
-    let sendSock: dgram.Socket | undefined;
     try {
       if (opened.recvFd !== undefined && recvBufferBytes !== undefined) {
         setIntOption(opened.recvFd, SOL_SOCKET, SO_RCVBUF, recvBufferBytes, 'SO_RCVBUF');
       }
+    } catch (e) {
+      closeQuietly(opened.sendFd, opened.recvFd);
+      throw e;
+    }
+    // wrapUdpFd closes the fd it was given when it fails; only the other one is ours to close then.
+    let sendSock: dgram.Socket;
+    try {
       sendSock = await wrapUdpFd(opened.sendFd);
     } catch (e) {
       closeQuietly(opened.recvFd);
-      if (sendSock === undefined) closeQuietly(opened.sendFd);
       throw e;
     }
     let recvSock: dgram.Socket | undefined;

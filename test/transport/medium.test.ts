@@ -10,6 +10,7 @@ import {
   type MediumEvent,
 } from '../../src/transport/index.js';
 import type { InterfaceIPv4 } from '../../src/os/libc.js';
+import * as libc from '../../src/os/libc.js';
 import { wrapUdpFd } from '../../src/transport/udp-medium.js';
 import { fstatSync, openSync } from 'node:fs';
 
@@ -87,7 +88,7 @@ test('ucast over loopback: delivery with link name, counters, oversize drop, ide
   const port = 47000 + (process.pid % 900);
   const m = new UcastMedium(
     { dev: 'lo', peer: '127.0.0.2', port },
-    { localAddresses: () => new Set(['127.0.0.1']), deviceCheckMs: 0 },
+    { localAddresses: () => new Set(['127.0.0.1']), deviceCheckMs: 0, recvBufferBytes: 65536 },
   );
   const events: MediumEvent[] = [];
   m.onEvent((e) => events.push(e));
@@ -99,6 +100,10 @@ test('ucast over loopback: delivery with link name, counters, oversize drop, ide
   await m.start();
   assert.equal(m.state, 'open');
   assert.equal(events[0]?.type, 'open');
+  const recv = m.sockets().find((x) => x.role === 'recv')!;
+  // The kernel doubles SO_RCVBUF for its bookkeeping.
+  assert.equal(libc.getIntOption(recv.fd, libc.SOL_SOCKET, libc.SO_RCVBUF), 131072);
+  assert.equal(libc.boundDevice(recv.fd), 'lo');
   m.send(Buffer.from('hello'));
   assert.deepEqual(await got, { text: 'hello', link: 'lo', address: '127.0.0.1' });
   m.send(new Uint8Array(70_000));
