@@ -3,7 +3,16 @@ import { McastMedium, type McastSpec } from './mcast.js';
 import { UcastMedium, type UcastSpec } from './ucast.js';
 import type { UdpMedium, UdpMediumOptions } from './udp-medium.js';
 
-export type { Medium, MediumEvent, MediumKind, MediumState, MediumStats, PacketHandler, PacketInfo } from './medium.js';
+export type {
+  Medium,
+  MediumEvent,
+  MediumEventHandler,
+  MediumKind,
+  MediumState,
+  MediumStats,
+  PacketHandler,
+  PacketInfo,
+} from './medium.js';
 export { MAX_UDP_PAYLOAD } from './medium.js';
 export { BcastMedium, broadcastAddressOf, type BcastSpec } from './bcast.js';
 export { UcastMedium, localIPv4Addresses, type UcastSpec } from './ucast.js';
