@@ -1,0 +1,154 @@
+/**
+ * An in-memory AddressManager for tests of the layers above (resources, daemon): same contract as the iproute2 one,
+ * leases expire on the injected clock (checked on every call, as if the kernel had removed them on time).
+ */
+import type { Clock } from '../util/clock.js';
+import { VigilError } from '../util/errors.js';
+import { validateIfName } from './libc.js';
+import {
+  broadcastOf,
+  firstFreeLabel,
+  pickNic,
+  validateAddress,
+  validateLabel,
+  type AddAddressOptions,
+  type AddressInfo,
+  type AddressManager,
+  type NicMatch,
+  type RenewResult,
+} from './ip.js';
+
+interface Entry {
+  info: AddressInfo;
+  /** Clock ms at which the lease runs out; undefined = forever. */
+  expiresAt: number | undefined;
+}
+
+export class MemoryAddressManager implements AddressManager {
+  private entries: Entry[] = [];
+  /** Every mutating call, in order, for assertions: `add 10.0.0.50/24 eth1 eth1:0 30`, `renew ...`, `remove ...`. */
+  readonly log: string[] = [];
+
+  /** `devices`: interface name → its fixed addresses (`10.0.0.1/24`). */
+  constructor(
+    private readonly clock: Clock,
+    devices: Readonly<Record<string, readonly string[]>> = {},
+  ) {
+    for (const [device, cidrs] of Object.entries(devices)) {
+      for (const cidr of cidrs) {
+        const [address = '', p = ''] = cidr.split('/');
+        const prefixLength = Number(p);
+        this.entries.push({
+          info: this.info(address, prefixLength, device, device, broadcastOf(address, prefixLength), undefined),
+          expiresAt: undefined,
+        });
+      }
+    }
+  }
+
+  private info(
+    address: string,
+    prefixLength: number,
+    device: string,
+    label: string,
+    broadcast: string | undefined,
+    lifetimeSec: number | undefined,
+  ): AddressInfo {
+    return {
+      address,
+      prefixLength,
+      device,
+      label,
+      broadcast,
+      secondary: this.entries.some((e) => e.info.device === device && e.info.prefixLength === prefixLength),
+      dynamic: lifetimeSec !== undefined,
+      validLifetimeSec: lifetimeSec,
+      preferredLifetimeSec: lifetimeSec,
+    };
+  }
+
+  private expire(): void {
+    const now = this.clock.now();
+    this.entries = this.entries.filter((e) => e.expiresAt === undefined || e.expiresAt > now);
+  }
+
+  private current(e: Entry): AddressInfo {
+    if (e.expiresAt === undefined) return e.info;
+    const left = Math.ceil((e.expiresAt - this.clock.now()) / 1000);
+    return { ...e.info, validLifetimeSec: left, preferredLifetimeSec: left };
+  }
+
+  list(device?: string): Promise<AddressInfo[]> {
+    this.expire();
+    return Promise.resolve(
+      this.entries.filter((e) => device === undefined || e.info.device === device).map((e) => this.current(e)),
+    );
+  }
+
+  async find(address: string): Promise<AddressInfo | undefined> {
+    validateAddress(address);
+    return (await this.list()).find((a) => a.address === address);
+  }
+
+  async findNic(address: string): Promise<NicMatch | undefined> {
+    return pickNic(address, await this.list());
+  }
+
+  async nextLabel(device: string): Promise<string> {
+    validateIfName(device);
+    return firstFreeLabel(
+      device,
+      (await this.list(device)).map((a) => a.label),
+    );
+  }
+
+  add(opts: AddAddressOptions): Promise<void> {
+    validateAddress(opts.address);
+    validateIfName(opts.device);
+    if (opts.label !== undefined) validateLabel(opts.label, opts.device);
+    this.expire();
+    if (this.entries.some((e) => e.info.address === opts.address && e.info.device === opts.device)) {
+      return Promise.reject(new VigilError('VIGIL_ERR_ADDR_EXISTS', `${opts.address} is already on ${opts.device}`));
+    }
+    const brd =
+      opts.broadcast === 'none'
+        ? undefined
+        : opts.broadcast === undefined || opts.broadcast === '+'
+          ? broadcastOf(opts.address, opts.prefixLength)
+          : opts.broadcast;
+    const info = this.info(
+      opts.address,
+      opts.prefixLength,
+      opts.device,
+      opts.label ?? opts.device,
+      brd,
+      opts.lifetimeSec,
+    );
+    this.entries.push({
+      info,
+      expiresAt: opts.lifetimeSec === undefined ? undefined : this.clock.now() + opts.lifetimeSec * 1000,
+    });
+    this.log.push(
+      `add ${opts.address}/${opts.prefixLength} ${opts.device} ${opts.label ?? '-'} ${opts.lifetimeSec ?? 'forever'}`,
+    );
+    return Promise.resolve();
+  }
+
+  renew(address: string, device: string, lifetimeSec: number): Promise<RenewResult> {
+    this.expire();
+    const e = this.entries.find((x) => x.info.address === address && x.info.device === device);
+    this.log.push(`renew ${address} ${device} ${lifetimeSec}`);
+    if (e === undefined) return Promise.resolve('absent');
+    e.expiresAt = this.clock.now() + lifetimeSec * 1000;
+    e.info = { ...e.info, dynamic: true };
+    return Promise.resolve('renewed');
+  }
+
+  remove(address: string, device: string): Promise<boolean> {
+    this.expire();
+    const before = this.entries.length;
+    this.entries = this.entries.filter((x) => !(x.info.address === address && x.info.device === device));
+    this.log.push(`remove ${address} ${device}`);
+    return Promise.resolve(this.entries.length < before);
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * Gratuitous ARP, sent by Vigil itself through an AF_PACKET socket (koffi), like Debian's send_arp: each round is a
+ * pair of broadcast frames, an ARP request (target MAC 00:00:00:00:00:00) and an ARP reply (target MAC = our MAC),
+ * both with sender IP = target IP = the VIP. Clients and switches take either. iputils `arping -U` is the fallback
+ * when the packet socket cannot be used (no CAP_NET_RAW, no koffi).
+ */
+import { execFile } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  closeFd,
+  ARPHRD_ETHER,
+  ETH_P_ARP,
+  interfaceHw,
+  interfaceIndex,
+  openPacketSocket,
+  parseIPv4,
+  sendFrame,
+  SyscallError,
+  validateIfName,
+} from './libc.js';
+import { VigilError } from '../util/errors.js';
+
+export const BROADCAST_MAC = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+const ETH_P_IP = 0x0800;
+const ARPOP_REQUEST = 1;
+const ARPOP_REPLY = 2;
+/** Ethernet header (14) + ARP for IPv4 over Ethernet (28); the NIC pads to the 60-byte minimum. */
+export const GARP_FRAME_BYTES = 42;
+const MAX_COUNT = 1000;
+
+export interface GarpOptions {
+  readonly device: string;
+  /** The address to announce (the VIP). */
+  readonly address: string;
+  /** Request/reply pairs to send; default 5 (IPaddr2's arp_count). Heartbeat's IPaddr sends 10 at 500 ms. */
+  readonly count?: number;
+  /** Between pairs, ms; default 200 (IPaddr2's arp_interval). */
+  readonly intervalMs?: number;
+  /** `auto` (default): AF_PACKET, arping if that fails. `packet` or `arping` forces one. */
+  readonly method?: 'auto' | 'packet' | 'arping';
+  readonly arpingPath?: string;
+  /** Stops the burst early (e.g. the VIP is being released). */
+  readonly signal?: AbortSignal;
+}
+
+export interface GarpResult {
+  readonly method: 'packet' | 'arping';
+  /** Pairs sent in full (for arping: the count it was asked for, when it exited 0). */
+  readonly pairsSent: number;
+  /** Why the packet path was abandoned, when the fallback ran. */
+  readonly fallbackReason?: string;
+}
+
+/** Something that announces addresses; the daemon gets the real one, tests of the layers above a fake. */
+export interface ArpAnnouncer {
+  announce(opts: GarpOptions): Promise<GarpResult>;
+}
+
+export function parseMac(text: string): Uint8Array {
+  const m = /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(text);
+  if (m === null) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not a MAC address: ${text}`);
+  return Uint8Array.from(m.slice(1).map((h) => parseInt(h, 16)));
+}
+
+export function formatMac(mac: Uint8Array): string {
+  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The two frames of one gratuitous ARP round for `ip` from `mac`. */
+export function buildGarpFrames(mac: Uint8Array, ip: string): { request: Uint8Array; reply: Uint8Array } {
+  if (mac.length !== 6) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `MAC must be 6 bytes, got ${mac.length}`);
+  const ipb = parseIPv4(ip);
+  if (ipb === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv4 address: ${ip}`);
+  const frame = (op: number, targetMac: Uint8Array): Uint8Array => {
+    const f = Buffer.alloc(GARP_FRAME_BYTES);
+    Buffer.from(BROADCAST_MAC).copy(f, 0);
+    Buffer.from(mac).copy(f, 6);
+    f.writeUInt16BE(ETH_P_ARP, 12);
+    f.writeUInt16BE(1, 14); // hardware type: Ethernet
+    f.writeUInt16BE(ETH_P_IP, 16);
+    f.writeUInt8(6, 18);
+    f.writeUInt8(4, 19);
+    f.writeUInt16BE(op, 20);
+    Buffer.from(mac).copy(f, 22);
+    ipb.copy(f, 28);
+    Buffer.from(targetMac).copy(f, 32);
+    ipb.copy(f, 38);
+    return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+  };
+  return { request: frame(ARPOP_REQUEST, new Uint8Array(6)), reply: frame(ARPOP_REPLY, mac) };
+}
+
+function validate(opts: GarpOptions): { count: number; intervalMs: number } {
+  validateIfName(opts.device);
+  if (parseIPv4(opts.address) === undefined) {
+    throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv4 address: ${opts.address}`);
+  }
+  const count = opts.count ?? 5;
+  const intervalMs = opts.intervalMs ?? 200;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
+    throw new VigilError('VIGIL_ERR_ADDR_INVALID', `gratuitous ARP count must be 1..${MAX_COUNT}, got ${count}`);
+  }
+  if (!Number.isFinite(intervalMs) || intervalMs < 0 || intervalMs > 60_000) {
+    throw new VigilError('VIGIL_ERR_ADDR_INVALID', `gratuitous ARP interval must be 0..60000 ms, got ${intervalMs}`);
+  }
+  return { count, intervalMs };
+}
+
+async function sendViaPacket(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
+  const ifindex = interfaceIndex(opts.device);
+  const hw = interfaceHw(opts.device);
+  if (ifindex === 0 || hw === undefined) {
+    throw new VigilError('VIGIL_ERR_NO_DEVICE', `gratuitous ARP: no such interface ${opts.device}`);
+  }
+  if (hw.type !== ARPHRD_ETHER) {
+    throw new VigilError(
+      'VIGIL_ERR_ARP_SEND',
+      `gratuitous ARP: ${opts.device} is not an Ethernet device (type ${hw.type})`,
+    );
+  }
+  const { request, reply } = buildGarpFrames(hw.address, opts.address);
+  // Protocol 0: this socket only sends, so the kernel queues no incoming frames on it.
+  const fd = openPacketSocket(0);
+  let sent = 0;
+  try {
+    for (let i = 0; i < count; i++) {
+      if (opts.signal?.aborted === true) break;
+      if (i > 0 && intervalMs > 0) {
+        try {
+          await delay(intervalMs, undefined, { signal: opts.signal });
+        } catch {
+          break; // aborted
+        }
+      }
+      sendFrame(fd, ifindex, request, ETH_P_ARP, BROADCAST_MAC);
+      sendFrame(fd, ifindex, reply, ETH_P_ARP, BROADCAST_MAC);
+      sent++;
+    }
+  } finally {
+    closeFd(fd);
+  }
+  return sent;
+}
+
+function sendViaArping(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
+  const path = opts.arpingPath ?? 'arping';
+  // iputils arping takes whole seconds between probes: the fallback is slower than the packet path (at least 1 s).
+  const seconds = Math.max(1, Math.round(intervalMs / 1000));
+  const args = ['-U', '-c', String(count), '-i', String(seconds), '-I', opts.device, opts.address];
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      path,
+      args,
+      { timeout: count * seconds * 1000 + 10_000, killSignal: 'SIGKILL', env: { ...process.env, LC_ALL: 'C' } },
+      (err, _stdout, stderr) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (err === null) {
+          resolve(count);
+          return;
+        }
+        if (opts.signal?.aborted === true) {
+          resolve(0); // stopped on purpose; how many went out is unknown
+          return;
+        }
+        reject(
+          new VigilError(
+            'VIGIL_ERR_ARP_SEND',
+            `${path} ${args.join(' ')}: ${stderr.trim() || err.message}`,
+            undefined,
+            {
+              cause: err,
+            },
+          ),
+        );
+      },
+    );
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * True when the failure is about the packet socket itself (no koffi, no CAP_NET_RAW, no AF_PACKET), where arping
+ * may still work; false for a missing or down interface, where arping would fail the same way and only hide the
+ * real reason.
+ */
+function packetPathUnusable(e: unknown): boolean {
+  if (!(e instanceof VigilError)) return true;
+  if (e.code === 'VIGIL_ERR_FFI' || e.code === 'VIGIL_ERR_SOCKET') return true;
+  return e instanceof SyscallError && (e.errnoName === 'EPERM' || e.errnoName === 'EACCES');
+}
+
+/**
+ * Sends a burst of gratuitous ARP for `opts.address` out of `opts.device`.
+ * Rejects with VIGIL_ERR_ARP_SEND (or VIGIL_ERR_NO_DEVICE) when neither method works.
+ */
+export async function sendGratuitousArp(opts: GarpOptions): Promise<GarpResult> {
+  const { count, intervalMs } = validate(opts);
+  const method = opts.method ?? 'auto';
+  let reason: string | undefined;
+  if (method !== 'arping') {
+    try {
+      return { method: 'packet', pairsSent: await sendViaPacket(opts, count, intervalMs) };
+    } catch (e) {
+      if (method === 'packet' || !packetPathUnusable(e)) throw e;
+      reason = e instanceof Error ? e.message : String(e);
+    }
+  }
+  const pairsSent = await sendViaArping(opts, count, intervalMs);
+  return reason === undefined
+    ? { method: 'arping', pairsSent }
+    : { method: 'arping', pairsSent, fallbackReason: reason };
+}
+
+export const realArpAnnouncer: ArpAnnouncer = { announce: sendGratuitousArp };

@@ -1,0 +1,422 @@
+/**
+ * IPv4 address management through iproute2 (`ip -json`, `ip addr add|change|del`), run with execFile (no shell).
+ * Listing and lease renewal, which the daemon repeats every few seconds, go over rtnetlink instead by default
+ * (src/os/netlink.ts): a spawn costs milliseconds of event-loop time on a quiet host and ~100 ms on a loaded one.
+ *
+ * The VIP lease: an address added with `lifetimeSec` gets `valid_lft N preferred_lft N`; the kernel deletes it by
+ * itself when that runs out (about 1 s granularity), so a daemon that dies without cleaning up stops holding the VIP.
+ * `renew` pushes the lifetime forward. One kernel quirk shapes `renew`: IPv4 RTM_NEWADDR ignores the absence of
+ * NLM_F_CREATE, so `ip addr change` on an address that has just expired silently adds it back (without its label).
+ * A node that was frozen past its lease must not resurrect the VIP that way, so renew first checks that the address
+ * is still there, and if the lifetime could have run out while the renew itself was in progress (a stall between
+ * the check and the change), checks again afterwards and removes a resurrected address (see `renew`).
+ */
+import { execFile } from 'node:child_process';
+import { formatIPv4, interfaceIndex, parseIPv4, validateIfName, MAX_IFNAME } from './libc.js';
+import { netlinkListAddresses, netlinkSetLifetime } from './netlink.js';
+import { VigilError } from '../util/errors.js';
+
+export interface AddressInfo {
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly device: string;
+  /** The label (`eth1:0`); the device name when the address has no label of its own. */
+  readonly label: string;
+  readonly broadcast: string | undefined;
+  readonly secondary: boolean;
+  /** True for an address with a finite lifetime (a lease). */
+  readonly dynamic: boolean;
+  /** Seconds left as the kernel reports them (whole seconds); undefined = forever. */
+  readonly validLifetimeSec: number | undefined;
+  readonly preferredLifetimeSec: number | undefined;
+}
+
+export interface AddAddressOptions {
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly device: string;
+  /** `eth1:0` style label (must start with the device name); omitted → none. */
+  readonly label?: string;
+  /** Broadcast address; default `+` (derived from the prefix), `none` for no broadcast. */
+  readonly broadcast?: string;
+  /** Lease in whole seconds (valid_lft = preferred_lft); omitted → forever. */
+  readonly lifetimeSec?: number;
+}
+
+/** The interface whose subnet holds an address (what IPaddr's findif does when no NIC is given). */
+export interface NicMatch {
+  readonly device: string;
+  readonly prefixLength: number;
+  readonly broadcast: string | undefined;
+  /** The interface address whose subnet matched. */
+  readonly localAddress: string;
+}
+
+/**
+ * - `renewed`: the lifetime was pushed forward.
+ * - `absent`: the address was not there (expired, or removed by someone else); nothing was changed.
+ * - `expired`: the lifetime may have run out while renewing (the process stalled between check and change): the
+ *   address was removed to be sure it is not held past its lease.
+ */
+export type RenewResult = 'renewed' | 'absent' | 'expired';
+
+export interface AddressManager {
+  /** Adds the address; VIGIL_ERR_ADDR_EXISTS if it is already on the device. */
+  add(opts: AddAddressOptions): Promise<void>;
+  /** Sets the lease of an existing address to `lifetimeSec` from now (see RenewResult). */
+  renew(address: string, device: string, lifetimeSec: number): Promise<RenewResult>;
+  /** Removes the address from the device; false when it was not there. */
+  remove(address: string, device: string): Promise<boolean>;
+  /** IPv4 addresses, of one device or of all. */
+  list(device?: string): Promise<AddressInfo[]>;
+  /** Where the address is configured, if anywhere. */
+  find(address: string): Promise<AddressInfo | undefined>;
+  /** The non-loopback interface with the longest-prefix subnet holding `address`. */
+  findNic(address: string): Promise<NicMatch | undefined>;
+  /** The first free `<device>:<n>` label. */
+  nextLabel(device: string): Promise<string>;
+}
+
+export interface IpCommandOptions {
+  /** Path of the `ip` binary; default `ip` from PATH. */
+  readonly ipPath?: string;
+  /** Run every command in this named network namespace (`ip -n`): for the lab and tests. */
+  readonly netns?: string;
+  /** Kill `ip` after this long; default 5000 ms. */
+  readonly timeoutMs?: number;
+  /** Monotonic ms clock (renew measures its own duration); default performance.now. */
+  readonly now?: () => number;
+  /**
+   * List addresses and renew leases over rtnetlink (src/os/netlink.ts) instead of spawning `ip`; add and remove
+   * always use `ip`. Default: on, unless `netns` is set (a netlink socket lives in the caller's namespace).
+   * Falls back to `ip` for good if netlink is unusable (no koffi).
+   */
+  readonly netlink?: boolean;
+}
+
+const FOREVER = 4294967295;
+const MAX_LIFETIME = FOREVER - 1;
+
+export function validateAddress(address: string): Buffer {
+  const b = parseIPv4(address);
+  if (b === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv4 address: ${address}`);
+  return b;
+}
+
+function validatePrefix(p: number): void {
+  if (!Number.isInteger(p) || p < 0 || p > 32) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `bad prefix length ${p}`);
+}
+
+function validateLifetime(s: number): void {
+  if (!Number.isInteger(s) || s < 1 || s > MAX_LIFETIME) {
+    throw new VigilError('VIGIL_ERR_ADDR_INVALID', `bad lifetime ${s} s (whole seconds, at least 1)`);
+  }
+}
+
+export function validateLabel(label: string, device: string): void {
+  validateIfName(label);
+  if (label !== device && !label.startsWith(`${device}:`)) {
+    throw new VigilError('VIGIL_ERR_ADDR_INVALID', `label ${label} must be ${device} or start with ${device}:`);
+  }
+}
+
+/** True when `address` lies in `net/prefixLength`. */
+export function inSubnet(address: string, net: string, prefixLength: number): boolean {
+  const a = validateAddress(address).readUInt32BE(0);
+  const n = validateAddress(net).readUInt32BE(0);
+  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  return (a & mask) >>> 0 === (n & mask) >>> 0;
+}
+
+/** The broadcast address of `address/prefixLength`, undefined for /31 and /32. */
+export function broadcastOf(address: string, prefixLength: number): string | undefined {
+  if (prefixLength >= 31) return undefined;
+  const a = validateAddress(address).readUInt32BE(0);
+  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE((a | ~mask) >>> 0, 0);
+  return formatIPv4(b);
+}
+
+interface RawAddrInfo {
+  family?: unknown;
+  local?: unknown;
+  prefixlen?: unknown;
+  broadcast?: unknown;
+  label?: unknown;
+  secondary?: unknown;
+  dynamic?: unknown;
+  scope?: unknown;
+  valid_life_time?: unknown;
+  preferred_life_time?: unknown;
+}
+
+function lifetime(v: unknown): number | undefined {
+  return typeof v === 'number' && v !== FOREVER ? v : undefined;
+}
+
+/** Parses `ip -json -4 addr show` output. Exported for tests. */
+export function parseIpAddrJson(text: string): AddressInfo[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text === '' ? '[]' : text);
+  } catch (e) {
+    throw new VigilError('VIGIL_ERR_OS_COMMAND', `ip -json addr: unparsable output: ${String(e)}`);
+  }
+  if (!Array.isArray(data)) throw new VigilError('VIGIL_ERR_OS_COMMAND', 'ip -json addr: not a JSON array');
+  const out: AddressInfo[] = [];
+  for (const link of data as unknown[]) {
+    if (typeof link !== 'object' || link === null) continue;
+    const l = link as { ifname?: unknown; addr_info?: unknown };
+    if (typeof l.ifname !== 'string' || !Array.isArray(l.addr_info)) continue;
+    for (const ai of l.addr_info as RawAddrInfo[]) {
+      if (ai.family !== 'inet' || typeof ai.local !== 'string' || typeof ai.prefixlen !== 'number') continue;
+      out.push({
+        address: ai.local,
+        prefixLength: ai.prefixlen,
+        device: l.ifname,
+        label: typeof ai.label === 'string' ? ai.label : l.ifname,
+        broadcast: typeof ai.broadcast === 'string' ? ai.broadcast : undefined,
+        secondary: ai.secondary === true,
+        dynamic: ai.dynamic === true,
+        validLifetimeSec: lifetime(ai.valid_life_time),
+        preferredLifetimeSec: lifetime(ai.preferred_life_time),
+      });
+    }
+  }
+  return out;
+}
+
+/** Picks the NIC for `address` among configured addresses (longest prefix wins; lo and /32 never match). */
+export function pickNic(address: string, addrs: readonly AddressInfo[]): NicMatch | undefined {
+  validateAddress(address);
+  let best: AddressInfo | undefined;
+  for (const a of addrs) {
+    if (a.device === 'lo' || a.prefixLength >= 32 || a.address.startsWith('127.')) continue;
+    if (!inSubnet(address, a.address, a.prefixLength)) continue;
+    if (
+      best === undefined ||
+      a.prefixLength > best.prefixLength ||
+      (a.prefixLength === best.prefixLength && best.secondary && !a.secondary)
+    ) {
+      best = a;
+    }
+  }
+  if (best === undefined) return undefined;
+  return {
+    device: best.device,
+    prefixLength: best.prefixLength,
+    broadcast: best.broadcast ?? broadcastOf(best.address, best.prefixLength),
+    localAddress: best.address,
+  };
+}
+
+/** The first `<device>:<n>` not among `used`. */
+export function firstFreeLabel(device: string, used: Iterable<string>): string {
+  const taken = new Set(used);
+  for (let n = 0; n < 1_000_000; n++) {
+    const label = `${device}:${n}`;
+    if (label.length > MAX_IFNAME) {
+      throw new VigilError(
+        'VIGIL_ERR_ADDR_INVALID',
+        `no room for a ${device}:<n> label (labels are at most ${MAX_IFNAME} characters)`,
+      );
+    }
+    if (!taken.has(label)) return label;
+  }
+  throw new VigilError('VIGIL_ERR_ADDR_INVALID', `no free label on ${device}`);
+}
+
+/** The real AddressManager: iproute2. */
+export class IpCommandAddressManager implements AddressManager {
+  private readonly ipPath: string;
+  private readonly prefixArgs: readonly string[];
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  private netlink: boolean;
+
+  constructor(options: IpCommandOptions = {}) {
+    this.ipPath = options.ipPath ?? 'ip';
+    if (options.netns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(options.netns)) {
+      throw new VigilError('VIGIL_ERR_USAGE', `bad netns name ${options.netns}`);
+    }
+    this.prefixArgs = options.netns === undefined ? [] : ['-n', options.netns];
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.now = options.now ?? (() => performance.now());
+    this.netlink = options.netlink ?? options.netns === undefined;
+    if (this.netlink && options.netns !== undefined) {
+      throw new VigilError('VIGIL_ERR_USAGE', 'netlink and netns cannot be combined');
+    }
+  }
+
+  /** Runs `fn` over netlink; on a libc/koffi failure switches to `ip` for good and returns undefined. */
+  private viaNetlink<T>(fn: () => T): T | undefined {
+    if (!this.netlink) return undefined;
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof VigilError && (e.code === 'VIGIL_ERR_FFI' || e.code === 'VIGIL_ERR_SOCKET')) {
+        this.netlink = false;
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  /** Runs ip; resolves with stdout, or rejects with VIGIL_ERR_OS_COMMAND carrying ip's stderr. */
+  private run(args: readonly string[]): Promise<string> {
+    const argv = [...this.prefixArgs, ...args];
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.ipPath,
+        argv,
+        {
+          timeout: this.timeoutMs,
+          maxBuffer: 4 * 1024 * 1024,
+          killSignal: 'SIGKILL',
+          env: { ...process.env, LC_ALL: 'C' },
+        },
+        (err, stdout, stderr) => {
+          if (err === null) {
+            resolve(stdout);
+            return;
+          }
+          const text = stderr.trim() || err.message;
+          const e = new VigilError('VIGIL_ERR_OS_COMMAND', `${this.ipPath} ${argv.join(' ')}: ${text}`, undefined, {
+            cause: err,
+          });
+          reject(Object.assign(e, { stderr: text }));
+        },
+      );
+    });
+  }
+
+  async list(device?: string): Promise<AddressInfo[]> {
+    if (device !== undefined) validateIfName(device);
+    const fast = this.viaNetlink(() => {
+      if (device !== undefined && interfaceIndex(device) === 0) {
+        throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
+      }
+      const all = netlinkListAddresses();
+      return device === undefined ? all : all.filter((a) => a.device === device);
+    });
+    if (fast !== undefined) return fast;
+    const args = ['-json', '-4', 'addr', 'show'];
+    if (device !== undefined) args.push('dev', device);
+    return parseIpAddrJson(await this.run(args));
+  }
+
+  async find(address: string): Promise<AddressInfo | undefined> {
+    validateAddress(address);
+    return (await this.list()).find((a) => a.address === address);
+  }
+
+  private async findOn(address: string, device: string): Promise<AddressInfo | undefined> {
+    return (await this.list(device)).find((a) => a.address === address);
+  }
+
+  async findNic(address: string): Promise<NicMatch | undefined> {
+    return pickNic(address, await this.list());
+  }
+
+  async nextLabel(device: string): Promise<string> {
+    validateIfName(device);
+    return firstFreeLabel(
+      device,
+      (await this.list(device)).map((a) => a.label),
+    );
+  }
+
+  async add(opts: AddAddressOptions): Promise<void> {
+    validateAddress(opts.address);
+    validatePrefix(opts.prefixLength);
+    validateIfName(opts.device);
+    const args = ['addr', 'add', `${opts.address}/${opts.prefixLength}`];
+    const brd = opts.broadcast ?? '+';
+    if (brd !== 'none') {
+      if (brd !== '+') validateAddress(brd);
+      if (brd !== '+' || opts.prefixLength < 31) args.push('brd', brd);
+    }
+    args.push('dev', opts.device);
+    if (opts.label !== undefined) {
+      validateLabel(opts.label, opts.device);
+      args.push('label', opts.label);
+    }
+    if (opts.lifetimeSec !== undefined) {
+      validateLifetime(opts.lifetimeSec);
+      args.push('valid_lft', String(opts.lifetimeSec), 'preferred_lft', String(opts.lifetimeSec));
+    }
+    try {
+      await this.run(args);
+    } catch (e) {
+      // Messages differ between kernel versions ("File exists", "Address already assigned"): ask instead.
+      if ((await this.findOn(opts.address, opts.device).catch(() => undefined)) !== undefined) {
+        throw new VigilError('VIGIL_ERR_ADDR_EXISTS', `${opts.address} is already on ${opts.device}`, undefined, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  async renew(address: string, device: string, lifetimeSec: number): Promise<RenewResult> {
+    validateAddress(address);
+    validateIfName(device);
+    validateLifetime(lifetimeSec);
+    const t0 = this.now();
+    const before = await this.findOn(address, device);
+    if (before === undefined) return 'absent';
+    const done = this.viaNetlink(() => {
+      const ifindex = interfaceIndex(device);
+      if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
+      netlinkSetLifetime(address, before.prefixLength, ifindex, lifetimeSec);
+      return true;
+    });
+    if (done === undefined) {
+      await this.run([
+        'addr',
+        'change',
+        `${address}/${before.prefixLength}`,
+        'dev',
+        device,
+        'valid_lft',
+        String(lifetimeSec),
+        'preferred_lft',
+        String(lifetimeSec),
+      ]);
+    }
+    const elapsed = this.now() - t0;
+    // The kernel reports whole seconds, truncating the time spent: the real remainder may be up to 1 s shorter.
+    if (before.validLifetimeSec === undefined || elapsed < (before.validLifetimeSec - 1) * 1000) return 'renewed';
+    // The lease could have run out between the check and the change, in which case `change` re-created the
+    // address: a re-created one has lost its label and broadcast. When the original had neither, we cannot tell,
+    // and removing is the safe side (a short outage beats two holders).
+    const afterwards = await this.findOn(address, device);
+    const distinguishable = before.label !== device || before.broadcast !== undefined;
+    if (
+      afterwards !== undefined &&
+      distinguishable &&
+      afterwards.label === before.label &&
+      afterwards.broadcast === before.broadcast
+    ) {
+      return 'renewed';
+    }
+    if (afterwards !== undefined) await this.remove(address, device);
+    return 'expired';
+  }
+
+  async remove(address: string, device: string): Promise<boolean> {
+    validateAddress(address);
+    validateIfName(device);
+    const found = await this.findOn(address, device);
+    if (found === undefined) return false;
+    try {
+      await this.run(['addr', 'del', `${address}/${found.prefixLength}`, 'dev', device]);
+    } catch (e) {
+      // Gone in between (an expiring lease): that is what we wanted.
+      if ((await this.findOn(address, device)) === undefined) return false;
+      throw e;
+    }
+    return true;
+  }
+}

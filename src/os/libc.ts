@@ -1,0 +1,448 @@
+/**
+ * The one module that calls libc through koffi. Node's `dgram` cannot bind a socket to a device, set IP_TOS before
+ * the first send, or open an AF_PACKET socket; these few syscalls fill that gap. Everything here is synchronous
+ * (each call is one short syscall, far cheaper than a trip through the thread pool) and acts in the network
+ * namespace of the calling thread, which for the daemon is the process's namespace.
+ *
+ * File descriptors returned here are plain numbers. A UDP socket is normally handed to `dgram` right away
+ * (`wrapUdpFd` in src/transport), after which Node owns it and closes it; before that, callers close it with `closeFd`.
+ */
+import koffi from 'koffi';
+import { constants as osConstants } from 'node:os';
+import { VigilError, type ErrorCode } from '../util/errors.js';
+
+export const AF_INET = 2;
+export const AF_PACKET = 17;
+export const AF_NETLINK = 16;
+const NETLINK_ROUTE = 0;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_DONTROUTE = 5;
+export const SO_BROADCAST = 6;
+export const SO_RCVBUF = 8;
+export const SO_REUSEPORT = 15;
+export const SO_BINDTODEVICE = 25;
+
+export const IPPROTO_IP = 0;
+export const IP_TOS = 1;
+export const IP_MULTICAST_IF = 32;
+export const IP_MULTICAST_TTL = 33;
+export const IP_MULTICAST_LOOP = 34;
+export const IP_ADD_MEMBERSHIP = 35;
+/** IPTOS_LOWDELAY, what Heartbeat's ucast sets. */
+export const IPTOS_LOWDELAY = 0x10;
+
+export const ETH_P_ARP = 0x0806;
+
+const SIOCGIFFLAGS = 0x8913;
+const SIOCGIFADDR = 0x8915;
+const SIOCGIFBRDADDR = 0x8919;
+const SIOCGIFNETMASK = 0x891b;
+const SIOCGIFHWADDR = 0x8927;
+const IFF_UP = 0x1;
+const IFF_BROADCAST = 0x2;
+const IFF_LOOPBACK = 0x8;
+const IFF_MULTICAST = 0x1000;
+
+/** IFNAMSIZ - 1: the longest interface name Linux accepts. */
+export const MAX_IFNAME = 15;
+
+type Fn<A extends unknown[], R> = (...args: A) => R;
+
+interface Libc {
+  socket: Fn<[number, number, number], number>;
+  setsockopt: Fn<[number, number, number, Buffer, number], number>;
+  getsockopt: Fn<[number, number, number, Buffer, Buffer], number>;
+  bind: Fn<[number, Buffer, number], number>;
+  close: Fn<[number], number>;
+  sendto: Fn<[number, Buffer, number, number, Buffer, number], number>;
+  recv: Fn<[number, Buffer, number, number], number>;
+  ifNametoindex: Fn<[string], number>;
+  ifIndextoname: Fn<[number, Buffer], unknown>;
+  ioctl: Fn<[number, number, string, Buffer], number>;
+  strerror: Fn<[number], string>;
+}
+
+let cached: Libc | undefined;
+let loadError: VigilError | undefined;
+
+function libc(): Libc {
+  if (cached !== undefined) return cached;
+  if (loadError !== undefined) throw loadError;
+  try {
+    const lib = koffi.load('libc.so.6');
+    cached = {
+      socket: lib.func('int socket(int domain, int type, int protocol)') as Libc['socket'],
+      setsockopt: lib.func(
+        'int setsockopt(int fd, int level, int name, const void *val, uint32_t len)',
+      ) as Libc['setsockopt'],
+      getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *val, void *len)') as Libc['getsockopt'],
+      bind: lib.func('int bind(int fd, const void *addr, uint32_t len)') as Libc['bind'],
+      close: lib.func('int close(int fd)') as Libc['close'],
+      sendto: lib.func(
+        'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)',
+      ) as Libc['sendto'],
+      recv: lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)') as Libc['recv'],
+      ifNametoindex: lib.func('unsigned int if_nametoindex(const char *name)') as Libc['ifNametoindex'],
+      ifIndextoname: lib.func('void *if_indextoname(unsigned int index, void *name)') as Libc['ifIndextoname'],
+      ioctl: lib.func('int ioctl(int fd, unsigned long req, ...)') as Libc['ioctl'],
+      strerror: lib.func('const char *strerror(int errnum)') as Libc['strerror'],
+    };
+    return cached;
+  } catch (e) {
+    loadError = new VigilError('VIGIL_ERR_FFI', `cannot load libc through koffi: ${String(e)}`, undefined, {
+      cause: e,
+    });
+    throw loadError;
+  }
+}
+
+/** True when libc can be called (Linux with a working koffi build). */
+export function libcAvailable(): boolean {
+  try {
+    libc();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** A failed syscall: the VigilError carries the errno so callers can tell ENODEV from EADDRINUSE. */
+export class SyscallError extends VigilError {
+  readonly syscall: string;
+  readonly errno: number;
+  /** Symbolic errno (`ENODEV`), or `E<n>` when unknown. */
+  readonly errnoName: string;
+
+  constructor(code: ErrorCode, syscall: string, what: string, errno: number) {
+    const name = errnoNames.get(errno) ?? `E${errno}`;
+    let text = `errno ${errno}`;
+    try {
+      text = libc().strerror(errno);
+    } catch {
+      /* keep the number */
+    }
+    super(code, `${syscall}(${what}): ${name} (${text})`);
+    this.syscall = syscall;
+    this.errno = errno;
+    this.errnoName = name;
+  }
+}
+
+function check(rc: number, code: ErrorCode, syscall: string, what: string): number {
+  if (rc < 0) throw new SyscallError(code, syscall, what, koffi.errno());
+  return rc;
+}
+
+function intBuf(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(value, 0);
+  return b;
+}
+
+/** Parses a dotted quad strictly (no octal, no shorthand); undefined when it is not one. */
+export function parseIPv4(text: string): Buffer | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (m === null) return undefined;
+  const out = Buffer.alloc(4);
+  for (let i = 0; i < 4; i++) {
+    const part = m[i + 1] ?? '';
+    if (part.length > 1 && part.startsWith('0')) return undefined;
+    const n = Number(part);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}
+
+function ipv4Bytes(text: string, what: string): Buffer {
+  const b = parseIPv4(text);
+  if (b === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `${what}: not an IPv4 address: ${text}`);
+  return b;
+}
+
+export function formatIPv4(b: Uint8Array, offset = 0): string {
+  return `${b[offset] ?? 0}.${b[offset + 1] ?? 0}.${b[offset + 2] ?? 0}.${b[offset + 3] ?? 0}`;
+}
+
+export function validateIfName(name: string): void {
+  // Interface names reach `ip` as arguments and the kernel as C strings: refuse anything that is not a plain name.
+  if (name.length === 0 || name.length > MAX_IFNAME || !/^[A-Za-z0-9_.:@-]+$/.test(name) || name.startsWith('-')) {
+    throw new VigilError('VIGIL_ERR_NO_DEVICE', `invalid interface name: ${JSON.stringify(name)}`);
+  }
+}
+
+/** A non-blocking, close-on-exec IPv4 UDP socket. */
+export function openUdpSocket(): number {
+  return check(
+    libc().socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+    'VIGIL_ERR_SOCKET',
+    'socket',
+    'AF_INET, SOCK_DGRAM',
+  );
+}
+
+/** A non-blocking raw AF_PACKET socket for one ethertype (frames are written whole, Ethernet header included). */
+export function openPacketSocket(ethertype: number): number {
+  return check(
+    libc().socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ethertype)),
+    'VIGIL_ERR_SOCKET',
+    'socket',
+    `AF_PACKET, SOCK_RAW, 0x${ethertype.toString(16)}`,
+  );
+}
+
+function htons(n: number): number {
+  return ((n & 0xff) << 8) | ((n >> 8) & 0xff);
+}
+
+export function closeFd(fd: number): void {
+  libc().close(fd);
+}
+
+export function setIntOption(fd: number, level: number, name: number, value: number, label = `${level}/${name}`): void {
+  check(libc().setsockopt(fd, level, name, intBuf(value), 4), 'VIGIL_ERR_SOCKET_OPTION', 'setsockopt', label);
+}
+
+/** Reads an int-valued option back (also the byte-valued IP_MULTICAST_TTL/LOOP, which Linux returns as int). */
+export function getIntOption(fd: number, level: number, name: number): number {
+  const val = Buffer.alloc(4);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(4, 0);
+  check(libc().getsockopt(fd, level, name, val, len), 'VIGIL_ERR_SOCKET_OPTION', 'getsockopt', `${level}/${name}`);
+  const got = len.readUInt32LE(0);
+  return got === 1 ? val.readUInt8(0) : val.readInt32LE(0);
+}
+
+export function getBufferOption(fd: number, level: number, name: number, maxLen: number): Buffer {
+  const val = Buffer.alloc(maxLen);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(maxLen, 0);
+  check(libc().getsockopt(fd, level, name, val, len), 'VIGIL_ERR_SOCKET_OPTION', 'getsockopt', `${level}/${name}`);
+  return val.subarray(0, len.readUInt32LE(0));
+}
+
+/** SO_BINDTODEVICE: the socket only sends through and receives from `dev` (bound by ifindex, at this moment). */
+export function bindToDevice(fd: number, dev: string): void {
+  validateIfName(dev);
+  const name = Buffer.from(`${dev}\0`, 'latin1');
+  check(
+    libc().setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length),
+    'VIGIL_ERR_SOCKET_OPTION',
+    'setsockopt',
+    `SO_BINDTODEVICE, ${dev}`,
+  );
+}
+
+/** The device a socket is bound to, '' when none (or when its ifindex no longer exists). */
+export function boundDevice(fd: number): string {
+  const b = getBufferOption(fd, SOL_SOCKET, SO_BINDTODEVICE, 16);
+  const nul = b.indexOf(0);
+  return b.subarray(0, nul < 0 ? b.length : nul).toString('latin1');
+}
+
+function sockaddrIn(address: string, port: number): Buffer {
+  const sa = Buffer.alloc(16);
+  sa.writeUInt16LE(AF_INET, 0);
+  sa.writeUInt16BE(port, 2);
+  ipv4Bytes(address, 'bind').copy(sa, 4);
+  return sa;
+}
+
+export function bindIPv4(fd: number, address: string, port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new VigilError('VIGIL_ERR_SOCKET_BIND', `bind: bad port ${port}`);
+  }
+  check(libc().bind(fd, sockaddrIn(address, port), 16), 'VIGIL_ERR_SOCKET_BIND', 'bind', `${address}:${port}`);
+}
+
+/** IP_ADD_MEMBERSHIP with a struct ip_mreqn: joins `group` on the interface `ifindex` (not "whichever route wins"). */
+export function addMembership(fd: number, group: string, ifindex: number, ifaddr = '0.0.0.0'): void {
+  const mreqn = Buffer.alloc(12);
+  ipv4Bytes(group, 'multicast group').copy(mreqn, 0);
+  ipv4Bytes(ifaddr, 'interface address').copy(mreqn, 4);
+  mreqn.writeInt32LE(ifindex, 8);
+  check(
+    libc().setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, 12),
+    'VIGIL_ERR_SOCKET_OPTION',
+    'setsockopt',
+    `IP_ADD_MEMBERSHIP, ${group} on ifindex ${ifindex}`,
+  );
+}
+
+/** IP_MULTICAST_IF with a struct ip_mreqn (the address is what getsockopt reads back; the index is what routes). */
+export function setMulticastInterface(fd: number, ifaddr: string, ifindex: number): void {
+  const mreqn = Buffer.alloc(12);
+  ipv4Bytes(ifaddr, 'interface address').copy(mreqn, 4);
+  mreqn.writeInt32LE(ifindex, 8);
+  check(
+    libc().setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, 12),
+    'VIGIL_ERR_SOCKET_OPTION',
+    'setsockopt',
+    `IP_MULTICAST_IF, ${ifaddr} ifindex ${ifindex}`,
+  );
+}
+
+export function getMulticastInterface(fd: number): string {
+  return formatIPv4(getBufferOption(fd, IPPROTO_IP, IP_MULTICAST_IF, 4));
+}
+
+/** if_nametoindex: 0 when the interface does not exist (in this namespace). */
+export function interfaceIndex(name: string): number {
+  validateIfName(name);
+  return libc().ifNametoindex(name);
+}
+
+/** if_indextoname: undefined when no interface has that index (in this namespace). */
+export function interfaceName(index: number): string | undefined {
+  const buf = Buffer.alloc(16);
+  const r = libc().ifIndextoname(index, buf);
+  if (r === null || r === 0n || r === 0) return undefined;
+  const nul = buf.indexOf(0);
+  return buf.subarray(0, nul < 0 ? 16 : nul).toString('latin1');
+}
+
+export interface InterfaceIPv4 {
+  readonly index: number;
+  readonly up: boolean;
+  readonly loopback: boolean;
+  readonly multicast: boolean;
+  /** The primary IPv4 address (what SIOCGIFADDR returns); undefined when the interface has none. */
+  readonly address: string | undefined;
+  readonly netmask: string | undefined;
+  /** The configured broadcast address (0.0.0.0 when none is set); undefined without IFF_BROADCAST or an address. */
+  readonly broadcast: string | undefined;
+}
+
+function ifreq(name: string): Buffer {
+  const b = Buffer.alloc(40);
+  b.write(name, 0, 'latin1');
+  return b;
+}
+
+function withInetSocket<T>(fn: (fd: number) => T): T {
+  const fd = openUdpSocket();
+  try {
+    return fn(fd);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/**
+ * What the kernel says about an interface's IPv4 side (the same ioctls Heartbeat uses for bcast);
+ * undefined when the interface does not exist.
+ */
+export function interfaceIPv4(name: string): InterfaceIPv4 | undefined {
+  const index = interfaceIndex(name);
+  if (index === 0) return undefined;
+  const L = libc();
+  return withInetSocket((fd) => {
+    const req = ifreq(name);
+    if (L.ioctl(fd, SIOCGIFFLAGS, 'void *', req) < 0) return undefined;
+    const flags = req.readUInt16LE(16);
+    const addrOf = (ioc: number): string | undefined => {
+      const r = ifreq(name);
+      // EADDRNOTAVAIL: the interface has no IPv4 address.
+      if (L.ioctl(fd, ioc, 'void *', r) < 0) return undefined;
+      return formatIPv4(r, 20);
+    };
+    const address = addrOf(SIOCGIFADDR);
+    return {
+      index,
+      up: (flags & IFF_UP) !== 0,
+      loopback: (flags & IFF_LOOPBACK) !== 0,
+      multicast: (flags & IFF_MULTICAST) !== 0,
+      address,
+      netmask: address === undefined ? undefined : addrOf(SIOCGIFNETMASK),
+      broadcast: address === undefined || (flags & IFF_BROADCAST) === 0 ? undefined : addrOf(SIOCGIFBRDADDR),
+    };
+  });
+}
+
+export const ARPHRD_ETHER = 1;
+
+/** The interface's link-layer type (ARPHRD_*) and address; undefined when the interface does not exist. */
+export function interfaceHw(name: string): { readonly type: number; readonly address: Uint8Array } | undefined {
+  validateIfName(name);
+  const L = libc();
+  return withInetSocket((fd) => {
+    const req = ifreq(name);
+    if (L.ioctl(fd, SIOCGIFHWADDR, 'void *', req) < 0) return undefined;
+    // struct sockaddr at offset 16: sa_family = ARPHRD_* type, then sa_data; Ethernet uses its first 6 bytes.
+    return { type: req.readUInt16LE(16), address: Uint8Array.from(req.subarray(18, 24)) };
+  });
+}
+
+/** The interface's hardware (MAC) address; undefined when the interface does not exist. */
+export function interfaceHwAddr(name: string): Uint8Array | undefined {
+  return interfaceHw(name)?.address;
+}
+
+/**
+ * Sends one whole link-layer frame out of `ifindex` on an AF_PACKET/SOCK_RAW socket.
+ * Returns the number of bytes written; throws SyscallError (VIGIL_ERR_ARP_SEND) otherwise.
+ */
+export function sendFrame(
+  fd: number,
+  ifindex: number,
+  frame: Uint8Array,
+  ethertype: number,
+  destMac: Uint8Array,
+): number {
+  const sll = Buffer.alloc(20);
+  sll.writeUInt16LE(AF_PACKET, 0);
+  sll.writeUInt16BE(ethertype, 2);
+  sll.writeInt32LE(ifindex, 4);
+  sll.writeUInt16LE(1, 8); // ARPHRD_ETHER
+  sll.writeUInt8(0, 10);
+  sll.writeUInt8(destMac.length, 11);
+  Buffer.from(destMac).copy(sll, 12);
+  const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  return check(
+    libc().sendto(fd, buf, buf.length, 0, sll, 20),
+    'VIGIL_ERR_ARP_SEND',
+    'sendto',
+    `AF_PACKET ifindex ${ifindex}`,
+  );
+}
+
+/** A non-blocking NETLINK_ROUTE socket (address queries and lifetime changes without spawning `ip`). */
+export function openRtnetlinkSocket(): number {
+  return check(
+    libc().socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE),
+    'VIGIL_ERR_SOCKET',
+    'socket',
+    'AF_NETLINK, NETLINK_ROUTE',
+  );
+}
+
+/** Sends one netlink message to the kernel. */
+export function netlinkSend(fd: number, msg: Uint8Array): void {
+  const nl = Buffer.alloc(12);
+  nl.writeUInt16LE(AF_NETLINK, 0);
+  const buf = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+  check(libc().sendto(fd, buf, buf.length, 0, nl, 12), 'VIGIL_ERR_SOCKET_SEND', 'sendto', 'AF_NETLINK');
+}
+
+/**
+ * One datagram from a netlink socket, or undefined when none is queued (EAGAIN). rtnetlink answers requests
+ * synchronously within sendto (and builds further dump parts within recv), so callers never need to wait.
+ */
+export function netlinkRecv(fd: number, maxBytes = 65536): Buffer | undefined {
+  const buf = Buffer.allocUnsafe(maxBytes);
+  const n = libc().recv(fd, buf, maxBytes, 0);
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errno === osConstants.errno.EAGAIN) return undefined;
+    throw new SyscallError('VIGIL_ERR_SOCKET', 'recv', 'AF_NETLINK', errno);
+  }
+  return buf.subarray(0, n);
+}

@@ -1,0 +1,36 @@
+import { BcastMedium, type BcastSpec } from './bcast.js';
+import { McastMedium, type McastSpec } from './mcast.js';
+import { UcastMedium, type UcastSpec } from './ucast.js';
+import type { UdpMedium, UdpMediumOptions } from './udp-medium.js';
+
+export type {
+  Medium,
+  MediumEvent,
+  MediumEventHandler,
+  MediumKind,
+  MediumState,
+  MediumStats,
+  PacketHandler,
+  PacketInfo,
+} from './medium.js';
+export { MAX_UDP_PAYLOAD } from './medium.js';
+export { BcastMedium, broadcastAddressOf, type BcastSpec } from './bcast.js';
+export { UcastMedium, localIPv4Addresses, type UcastSpec } from './ucast.js';
+export { McastMedium, type McastSpec } from './mcast.js';
+export { UdpMedium, type UdpMediumOptions, type SocketDescription } from './udp-medium.js';
+
+/** A media line this module carries; structurally the bcast/ucast/mcast members of config's MediumConfig. */
+export type UdpMediumSpec = BcastSpec | UcastSpec | McastSpec;
+
+/** One Medium per media line (not started). */
+export function createMedium(spec: UdpMediumSpec, options: UdpMediumOptions = {}): UdpMedium {
+  switch (spec.kind) {
+    case 'bcast':
+      return new BcastMedium(spec, options);
+    case 'ucast':
+      return new UcastMedium(spec, options);
+    case 'mcast':
+      return new McastMedium(spec, options);
+  }
+}
+export { MemoryMedium, MemoryNetwork, type MemoryFilter, type MemoryMediumSpec } from './memory.js';

@@ -1,0 +1,450 @@
+/**
+ * What bcast, ucast and mcast share: sockets made through libc (dgram cannot SO_BINDTODEVICE) and handed to dgram by
+ * fd, counters, and the device watch.
+ *
+ * Device watch: SO_BINDTODEVICE and multicast membership bind to an ifindex at setsockopt time. When the device is
+ * deleted and recreated (network restart, bond/VLAN rebuild, veth recreation) the old sockets stay bound to an index
+ * that no longer exists: Heartbeat then goes deaf on that link until restarted (reference §8). Here every
+ * `deviceCheckMs` the medium compares if_nametoindex(dev) (one cheap syscall) with the index it bound to; when the
+ * device is gone or its index changed it closes the sockets (`down` event), and reopens them as soon as the device
+ * exists again with what the medium needs (for bcast, an IPv4 broadcast address) (`reopened` event). A send failing
+ * with ENODEV/ENXIO triggers the same check at once. The bcast destination is refreshed on every check, so
+ * readdressing the interface is followed too.
+ */
+import dgram from 'node:dgram';
+import {
+  closeFd,
+  interfaceIPv4,
+  openUdpSocket,
+  setIntOption,
+  SO_RCVBUF,
+  SOL_SOCKET,
+  validateIfName,
+  type InterfaceIPv4,
+} from '../os/libc.js';
+import { VigilError } from '../util/errors.js';
+import {
+  MAX_UDP_PAYLOAD,
+  type Medium,
+  type MediumEvent,
+  type MediumEventHandler,
+  type MediumKind,
+  type MediumState,
+  type MediumStats,
+  type PacketHandler,
+  type PacketInfo,
+} from './medium.js';
+
+export interface UdpMediumOptions {
+  /** Device check period in ms (see the module comment). Default 1000; 0 disables the watch. */
+  readonly deviceCheckMs?: number;
+  /** Datagrams handed to libuv and not yet sent; beyond this, sends are dropped and counted. Default 512. */
+  readonly maxInFlight?: number;
+  /** SO_RCVBUF for the receiving socket, bytes (the kernel doubles it); default: the kernel's. */
+  readonly recvBufferBytes?: number;
+}
+
+/** The sockets one open of a medium produced. `recvFd` is undefined for a send-only medium. */
+export interface OpenedFds {
+  readonly sendFd: number;
+  readonly recvFd: number | undefined;
+  readonly dest: PacketInfo;
+}
+
+/** One socket of an open medium, for diagnostics and tests (options can be read back with libc.getIntOption). */
+export interface SocketDescription {
+  readonly role: 'send' | 'recv';
+  readonly fd: number;
+}
+
+const DEFAULT_CHECK_MS = 1000;
+const DEFAULT_MAX_IN_FLIGHT = 512;
+
+/** Makes a dgram socket of an fd made by libc; on failure the fd is closed. */
+export async function wrapUdpFd(fd: number): Promise<dgram.Socket> {
+  const sock = dgram.createSocket({ type: 'udp4' });
+  // bind({ fd }) adopts the fd synchronously (uv_udp_open) or throws; once adopted, closing the dgram socket closes it.
+  const st = { adopted: false };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind({ fd }, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+      st.adopted = true;
+    });
+  } catch (e) {
+    try {
+      sock.close();
+    } catch {
+      /* never bound */
+    }
+    if (!st.adopted) closeFd(fd);
+    throw new VigilError('VIGIL_ERR_SOCKET', `cannot hand fd ${fd} to dgram: ${String(e)}`, undefined, { cause: e });
+  }
+  return sock;
+}
+
+function closeSocket(sock: dgram.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      sock.close(() => {
+        resolve();
+      });
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}
+
+/** Closes fds of a failed open, ignoring errors: the original error is what matters. */
+export function closeQuietly(...fds: (number | undefined)[]): void {
+  for (const fd of fds) if (fd !== undefined && fd >= 0) closeFd(fd);
+}
+
+/** Opens a UDP socket and runs `setup` on it; closes it if setup throws. */
+export function socketWith(setup: (fd: number) => void): number {
+  const fd = openUdpSocket();
+  try {
+    setup(fd);
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
+  return fd;
+}
+
+export abstract class UdpMedium implements Medium {
+  abstract readonly kind: MediumKind;
+  readonly name: string;
+  readonly port: number;
+  protected readonly options: UdpMediumOptions;
+
+  private st: MediumState = 'new';
+  private selfPeer = false;
+  private ifindex = 0;
+  private dest: PacketInfo | undefined;
+  private sendSock: dgram.Socket | undefined;
+  private recvSock: dgram.Socket | undefined;
+  private fds: SocketDescription[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private lastErrorText = '';
+  private reopening = false;
+  private downFrom = 0;
+  private readonly packetHandlers = new Set<PacketHandler>();
+  private readonly eventHandlers = new Set<MediumEventHandler>();
+  private readonly counters: MediumStats = {
+    packetsSent: 0,
+    bytesSent: 0,
+    sendErrors: 0,
+    sendDropped: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    receiveErrors: 0,
+    reopens: 0,
+    handlerErrors: 0,
+  };
+
+  protected constructor(dev: string, port: number, options: UdpMediumOptions) {
+    validateIfName(dev);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new VigilError('VIGIL_ERR_SOCKET_BIND', `${dev}: bad UDP port ${port}`);
+    }
+    this.name = dev;
+    this.port = port;
+    this.options = options;
+  }
+
+  abstract readonly description: string;
+
+  /** Opens and configures the fds for the device as it is now. Must close whatever it opened if it throws. */
+  protected abstract openFds(ifindex: number, info: InterfaceIPv4): OpenedFds;
+
+  /** Called in start() before anything is opened; true makes the medium inert (`self`). */
+  protected isSelf(): boolean {
+    return false;
+  }
+
+  /** Where to send given the device as it is now; undefined when it cannot carry this medium yet. */
+  protected abstract destinationFor(info: InterfaceIPv4): PacketInfo | undefined;
+
+  get state(): MediumState {
+    return this.st;
+  }
+
+  get peerIsSelf(): boolean {
+    return this.selfPeer;
+  }
+
+  get stats(): Readonly<MediumStats> {
+    return { ...this.counters };
+  }
+
+  /** The fds of the open sockets (empty unless `open`). */
+  sockets(): readonly SocketDescription[] {
+    return this.fds;
+  }
+
+  /** The ifindex the sockets are bound to (0 unless `open`). */
+  get boundIfindex(): number {
+    return this.ifindex;
+  }
+
+  /** Current destination of sends (undefined unless open). */
+  get destination(): PacketInfo | undefined {
+    return this.dest;
+  }
+
+  onPacket(handler: PacketHandler): () => void {
+    this.packetHandlers.add(handler);
+    return () => this.packetHandlers.delete(handler);
+  }
+
+  onEvent(handler: MediumEventHandler): () => void {
+    this.eventHandlers.add(handler);
+    return () => this.eventHandlers.delete(handler);
+  }
+
+  async start(): Promise<void> {
+    if (this.st !== 'new') throw new VigilError('VIGIL_ERR_MEDIUM_STATE', `${this.description}: already started`);
+    if (this.isSelf()) {
+      this.selfPeer = true;
+      this.st = 'self';
+      return;
+    }
+    const info = interfaceIPv4(this.name);
+    if (info === undefined) {
+      throw new VigilError('VIGIL_ERR_NO_DEVICE', `${this.description}: no such interface ${this.name}`);
+    }
+    await this.openOn(info);
+    this.st = 'open';
+    this.emit({ type: 'open', ifindex: this.ifindex });
+    const every = this.options.deviceCheckMs ?? DEFAULT_CHECK_MS;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        void this.checkDevice();
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  send(bytes: Uint8Array): void {
+    switch (this.st) {
+      case 'new':
+        throw new VigilError('VIGIL_ERR_MEDIUM_STATE', `${this.description}: send before start`);
+      case 'self':
+      case 'closed':
+      case 'down':
+        this.counters.sendDropped++;
+        return;
+      case 'open':
+        break;
+    }
+    const sock = this.sendSock;
+    const dest = this.dest;
+    if (sock === undefined || dest === undefined || this.reopening) {
+      this.counters.sendDropped++;
+      return;
+    }
+    if (bytes.byteLength > MAX_UDP_PAYLOAD) {
+      this.counters.sendDropped++;
+      this.reportError(
+        new VigilError('VIGIL_ERR_MSG_TOO_BIG', `${this.description}: ${bytes.byteLength} bytes exceed one datagram`),
+      );
+      return;
+    }
+    if (this.inFlight >= (this.options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) {
+      this.counters.sendDropped++;
+      return;
+    }
+    this.inFlight++;
+    const len = bytes.byteLength;
+    sock.send(bytes, dest.port, dest.address, (err) => {
+      this.inFlight--;
+      if (err === null) {
+        this.counters.packetsSent++;
+        this.counters.bytesSent += len;
+        // The failure episode is over: the next failure is news again.
+        this.lastErrorText = '';
+        return;
+      }
+      this.counters.sendErrors++;
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      this.reportError(
+        new VigilError(
+          'VIGIL_ERR_SOCKET_SEND',
+          `${this.description}: send to ${dest.address}:${dest.port}: ${code}`,
+          undefined,
+          {
+            cause: err,
+          },
+        ),
+      );
+      if (code === 'ENODEV' || code === 'ENXIO') void this.checkDevice();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.st === 'closed') return;
+    this.st = 'closed';
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.closeSockets();
+  }
+
+  private emit(ev: MediumEvent): void {
+    for (const h of this.eventHandlers) {
+      try {
+        h(ev);
+      } catch {
+        // An event listener (a logger) failing must not break the medium; there is nobody left to tell.
+      }
+    }
+  }
+
+  private reportError(error: VigilError): void {
+    // One report per distinct error until the state changes: a dead link must not flood the log at packet rate.
+    if (error.message === this.lastErrorText) return;
+    this.lastErrorText = error.message;
+    this.emit({ type: 'error', error });
+  }
+
+  private async openOn(info: InterfaceIPv4): Promise<void> {
+    const opened = this.openFds(info.index, info);
+    const { recvBufferBytes } = this.options;
+    try {
+      if (opened.recvFd !== undefined && recvBufferBytes !== undefined) {
+        setIntOption(opened.recvFd, SOL_SOCKET, SO_RCVBUF, recvBufferBytes, 'SO_RCVBUF');
+      }
+    } catch (e) {
+      closeQuietly(opened.sendFd, opened.recvFd);
+      throw e;
+    }
+    // wrapUdpFd closes the fd it was given when it fails; only the other one is ours to close then.
+    let sendSock: dgram.Socket;
+    try {
+      sendSock = await wrapUdpFd(opened.sendFd);
+    } catch (e) {
+      closeQuietly(opened.recvFd);
+      throw e;
+    }
+    let recvSock: dgram.Socket | undefined;
+    if (opened.recvFd !== undefined) {
+      try {
+        recvSock = await wrapUdpFd(opened.recvFd);
+      } catch (e) {
+        await closeSocket(sendSock);
+        throw e;
+      }
+    }
+    sendSock.on('error', (e) => {
+      this.counters.sendErrors++;
+      this.reportError(
+        new VigilError('VIGIL_ERR_SOCKET', `${this.description}: ${e.message}`, undefined, { cause: e }),
+      );
+    });
+    if (recvSock !== undefined) {
+      const link = this.name;
+      recvSock.on('message', (msg, rinfo) => {
+        this.counters.packetsReceived++;
+        this.counters.bytesReceived += msg.length;
+        const from: PacketInfo = { address: rinfo.address, port: rinfo.port };
+        for (const h of this.packetHandlers) {
+          // A throwing receiver is a bug above us; it must not let one datagram take the daemon down.
+          try {
+            h(msg, from, link);
+          } catch (e) {
+            this.counters.handlerErrors++;
+            this.reportError(
+              new VigilError(
+                'VIGIL_ERR_INTERNAL',
+                `${this.description}: packet handler threw: ${String(e)}`,
+                undefined,
+                {
+                  cause: e,
+                },
+              ),
+            );
+          }
+        }
+      });
+      recvSock.on('error', (e) => {
+        this.counters.receiveErrors++;
+        this.reportError(
+          new VigilError('VIGIL_ERR_SOCKET', `${this.description}: ${e.message}`, undefined, { cause: e }),
+        );
+      });
+    }
+    this.sendSock = sendSock;
+    this.recvSock = recvSock;
+    this.fds = [{ role: 'send', fd: opened.sendFd }];
+    if (opened.recvFd !== undefined) this.fds.push({ role: 'recv', fd: opened.recvFd });
+    this.ifindex = info.index;
+    this.dest = opened.dest;
+    this.lastErrorText = '';
+  }
+
+  private async closeSockets(): Promise<void> {
+    const socks = [this.sendSock, this.recvSock];
+    this.sendSock = undefined;
+    this.recvSock = undefined;
+    this.fds = [];
+    this.ifindex = 0;
+    this.dest = undefined;
+    for (const s of socks) if (s !== undefined) await closeSocket(s);
+  }
+
+  /** Exposed for tests and for callers that learn of a link change some other way (e.g. a netlink monitor). */
+  async checkDevice(): Promise<void> {
+    if (this.reopening || (this.st !== 'open' && this.st !== 'down')) return;
+    this.reopening = true;
+    try {
+      let info: InterfaceIPv4 | undefined;
+      try {
+        info = interfaceIPv4(this.name);
+      } catch (e) {
+        if (e instanceof VigilError) this.reportError(e);
+        return;
+      }
+      if (this.st === 'open') {
+        if (info !== undefined && info.index === this.ifindex) {
+          const dest = this.destinationFor(info);
+          if (dest !== undefined) this.dest = dest;
+          return;
+        }
+        const previous = this.ifindex;
+        await this.closeSockets();
+        if ((this.st as MediumState) === 'closed') return;
+        this.st = 'down';
+        this.lastErrorText = '';
+        this.emit({
+          type: 'down',
+          reason:
+            info === undefined
+              ? `${this.name} disappeared (was ifindex ${previous})`
+              : `${this.name} changed ifindex ${previous} -> ${info.index}`,
+        });
+        this.downFrom = previous;
+      }
+      if (info === undefined) return;
+      if (this.destinationFor(info) === undefined) return;
+      try {
+        await this.openOn(info);
+      } catch (e) {
+        if (e instanceof VigilError) this.reportError(e);
+        return;
+      }
+      if ((this.st as MediumState) === 'closed') {
+        await this.closeSockets();
+        return;
+      }
+      this.st = 'open';
+      this.counters.reopens++;
+      this.emit({ type: 'reopened', ifindex: info.index, previousIfindex: this.downFrom });
+    } finally {
+      this.reopening = false;
+    }
+  }
+}
