@@ -1,0 +1,217 @@
+import type { IpResourceArgs } from '../config/types.js';
+import type { ArpAnnouncer } from '../os/garp.js';
+import type { AddressManager } from '../os/ip.js';
+import { VigilError } from '../util/errors.js';
+import type { OpResult, ResourceAgent, StatusResult } from './agent.js';
+
+/** How Vigil holds a VIP beyond what Heartbeat's IPaddr scripts do. */
+export interface VipPolicy {
+  /**
+   * Kernel-held lease in whole seconds (valid_lft), renewed while this node holds the group, so the kernel drops
+   * the VIP by itself if the daemon dies; undefined = no lease (the address lives until removed, as in Heartbeat).
+   */
+  readonly leaseSec: number | undefined;
+  /** How often the lease is renewed, ms. */
+  readonly renewIntervalMs: number;
+  /** Takeover burst: pairs and spacing (Heartbeat: IPaddr 10 × 500 ms, IPaddr2 5 × 200 ms). */
+  readonly garpCount: number;
+  readonly garpIntervalMs: number;
+  /** Periodic single gratuitous ARP while holding the VIP (0 = off), for switches and clients that missed the burst. */
+  readonly garpRefreshMs: number;
+}
+
+export interface IpAgentDeps {
+  readonly addresses: AddressManager;
+  readonly arp: ArpAnnouncer;
+  readonly policy: VipPolicy;
+  readonly log: (level: 'info' | 'WARN' | 'ERROR' | 'CRIT', text: string) => void;
+  /**
+   * The VIP vanished while held (lease ran out during a stall, or someone removed it): the group no longer
+   * really runs here. Called once; the daemon releases the group and tells the cluster.
+   */
+  readonly onLost: (spec: string, why: string) => void;
+}
+
+/**
+ * IPaddr / IPaddr2 built in: same arguments as the scripts (`ip[/cidr[/nic][/broadcast]]`), the NIC found from the
+ * VIP's subnet when not given. IPaddr labels the address `<nic>:<n>` (so ifconfig shows `eth1:0` as in the
+ * tutorial); IPaddr2 adds it without a label. Unlike Heartbeat, gratuitous ARP is sent on every start, even when the
+ * address was already present: a client that still has the peer's MAC must hear about it.
+ */
+export class IpAddrAgent implements ResourceAgent {
+  private device: string | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private burst: AbortController | undefined;
+  private held = false;
+
+  constructor(
+    readonly spec: string,
+    readonly kind: 'IPaddr' | 'IPaddr2',
+    readonly ip: IpResourceArgs,
+    private readonly deps: IpAgentDeps,
+  ) {}
+
+  /** Resolves device and prefix the way IPaddr's findif does. */
+  private async placement(): Promise<{ device: string; prefixLength: number; broadcast: string | undefined }> {
+    const match = await this.deps.addresses.findNic(this.ip.address);
+    const device = this.ip.nic ?? match?.device;
+    if (device === undefined) {
+      throw new VigilError(
+        'VIGIL_ERR_ADDR_NO_NIC',
+        `No interface has a subnet holding ${this.ip.address}: give it as ${this.kind}::${this.ip.address}/<cidr>/<nic>`,
+      );
+    }
+    const prefixLength = this.ip.cidr ?? (match?.device === device ? match.prefixLength : undefined);
+    if (prefixLength === undefined) {
+      throw new VigilError(
+        'VIGIL_ERR_ADDR_NO_NIC',
+        `Cannot tell the netmask of ${this.ip.address} on ${device}: give /<cidr>`,
+      );
+    }
+    return { device, prefixLength, broadcast: this.ip.broadcast };
+  }
+
+  async start(): Promise<OpResult> {
+    try {
+      const existing = await this.deps.addresses.find(this.ip.address);
+      let device: string;
+      if (existing !== undefined) {
+        device = existing.device;
+        if (this.deps.policy.leaseSec !== undefined && existing.dynamic) {
+          await this.deps.addresses.renew(this.ip.address, device, this.deps.policy.leaseSec);
+        }
+      } else {
+        const p = await this.placement();
+        device = p.device;
+        await this.deps.addresses.add({
+          address: this.ip.address,
+          prefixLength: p.prefixLength,
+          device,
+          ...(this.kind === 'IPaddr' ? { label: await this.deps.addresses.nextLabel(device) } : {}),
+          ...(p.broadcast !== undefined ? { broadcast: p.broadcast } : {}),
+          ...(this.deps.policy.leaseSec !== undefined ? { lifetimeSec: this.deps.policy.leaseSec } : {}),
+        });
+      }
+      this.device = device;
+      this.held = true;
+      this.announce(this.deps.policy.garpCount, this.deps.policy.garpIntervalMs);
+      this.schedule();
+      return { ok: true, rc: 0, detail: '' };
+    } catch (e) {
+      return {
+        ok: false,
+        rc: 1,
+        detail: `${this.kind} ${this.ip.address}: ${e instanceof Error ? e.message : String(e)}`,
+      };
+    }
+  }
+
+  /** The burst runs in the background: the address answers at once, the announcements follow. */
+  private announce(count: number, intervalMs: number): void {
+    const device = this.device;
+    if (device === undefined) return;
+    this.burst?.abort();
+    const ac = new AbortController();
+    this.burst = ac;
+    this.deps.arp.announce({ device, address: this.ip.address, count, intervalMs, signal: ac.signal }).then(
+      () => undefined,
+      (e: unknown) => {
+        if (!ac.signal.aborted) {
+          this.deps.log(
+            'WARN',
+            `gratuitous ARP for ${this.ip.address} on ${device} failed: ${e instanceof Error ? e.message : String(e)}`,
+          );
+        }
+      },
+    );
+  }
+
+  private schedule(): void {
+    const { leaseSec, renewIntervalMs, garpRefreshMs } = this.deps.policy;
+    if (leaseSec !== undefined) {
+      this.renewTimer = setInterval(() => {
+        void this.renew(leaseSec);
+      }, renewIntervalMs);
+    }
+    if (garpRefreshMs > 0) {
+      this.refreshTimer = setInterval(() => {
+        this.announce(1, 0);
+      }, garpRefreshMs);
+    }
+  }
+
+  private async renew(leaseSec: number): Promise<void> {
+    const device = this.device;
+    if (!this.held || device === undefined) return;
+    let result;
+    try {
+      result = await this.deps.addresses.renew(this.ip.address, device, leaseSec);
+    } catch (e) {
+      this.deps.log(
+        'WARN',
+        `renewing the lease of ${this.ip.address} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      return;
+    }
+    // stop() may have run while the renew was in flight.
+    if (result === 'renewed' || !this.isHeld()) return;
+    // The kernel already dropped the VIP (we were stalled past the lease): the peer may hold it now.
+    // Never add it back on our own; the group has to be given up and the cluster told.
+    this.stopTimers();
+    this.held = false;
+    const why =
+      result === 'absent'
+        ? `virtual IP ${this.ip.address} vanished from ${device} (lease expired or removed by hand)`
+        : `lease of ${this.ip.address} ran out while renewing; address removed`;
+    this.deps.log('CRIT', why);
+    this.deps.onLost(this.spec, why);
+  }
+
+  private isHeld(): boolean {
+    return this.held;
+  }
+
+  private stopTimers(): void {
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
+    this.renewTimer = undefined;
+    this.refreshTimer = undefined;
+    this.burst?.abort();
+    this.burst = undefined;
+  }
+
+  async stop(): Promise<OpResult> {
+    this.held = false;
+    this.stopTimers();
+    try {
+      const where = await this.deps.addresses.find(this.ip.address);
+      if (where !== undefined) await this.deps.addresses.remove(this.ip.address, where.device);
+      return { ok: true, rc: 0, detail: '' };
+    } catch (e) {
+      return {
+        ok: false,
+        rc: 1,
+        detail: `${this.kind} ${this.ip.address}: ${e instanceof Error ? e.message : String(e)}`,
+      };
+    }
+  }
+
+  async status(): Promise<StatusResult> {
+    const where = await this.deps.addresses.find(this.ip.address);
+    return where === undefined
+      ? { running: false, text: `${this.ip.address} is not running` }
+      : { running: true, text: `${this.ip.address} is running on ${where.label}` };
+  }
+
+  /** Stops background work without touching the address (daemon exit by crash-like paths, tests). */
+  dispose(): void {
+    this.held = false;
+    this.stopTimers();
+  }
+}
+
+/** Lease that runs out before the peer's deadtime does (the kernel expires with ~1 s granularity). */
+export function defaultLeaseSec(deadtimeMs: number): number {
+  return Math.max(2, Math.floor(deadtimeMs / 1000) - 3);
+}

@@ -1,0 +1,165 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IpAddrAgent, defaultLeaseSec, type VipPolicy } from '../../src/agents/ipaddr.js';
+import { MemoryAddressManager } from '../../src/os/address-memory.js';
+import type { ArpAnnouncer, GarpOptions } from '../../src/os/garp.js';
+import { IpCommandAddressManager } from '../../src/os/ip.js';
+import { createNetns, netnsUnavailable } from '../helpers/netns.js';
+
+class RecordingArp implements ArpAnnouncer {
+  readonly calls: GarpOptions[] = [];
+  announce(opts: GarpOptions) {
+    this.calls.push(opts);
+    return Promise.resolve({ method: 'packet' as const, pairsSent: opts.count ?? 5 });
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function memorySetup(policy: Partial<VipPolicy> = {}) {
+  const clock = { t: 0, now: () => clock.t, wallNow: () => clock.t };
+  const addresses = new MemoryAddressManager(clock, { eth1: ['192.168.1.29/24'] });
+  const arp = new RecordingArp();
+  const lost: string[] = [];
+  const logs: string[] = [];
+  const full: VipPolicy = {
+    leaseSec: 7,
+    renewIntervalMs: 20,
+    garpCount: 10,
+    garpIntervalMs: 500,
+    garpRefreshMs: 0,
+    ...policy,
+  };
+  const agent = new IpAddrAgent(
+    '192.168.1.50',
+    'IPaddr',
+    { address: '192.168.1.50', cidr: undefined, nic: undefined, broadcast: undefined },
+    {
+      addresses,
+      arp,
+      policy: full,
+      log: (l, t) => logs.push(`${l}: ${t}`),
+      onLost: (spec, why) => lost.push(`${spec}: ${why}`),
+    },
+  );
+  return { clock, addresses, arp, lost, logs, agent };
+}
+
+test('a bare VIP finds its NIC from the subnet, gets the eth1:0 label and a lease, and is announced', async () => {
+  const { addresses, arp, agent } = memorySetup();
+  assert.equal((await agent.status()).running, false);
+  assert.deepEqual(await agent.start(), { ok: true, rc: 0, detail: '' });
+  assert.deepEqual(addresses.log, ['add 192.168.1.50/24 eth1 eth1:0 7']);
+  assert.equal(arp.calls.length, 1);
+  assert.equal(arp.calls[0]!.count, 10);
+  assert.equal(arp.calls[0]!.device, 'eth1');
+  assert.match((await agent.status()).text, /running on eth1:0/);
+  await sleep(70);
+  assert.ok(
+    addresses.log.some((l) => l.startsWith('renew 192.168.1.50 eth1 7')),
+    addresses.log.join('\n'),
+  );
+  assert.equal((await agent.stop()).ok, true);
+  assert.equal((await agent.status()).running, false);
+  const n = addresses.log.length;
+  await sleep(60);
+  assert.equal(addresses.log.length, n, 'no renewals after stop');
+});
+
+test('start announces the VIP even when the address is already present (Heartbeat skips that)', async () => {
+  const { addresses, arp, agent } = memorySetup({ leaseSec: undefined });
+  await addresses.add({ address: '192.168.1.50', prefixLength: 24, device: 'eth1', label: 'eth1:0' });
+  assert.equal((await agent.start()).ok, true);
+  assert.equal(addresses.log.filter((l) => l.startsWith('add')).length, 1, 'not added twice');
+  assert.equal(arp.calls.length, 1);
+  await agent.stop();
+});
+
+test('a lease that ran out during a stall is reported lost once and never re-added', async () => {
+  const { clock, addresses, lost, agent } = memorySetup();
+  assert.equal((await agent.start()).ok, true);
+  clock.t += 8000; // the whole process "froze" past its 7 s lease
+  await sleep(80);
+  assert.equal(lost.length, 1);
+  assert.match(lost[0]!, /vanished/);
+  assert.equal(await addresses.find('192.168.1.50'), undefined);
+  assert.equal(addresses.log.filter((l) => l.startsWith('add')).length, 1);
+  await agent.stop();
+});
+
+test('a VIP in no local subnet and without a NIC is a clear start failure', async () => {
+  const clock = { now: () => 0, wallNow: () => 0 };
+  const agent = new IpAddrAgent(
+    '10.9.9.9',
+    'IPaddr2',
+    { address: '10.9.9.9', cidr: undefined, nic: undefined, broadcast: undefined },
+    {
+      addresses: new MemoryAddressManager(clock, { eth1: ['192.168.1.29/24'] }),
+      arp: new RecordingArp(),
+      policy: { leaseSec: undefined, renewIntervalMs: 1000, garpCount: 5, garpIntervalMs: 200, garpRefreshMs: 0 },
+      log: () => undefined,
+      onLost: () => undefined,
+    },
+  );
+  const r = await agent.start();
+  assert.equal(r.ok, false);
+  assert.match(r.detail, /No interface has a subnet holding 10\.9\.9\.9/);
+});
+
+test('the default lease runs out before the peer declares us dead', () => {
+  assert.equal(defaultLeaseSec(10_000), 7);
+  assert.equal(defaultLeaseSec(30_000), 27);
+  assert.equal(defaultLeaseSec(500), 2);
+});
+
+test('in a real namespace: label eth1:0, kernel lease, periodic refresh, removal', async (t) => {
+  const why = await netnsUnavailable();
+  if (why !== undefined) {
+    t.skip(why);
+    return;
+  }
+  const fx = await createNetns(
+    'vipa',
+    ['n1', 'n2'],
+    [
+      {
+        name: 'lan',
+        members: [
+          { host: 'n1', ifname: 'eth1', cidr: '192.168.77.29/24' },
+          { host: 'n2', ifname: 'eth1', cidr: '192.168.77.30/24' },
+        ],
+      },
+    ],
+  );
+  t.after(() => fx.cleanup());
+  const addresses = new IpCommandAddressManager({ netns: fx.ns('n1') });
+  const arp = new RecordingArp();
+  const agent = new IpAddrAgent(
+    '192.168.77.50',
+    'IPaddr',
+    { address: '192.168.77.50', cidr: undefined, nic: undefined, broadcast: undefined },
+    {
+      addresses,
+      arp,
+      policy: { leaseSec: 5, renewIntervalMs: 1000, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: 300 },
+      log: () => undefined,
+      onLost: () => undefined,
+    },
+  );
+  assert.equal((await agent.start()).ok, true);
+  const { stdout } = await fx.exec('n1', ['ip', '-json', 'addr', 'show', 'dev', 'eth1']);
+  const info = (
+    JSON.parse(stdout) as {
+      addr_info: { local: string; label?: string; valid_life_time: number; prefixlen: number }[];
+    }[]
+  )[0]!.addr_info.find((a) => a.local === '192.168.77.50');
+  assert.ok(info !== undefined);
+  assert.equal(info.label, 'eth1:0');
+  assert.equal(info.prefixlen, 24);
+  assert.ok(info.valid_life_time <= 5 && info.valid_life_time >= 3, `lease ${info.valid_life_time}`);
+  // Generous: two refreshes at 300 ms need ~600 ms; the machine may be loaded.
+  await sleep(1500);
+  assert.ok(arp.calls.filter((c) => c.count === 1).length >= 2, 'periodic gratuitous ARP refresh');
+  assert.equal((await agent.stop()).ok, true);
+  assert.equal(await addresses.find('192.168.77.50'), undefined);
+});
