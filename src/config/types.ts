@@ -162,6 +162,10 @@ export interface HaCf {
 export interface VigilExtensions {
   /** `vigil_state_dir`: where hb_uuid / hb_generation live. Default /var/lib/heartbeat. */
   readonly stateDir: string;
+  /** `vigil_vip_lease`: 'auto', 'off' or whole seconds (validated by the daemon against deadtime). */
+  readonly vipLease: string;
+  /** `vigil_garp_refresh`: periodic gratuitous ARP while holding a VIP, ms; 0 = off. */
+  readonly garpRefreshMs: number;
 }
 
 export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256' | 'sha512';

@@ -6,7 +6,7 @@ import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
  * table are accepted beyond Heartbeat's: a file Heartbeat rejects for another reason is still rejected.
  * Adding a directive = one line here + its field in `VigilExtensions` (types.ts); the README lists this table.
  */
-export type VigilValueKind = 'path' | 'time' | 'boolean' | 'count' | 'word';
+export type VigilValueKind = 'path' | 'time' | 'boolean' | 'count' | 'word' | 'lease';
 
 export interface VigilDirective {
   readonly field: keyof VigilExtensions;
@@ -22,6 +22,18 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     kind: 'path',
     default: '/var/lib/heartbeat',
     doc: 'directory holding hb_uuid and hb_generation (Heartbeat: fixed /var/lib/heartbeat)',
+  },
+  vigil_vip_lease: {
+    field: 'vipLease',
+    kind: 'lease',
+    default: 'auto',
+    doc: 'kernel lease on held VIPs: auto (deadtime − 3 s, at least 2 s), off, or whole seconds; a dead daemon drops its VIP',
+  },
+  vigil_garp_refresh: {
+    field: 'garpRefreshMs',
+    kind: 'time',
+    default: '10',
+    doc: 'gratuitous ARP for each held VIP this often (0 = off), so switches and clients that missed the takeover burst converge',
   },
 };
 
@@ -40,6 +52,12 @@ export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue 
       return parseInteger(text, 0, 1_000_000);
     case 'word':
       return /^[A-Za-z0-9_.:-]+$/.test(text) ? text : undefined;
+    case 'lease': {
+      const t = text.toLowerCase();
+      if (t === 'auto' || t === 'off') return t;
+      const n = parseInteger(text, 1, 86_400);
+      return n === undefined ? undefined : String(n);
+    }
   }
 }
 
@@ -65,5 +83,7 @@ export function vigilValueExpectation(kind: VigilValueKind): string {
       return 'a whole number';
     case 'word':
       return 'a single word';
+    case 'lease':
+      return 'auto, off, or whole seconds (1-86400)';
   }
 }

@@ -72,7 +72,7 @@ test('the tutorial example compiles to the expected object', async () => {
       stonith: undefined,
       apiauth: [],
       respawn: [],
-      vigil: { stateDir: '/var/lib/heartbeat' },
+      vigil: { stateDir: '/var/lib/heartbeat', vipLease: 'auto', garpRefreshMs: 10_000 },
       raw: {
         logfile: '/var/log/heartbeat.log',
         logfacility: 'daemon',
