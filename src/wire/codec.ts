@@ -193,7 +193,7 @@ function parseNsField(b: Buffer, start: number, end: number, depth: number, opts
     case 'string':
       return { name, type, value: b.toString('latin1', vStart, end) };
     case 'binary':
-      return { name, type, value: Uint8Array.prototype.slice.call(b, vStart, end) };
+      return { name, type, value: new Uint8Array(b.subarray(vStart, end)) };
     case 'list': {
       const items: string[] = [];
       let p = vStart;
