@@ -24,6 +24,7 @@ export const ErrorCodes = {
   VIGIL_ERR_MSG_REPLAY: 'replayed or stale message',
   VIGIL_ERR_MSG_UNKNOWN_NODE: 'message from a node not in the configuration',
   VIGIL_ERR_SOCKET: 'socket error',
+  VIGIL_ERR_STATE: 'persistent node state (hb_uuid, hb_generation) is unreadable or corrupt',
   VIGIL_ERR_OS_COMMAND: 'external command failed',
   VIGIL_ERR_LAB: 'lab error',
   VIGIL_ERR_LAB_NOT_ROOT: 'the lab needs root and network namespaces',
