@@ -18,8 +18,8 @@ import {
   MAX_FIELDS,
   MAX_MESSAGE_BYTES,
   type WireMessage,
+  bytesToStr,
   checkField,
-  strToBytes,
 } from './message.js';
 
 const NS_START = Buffer.from('###\n', 'latin1');
@@ -75,46 +75,55 @@ class ParseError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Netstring encoding
 
-function nsItem(data: Buffer): Buffer[] {
-  return [Buffer.from(`${data.length}:`, 'latin1'), data, Buffer.from(',', 'latin1')];
+// Encoding builds one latin1 string (one char per byte) and converts once: far fewer allocations
+// than a Buffer per piece, and byte length equals string length.
+
+const NON_BYTE = /[\u0100-\uffff]/;
+
+function byteStr(v: string): string {
+  if (NON_BYTE.test(v)) {
+    throw new VigilError('VIGIL_ERR_MSG_FIELD', `character outside 0-255 in wire string ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
-function fieldValueNetstring(f: Field, depth: number, opts: CodecOptions): Buffer {
+function fieldValueNetstring(f: Field, depth: number, opts: CodecOptions): string {
   switch (f.type) {
     case 'string':
-      return strToBytes(f.value);
+      return byteStr(f.value);
     case 'binary':
-      return Buffer.from(f.value.buffer, f.value.byteOffset, f.value.byteLength);
+      return bytesToStr(f.value);
     case 'list':
-      return Buffer.concat(f.value.flatMap((item) => nsItem(strToBytes(item))));
+      return f.value.map((item) => `${item.length}:${byteStr(item)},`).join('');
     case 'struct':
     case 'uncompress':
-      return encodeNetstringBody(f.value, depth + 1, opts);
+      return netstringBodyStr(f.value, depth + 1, opts);
     case 'compress': {
       const c = opts.compress ?? zlibDeflate;
-      const z = c(encodeNetstringBody(f.value, depth + 1, opts));
-      return Buffer.from(z.buffer, z.byteOffset, z.byteLength);
+      return bytesToStr(c(Buffer.from(netstringBodyStr(f.value, depth + 1, opts), 'latin1')));
     }
   }
 }
 
-/** `###\n` fields `%%%\n`, without the trailer. */
-export function encodeNetstringBody(m: WireMessage, depth = 0, opts: CodecOptions = {}): Buffer {
+function netstringBodyStr(m: WireMessage, depth: number, opts: CodecOptions): string {
   if (depth > MAX_DEPTH) throw new VigilError('VIGIL_ERR_MSG_FIELD', 'message nested too deeply');
-  const parts: Buffer[] = [NS_START];
+  let out = '###\n';
   for (const f of m.fields) {
     checkField(f);
-    const head = Buffer.from(`(${FIELD_TYPE_CODES[f.type]})${f.name}=`, 'latin1');
-    const value = fieldValueNetstring(f, depth, opts);
-    parts.push(Buffer.from(`${head.length + value.length}:`, 'latin1'), head, value, Buffer.from(',', 'latin1'));
+    const item = `(${FIELD_TYPE_CODES[f.type]})${byteStr(f.name)}=${fieldValueNetstring(f, depth, opts)}`;
+    out += `${item.length}:${item},`;
   }
-  parts.push(NS_END);
-  const out = Buffer.concat(parts);
+  out += '%%%\n';
   const max = opts.maxBytes ?? MAX_MESSAGE_BYTES;
   if (out.length > max) {
     throw new VigilError('VIGIL_ERR_MSG_TOO_BIG', `message of ${out.length} bytes exceeds ${max}`);
   }
   return out;
+}
+
+/** `###\n` fields `%%%\n`, without the trailer. */
+export function encodeNetstringBody(m: WireMessage, depth = 0, opts: CodecOptions = {}): Buffer {
+  return Buffer.from(netstringBodyStr(m, depth, opts), 'latin1');
 }
 
 /** The trailer `<len>:<n> <digest>,`. */
@@ -172,26 +181,32 @@ function parseNetstringBody(b: Buffer, cur: NsCursor, end: number, depth: number
   }
 }
 
+/** Short fields are the common case; building them in JS avoids a C++ call per field. */
+function latin1(b: Buffer, start: number, end: number): string {
+  if (end - start > 32) return b.toString('latin1', start, end);
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(b[i] ?? 0);
+  return s;
+}
+
 function parseNsField(b: Buffer, start: number, end: number, depth: number, opts: CodecOptions): Field {
-  // `(t)name=value`
-  if (b[start] !== 0x28) throw new ParseError('parse', 'field without type');
-  const close = b.indexOf(0x29, start);
-  if (close < 0 || close >= end || close - start < 2 || close - start > 3) {
+  // `(t)name=value`, t a single digit
+  const tcode = (b[start + 1] ?? 0) - 0x30;
+  if (end - start < 4 || b[start] !== 0x28 || b[start + 2] !== 0x29 || tcode < 0 || tcode > 9) {
     throw new ParseError('parse', 'bad field type');
   }
-  const tstr = b.toString('latin1', start + 1, close);
-  if (!/^\d+$/.test(tstr)) throw new ParseError('parse', 'bad field type');
-  const type = FIELD_TYPES_BY_CODE[Number(tstr)];
-  if (type === undefined) throw new ParseError('parse', `unknown field type ${tstr}`);
-  const eq = b.indexOf(0x3d, close + 1);
-  if (eq < 0 || eq >= end) throw new ParseError('parse', 'field without =');
-  const name = b.toString('latin1', close + 1, eq);
+  const type = FIELD_TYPES_BY_CODE[tcode];
+  if (type === undefined) throw new ParseError('parse', `unknown field type ${tcode}`);
+  let eq = start + 3;
+  while (eq < end && b[eq] !== 0x3d) eq++;
+  if (eq >= end) throw new ParseError('parse', 'field without =');
+  const name = latin1(b, start + 3, eq);
   if (name.length === 0) throw new ParseError('parse', 'empty field name');
   const vStart = eq + 1;
   if (vStart === end) throw new ParseError('parse', `empty value for field ${name}`);
   switch (type) {
     case 'string':
-      return { name, type, value: b.toString('latin1', vStart, end) };
+      return { name, type, value: latin1(b, vStart, end) };
     case 'binary':
       return { name, type, value: new Uint8Array(b.subarray(vStart, end)) };
     case 'list': {
@@ -268,9 +283,9 @@ function classicLine(f: Field, depth: number): string {
   checkField(f);
   switch (f.type) {
     case 'string':
-      return `${f.name}=${escapeClassicString(f.value, CLASSIC_NL_SYM)}\n`;
+      return `${byteStr(f.name)}=${escapeClassicString(byteStr(f.value), CLASSIC_NL_SYM)}\n`;
     case 'binary':
-      return `(1)${f.name}=${Buffer.from(f.value.buffer, f.value.byteOffset, f.value.byteLength).toString('base64')}\n`;
+      return `(1)${byteStr(f.name)}=${Buffer.from(f.value.buffer, f.value.byteOffset, f.value.byteLength).toString('base64')}\n`;
     case 'struct': {
       const inner = encodeClassic(f.value, { head: true, depth: depth + 1 });
       return `(2)${f.name}=${escapeClassicString(inner, structNlSym(depth))}\n`;

@@ -138,3 +138,14 @@ test('netstring without trailer, with bytes after the trailer, or with a bad len
     assert.equal(d.reason, 'parse');
   }
 });
+
+test('characters outside 0-255 are refused, not silently mangled', () => {
+  for (const fmt of ['netstring', 'classic'] as const) {
+    assert.throws(
+      () => (fmt === 'netstring' ? encodeNetstringBody(msg(str('t', 'nœud'))) : encodeClassic(msg(str('t', 'nœud')))),
+      (e) => isVigilError(e) && e.code === 'VIGIL_ERR_MSG_FIELD',
+    );
+  }
+  // latin1 range is carried byte for byte.
+  assert.deepEqual(roundTrip(msg(str('t', 'caf\xe9')), 'netstring'), msg(str('t', 'caf\xe9')));
+});
