@@ -107,8 +107,8 @@ export function formatGeneration(gen: number): string {
 
 /**
  * Read, increment and write hb_generation. A missing file starts from time() (Heartbeat's
- * `No Previous generation - starting at N`); a corrupt one is an error, because a generation that
- * goes backwards makes every peer drop this node as a replay.
+ * `No Previous generation - starting at N`), a corrupt one too (`BROKEN previous generation - starting at N`).
+ * time() + 1 matches the captures (first hg = first ts + 1) and stays above earlier time-derived generations.
  */
 export async function nextGeneration(o: IdentityOptions, log: IdentityLogLine[] = []): Promise<number> {
   const nowS = Math.floor((o.wallNow ?? Date.now)() / 1000);
@@ -129,13 +129,12 @@ export async function nextGeneration(o: IdentityOptions, log: IdentityLogLine[] 
   } else {
     const m = /^\s*(\d{1,15})\s*$/.exec(text);
     if (m === null) {
-      throw new VigilError(
-        'VIGIL_ERR_STATE',
-        `${file} does not hold a generation number; remove it to restart from the current time`,
-        { file },
-      );
+      // Heartbeat's answer too: time() is above any generation an earlier start derived from time().
+      gen = nowS + 1;
+      log.push({ level: 'warn', text: `BROKEN previous generation - starting at ${gen}` });
+    } else {
+      gen = Number(m[1]) + 1;
     }
-    gen = Number(m[1]) + 1;
   }
   await writeAtomic(file, formatGeneration(gen), 0o644);
   return gen;

@@ -86,12 +86,16 @@ export type WireEventCode =
   | 'replay'
   | 'restart'
   | 'bad_node'
-  | 'node_renamed';
+  | 'node_renamed'
+  | 'missing_limit';
 
 export interface WireEvent {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
   readonly code: WireEventCode;
-  /** The log line exactly as Heartbeat writes it (without the level prefix). */
+  /**
+   * The log line exactly as Heartbeat writes it (without the level prefix). Vigil-only lines (no
+   * Heartbeat equivalent): rexmit_request, rexmit_too_many, node_renamed.
+   */
   readonly text: string;
   readonly node?: string;
 }
@@ -474,6 +478,7 @@ export class WireProtocol {
     const m = node.track.missing;
     if (m.has(seq)) return;
     if (m.size >= MAX_MISSING) {
+      this.emit('warn', 'missing_limit', `At max ${MAX_MISSING} pkts missing from ${node.name}`, node.name);
       let lowest = Infinity;
       for (const k of m.keys()) lowest = Math.min(lowest, k);
       this.clearMissing(node, lowest);
@@ -566,7 +571,7 @@ export class WireProtocol {
       }
       served++;
       this.history.markRexmit(s, now);
-      this.emit('debug', 'rexmit_served', `Retransmitting pkt ${s} for ${node.name}`, node.name);
+      this.emit('debug', 'rexmit_served', `Retransmitting pkt ${s}`, node.name);
       this.o.transmit(h.bytes);
     }
   }

@@ -65,7 +65,7 @@ test('uuidfrom nodename and hbgenmethod time touch no file', async () => {
   });
 });
 
-test('a corrupt hb_uuid or hb_generation is a clear error naming the file, and is left alone', async () => {
+test('a corrupt hb_uuid is a clear error naming the file, and is left alone', async () => {
   await withDir(async (dir) => {
     await writeFile(path.join(dir, 'hb_uuid'), 'short');
     await assert.rejects(
@@ -73,9 +73,16 @@ test('a corrupt hb_uuid or hb_generation is a clear error naming the file, and i
       (e) => isVigilError(e) && e.code === 'VIGIL_ERR_STATE' && e.message.includes(path.join(dir, 'hb_uuid')),
     );
     assert.equal(await readFile(path.join(dir, 'hb_uuid'), 'latin1'), 'short');
+  });
+});
+
+test("a corrupt hb_generation restarts from time() with Heartbeat's BROKEN line", async () => {
+  await withDir(async (dir) => {
     await writeFile(path.join(dir, 'hb_uuid'), Buffer.alloc(16, 1));
     await writeFile(path.join(dir, 'hb_generation'), 'garbage\n');
-    await assert.rejects(loadIdentity(opts(dir)), (e) => isVigilError(e) && e.code === 'VIGIL_ERR_STATE');
-    assert.equal(await readFile(path.join(dir, 'hb_generation'), 'latin1'), 'garbage\n');
+    const id = await loadIdentity(opts(dir));
+    assert.equal(id.generation, 0x6b08470a);
+    assert.deepEqual(id.log, [{ level: 'warn', text: 'BROKEN previous generation - starting at 1795704586' }]);
+    assert.equal(await readFile(path.join(dir, 'hb_generation'), 'latin1'), formatGeneration(0x6b08470a));
   });
 });
