@@ -23,8 +23,9 @@ export function rexmitBody(dest: string, first: number, last: number): WireMessa
 
 export type NakReason = 'seqno too low' | 'seqno not found';
 
+/** Field order as heartbeat 3.0.6 builds it (t, firstseq, dest, info; read from the binary). */
 export function nakBody(dest: string, seq: number, reason: NakReason): WireMessage {
-  return msg(str('t', 'NS_nak_rexmit'), str('dest', dest), str('firstseq', hex(seq)), str('info', reason));
+  return msg(str('t', 'NS_nak_rexmit'), str('firstseq', hex(seq)), str('dest', dest), str('info', reason));
 }
 
 export function reqnodesBody(dest: string): WireMessage {

@@ -87,7 +87,8 @@ export type WireEventCode =
   | 'restart'
   | 'bad_node'
   | 'node_renamed'
-  | 'missing_limit';
+  | 'missing_limit'
+  | 'rexmit_beyond';
 
 export interface WireEvent {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -478,14 +479,12 @@ export class WireProtocol {
     const m = node.track.missing;
     if (m.has(seq)) return;
     if (m.size >= MAX_MISSING) {
-      this.emit('warn', 'missing_limit', `At max ${MAX_MISSING} pkts missing from ${node.name}`, node.name);
+      this.emit('debug', 'missing_limit', `At max ${MAX_MISSING} pkts missing from ${node.name}`, node.name);
       let lowest = Infinity;
       for (const k of m.keys()) lowest = Math.min(lowest, k);
       this.clearMissing(node, lowest);
     }
-    const max = Math.max(MIN_REXMIT_DELAY_MS, this.o.maxRexmitDelayMs);
-    const delay = MIN_REXMIT_DELAY_MS + Math.floor(this.o.random() * (max - MIN_REXMIT_DELAY_MS + 1));
-    m.set(seq, this.scheduleRexmit(node, seq, delay));
+    m.set(seq, this.scheduleRexmit(node, seq, firstRexmitDelay(this.o.maxRexmitDelayMs, this.o.random())));
   }
 
   private clearMissing(node: NodeEntry, seq: number): void {
@@ -554,6 +553,13 @@ export class WireProtocol {
     // A request may name any range; the work per request is bounded either way.
     const end = Math.min(last, first + DEFAULT_HISTORY_SIZE + MAX_REXMIT_BATCH);
     for (let s = first; s <= end; s++) {
+      if (s > this.seq) {
+        // Heartbeat warns and sends no NAK for a seqno it never sent.
+        if (naks >= MAX_REXMIT_BATCH) continue;
+        naks++;
+        this.emit('warn', 'rexmit_beyond', `Rexmit of seq ${s} requested. ${this.seq} is max.`, node.name);
+        continue;
+      }
       const h = this.history.lookup(s);
       if (!h.found) {
         if (naks >= MAX_REXMIT_BATCH) continue;
@@ -590,6 +596,15 @@ export class WireProtocol {
   stop(): void {
     for (const e of this.byName.values()) this.resetTracking(e);
   }
+}
+
+/**
+ * hb_rexmit.c: uniform in [50, max) when max_rexmit_delay is 100 ms or more, else in [0, max),
+ * so peers missing the same packet do not all ask at once.
+ */
+export function firstRexmitDelay(maxRexmitDelayMs: number, random01: number): number {
+  const base = maxRexmitDelayMs > 99 ? MIN_REXMIT_DELAY_MS : 0;
+  return base + Math.floor(random01 * (maxRexmitDelayMs - base));
 }
 
 function decimal(s: string | undefined): number | undefined {

@@ -4,7 +4,14 @@ import { SimulatedClock } from '../../src/util/clock.js';
 import { decodePacket } from '../../src/wire/codec.js';
 import { getString, msg, str, type WireMessage } from '../../src/wire/message.js';
 import { rexmitBody, statusBody } from '../../src/wire/messages.js';
-import { type ReceiveResult, type WireEvent, WireProtocol, type WireProtocolOptions } from '../../src/wire/protocol.js';
+import { SendHistory } from '../../src/wire/history.js';
+import {
+  firstRexmitDelay,
+  type ReceiveResult,
+  type WireEvent,
+  WireProtocol,
+  type WireProtocolOptions,
+} from '../../src/wire/protocol.js';
 import { keys } from './helpers.js';
 
 const K = keys([[1, 'sha1', 'MaClefSecrete']]);
@@ -177,7 +184,7 @@ test('a seq below the history gets NS_nak_rexmit: Cannot rexmit ... seqno too lo
   assert.deepEqual(b.proto.missingFrom('a'), []);
 });
 
-test('a seq never sent gets seqno not found; ≤ 50 per request; repeats within max_rexmit_delay-10 ms ignored', () => {
+test('≤ 50 per request; repeats within max_rexmit_delay-10 ms ignored; a seq never sent gets a warning, no NAK', () => {
   const net = new Net();
   const a = net.add('a');
   const b = net.add('b');
@@ -199,7 +206,8 @@ test('a seq never sent gets seqno not found; ≤ 50 per request; repeats within 
   assert.equal(b.received.filter((r) => r.kind === 'dropped' && r.reason === 'duplicate').length, dupAfter + 50);
   b.proto.send(rexmitBody('a', 500, 500));
   net.clock.advance(5);
-  assert.ok(texts(a).includes('Cannot rexmit pkt 500 for b: seqno not found'));
+  assert.ok(texts(a).includes('Rexmit of seq 500 requested. 120 is max.'));
+  assert.equal(a.sent.filter((m) => getString(m, 't') === 'NS_nak_rexmit').length, 0);
 });
 
 test('the send history keeps the last 500 messages', () => {
@@ -376,4 +384,20 @@ test('stop() cancels every pending request', () => {
   b.proto.stop();
   net.clock.advance(2000);
   assert.equal(b.sent.filter((m) => getString(m, 't') === 'NS_rexmit').length, 0);
+});
+
+test('first NS_rexmit delay: [50, max) for max >= 100 ms, [0, max) below (hb_rexmit.c)', () => {
+  assert.equal(firstRexmitDelay(250, 0), 50);
+  assert.equal(firstRexmitDelay(250, 0.999999), 249);
+  assert.equal(firstRexmitDelay(80, 0), 0);
+  assert.equal(firstRexmitDelay(80, 0.5), 40);
+});
+
+test('history lookup: too low below the oldest kept, not found inside a hole', () => {
+  const h = new SendHistory(3);
+  for (const s of [1, 2, 4, 5]) h.add(s, Uint8Array.of(s));
+  assert.equal(h.size, 3);
+  assert.deepEqual(h.lookup(1), { found: false, tooLow: true });
+  assert.deepEqual(h.lookup(3), { found: false, tooLow: false });
+  assert.equal(h.lookup(4).found, true);
 });
