@@ -88,7 +88,8 @@ export type WireEventCode =
   | 'bad_node'
   | 'node_renamed'
   | 'missing_limit'
-  | 'rexmit_beyond';
+  | 'rexmit_beyond'
+  | 'flow_control_off';
 
 export interface WireEvent {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -167,6 +168,8 @@ export class WireProtocol {
   private readonly byUuid = new Map<string, NodeEntry>();
   private readonly history: SendHistory;
   private seq = 0;
+  /** Heartbeat turns ACKs off for good once any node's status lacks `protocol` (an older peer). */
+  private flowControl = true;
   private readonly counts = new Map<DropReason | 'accepted', number>();
 
   constructor(o: WireProtocolOptions) {
@@ -229,6 +232,11 @@ export class WireProtocol {
   /** Missing sequence numbers of a peer, ascending (for status views and tests). */
   missingFrom(node: string): number[] {
     return [...(this.byName.get(node)?.track.missing.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  /** False once a peer without flow control (no `protocol` in its status) was heard: no more ACKs. */
+  get flowControlEnabled(): boolean {
+    return this.flowControl;
   }
 
   /** Last sequence number sent. */
@@ -340,6 +348,10 @@ export class WireProtocol {
 
     if (!this.forUs(info)) return this.drop('not_for_us', info.dest ?? '', node.name);
 
+    if (this.flowControl && info.type === 'status' && getString(message, 'protocol') === undefined) {
+      this.flowControl = false;
+      this.emit('info', 'flow_control_off', 'flow control disabled due to different version heartbeat', node.name);
+    }
     const handled = this.handleProtocol(node, info, message);
     return {
       kind: 'accepted',
@@ -470,7 +482,7 @@ export class WireProtocol {
 
   /** Heartbeat ACKs when `seq % 10` hits the peer's random trigger and nothing is missing. */
   private maybeAck(node: NodeEntry, seq: number): void {
-    if (node.ping || node.track.missing.size > 0) return;
+    if (!this.flowControl || node.ping || node.track.missing.size > 0) return;
     if (seq % ACK_DIVISOR !== node.track.ackTrigger) return;
     this.send(ackBody(node.name, seq));
   }

@@ -401,3 +401,15 @@ test('history lookup: too low below the oldest kept, not found inside a hole', (
   assert.deepEqual(h.lookup(3), { found: false, tooLow: false });
   assert.equal(h.lookup(4).found, true);
 });
+
+test('a status without protocol turns ACKs off (flow control disabled due to different version heartbeat)', () => {
+  const net = new Net();
+  const a = net.add('a');
+  const b = net.add('b');
+  a.proto.send(msg(str('t', 'status'), str('st', 'active'), str('dt', '2710')));
+  sendX(a, 30);
+  net.clock.advance(5);
+  assert.ok(texts(b).includes('flow control disabled due to different version heartbeat'));
+  assert.equal(b.proto.flowControlEnabled, false);
+  assert.equal(b.sent.filter((m) => getString(m, 't') === 'NS_ackmsg').length, 0);
+});
