@@ -3,6 +3,8 @@
  * number, with the time each was last retransmitted.
  */
 export const DEFAULT_HISTORY_SIZE = 500;
+/** Bytes kept at most: 500 status packets are ~150 KiB, but 500 messages of 256 KiB would be 125 MiB. */
+export const DEFAULT_HISTORY_BYTES = 16 * 1024 * 1024;
 
 interface Entry {
   readonly bytes: Uint8Array;
@@ -13,16 +15,26 @@ interface Entry {
 export class SendHistory {
   // Sequence numbers only increase, so insertion order is seq order: the first key is the lowest.
   private readonly entries = new Map<number, Entry>();
+  private bytes = 0;
 
-  constructor(readonly capacity = DEFAULT_HISTORY_SIZE) {}
+  constructor(
+    readonly capacity = DEFAULT_HISTORY_SIZE,
+    readonly maxBytes = DEFAULT_HISTORY_BYTES,
+  ) {}
 
   add(seq: number, bytes: Uint8Array): void {
     this.entries.set(seq, { bytes, lastRexmit: -Infinity });
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next();
+    this.bytes += bytes.length;
+    while (this.entries.size > this.capacity || (this.bytes > this.maxBytes && this.entries.size > 1)) {
+      const oldest = this.entries.entries().next();
       if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
+      this.entries.delete(oldest.value[0]);
+      this.bytes -= oldest.value[1].bytes.length;
     }
+  }
+
+  get totalBytes(): number {
+    return this.bytes;
   }
 
   get size(): number {

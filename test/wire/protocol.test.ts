@@ -413,3 +413,41 @@ test('a status without protocol turns ACKs off (flow control disabled due to dif
   assert.equal(b.proto.flowControlEnabled, false);
   assert.equal(b.sent.filter((m) => getString(m, 't') === 'NS_ackmsg').length, 0);
 });
+
+test('history is bounded in bytes too', () => {
+  const h = new SendHistory(500, 1000);
+  for (let s = 1; s <= 10; s++) h.add(s, new Uint8Array(300));
+  assert.equal(h.size, 3);
+  assert.equal(h.totalBytes, 900);
+  assert.equal(h.lowest(), 8);
+});
+
+test('a known uuid under a new name renames the node (lookup by uuid first)', () => {
+  const net = new Net();
+  const a = net.add('a');
+  const b = net.add('b');
+  a.proto.send(statusBody('active', 1000));
+  net.clock.advance(5);
+  const renamed = new WireProtocol({
+    localNode: 'a2',
+    localUuid: new Uint8Array(16).fill(97),
+    generation: 1001,
+    nodes: ['a2'],
+    keys: K,
+    msgfmt: 'classic',
+    ttl: 4,
+    maxRexmitDelayMs: 250,
+    scheduler: net.clock,
+    random: () => 0.5,
+    loadavg: () => 'l',
+    transmit: (p) => {
+      net.broadcast('a', p);
+    },
+  });
+  renamed.send(msg(str('t', 'x')));
+  net.clock.advance(5);
+  assert.ok(texts(b).includes('node a renamed to a2'));
+  const last = b.received.at(-1)!;
+  assert.ok(last.kind === 'accepted' && last.from === 'a2' && last.control.seq === 1);
+  assert.deepEqual(b.proto.uuidOf('a2'), new Uint8Array(16).fill(97));
+});
