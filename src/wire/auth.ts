@@ -6,6 +6,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthKeys, AuthMethod } from '../config/types.js';
+import { VigilError } from '../util/errors.js';
 import { type AuthTrailer, type DecodedPacket, encodeClassic, encodeNetstringBody, encodeTrailer } from './codec.js';
 import { type WireMessage, setField, str } from './message.js';
 
@@ -63,7 +64,8 @@ export function digestEquals(a: string, b: string): boolean {
 
 function activeKey(keys: AuthKeys) {
   const k = keys.keys.get(keys.active);
-  if (k === undefined) throw new Error(`authkeys: active index ${keys.active} has no key`);
+  if (k === undefined)
+    throw new VigilError('VIGIL_ERR_AUTH_CONFIG', `authkeys: active index ${keys.active} has no key`);
   return k;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { AuthKeys } from '../config/types.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
+import { VigilError } from '../util/errors.js';
 import { addInnerAuth, signNetstring, verifyPacket } from './auth.js';
 import { type CodecOptions, decodePacket, expandCompressed } from './codec.js';
 import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
@@ -253,7 +254,7 @@ export class WireProtocol {
    */
   send(body: WireMessage): { packet: Uint8Array; message: WireMessage; seq: number | undefined } {
     const t = getString(body, 't');
-    if (t === undefined) throw new Error('wire: message without t');
+    if (t === undefined) throw new VigilError('VIGIL_ERR_MSG_FIELD', 'message to send has no t field');
     const noseq = isNoSeqType(t);
     const dest = getString(body, 'dest');
     const seq = noseq ? undefined : this.seq + 1;
