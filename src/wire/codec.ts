@@ -209,19 +209,8 @@ function parseNsField(b: Buffer, start: number, end: number, depth: number, opts
       return { name, type, value: latin1(b, vStart, end) };
     case 'binary':
       return { name, type, value: new Uint8Array(b.subarray(vStart, end)) };
-    case 'list': {
-      const items: string[] = [];
-      let p = vStart;
-      while (p < end) {
-        if (items.length >= MAX_FIELDS) throw new ParseError('parse', 'list too long');
-        const [len, ds] = readLen(b, p, end);
-        const de = ds + len;
-        if (de >= end || b[de] !== 0x2c) throw new ParseError('parse', 'list item overruns');
-        items.push(b.toString('latin1', ds, de));
-        p = de + 1;
-      }
-      return { name, type, value: items };
-    }
+    case 'list':
+      return { name, type, value: parseListItems(b, vStart, end) };
     case 'struct':
     case 'uncompress': {
       const cur = { pos: vStart };
@@ -237,6 +226,22 @@ function parseNsField(b: Buffer, start: number, end: number, depth: number, opts
       return { name, type, value };
     }
   }
+}
+
+/** `<len>:<item>,` repeated, exactly filling [start, end). */
+function parseListItems(b: Buffer, start: number, end: number): string[] {
+  const items: string[] = [];
+  let p = start;
+  while (p < end) {
+    if (items.length >= MAX_FIELDS) throw new ParseError('parse', 'list too long');
+    const [len, ds] = readLen(b, p, end);
+    const de = ds + len;
+    if (de >= end || b[de] !== 0x2c) throw new ParseError('parse', 'list item overruns');
+    items.push(b.toString('latin1', ds, de));
+    p = de + 1;
+  }
+  if (items.length === 0) throw new ParseError('parse', 'empty list');
+  return items;
 }
 
 function inflate(data: Uint8Array, opts: CodecOptions): Buffer {
@@ -291,6 +296,11 @@ function classicLine(f: Field, depth: number): string {
       return `(2)${f.name}=${escapeClassicString(inner, structNlSym(depth))}\n`;
     }
     case 'list':
+      // cluster-glue writes the netstring items as they are; a newline inside one would end the line.
+      if (f.value.some((item) => item.includes('\n'))) {
+        throw new VigilError('VIGIL_ERR_MSG_FIELD', `field ${f.name}: list item with a newline has no classic form`);
+      }
+      return `(3)${byteStr(f.name)}=${fieldValueNetstring(f, depth, {})}\n`;
     case 'compress':
     case 'uncompress':
       throw new VigilError('VIGIL_ERR_MSG_FIELD', `field ${f.name}: type ${f.type} has no classic form`);
@@ -371,7 +381,10 @@ function parseClassicLine(line: string, depth: number): Field {
       const inner = raw.replaceAll(String.fromCharCode(structNlSym(depth)), '\n');
       return { name, type, value: parseClassicText(inner, depth + 1) };
     }
-    case 'list':
+    case 'list': {
+      const b = Buffer.from(raw, 'latin1');
+      return { name, type, value: parseListItems(b, 0, b.length) };
+    }
     case 'compress':
     case 'uncompress':
       throw new ParseError('parse', `field ${name}: type ${type} not supported in classic text`);

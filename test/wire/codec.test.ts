@@ -149,3 +149,13 @@ test('characters outside 0-255 are refused, not silently mangled', () => {
   // latin1 range is carried byte for byte.
   assert.deepEqual(roundTrip(msg(str('t', 'caf\xe9')), 'netstring'), msg(str('t', 'caf\xe9')));
 });
+
+test('classic list: items as netstring pieces, as cluster-glue writes them; a newline in an item is refused', () => {
+  const m: WireMessage = { fields: [str('t', 'x'), { name: 'l', type: 'list', value: ['p', 'q r'] }] };
+  assert.equal(encodeClassic(m, { head: true }), '>>>\nt=x\n(3)l=1:p,3:q r,\n<<<\n');
+  assert.deepEqual(roundTrip(m, 'classic'), m);
+  assert.throws(
+    () => encodeClassic({ fields: [{ name: 'l', type: 'list', value: ['a\nb'] }] }),
+    (e) => isVigilError(e) && e.code === 'VIGIL_ERR_MSG_FIELD',
+  );
+});
