@@ -442,6 +442,23 @@ export function decodePacket(bytes: Uint8Array, opts: CodecOptions = {}): Decode
 }
 
 /**
+ * The signed part and trailer of a netstring packet without parsing its fields: the trailer never
+ * contains `%%%\n`, so the last one ends the signed part. Lets a receiver check the digest before
+ * doing expensive parsing (inflating compressed fields). Never throws.
+ */
+export function splitNetstringTrailer(bytes: Uint8Array): { signed: Uint8Array; auth: AuthTrailer } | undefined {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!startsWith(b, 0, NS_START)) return undefined;
+  const end = b.lastIndexOf(NS_END);
+  if (end < NS_START.length) return undefined;
+  try {
+    return { signed: b.subarray(0, end + NS_END.length), auth: parseTrailer(b, end + NS_END.length) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Heartbeat's whole-message compression: a message carrying `(1)_compressed_payload` and
  * `_compression_algorithm=zlib` stands for the inflated netstring message inside. Returns the
  * message unchanged when it is not compressed; a failure reason otherwise.

@@ -8,7 +8,7 @@ import type { AuthKeys } from '../config/types.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
 import { VigilError } from '../util/errors.js';
 import { addInnerAuth, signNetstring, verifyPacket } from './auth.js';
-import { type CodecOptions, decodePacket, expandCompressed } from './codec.js';
+import { type CodecOptions, decodePacket, expandCompressed, splitNetstringTrailer } from './codec.js';
 import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
 import { DEFAULT_HISTORY_SIZE, SendHistory } from './history.js';
 import { MAX_MESSAGE_BYTES, type WireMessage, getString } from './message.js';
@@ -129,6 +129,8 @@ export interface WireProtocolOptions {
   readonly codec?: CodecOptions;
   readonly historySize?: number;
 }
+
+const COMPRESS_TAG = Buffer.from(':(4)', 'latin1');
 
 /** Gap beyond which tracking restarts instead of requesting every packet. */
 export const MAX_SEQ_GAP = 250;
@@ -300,6 +302,15 @@ export class WireProtocol {
   private receiveInner(bytes: Uint8Array): ReceiveResult {
     const max = this.o.codec?.maxBytes ?? MAX_MESSAGE_BYTES;
     if (bytes.length > max) return this.drop('too_big', `${bytes.length} bytes`);
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(COMPRESS_TAG)) {
+      // A (4) field is inflated while parsing: check the digest first so forged packets cost no inflate.
+      const split = splitNetstringTrailer(bytes);
+      if (split !== undefined) {
+        const pre = verifyPacket({ format: 'netstring', message: { fields: [] }, ...split }, this.o.keys);
+        if (pre === 'unknown_key') return this.drop('unknown_key', `key index ${split.auth.index} not in authkeys`);
+        if (pre !== 'ok') return this.drop('auth', 'digest mismatch');
+      }
+    }
     const d = decodePacket(bytes, this.o.codec);
     if (!d.ok) return this.drop(d.reason, d.detail);
     const compressed = d.packet.message.fields.some((f) => f.name === '_compressed_payload');

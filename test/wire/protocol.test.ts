@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inflateSync } from 'node:zlib';
 import { SimulatedClock } from '../../src/util/clock.js';
 import { decodePacket } from '../../src/wire/codec.js';
 import { getString, msg, str, type WireMessage } from '../../src/wire/message.js';
@@ -450,4 +451,45 @@ test('a known uuid under a new name renames the node (lookup by uuid first)', ()
   const last = b.received.at(-1)!;
   assert.ok(last.kind === 'accepted' && last.from === 'a2' && last.control.seq === 1);
   assert.deepEqual(b.proto.uuidOf('a2'), new Uint8Array(16).fill(97));
+});
+
+test('compressed fields are inflated only for authentic packets', () => {
+  const clock = new SimulatedClock();
+  let inflates = 0;
+  const mk = (name: string, k: ReturnType<typeof keys>) =>
+    new WireProtocol({
+      localNode: name,
+      localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
+      generation: 7,
+      nodes: ['a', 'b'],
+      keys: k,
+      msgfmt: 'netstring',
+      ttl: 3,
+      maxRexmitDelayMs: 250,
+      scheduler: clock,
+      random: () => 0.5,
+      loadavg: () => 'l',
+      transmit: (p) => {
+        last = p;
+      },
+      codec: {
+        decompress: (d, max) => {
+          inflates++;
+          return inflateSync(d, { maxOutputLength: max });
+        },
+      },
+    });
+  let last: Uint8Array = new Uint8Array();
+  const body: WireMessage = {
+    fields: [str('t', 'x'), { name: 'c', type: 'compress', value: msg(str('big', 'z'.repeat(2000))) }],
+  };
+  mk('a', keys([[1, 'sha1', 'wrong']])).send(body);
+  const b = mk('b', K);
+  const forged = b.receive(last);
+  assert.equal(forged.kind === 'dropped' && forged.reason, 'auth');
+  assert.equal(inflates, 0);
+  mk('a', K).send(body);
+  const ok = b.receive(last);
+  assert.equal(ok.kind, 'accepted');
+  assert.equal(inflates, 1);
 });
