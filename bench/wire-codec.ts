@@ -96,6 +96,13 @@ for (const method of ['sha1', 'md5', 'crc'] as const) {
   const replayRx = receiver(keys);
   replayRx.receive(statusPacket(keys, 1, 0x6b08470b));
   rows.push([`${method}: receive() replayed (older generation)`, measure(() => replayRx.receive(pkt))]);
+  const dupRx = receiver(keys);
+  dupRx.receive(pkt);
+  dupRx.receive(statusPacket(keys, 2));
+  rows.push([`${method}: receive() replayed copy of an accepted packet (old seq)`, measure(() => dupRx.receive(pkt))]);
+  const oldSeq = statusPacket(keys, 1);
+  oldSeq[oldSeq.length - 3] = oldSeq[oldSeq.length - 3] === 0x30 ? 0x31 : 0x30;
+  rows.push([`${method}: receive() forged packet with an old seq`, measure(() => dupRx.receive(oldSeq))]);
   const forged = Buffer.from(pkt);
   forged[forged.length - 3] = forged[forged.length - 3] === 0x30 ? 0x31 : 0x30;
   const forgedRx = receiver(keys);

@@ -68,7 +68,11 @@ export interface Dropped {
   readonly kind: 'dropped';
   readonly reason: DropReason;
   readonly detail: string;
-  /** Set when the packet was authentic and its sender known (link status may still be refreshed). */
+  /**
+   * Set when the packet is authentic and its sender known, so the medium it came on may count as up:
+   * a verified packet, or a byte-identical copy of one. Old seqnos that are not such a copy are dropped
+   * unverified (no HMAC spent on them) and name nobody.
+   */
   readonly from: string | undefined;
 }
 
@@ -156,7 +160,13 @@ interface NodeEntry {
   uuid: Uint8Array | undefined;
   readonly ping: boolean;
   readonly track: Track;
+  /** Bytes of the last few verified sequenced packets by seq: a copy from another medium needs no HMAC. */
+  readonly recent: Map<number, Uint8Array>;
 }
+
+/** Verified packets remembered per node for duplicate detection without an HMAC. */
+const RECENT_COPIES = 32;
+const RECENT_MAX_BYTES = 4096;
 
 /** A map key for a uuid: its bytes as a 16-char string (cheaper than hex on the hot path). */
 function uuidKey(u: Uint8Array): string {
@@ -196,6 +206,7 @@ export class WireProtocol {
         ackTrigger: Math.floor(this.o.random() * ACK_DIVISOR) % ACK_DIVISOR,
         ackedSeq: 0,
       },
+      recent: new Map(),
     };
     this.byName.set(name, e);
     return e;
@@ -323,6 +334,17 @@ export class WireProtocol {
       info = c.info;
       const stale = this.staleGeneration(info);
       if (stale !== undefined) return this.drop('replay', stale);
+      const dup = this.peekDuplicate(info);
+      if (dup !== undefined) {
+        // An old seqno changes nothing, so it needs no HMAC to be dropped. Only a byte-identical copy of
+        // a packet we verified (the same packet over another medium) is vouched for, and names its
+        // sender so that medium's link counts as up; anything else may be forged and names nobody.
+        const copy = info.seq === undefined ? undefined : dup.recent.get(info.seq);
+        if (copy !== undefined && Buffer.from(copy).equals(bytes)) {
+          return this.drop('duplicate', `seq ${info.seq ?? 0} again`, dup.name);
+        }
+        return this.drop('duplicate', `old seq ${info.seq ?? 0} (not verified)`);
+      }
     }
     const v = verifyPacket(d.packet, this.o.keys);
     switch (v) {
@@ -357,6 +379,7 @@ export class WireProtocol {
     const t = this.track(node, info);
     if (t.verdict === 'replay') return this.drop('replay', t.detail);
     if (t.verdict === 'duplicate') return this.drop('duplicate', t.detail, node.name);
+    if (info.seq !== undefined && !isNoSeqType(info.type)) this.remember(node, info.seq, bytes);
 
     if (!this.forUs(info)) return this.drop('not_for_us', info.dest ?? '', node.name);
 
@@ -390,6 +413,29 @@ export class WireProtocol {
       node.name,
     );
     return `gen ${info.generation} < ${node.track.generation}`;
+  }
+
+  /** Read-only: the node if `track` would drop this packet as a duplicate. */
+  private peekDuplicate(info: ControlInfo): NodeEntry | undefined {
+    if (info.seq === undefined || isNoSeqType(info.type)) return undefined;
+    const node =
+      (info.srcuuid === undefined ? undefined : this.byUuid.get(uuidKey(info.srcuuid))) ?? this.byName.get(info.src);
+    if (node === undefined || node.name !== info.src) return undefined;
+    const t = node.track;
+    if (info.generation !== undefined && info.generation > t.generation) return undefined;
+    if (t.lastSeq === undefined) return undefined;
+    if (info.seq === t.lastSeq) return node;
+    if (info.seq < t.lastSeq && !t.missing.has(info.seq)) return node;
+    return undefined;
+  }
+
+  private remember(node: NodeEntry, seq: number, bytes: Uint8Array): void {
+    if (bytes.length > RECENT_MAX_BYTES) return;
+    node.recent.set(seq, Uint8Array.from(bytes));
+    if (node.recent.size > RECENT_COPIES) {
+      const oldest = node.recent.keys().next();
+      if (oldest.done !== true) node.recent.delete(oldest.value);
+    }
   }
 
   /** By uuid first, then by name; a known uuid under a new name renames the node (as Heartbeat does). */
@@ -486,6 +532,7 @@ export class WireProtocol {
   }
 
   private resetTracking(node: NodeEntry): void {
+    node.recent.clear();
     const t = node.track;
     for (const h of t.missing.values()) if (h !== undefined) this.o.scheduler.clearTimeout(h);
     t.missing.clear();
