@@ -105,7 +105,12 @@ export interface WireEvent {
    */
   readonly text: string;
   readonly node?: string;
+  /** For rate-limited events (replay, bad_node): how many like it were not emitted since the last one. */
+  readonly suppressed?: number;
 }
+
+/** Events an attacker can trigger per packet are emitted at most once per this many ms per (code, node). */
+export const HOSTILE_EVENT_INTERVAL_MS = 1000;
 
 export interface WireProtocolOptions {
   readonly localNode: string;
@@ -220,6 +225,23 @@ export class WireProtocol {
 
   private emit(level: WireEvent['level'], code: WireEventCode, text: string, node?: string): void {
     this.o.onEvent?.(node === undefined ? { level, code, text } : { level, code, text, node });
+  }
+
+  private readonly limited = new Map<string, { last: number; suppressed: number }>();
+
+  /** `emit` for events a flood can trigger once per packet; the limiter map is bounded. */
+  private emitLimited(level: WireEvent['level'], code: WireEventCode, text: string, node: string): void {
+    const key = `${code} ${node}`;
+    const now = this.o.scheduler.now();
+    const st = this.limited.get(key);
+    if (st !== undefined && now - st.last < HOSTILE_EVENT_INTERVAL_MS) {
+      st.suppressed++;
+      return;
+    }
+    if (st === undefined && this.limited.size >= 1024) this.limited.clear();
+    const suppressed = st?.suppressed ?? 0;
+    this.limited.set(key, { last: now, suppressed: 0 });
+    this.o.onEvent?.(suppressed > 0 ? { level, code, text, node, suppressed } : { level, code, text, node });
   }
 
   private count(k: DropReason | 'accepted'): void {
@@ -371,7 +393,7 @@ export class WireProtocol {
 
     const node = this.lookup(info);
     if (node === undefined) {
-      this.emit('error', 'bad_node', `process_status_message: bad node [${info.src}] in message`);
+      this.emitLimited('error', 'bad_node', `process_status_message: bad node [${info.src}] in message`, info.src);
       return this.drop('unknown_node', info.src);
     }
     const self = node.name === this.o.localNode;
@@ -406,7 +428,7 @@ export class WireProtocol {
     const node =
       (info.srcuuid === undefined ? undefined : this.byUuid.get(uuidKey(info.srcuuid))) ?? this.byName.get(info.src);
     if (node === undefined || info.generation >= node.track.generation) return undefined;
-    this.emit(
+    this.emitLimited(
       'error',
       'replay',
       `should_drop_message: attempted replay attack [${node.name}]? [gen = ${info.generation}, curgen = ${node.track.generation}]`,
@@ -481,7 +503,7 @@ export class WireProtocol {
     // Heartbeat skips NS_ types entirely; Vigil also refuses an NS_ packet from an older generation,
     // which a live peer never sends (its NS_ packets carry its current hg) but a replay does.
     if (gen !== undefined && gen < t.generation) {
-      this.emit(
+      this.emitLimited(
         'error',
         'replay',
         `should_drop_message: attempted replay attack [${node.name}]? [gen = ${gen}, curgen = ${t.generation}]`,

@@ -533,3 +533,37 @@ test('old seqnos are dropped unverified; only a byte-identical copy of a verifie
   });
   assert.equal(b.counters().auth, 0);
 });
+
+test('replay and bad-node lines are rate-limited to one per second per node, with a suppressed count', () => {
+  const net = new Net();
+  const a = net.add('a', { generation: 5 });
+  const b = net.add('b');
+  let old: Uint8Array | undefined;
+  const a0 = new WireProtocol({
+    localNode: 'a',
+    localUuid: new Uint8Array(16).fill(97),
+    generation: 4,
+    nodes: ['a', 'b'],
+    keys: K,
+    msgfmt: 'classic',
+    ttl: 3,
+    maxRexmitDelayMs: 250,
+    scheduler: net.clock,
+    random: () => 0.5,
+    loadavg: () => 'l',
+    transmit: (p) => {
+      old = p;
+    },
+  });
+  a0.send(msg(str('t', 'x')));
+  a.proto.send(msg(str('t', 'x')));
+  net.clock.advance(5);
+  for (let i = 0; i < 1000; i++) b.proto.receive(old!);
+  const replays = () => b.events.filter((e) => e.code === 'replay');
+  assert.equal(replays().length, 1);
+  assert.equal(b.proto.counters().replay, 1000);
+  net.clock.advance(1000);
+  b.proto.receive(old!);
+  assert.equal(replays().length, 2);
+  assert.equal(replays()[1]!.suppressed, 999);
+});
