@@ -40,6 +40,7 @@ export const ErrorCodes = {
   VIGIL_ERR_ADDR_NO_NIC: 'no interface has a subnet holding the address',
   VIGIL_ERR_ADDR_EXISTS: 'the address is already configured',
   VIGIL_ERR_ARP_SEND: 'gratuitous ARP could not be sent',
+  VIGIL_ERR_STATE: 'persistent node state (hb_uuid, hb_generation) is unreadable or corrupt',
   VIGIL_ERR_OS_COMMAND: 'external command failed',
   VIGIL_ERR_LAB: 'lab error',
   VIGIL_ERR_LAB_NOT_ROOT: 'the lab needs root and network namespaces',

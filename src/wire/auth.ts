@@ -1,0 +1,125 @@
+/**
+ * Message authentication (heartbeat `auth.c`, `lib/plugins/HBauth/*`).
+ *
+ * crc is an integrity check, not authentication. sha256 and sha512 are Vigil-only: a Heartbeat 3
+ * peer has no such plugin and drops every packet signed with them, so use them only in all-Vigil clusters.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { AuthKeys, AuthMethod } from '../config/types.js';
+import { VigilError } from '../util/errors.js';
+import { type AuthTrailer, type DecodedPacket, encodeClassic, encodeNetstringBody, encodeTrailer } from './codec.js';
+import { type WireMessage, setField, str } from './message.js';
+
+/** Methods a Heartbeat 3 node can verify. */
+export const HEARTBEAT_AUTH_METHODS: ReadonlySet<AuthMethod> = new Set(['crc', 'md5', 'sha1']);
+
+export function isVigilOnlyMethod(m: AuthMethod): boolean {
+  return !HEARTBEAT_AUTH_METHODS.has(m);
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 24;
+    for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+
+/**
+ * Heartbeat's crc: CRC-32 with poly 0x04C11DB7, init 0, MSB-first, final NOT and, unlike POSIX
+ * cksum, no length appended ("123456789" → 0x765e7680). Not zlib's CRC-32.
+ */
+export function crc32Heartbeat(data: Uint8Array): number {
+  let crc = 0;
+  for (const byte of data) crc = ((crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ byte) & 0xff] ?? 0)) >>> 0;
+  return ~crc >>> 0;
+}
+
+/** The digest as Heartbeat prints it: lowercase hex; crc as `%lx` (no zero padding). */
+export function computeDigest(method: AuthMethod, key: string, data: Uint8Array): string {
+  switch (method) {
+    case 'crc':
+      return crc32Heartbeat(data).toString(16);
+    case 'md5':
+    case 'sha1':
+    case 'sha256':
+    case 'sha512':
+      return createHmac(method, Buffer.from(key, 'latin1')).update(data).digest('hex');
+  }
+}
+
+/** Constant-time comparison of two digests (length is not secret: it follows from the method). */
+export function digestEquals(a: string, b: string): boolean {
+  const ba = Buffer.from(a, 'latin1');
+  const bb = Buffer.from(b, 'latin1');
+  if (ba.length !== bb.length) {
+    // Still spend the comparison so a wrong-length guess costs the same as a wrong guess.
+    timingSafeEqual(ba, ba);
+    return false;
+  }
+  return timingSafeEqual(ba, bb);
+}
+
+function activeKey(keys: AuthKeys) {
+  const k = keys.keys.get(keys.active);
+  if (k === undefined)
+    throw new VigilError('VIGIL_ERR_AUTH_CONFIG', `authkeys: active index ${keys.active} has no key`);
+  return k;
+}
+
+/** `"<n> <hex>"` with the active key over `data`. */
+export function authValue(keys: AuthKeys, data: Uint8Array): AuthTrailer {
+  const k = activeKey(keys);
+  return { index: k.index, digest: computeDigest(k.method, k.key, data) };
+}
+
+/** The classic text the inner `auth` field covers: every field but `auth`, no `>>>`/`<<<`. */
+export function classicSignedText(m: WireMessage): Buffer {
+  return Buffer.from(encodeClassic(m, { skipAuth: true }), 'latin1');
+}
+
+/** Adds (or replaces) the inner classic `auth` field Heartbeat carries with `msgfmt classic`. */
+export function addInnerAuth(m: WireMessage, keys: AuthKeys): WireMessage {
+  const a = authValue(keys, classicSignedText(m));
+  return setField(m, str('auth', `${a.index} ${a.digest}`));
+}
+
+/** Netstring bytes plus trailer, signed with the active key. */
+export function signNetstring(m: WireMessage, keys: AuthKeys): Buffer {
+  const body = encodeNetstringBody(m);
+  return Buffer.concat([body, encodeTrailer(authValue(keys, body))]);
+}
+
+/** Classic text with the `auth` line, signed with the active key (serial media). */
+export function signClassic(m: WireMessage, keys: AuthKeys): Buffer {
+  const withAuth = addInnerAuth(m, keys);
+  return Buffer.from(encodeClassic(withAuth, { head: true }), 'latin1');
+}
+
+export type VerifyResult = 'ok' | 'unsigned' | 'unknown_key' | 'bad_digest';
+
+/**
+ * Check a decoded packet. Netstring reproduces Heartbeat's quirk: the method comes from the packet's
+ * key index but the key is the receiver's ACTIVE one, so a packet signed with another index only
+ * verifies when both keys are equal. Classic uses the key of the packet's index.
+ */
+export function verifyPacket(p: DecodedPacket, keys: AuthKeys): VerifyResult {
+  if (p.auth === undefined) return 'unsigned';
+  const byIndex = keys.keys.get(p.auth.index);
+  if (byIndex === undefined) return 'unknown_key';
+  const key = p.format === 'netstring' ? (keys.keys.get(keys.active)?.key ?? '') : byIndex.key;
+  const expected = computeDigest(byIndex.method, key, p.signed);
+  return digestEquals(expected, p.auth.digest) ? 'ok' : 'bad_digest';
+}
+
+/** For `vigil check` and tests: the digests a key produces over the standard check string. */
+export function selfTestDigest(method: AuthMethod, key: string): string {
+  return computeDigest(method, key, Buffer.from('123456789', 'latin1'));
+}
+
+/** Stable short fingerprint of a key (never the key itself), for logs that must tell keys apart. */
+export function keyFingerprint(key: string): string {
+  return createHash('sha256').update(key, 'latin1').digest('hex').slice(0, 8);
+}

@@ -1,0 +1,706 @@
+/**
+ * One node's end of the Heartbeat protocol, pure: bytes in → an accepted message or a counted drop;
+ * messages out → signed bytes handed to an injected `transmit`. Sequence tracking, retransmission
+ * (requests, history, NAKs), ACKs and the generation rules live here (heartbeat.c `should_drop_message`,
+ * `process_rexmit`, hb_rexmit.c). Time, randomness, load average and transmission are injected.
+ */
+import type { AuthKeys } from '../config/types.js';
+import type { Scheduler, TimerHandle } from '../util/clock.js';
+import { VigilError } from '../util/errors.js';
+import { addInnerAuth, signNetstring, verifyPacket } from './auth.js';
+import { type CodecOptions, decodePacket, expandCompressed, splitNetstringTrailer } from './codec.js';
+import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
+import { DEFAULT_HISTORY_SIZE, SendHistory } from './history.js';
+import { MAX_MESSAGE_BYTES, type WireMessage, getString } from './message.js';
+import { type NakReason, ackBody, nakBody, repnodesBody, rexmitBody } from './messages.js';
+
+/** Why a packet was not delivered. The first group is hostile or broken input; the rest is normal traffic. */
+export type DropReason =
+  | 'too_big'
+  | 'parse'
+  | 'decompress'
+  | 'unsigned'
+  | 'unknown_key'
+  | 'auth'
+  | 'missing_field'
+  | 'unknown_node'
+  | 'replay'
+  | 'internal'
+  | 'duplicate'
+  | 'not_for_us';
+
+export const DROP_REASONS: readonly DropReason[] = [
+  'too_big',
+  'parse',
+  'decompress',
+  'unsigned',
+  'unknown_key',
+  'auth',
+  'missing_field',
+  'unknown_node',
+  'replay',
+  'internal',
+  'duplicate',
+  'not_for_us',
+];
+
+/** Drops that say nothing bad about the packet: it was authentic, just not new or not ours. */
+export function isBenignDrop(r: DropReason): boolean {
+  return r === 'duplicate' || r === 'not_for_us';
+}
+
+export interface Accepted {
+  readonly kind: 'accepted';
+  readonly message: WireMessage;
+  readonly type: string;
+  /** Configured node name (after uuid lookup and rename). */
+  readonly from: string;
+  readonly control: ControlInfo;
+  /** The packet came from this node (Heartbeat hears its own broadcasts). */
+  readonly self: boolean;
+  /** First packet of a new generation of the sender (`Heartbeat restart on node n`). */
+  readonly restart: boolean;
+  /** NS_rexmit, NS_nak_rexmit and NS_ackmsg are consumed here; the caller may still use them for link status. */
+  readonly handled: boolean;
+}
+
+export interface Dropped {
+  readonly kind: 'dropped';
+  readonly reason: DropReason;
+  readonly detail: string;
+  /**
+   * Set when the packet is authentic and its sender known, so the medium it came on may count as up:
+   * a verified packet, or a byte-identical copy of one. Old seqnos that are not such a copy are dropped
+   * unverified (no HMAC spent on them) and name nobody.
+   */
+  readonly from: string | undefined;
+}
+
+export type ReceiveResult = Accepted | Dropped;
+
+export type WireEventCode =
+  | 'lost_packets'
+  | 'lost_a_lot'
+  | 'no_pkts_missing'
+  | 'rexmit_request'
+  | 'rexmit_served'
+  | 'rexmit_nak'
+  | 'rexmit_invalid'
+  | 'rexmit_too_many'
+  | 'irretrievably_lost'
+  | 'replay'
+  | 'restart'
+  | 'bad_node'
+  | 'node_renamed'
+  | 'missing_limit'
+  | 'rexmit_beyond'
+  | 'flow_control_off';
+
+export interface WireEvent {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly code: WireEventCode;
+  /**
+   * The log line exactly as Heartbeat writes it (without the level prefix). Vigil-only lines (no
+   * Heartbeat equivalent): rexmit_request, rexmit_too_many, node_renamed.
+   */
+  readonly text: string;
+  readonly node?: string;
+  /** For rate-limited events (replay, bad_node): how many like it were not emitted since the last one. */
+  readonly suppressed?: number;
+}
+
+/** Events an attacker can trigger per packet are emitted at most once per this many ms per (code, node). */
+export const HOSTILE_EVENT_INTERVAL_MS = 1000;
+
+export interface WireProtocolOptions {
+  readonly localNode: string;
+  readonly localUuid: Uint8Array;
+  readonly generation: number;
+  /** Configured cluster nodes (the local one included), lowercased as in the config. */
+  readonly nodes: readonly string[];
+  /** Ping node / ping group names: they send NS_st only. */
+  readonly pingNodes?: readonly string[];
+  readonly keys: AuthKeys;
+  /** `msgfmt`: both send netstring (as Debian's 3.0.6 does); classic adds the inner `auth` field. */
+  readonly msgfmt: 'classic' | 'netstring';
+  readonly ttl: number;
+  readonly maxRexmitDelayMs: number;
+  readonly scheduler: Scheduler;
+  /** Uniform in [0, 1). */
+  readonly random: () => number;
+  /** The /proc/loadavg line for `ld`. */
+  readonly loadavg: () => string;
+  /** Hands a signed packet to every medium. */
+  readonly transmit: (packet: Uint8Array) => void;
+  /** Retransmission requests repeat only while the peer is up or active (as hb_rexmit.c). Default: always. */
+  readonly isNodeUp?: (node: string) => boolean;
+  readonly onEvent?: (e: WireEvent) => void;
+  readonly codec?: CodecOptions;
+  readonly historySize?: number;
+}
+
+const COMPRESS_TAG = Buffer.from(':(4)', 'latin1');
+
+/** Gap beyond which tracking restarts instead of requesting every packet. */
+export const MAX_SEQ_GAP = 250;
+/** Missing seqnos remembered per peer; the lowest are forgotten beyond this. */
+export const MAX_MISSING = 500;
+/** Packets served per NS_rexmit request. */
+export const MAX_REXMIT_BATCH = 50;
+/** Lower bound of the random delay before the first NS_rexmit for a gap. */
+export const MIN_REXMIT_DELAY_MS = 50;
+export const ACK_DIVISOR = 10;
+
+interface Track {
+  generation: number;
+  lastSeq: number | undefined;
+  /** Missing seqno → its pending NS_rexmit timer (undefined once requests stopped because the node is down). */
+  readonly missing: Map<number, TimerHandle | undefined>;
+  readonly ackTrigger: number;
+  ackedSeq: number;
+}
+
+interface NodeEntry {
+  name: string;
+  uuid: Uint8Array | undefined;
+  readonly ping: boolean;
+  readonly track: Track;
+  /** Bytes of the last few verified sequenced packets by seq: a copy from another medium needs no HMAC. */
+  readonly recent: Map<number, Uint8Array>;
+}
+
+/** Verified packets remembered per node for duplicate detection without an HMAC. */
+const RECENT_COPIES = 32;
+const RECENT_MAX_BYTES = 4096;
+
+/** A map key for a uuid: its bytes as a 16-char string (cheaper than hex on the hot path). */
+function uuidKey(u: Uint8Array): string {
+  let s = '';
+  for (const b of u) s += String.fromCharCode(b);
+  return s;
+}
+
+export class WireProtocol {
+  private readonly o: WireProtocolOptions;
+  private readonly byName = new Map<string, NodeEntry>();
+  private readonly byUuid = new Map<string, NodeEntry>();
+  private readonly history: SendHistory;
+  private seq = 0;
+  /** Heartbeat turns ACKs off for good once any node's status lacks `protocol` (an older peer). */
+  private flowControl = true;
+  private readonly counts = new Map<DropReason | 'accepted', number>();
+
+  constructor(o: WireProtocolOptions) {
+    this.o = o;
+    this.history = new SendHistory(o.historySize ?? DEFAULT_HISTORY_SIZE);
+    for (const n of o.nodes) this.addNode(n, false);
+    for (const n of o.pingNodes ?? []) this.addNode(n, true);
+    const self = this.byName.get(o.localNode) ?? this.addNode(o.localNode, false);
+    this.learnUuid(self, o.localUuid);
+  }
+
+  private addNode(name: string, ping: boolean): NodeEntry {
+    const e: NodeEntry = {
+      name,
+      uuid: undefined,
+      ping,
+      track: {
+        generation: 0,
+        lastSeq: undefined,
+        missing: new Map(),
+        ackTrigger: Math.floor(this.o.random() * ACK_DIVISOR) % ACK_DIVISOR,
+        ackedSeq: 0,
+      },
+      recent: new Map(),
+    };
+    this.byName.set(name, e);
+    return e;
+  }
+
+  private learnUuid(e: NodeEntry, uuid: Uint8Array): void {
+    if (e.uuid !== undefined) this.byUuid.delete(uuidKey(e.uuid));
+    e.uuid = Uint8Array.from(uuid);
+    this.byUuid.set(uuidKey(uuid), e);
+  }
+
+  private emit(level: WireEvent['level'], code: WireEventCode, text: string, node?: string): void {
+    this.o.onEvent?.(node === undefined ? { level, code, text } : { level, code, text, node });
+  }
+
+  private readonly limited = new Map<string, { last: number; suppressed: number }>();
+
+  /** `emit` for events a flood can trigger once per packet; the limiter map is bounded. */
+  private emitLimited(level: WireEvent['level'], code: WireEventCode, text: string, node: string): void {
+    const key = `${code} ${node}`;
+    const now = this.o.scheduler.now();
+    const st = this.limited.get(key);
+    if (st !== undefined && now - st.last < HOSTILE_EVENT_INTERVAL_MS) {
+      st.suppressed++;
+      return;
+    }
+    if (st === undefined && this.limited.size >= 1024) this.limited.clear();
+    const suppressed = st?.suppressed ?? 0;
+    this.limited.set(key, { last: now, suppressed: 0 });
+    this.o.onEvent?.(suppressed > 0 ? { level, code, text, node, suppressed } : { level, code, text, node });
+  }
+
+  private count(k: DropReason | 'accepted'): void {
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+
+  /** Counters by outcome since start (every reason present, zero included). */
+  counters(): Record<DropReason | 'accepted', number> {
+    const out = { accepted: this.counts.get('accepted') ?? 0 } as Record<DropReason | 'accepted', number>;
+    for (const r of DROP_REASONS) out[r] = this.counts.get(r) ?? 0;
+    return out;
+  }
+
+  /** The uuid learnt for a node (from its packets, or our own). */
+  uuidOf(node: string): Uint8Array | undefined {
+    return this.byName.get(node)?.uuid;
+  }
+
+  /** Highest sequence number a peer acknowledged. */
+  ackedBy(node: string): number {
+    return this.byName.get(node)?.track.ackedSeq ?? 0;
+  }
+
+  /** Missing sequence numbers of a peer, ascending (for status views and tests). */
+  missingFrom(node: string): number[] {
+    return [...(this.byName.get(node)?.track.missing.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  /** False once a peer without flow control (no `protocol` in its status) was heard: no more ACKs. */
+  get flowControlEnabled(): boolean {
+    return this.flowControl;
+  }
+
+  /** Last sequence number sent. */
+  get lastSentSeq(): number {
+    return this.seq;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * Adds control fields (and the inner auth with msgfmt classic), signs, keeps sequenced messages in
+   * the history and transmits. Returns the packet. Throws VigilError on a malformed body (a bug).
+   */
+  send(body: WireMessage): { packet: Uint8Array; message: WireMessage; seq: number | undefined } {
+    const t = getString(body, 't');
+    if (t === undefined) throw new VigilError('VIGIL_ERR_MSG_FIELD', 'message to send has no t field');
+    const noseq = isNoSeqType(t);
+    const dest = getString(body, 'dest');
+    const seq = noseq ? undefined : this.seq + 1;
+    let m = addControlFields(body, {
+      src: this.o.localNode,
+      srcuuid: this.o.localUuid,
+      seq,
+      generation: this.o.generation,
+      tsSeconds: Math.floor(this.o.scheduler.wallNow() / 1000),
+      loadavg: noseq ? '' : this.o.loadavg(),
+      ttl: this.o.ttl,
+      destuuid: dest === undefined ? undefined : this.byName.get(dest)?.uuid,
+    });
+    if (this.o.msgfmt === 'classic') m = addInnerAuth(m, this.o.keys);
+    const packet = signNetstring(m, this.o.keys);
+    if (seq !== undefined) {
+      this.seq = seq;
+      this.history.add(seq, packet);
+    }
+    this.o.transmit(packet);
+    return { packet, message: m, seq };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Receiving
+
+  /** The single entry point for bytes from any medium. Never throws. */
+  receive(bytes: Uint8Array): ReceiveResult {
+    let r: ReceiveResult;
+    try {
+      r = this.receiveInner(bytes);
+    } catch (e) {
+      r = { kind: 'dropped', reason: 'internal', detail: e instanceof Error ? e.message : String(e), from: undefined };
+    }
+    this.count(r.kind === 'accepted' ? 'accepted' : r.reason);
+    return r;
+  }
+
+  private drop(reason: DropReason, detail: string, from?: string): Dropped {
+    return { kind: 'dropped', reason, detail, from };
+  }
+
+  private receiveInner(bytes: Uint8Array): ReceiveResult {
+    const max = this.o.codec?.maxBytes ?? MAX_MESSAGE_BYTES;
+    if (bytes.length > max) return this.drop('too_big', `${bytes.length} bytes`);
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(COMPRESS_TAG)) {
+      // A (4) field is inflated while parsing: check the digest first so forged packets cost no inflate.
+      const split = splitNetstringTrailer(bytes);
+      if (split !== undefined) {
+        const pre = verifyPacket({ format: 'netstring', message: { fields: [] }, ...split }, this.o.keys);
+        if (pre === 'unknown_key') return this.drop('unknown_key', `key index ${split.auth.index} not in authkeys`);
+        if (pre !== 'ok') return this.drop('auth', 'digest mismatch');
+      }
+    }
+    const d = decodePacket(bytes, this.o.codec);
+    if (!d.ok) return this.drop(d.reason, d.detail);
+    const compressed = d.packet.message.fields.some((f) => f.name === '_compressed_payload');
+    let info: ControlInfo | undefined;
+    if (!compressed) {
+      // Cheap checks before the digest, so a flood of replayed packets costs a parse, not an HMAC.
+      // They only ever drop: nothing about the packet is trusted or remembered until it verifies.
+      const c = readControl(d.packet.message);
+      if (!c.ok) return this.drop('missing_field', c.detail);
+      info = c.info;
+      const stale = this.staleGeneration(info);
+      if (stale !== undefined) return this.drop('replay', stale);
+      const dup = this.peekDuplicate(info);
+      if (dup !== undefined) {
+        // An old seqno changes nothing, so it needs no HMAC to be dropped. Only a byte-identical copy of
+        // a packet we verified (the same packet over another medium) is vouched for, and names its
+        // sender so that medium's link counts as up; anything else may be forged and names nobody.
+        const copy = info.seq === undefined ? undefined : dup.recent.get(info.seq);
+        if (copy !== undefined && Buffer.from(copy).equals(bytes)) {
+          return this.drop('duplicate', `seq ${info.seq ?? 0} again`, dup.name);
+        }
+        return this.drop('duplicate', `old seq ${info.seq ?? 0} (not verified)`);
+      }
+    }
+    const v = verifyPacket(d.packet, this.o.keys);
+    switch (v) {
+      case 'ok':
+        break;
+      case 'unsigned':
+        return this.drop('unsigned', 'no authentication');
+      case 'unknown_key':
+        return this.drop('unknown_key', `key index ${d.packet.auth?.index ?? '?'} not in authkeys`);
+      case 'bad_digest':
+        return this.drop('auth', 'digest mismatch');
+    }
+    let message = d.packet.message;
+    if (compressed) {
+      // Inflated only once authentic: a forged packet must not make us spend the inflate.
+      const x = expandCompressed(message, this.o.codec);
+      if (!x.ok) return this.drop(x.reason, x.detail);
+      message = x.message;
+      const c = readControl(message);
+      if (!c.ok) return this.drop('missing_field', c.detail);
+      info = c.info;
+    }
+    if (info === undefined) return this.drop('internal', 'no control info');
+
+    const node = this.lookup(info);
+    if (node === undefined) {
+      this.emitLimited('error', 'bad_node', `process_status_message: bad node [${info.src}] in message`, info.src);
+      return this.drop('unknown_node', info.src);
+    }
+    const self = node.name === this.o.localNode;
+
+    const t = this.track(node, info);
+    if (t.verdict === 'replay') return this.drop('replay', t.detail);
+    if (t.verdict === 'duplicate') return this.drop('duplicate', t.detail, node.name);
+    if (info.seq !== undefined && !isNoSeqType(info.type)) this.remember(node, info.seq, bytes);
+
+    if (!this.forUs(info)) return this.drop('not_for_us', info.dest ?? '', node.name);
+
+    if (this.flowControl && info.type === 'status' && getString(message, 'protocol') === undefined) {
+      this.flowControl = false;
+      this.emit('info', 'flow_control_off', 'flow control disabled due to different version heartbeat', node.name);
+    }
+    const handled = this.handleProtocol(node, info, message);
+    return {
+      kind: 'accepted',
+      message,
+      type: info.type,
+      from: node.name,
+      control: info,
+      self,
+      restart: t.restart,
+      handled,
+    };
+  }
+
+  /** Read-only: the generation check of `track`, for use before authentication. */
+  private staleGeneration(info: ControlInfo): string | undefined {
+    if (info.generation === undefined) return undefined;
+    const node =
+      (info.srcuuid === undefined ? undefined : this.byUuid.get(uuidKey(info.srcuuid))) ?? this.byName.get(info.src);
+    if (node === undefined || info.generation >= node.track.generation) return undefined;
+    this.emitLimited(
+      'error',
+      'replay',
+      `should_drop_message: attempted replay attack [${node.name}]? [gen = ${info.generation}, curgen = ${node.track.generation}]`,
+      node.name,
+    );
+    return `gen ${info.generation} < ${node.track.generation}`;
+  }
+
+  /** Read-only: the node if `track` would drop this packet as a duplicate. */
+  private peekDuplicate(info: ControlInfo): NodeEntry | undefined {
+    if (info.seq === undefined || isNoSeqType(info.type)) return undefined;
+    const node =
+      (info.srcuuid === undefined ? undefined : this.byUuid.get(uuidKey(info.srcuuid))) ?? this.byName.get(info.src);
+    if (node === undefined || node.name !== info.src) return undefined;
+    const t = node.track;
+    if (info.generation !== undefined && info.generation > t.generation) return undefined;
+    if (t.lastSeq === undefined) return undefined;
+    if (info.seq === t.lastSeq) return node;
+    if (info.seq < t.lastSeq && !t.missing.has(info.seq)) return node;
+    return undefined;
+  }
+
+  private remember(node: NodeEntry, seq: number, bytes: Uint8Array): void {
+    if (bytes.length > RECENT_MAX_BYTES) return;
+    node.recent.set(seq, Uint8Array.from(bytes));
+    if (node.recent.size > RECENT_COPIES) {
+      const oldest = node.recent.keys().next();
+      if (oldest.done !== true) node.recent.delete(oldest.value);
+    }
+  }
+
+  /** By uuid first, then by name; a known uuid under a new name renames the node (as Heartbeat does). */
+  private lookup(info: ControlInfo): NodeEntry | undefined {
+    if (info.srcuuid !== undefined) {
+      const byU = this.byUuid.get(uuidKey(info.srcuuid));
+      if (byU !== undefined) {
+        if (byU.name !== info.src && !this.byName.has(info.src)) {
+          this.emit('info', 'node_renamed', `node ${byU.name} renamed to ${info.src}`, info.src);
+          this.byName.delete(byU.name);
+          byU.name = info.src;
+          this.byName.set(info.src, byU);
+        }
+        if (byU.name === info.src) return byU;
+      }
+    }
+    const byN = this.byName.get(info.src);
+    if (byN === undefined) return undefined;
+    if (info.srcuuid !== undefined && byN.name !== this.o.localNode) {
+      if (byN.uuid === undefined || uuidKey(byN.uuid) !== uuidKey(info.srcuuid)) this.learnUuid(byN, info.srcuuid);
+    }
+    // Our own name with a foreign uuid is another host claiming to be us: not us.
+    if (byN.name === this.o.localNode && info.srcuuid !== undefined && byN.uuid !== undefined) {
+      if (uuidKey(byN.uuid) !== uuidKey(info.srcuuid)) return undefined;
+    }
+    return byN;
+  }
+
+  private forUs(info: ControlInfo): boolean {
+    if (info.destuuid !== undefined) return uuidKey(info.destuuid) === uuidKey(this.o.localUuid);
+    return info.dest === undefined || info.dest === this.o.localNode;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sequence and generation tracking (should_drop_message)
+
+  private track(
+    node: NodeEntry,
+    info: ControlInfo,
+  ): { verdict: 'keep' | 'duplicate' | 'replay'; detail: string; restart: boolean } {
+    const t = node.track;
+    const gen = info.generation;
+    // Heartbeat skips NS_ types entirely; Vigil also refuses an NS_ packet from an older generation,
+    // which a live peer never sends (its NS_ packets carry its current hg) but a replay does.
+    if (gen !== undefined && gen < t.generation) {
+      this.emitLimited(
+        'error',
+        'replay',
+        `should_drop_message: attempted replay attack [${node.name}]? [gen = ${gen}, curgen = ${t.generation}]`,
+        node.name,
+      );
+      return { verdict: 'replay', detail: `gen ${gen} < ${t.generation}`, restart: false };
+    }
+    if (isNoSeqType(info.type) || info.seq === undefined) return { verdict: 'keep', detail: '', restart: false };
+    const seq = info.seq;
+
+    let restart = false;
+    if (gen !== undefined && gen > t.generation) {
+      if (t.generation > 0) {
+        this.emit('info', 'restart', `Heartbeat restart on node ${node.name}`, node.name);
+        restart = true;
+      }
+      this.resetTracking(node);
+      t.generation = gen;
+    }
+
+    if (t.lastSeq === undefined || seq === t.lastSeq + 1) {
+      t.lastSeq = seq;
+      this.maybeAck(node, seq);
+      return { verdict: 'keep', detail: '', restart };
+    }
+    if (seq === t.lastSeq) return { verdict: 'duplicate', detail: `seq ${seq} again`, restart };
+    if (seq > t.lastSeq) {
+      const last = t.lastSeq;
+      const nlost = seq - (last + 1);
+      this.emit('warn', 'lost_packets', `${nlost} lost packet(s) for [${node.name}] [${last}:${seq}]`, node.name);
+      if (nlost > MAX_SEQ_GAP) {
+        this.resetTracking(node);
+        t.lastSeq = seq;
+        this.emit('error', 'lost_a_lot', 'lost a lot of packets!', node.name);
+        return { verdict: 'keep', detail: '', restart };
+      }
+      for (let k = last + 1; k < seq; k++) this.addMissing(node, k);
+      t.lastSeq = seq;
+      return { verdict: 'keep', detail: '', restart };
+    }
+    if (t.missing.has(seq)) {
+      this.clearMissing(node, seq);
+      if (t.missing.size === 0) this.emit('info', 'no_pkts_missing', `No pkts missing from ${node.name}!`, node.name);
+      this.maybeAck(node, seq);
+      return { verdict: 'keep', detail: '', restart };
+    }
+    return { verdict: 'duplicate', detail: `old seq ${seq} (last ${t.lastSeq})`, restart };
+  }
+
+  private resetTracking(node: NodeEntry): void {
+    node.recent.clear();
+    const t = node.track;
+    for (const h of t.missing.values()) if (h !== undefined) this.o.scheduler.clearTimeout(h);
+    t.missing.clear();
+    t.lastSeq = undefined;
+  }
+
+  /** Heartbeat ACKs when `seq % 10` hits the peer's random trigger and nothing is missing. */
+  private maybeAck(node: NodeEntry, seq: number): void {
+    if (!this.flowControl || node.ping || node.track.missing.size > 0) return;
+    if (seq % ACK_DIVISOR !== node.track.ackTrigger) return;
+    this.send(ackBody(node.name, seq));
+  }
+
+  private addMissing(node: NodeEntry, seq: number): void {
+    const m = node.track.missing;
+    if (m.has(seq)) return;
+    if (m.size >= MAX_MISSING) {
+      this.emit('debug', 'missing_limit', `At max ${MAX_MISSING} pkts missing from ${node.name}`, node.name);
+      let lowest = Infinity;
+      for (const k of m.keys()) lowest = Math.min(lowest, k);
+      this.clearMissing(node, lowest);
+    }
+    m.set(seq, this.scheduleRexmit(node, seq, firstRexmitDelay(this.o.maxRexmitDelayMs, this.o.random())));
+  }
+
+  private clearMissing(node: NodeEntry, seq: number): void {
+    const h = node.track.missing.get(seq);
+    if (h !== undefined) this.o.scheduler.clearTimeout(h);
+    node.track.missing.delete(seq);
+  }
+
+  /** hb_rexmit.c: request after `delay`, then every max_rexmit_delay while the peer is up. */
+  private scheduleRexmit(node: NodeEntry, seq: number, delay: number): TimerHandle {
+    return this.o.scheduler.setTimeout(() => {
+      const m = node.track.missing;
+      if (!m.has(seq)) return;
+      if (!(this.o.isNodeUp?.(node.name) ?? true)) {
+        // No point asking a dead node; the gap stays recorded and tracking resets on its restart.
+        m.set(seq, undefined);
+        return;
+      }
+      this.emit('debug', 'rexmit_request', `Requesting rexmit of pkt ${seq} from ${node.name}`, node.name);
+      this.send(rexmitBody(node.name, seq, seq));
+      if (m.has(seq)) m.set(seq, this.scheduleRexmit(node, seq, this.o.maxRexmitDelayMs));
+    }, delay);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // NS_rexmit, NS_nak_rexmit, NS_ackmsg
+
+  private handleProtocol(node: NodeEntry, info: ControlInfo, m: WireMessage): boolean {
+    switch (info.type) {
+      case 'NS_rexmit':
+        this.serveRexmit(node, m);
+        return true;
+      case 'NS_nak_rexmit': {
+        const seq = parseHex(getString(m, 'firstseq'));
+        if (seq === undefined) return true;
+        this.emit('error', 'irretrievably_lost', `Irretrievably lost packet: node ${node.name} seq ${seq}`, node.name);
+        if (node.track.missing.has(seq)) {
+          this.clearMissing(node, seq);
+          if (node.track.missing.size === 0) {
+            this.emit('info', 'no_pkts_missing', `No pkts missing from ${node.name}!`, node.name);
+          }
+        }
+        return true;
+      }
+      case 'NS_ackmsg': {
+        const seq = parseHex(getString(m, 'ackseq'));
+        if (seq !== undefined && seq <= this.seq && seq > node.track.ackedSeq) node.track.ackedSeq = seq;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private serveRexmit(node: NodeEntry, m: WireMessage): void {
+    const first = decimal(getString(m, 'firstseq'));
+    const last = decimal(getString(m, 'lastseq'));
+    if (first === undefined || last === undefined || first <= 0 || last <= 0 || first > last) {
+      this.emit('error', 'rexmit_invalid', 'Invalid rexmit seqnos', node.name);
+      return;
+    }
+    const now = this.o.scheduler.now();
+    const quiet = this.o.maxRexmitDelayMs - 10;
+    let served = 0;
+    let naks = 0;
+    // A request may name any range; the work per request is bounded either way.
+    const end = Math.min(last, first + DEFAULT_HISTORY_SIZE + MAX_REXMIT_BATCH);
+    for (let s = first; s <= end; s++) {
+      if (s > this.seq) {
+        // Heartbeat warns and sends no NAK for a seqno it never sent.
+        if (naks >= MAX_REXMIT_BATCH) continue;
+        naks++;
+        this.emit('warn', 'rexmit_beyond', `Rexmit of seq ${s} requested. ${this.seq} is max.`, node.name);
+        continue;
+      }
+      const h = this.history.lookup(s);
+      if (!h.found) {
+        if (naks >= MAX_REXMIT_BATCH) continue;
+        naks++;
+        const reason: NakReason = h.tooLow ? 'seqno too low' : 'seqno not found';
+        this.emit('error', 'rexmit_nak', `Cannot rexmit pkt ${s} for ${node.name}: ${reason}`, node.name);
+        this.send(nakBody(node.name, s, reason));
+        continue;
+      }
+      // Several nodes (or media) asking for the same packet at once get one retransmission.
+      if (now - h.lastRexmit < quiet) continue;
+      if (served >= MAX_REXMIT_BATCH) {
+        this.emit('warn', 'rexmit_too_many', `Too many packets requested for rexmit by ${node.name}`, node.name);
+        return;
+      }
+      served++;
+      this.history.markRexmit(s, now);
+      this.emit('debug', 'rexmit_served', `Retransmitting pkt ${s}`, node.name);
+      this.o.transmit(h.bytes);
+    }
+  }
+
+  /**
+   * The `repnodes` answer a `reqnodes` for us needs (a real node stays out of `active` until it gets
+   * one), or undefined for any other message. The caller sends it with `send()`.
+   */
+  repnodesFor(r: Accepted, deletedNodes: readonly string[] = []): WireMessage | undefined {
+    if (r.type !== 'reqnodes') return undefined;
+    const nodes = [...this.byName.values()].filter((e) => !e.ping).map((e) => e.name);
+    return repnodesBody(r.from, nodes, deletedNodes);
+  }
+
+  /** Cancel every timer (shutdown). */
+  stop(): void {
+    for (const e of this.byName.values()) this.resetTracking(e);
+  }
+}
+
+/**
+ * hb_rexmit.c: uniform in [50, max) when max_rexmit_delay is 100 ms or more, else in [0, max),
+ * so peers missing the same packet do not all ask at once.
+ */
+export function firstRexmitDelay(maxRexmitDelayMs: number, random01: number): number {
+  const base = maxRexmitDelayMs > 99 ? MIN_REXMIT_DELAY_MS : 0;
+  return base + Math.floor(random01 * (maxRexmitDelayMs - base));
+}
+
+function decimal(s: string | undefined): number | undefined {
+  if (s === undefined || !/^\d{1,15}$/.test(s)) return undefined;
+  return Number(s);
+}
