@@ -23,6 +23,7 @@ export const ErrorCodes = {
   VIGIL_ERR_MSG_FIELD: 'message lacks a required field or has an invalid one',
   VIGIL_ERR_MSG_REPLAY: 'replayed or stale message',
   VIGIL_ERR_MSG_UNKNOWN_NODE: 'message from a node not in the configuration',
+  VIGIL_ERR_MSG_TYPE: 'message type not handled by the engine',
   VIGIL_ERR_SOCKET: 'socket error',
   VIGIL_ERR_OS_COMMAND: 'external command failed',
   VIGIL_ERR_LAB: 'lab error',
