@@ -34,6 +34,12 @@ import type {
 } from './types.js';
 import type { LogLevel } from '../membership/membership.js';
 
+/**
+ * `info` of the `resource` announcement sent when a peer comes back from a partition (Vigil only;
+ * Heartbeat ignores info values it does not know). The receiver answers with its own holdings.
+ */
+export const HEAL_INFO = 'heal';
+
 /** Heartbeat's fixed delays. */
 export const BOTH_STARTING_FALLBACK_MS = 10_000;
 export const STANDBY_REPLY_TIMEOUT_MS = 10_000;
@@ -50,6 +56,8 @@ interface Peer {
   /** Groups the peer said it holds (or, in legacy mode, that we inferred). */
   holds: Set<string>;
   holdsKnown: boolean;
+  /** Groups it announced it is giving up (unstable `resource`): still running until it says otherwise. */
+  releasing: Set<string>;
   stable: boolean;
   /** Sent `starting` and has not yet reported stable: its first stable report triggers auto_failback. */
   starting: boolean;
@@ -60,6 +68,10 @@ interface Peer {
   stonithPending: boolean;
   /** Partition heal in progress: conflicting claims are expected, not an error. */
   healing: boolean;
+  /** It announced its holdings after we declared it dead (it was alive behind a partition). */
+  announcedSinceDeath: boolean;
+  /** Generation of the incarnation whose announcement `holds` reflects. */
+  holdsGen: number | undefined;
 }
 
 interface Standby {
@@ -92,8 +104,8 @@ export interface ClusterState {
   legacyRequested: Set<string>;
   /** Legacy: ip-request we must answer once the group is released: group → requester. */
   legacyGrant: Map<string, string>;
-  /** We released a group to resolve a double hold: announce our holdings once transitions settle. */
-  pendingAnnounce: boolean;
+  /** The holdings our last `resource` said (sorted keys): a settled change is announced. */
+  lastAnnounced: string | undefined;
 }
 
 type Out = ClusterAction[];
@@ -131,6 +143,7 @@ export class ClusterEngine {
         everHeard: false,
         holds: new Set(),
         holdsKnown: false,
+        releasing: new Set(),
         stable: false,
         starting: false,
         shuttingDown: false,
@@ -138,6 +151,8 @@ export class ClusterEngine {
         fenced: false,
         stonithPending: false,
         healing: false,
+        announcedSinceDeath: false,
+        holdsGen: undefined,
       });
     }
     return {
@@ -154,7 +169,7 @@ export class ClusterEngine {
       failbackPending: new Set(),
       legacyRequested: new Set(),
       legacyGrant: new Map(),
-      pendingAnnounce: false,
+      lastAnnounced: undefined,
     };
   }
 
@@ -165,6 +180,9 @@ export class ClusterEngine {
   }
 
   private send(out: Out, msg: EngineMessage): void {
+    if (msg.t === 'resource' && msg.isstable && msg.info !== 'mach_down') {
+      this.state.lastAnnounced = [...this.decode(this.me, msg.rscHold, msg.groups)].sort().join(' ');
+    }
     out.push({ kind: 'send', msg });
   }
 
@@ -241,7 +259,7 @@ export class ClusterEngine {
     const out: string[] = [];
     for (const p of this.state.peers.values()) {
       if (!p.alive) continue;
-      if (p.holdsKnown ? p.holds.has(g) : includeUnknown) out.push(p.name);
+      if (p.holdsKnown ? p.holds.has(g) || (includeUnknown && p.releasing.has(g)) : includeUnknown) out.push(p.name);
     }
     return out;
   }
@@ -274,10 +292,10 @@ export class ClusterEngine {
         this.onCommUp(out);
         break;
       case 'nodeAlive':
-        this.onNodeAlive(out, ev.node, true);
+        this.onNodeAlive(out, ev.node, false, ev.generation);
         break;
       case 'nodeRestarted':
-        this.onNodeAlive(out, ev.node, true);
+        this.onNodeAlive(out, ev.node, true, ev.generation);
         break;
       case 'nodeReturned':
         this.onNodeReturned(out, ev.node);
@@ -289,7 +307,7 @@ export class ClusterEngine {
         this.onNodeDead(out, ev.node, true);
         break;
       case 'message':
-        this.onMessage(out, ev.from, ev.msg);
+        this.onMessage(out, ev.from, ev.generation, ev.msg);
         break;
       case 'timer':
         this.onTimer(out, ev.name);
@@ -336,6 +354,8 @@ export class ClusterEngine {
       return;
     }
     this.state.rstate = 'starting';
+    // Only answers to this `starting` count: what peers said before may be stale.
+    for (const p of this.state.peers.values()) if (p.alive) p.holdsKnown = false;
     this.send(out, { t: 'starting' });
     this.checkStartingDone(out);
   }
@@ -345,11 +365,16 @@ export class ClusterEngine {
     return false;
   }
 
-  private onNodeAlive(out: Out, node: string, fresh: boolean): void {
+  /**
+   * First status from a node, or from a new incarnation (`fresh`: it restarted, so it holds nothing).
+   * A node heard for the first time may have been running all along (we started while it was
+   * unreachable): its holdings are unknown until it announces them, so we announce ours to
+   * prompt the exchange.
+   */
+  private onNodeAlive(out: Out, node: string, restarted: boolean, generation: number | undefined): void {
     const p = this.state.peers.get(node);
     if (p === undefined) return;
-    const wasAlive = p.alive;
-    const hadHolds = p.holds;
+    const firstEver = !p.everHeard;
     p.alive = true;
     p.everHeard = true;
     p.shuttingDown = false;
@@ -360,20 +385,29 @@ export class ClusterEngine {
       p.stonithPending = false;
       out.push({ kind: 'cancelTimer', name: `stonith:${node}` });
     }
-    if (fresh) {
-      // A new incarnation starts with nothing; what the old one held is free now.
-      p.holds = new Set();
-      p.stable = false;
-      p.starting = false;
-      if (this.nice) {
-        p.holdsKnown = wasAlive || this.state.rstate !== 'starting' ? true : p.holdsKnown;
-      } else {
-        // Legacy peers never announce holdings: assume a live peer holds its own groups.
-        p.holdsKnown = true;
-        if (wasAlive) for (const g of hadHolds) if (this.pref(g) === node) p.holds.add(g);
-      }
-      if (this.state.standby?.peer === node) this.cancelStandby(out, 'peer restarted');
+    if (this.state.standby?.peer === node) this.cancelStandby(out, 'peer restarted');
+    if (!this.nice) {
+      // Legacy peers never announce holdings: a new incarnation holds nothing and asks for its
+      // groups with ip-request; one we never heard is assumed to run its own groups.
+      p.holdsKnown = true;
+      p.holds = firstEver && !restarted ? this.classGroups(node, 'local') : new Set();
+      return;
     }
+    if (firstEver && !restarted) {
+      if (!p.holdsKnown) p.holds = new Set();
+      if (this.state.rstate === 'stable') {
+        p.healing = true;
+        this.send(out, this.resourceMsg(!this.anyInTransition(), HEAL_INFO));
+      }
+      return;
+    }
+    // Its new incarnation may have spoken before its first status reached us: keep what it said.
+    if (generation !== undefined && p.holdsGen === generation && p.holdsKnown) return;
+    p.holds = new Set();
+    p.releasing = new Set();
+    p.holdsKnown = true;
+    p.stable = false;
+    p.starting = false;
   }
 
   private onNodeReturned(out: Out, node: string): void {
@@ -390,10 +424,13 @@ export class ClusterEngine {
       out.push({ kind: 'cancelTimer', name: `stonith:${node}` });
     }
     if (this.nice) {
-      // Its holdings are stale: wait for its announcement before adopting anything it may hold.
-      p.holdsKnown = false;
-      p.holds = new Set();
-      if (this.state.rstate === 'stable') this.send(out, this.resourceMsg(!this.anyInTransition(), undefined));
+      // Unless it told us since, its holdings are stale: wait for its announcement before adopting
+      // anything it may hold.
+      if (!p.announcedSinceDeath) {
+        p.holdsKnown = false;
+        p.holds = new Set();
+      }
+      if (this.state.rstate === 'stable') this.send(out, this.resourceMsg(!this.anyInTransition(), HEAL_INFO));
     } else {
       // Legacy has no holdings exchange: each side asks again for its own groups; the other releases.
       p.holdsKnown = true;
@@ -409,7 +446,7 @@ export class ClusterEngine {
 
   private onNodeDead(out: Out, node: string, clean: boolean): void {
     const p = this.state.peers.get(node);
-    if (p === undefined || (!p.alive && !clean && !p.everHeard)) return;
+    if (p === undefined || !p.alive) return;
     if (clean) this.log(out, 'info', `Received shutdown notice from '${node}'.`);
     const held = p.holdsKnown ? new Set(p.holds) : undefined;
     p.alive = false;
@@ -423,8 +460,11 @@ export class ClusterEngine {
     p.needsFence = !clean && this.stonithType !== undefined && (!p.everHeard || held === undefined || held.size > 0);
     p.fenced = false;
     if (held !== undefined) for (const g of held) this.state.lastHolder.set(g, node);
+    if (!clean) for (const g of p.releasing) this.state.lastHolder.set(g, node);
+    p.releasing = new Set();
     p.holds = new Set();
     p.holdsKnown = true;
+    p.announcedSinceDeath = false;
     if (this.state.rstate === 'init' || this.state.rstate === 'shutdown' || this.state.rstate === 'down') return;
     const mine = [...(held ?? this.groupKeys)].filter(
       (g) => this.state.groups.get(g) === 'none' && this.winner(g) === this.me,
@@ -444,21 +484,26 @@ export class ClusterEngine {
 
   // ---------------------------------------------------------------- messages
 
-  private onMessage(out: Out, from: string, msg: EngineMessage): void {
+  private onMessage(out: Out, from: string, generation: number, msg: EngineMessage): void {
     const p = this.state.peers.get(from);
     if (p === undefined) return;
     switch (msg.t) {
       case 'starting':
+        p.holdsGen = generation;
+        p.releasing = new Set();
         p.holds = new Set();
         p.holdsKnown = true;
         p.stable = false;
         p.starting = true;
-        if (this.state.rstate === 'stable' || this.state.rstate === 'starting') {
+        // Answer even before our own comm is up (holding nothing, unstable): a starting peer waits for it.
+        if (this.state.rstate !== 'shutdown' && this.state.rstate !== 'down') {
           this.send(out, this.resourceMsg(this.state.rstate === 'stable' && !this.state.initialPending, undefined));
         }
         if (this.state.standby?.peer === from) this.cancelStandby(out, 'peer restarted');
+        this.checkStartingDone(out);
         return;
       case 'resource':
+        p.holdsGen = generation;
         this.onResource(out, p, msg);
         return;
       case 'ask_resources':
@@ -507,6 +552,10 @@ export class ClusterEngine {
     msg: { rscHold: RscHold; isstable: boolean; info: string | undefined; groups: readonly string[] | undefined },
   ): void {
     const claim = this.decode(p.name, msg.rscHold, msg.groups);
+    if (!p.alive) p.announcedSinceDeath = true;
+    const before = p.holdsKnown ? [...p.holds].sort().join(' ') : undefined;
+    if (msg.isstable) p.releasing = new Set();
+    else if (p.holdsKnown) for (const g of p.holds) if (!claim.has(g)) p.releasing.add(g);
     if (msg.info === 'mach_down') {
       // mach_down reports what was taken over, on top of what the sender already held.
       for (const g of claim) p.holds.add(g);
@@ -514,9 +563,8 @@ export class ClusterEngine {
       p.holds = claim;
     }
     for (const g of p.holds) this.state.lastHolder.set(g, p.name);
-    p.holdsKnown = true;
-    p.alive = true;
-    p.everHeard = true;
+    // A mach_down report adds to what we knew; on top of nothing known it is still not the whole picture.
+    if (msg.info !== 'mach_down') p.holdsKnown = true;
     if (msg.info === 'shutdown') p.shuttingDown = true;
     const wasStable = p.stable;
     p.stable = msg.isstable;
@@ -541,6 +589,16 @@ export class ClusterEngine {
     }
     if (p.healing && msg.isstable) p.healing = false;
     if (this.state.rstate === 'starting') this.checkStartingDone(out);
+    if (this.state.rstate === 'stable') {
+      // Answer a heal announcement with ours, and tell a peer that claims a group we keep that we
+      // keep it (it may not know we are alive: only one side of a partition may have seen it).
+      const mine = this.myHolds();
+      const weWin = [...p.holds].some((g) => mine.has(g) && this.conflictWinner(g, [this.me, p.name]) === this.me);
+      const changed = before !== [...p.holds].sort().join(' ');
+      if (msg.info === HEAL_INFO || (weWin && changed)) {
+        this.send(out, this.resourceMsg(!this.anyInTransition(), undefined));
+      }
+    }
   }
 
   // ---------------------------------------------------------------- start-up (nice_failback)
@@ -667,6 +725,7 @@ export class ClusterEngine {
     }
     if (info === 'done' && sb.role === 'responder' && sb.phase === 'waitDone') {
       out.push({ kind: 'cancelTimer', name: 'standbyDone' });
+      p.releasing = new Set();
       sb.phase = 'acquiring';
       const want = groups !== undefined ? new Set(groups) : sb.groups;
       sb.groups = new Set();
@@ -681,6 +740,8 @@ export class ClusterEngine {
     if (info === 'done' && sb.role === 'requester' && sb.phase === 'waitOther') {
       out.push({ kind: 'cancelTimer', name: 'standbyReply' });
       this.log(out, 'info', `Other node completed standby takeover of ${sb.hold} resources.`);
+      // `done` means it holds them now (its `resource` follows): never adopt them back meanwhile.
+      for (const g of groups ?? sb.groups) if (this.prefOf.has(g)) p.holds.add(g);
       for (const g of sb.groups) this.state.failedStarts.delete(g);
       this.state.standby = undefined;
       this.send(out, this.resourceMsg(true, undefined));
@@ -959,18 +1020,18 @@ export class ClusterEngine {
         this.acquire(out, g);
       } else if (st === 'held') {
         if (sb !== undefined && sb.groups.has(g)) continue;
-        const others = this.peerClaims(g, false).filter((n) => s.peers.get(n)?.stable === true);
+        const others = this.peerClaims(g, false);
         if (others.length === 0) continue;
         const w = this.conflictWinner(g, [this.me, ...others]);
         if (w === this.me) continue;
         this.log(out, 'WARN', `Resource group ${g} is also held by ${w}: releasing it here (partition heal).`);
         this.release(out, g);
-        s.pendingAnnounce = true;
       }
     }
-    if (s.pendingAnnounce && !this.anyInTransition()) {
-      s.pendingAnnounce = false;
-      this.send(out, this.resourceMsg(true, undefined));
+    // Whatever changed what we hold (adoption, heal, failed start), peers learn it once settled.
+    if (this.nice && sb === undefined && !s.initialPending && s.takeovers.size === 0 && !this.anyInTransition()) {
+      const now = [...this.myHolds()].sort().join(' ');
+      if (now !== s.lastAnnounced) this.send(out, this.resourceMsg(true, undefined));
     }
     for (const node of stonithNeeded) {
       const p = s.peers.get(node);

@@ -14,9 +14,10 @@ export type OperatorCommand =
 
 export type ClusterEvent =
   | { readonly kind: 'commUp' }
-  | { readonly kind: 'nodeAlive'; readonly node: string }
-  | { readonly kind: 'nodeRestarted'; readonly node: string }
-  | { readonly kind: 'nodeReturned'; readonly node: string }
+  /** `generation` = the incarnation heard (messages carry it too, so late ones can be told apart). */
+  | { readonly kind: 'nodeAlive'; readonly node: string; readonly generation?: number }
+  | { readonly kind: 'nodeRestarted'; readonly node: string; readonly generation?: number }
+  | { readonly kind: 'nodeReturned'; readonly node: string; readonly generation?: number }
   | { readonly kind: 'nodeDead'; readonly node: string }
   | { readonly kind: 'nodeShutdown'; readonly node: string }
   /** A decoded message from a peer (never our own echo). */
@@ -80,11 +81,11 @@ export function clusterEventOf(ev: MembershipEvent): ClusterEvent | undefined {
     case 'commUp':
       return { kind: 'commUp' };
     case 'nodeAlive':
-      return { kind: 'nodeAlive', node: ev.node };
+      return { kind: 'nodeAlive', node: ev.node, generation: ev.generation };
     case 'nodeRestarted':
-      return { kind: 'nodeRestarted', node: ev.node };
+      return { kind: 'nodeRestarted', node: ev.node, generation: ev.generation };
     case 'nodeReturned':
-      return { kind: 'nodeReturned', node: ev.node };
+      return { kind: 'nodeReturned', node: ev.node, generation: ev.generation };
     case 'nodeDead':
       return { kind: 'nodeDead', node: ev.node };
     case 'nodeShutdown':
