@@ -17,6 +17,8 @@
  *   that node takes part, else to the first node in `node` order that takes part (alive, not
  *   shutting down). Every node evaluates the same rule, so exactly one acts. `resource` and
  *   `ask_resources` then carry the exact group list (`vigil_groups`) and standby messages a `dest`.
+ * - With more than two nodes, `auto_failback legacy` runs as `on` (legacy's ip-request cannot
+ *   name holders among several nodes).
  * - A group nobody holds (acquire failed, peer restarted within deadtime, standby of a node that
  *   then died) is adopted by the rule above instead of staying down (`No one owns ... resources!`
  *   is still logged in the two-node case Heartbeat logs it).
@@ -46,8 +48,10 @@ export const STANDBY_REPLY_TIMEOUT_MS = 10_000;
 export const STONITH_RETRY_MS = 5_000;
 /** After a failed start Heartbeat runs hb_standby 30 s later. */
 export const FAILED_START_STANDBY_MS = 30_000;
+/** How long groups a peer gave up stay reserved for whoever it gave them to. */
+export const FLUX_EXPIRY_MS = 20_000;
 /** A responder whose requester never says `done` gives up waiting (Vigil guard; Heartbeat waits forever). */
-export const STANDBY_DONE_GUARD_MS = 120_000;
+export const STANDBY_DONE_GUARD_MS = 60_000;
 
 interface Peer {
   readonly name: string;
@@ -125,8 +129,10 @@ export class ClusterEngine {
     this.me = config.hacf.localNode;
     this.nodes = config.hacf.nodes;
     this.multi = this.nodes.length > 2;
-    this.nice = config.hacf.niceFailback;
-    this.autoFailback = config.hacf.autoFailback === 'on';
+    // Legacy's ip-request protocol cannot say who holds what among more than two nodes; there,
+    // legacy runs as nice_failback with failback (what legacy amounts to: groups go home).
+    this.nice = config.hacf.niceFailback || this.multi;
+    this.autoFailback = config.hacf.autoFailback === 'on' || (this.multi && config.hacf.autoFailback === 'legacy');
     this.stonithType = config.hacf.stonith?.type;
     for (const g of config.groups) this.prefOf.set(g.key, g.node);
     this.groupKeys = config.groups.map((g) => g.key);
@@ -180,9 +186,6 @@ export class ClusterEngine {
   }
 
   private send(out: Out, msg: EngineMessage): void {
-    if (msg.t === 'resource' && msg.isstable && msg.info !== 'mach_down') {
-      this.state.lastAnnounced = [...this.decode(this.me, msg.rscHold, msg.groups)].sort().join(' ');
-    }
     out.push({ kind: 'send', msg });
   }
 
@@ -220,13 +223,25 @@ export class ClusterEngine {
 
   private resourceMsg(isstable: boolean, info: string | undefined, set?: ReadonlySet<string>): EngineMessage {
     const holds = set ?? this.myHolds();
+    if (isstable && info !== 'mach_down') this.state.lastAnnounced = [...holds].sort().join(' ');
     return {
       t: 'resource',
       rscHold: this.encode(this.me, holds),
       isstable,
       info,
-      groups: this.multi ? [...holds] : undefined,
+      groups: this.exactList(this.me, holds),
     };
+  }
+
+  /**
+   * The `vigil_groups` list: always with more than two nodes; with two only when Heartbeat's
+   * coarse class would claim more than the set (a group failed to start), so that ordinary
+   * two-node traffic stays exactly Heartbeat's.
+   */
+  private exactList(node: string, set: ReadonlySet<string>): string[] | undefined {
+    if (this.multi) return [...set];
+    const cls = this.classGroups(node, this.encode(node, set));
+    return cls.size === set.size ? undefined : [...set];
   }
 
   private decode(from: string, hold: RscHold, groups: readonly string[] | undefined): Set<string> {
@@ -258,13 +273,20 @@ export class ClusterEngine {
   private peerClaims(g: string, includeUnknown: boolean): string[] {
     const out: string[] = [];
     for (const p of this.state.peers.values()) {
-      if (!p.alive) continue;
-      if (p.holdsKnown ? p.holds.has(g) || (includeUnknown && p.releasing.has(g)) : includeUnknown) out.push(p.name);
+      if (!p.alive) {
+        // Granted to a peer whose first status has not reached us yet (legacy ip-request).
+        if (includeUnknown && p.releasing.has(g)) out.push(p.name);
+        continue;
+      }
+      // A peer on its way down may still run anything until its `shutdone`.
+      const maybe = includeUnknown && (p.shuttingDown || p.releasing.has(g) || !p.holdsKnown);
+      if (maybe || (p.holdsKnown && p.holds.has(g))) out.push(p.name);
     }
     return out;
   }
 
   private acquire(out: Out, g: string): void {
+    for (const q of this.state.peers.values()) q.releasing.delete(g);
     this.state.groups.set(g, 'acquiring');
     this.state.lastHolder.set(g, this.me);
     out.push({ kind: 'acquire', group: g });
@@ -391,6 +413,11 @@ export class ClusterEngine {
       // groups with ip-request; one we never heard is assumed to run its own groups.
       p.holdsKnown = true;
       p.holds = firstEver && !restarted ? this.classGroups(node, 'local') : new Set();
+      // Groups we granted it (ip-request) before its first status reached us.
+      for (const g of p.releasing) p.holds.add(g);
+      // Ask again for our own groups: the new incarnation answers at once if it does not hold
+      // them, and one that ran behind a partition gives back what it took.
+      if (this.state.rstate === 'stable') this.legacyRequestOwn(out);
       return;
     }
     if (firstEver && !restarted) {
@@ -435,12 +462,7 @@ export class ClusterEngine {
       // Legacy has no holdings exchange: each side asks again for its own groups; the other releases.
       p.holdsKnown = true;
       p.holds = this.classGroups(node, 'local');
-      for (const g of this.groupKeys) {
-        if (this.pref(g) === this.me) {
-          this.state.legacyRequested.add(g);
-          this.send(out, { t: 'ip-request', ipaddr: g });
-        }
-      }
+      this.legacyRequestOwn(out);
     }
   }
 
@@ -457,6 +479,8 @@ export class ClusterEngine {
     this.state.failbackPending.delete(node);
     if (this.state.standby?.peer === node) this.cancelStandby(out, 'peer died');
     // A clean stop released everything first; a crash may have left anything it held running.
+    // Nobody left to answer our ip-requests: the groups are ours to take like any orphan.
+    if (!this.nice && !this.anyPeerAlive()) this.state.legacyRequested.clear();
     p.needsFence = !clean && this.stonithType !== undefined && (!p.everHeard || held === undefined || held.size > 0);
     p.fenced = false;
     if (held !== undefined) for (const g of held) this.state.lastHolder.set(g, node);
@@ -554,8 +578,24 @@ export class ClusterEngine {
     const claim = this.decode(p.name, msg.rscHold, msg.groups);
     if (!p.alive) p.announcedSinceDeath = true;
     const before = p.holdsKnown ? [...p.holds].sort().join(' ') : undefined;
-    if (msg.isstable) p.releasing = new Set();
-    else if (p.holdsKnown) for (const g of p.holds) if (!claim.has(g)) p.releasing.add(g);
+    // What it stops holding is in flux (handed to someone, or going down) until the receiver
+    // claims it, the sender dies or restarts, or FLUX_EXPIRY_MS passes: a bystander must not
+    // pick it up in between (messages from the receiver may reach us after the sender's).
+    if (p.holdsKnown && msg.info !== 'mach_down') {
+      let added = false;
+      for (const g of p.holds) {
+        if (!claim.has(g) && !p.releasing.has(g)) {
+          p.releasing.add(g);
+          added = true;
+        }
+      }
+      if (added) out.push({ kind: 'setTimer', name: `flux:${p.name}`, ms: FLUX_EXPIRY_MS });
+    }
+    for (const g of claim) {
+      p.releasing.delete(g);
+      // Only a claim we can act on settles the hand-over (not one from behind a partition).
+      if (p.alive) for (const q of this.state.peers.values()) if (q !== p) q.releasing.delete(g);
+    }
     if (msg.info === 'mach_down') {
       // mach_down reports what was taken over, on top of what the sender already held.
       for (const g of claim) p.holds.add(g);
@@ -588,6 +628,11 @@ export class ClusterEngine {
       }
     }
     if (p.healing && msg.isstable) p.healing = false;
+    const sb = this.state.standby;
+    if (msg.isstable && sb?.role === 'responder' && sb.peer === p.name && sb.phase === 'waitDone') {
+      // A stable report from the node that asked us means it gave up on its standby request.
+      this.cancelStandby(out, 'requester cancelled');
+    }
     if (this.state.rstate === 'starting') this.checkStartingDone(out);
     if (this.state.rstate === 'stable') {
       // Answer a heal announcement with ours, and tell a peer that claims a group we keep that we
@@ -663,7 +708,7 @@ export class ClusterEngine {
       rscHold: which,
       info: 'me',
       dest: this.multi ? pp.name : undefined,
-      groups: this.multi ? [...groups] : undefined,
+      groups: this.multi || this.exactList(this.me, groups) !== undefined ? [...groups] : undefined,
     });
     out.push({ kind: 'setTimer', name: 'standbyReply', ms: STANDBY_REPLY_TIMEOUT_MS });
     return true;
@@ -676,7 +721,8 @@ export class ClusterEngine {
     out.push({ kind: 'cancelTimer', name: 'standbyReply' });
     out.push({ kind: 'cancelTimer', name: 'standbyDone' });
     this.state.standby = undefined;
-    if (sb.role === 'requester' && sb.phase !== 'asked' && this.state.rstate === 'stable') {
+    if (this.state.rstate === 'stable') {
+      // Also tells a responder still waiting for our `done` that the request is off.
       this.send(out, this.resourceMsg(!this.anyInTransition(), undefined));
     }
   }
@@ -750,9 +796,20 @@ export class ClusterEngine {
 
   // ---------------------------------------------------------------- legacy
 
+  private legacyRequestOwn(out: Out): void {
+    for (const g of this.groupKeys) {
+      if (this.pref(g) !== this.me) continue;
+      this.state.legacyRequested.add(g);
+      this.send(out, { t: 'ip-request', ipaddr: g });
+    }
+  }
+
   private onIpRequest(out: Out, p: Peer, g: string): void {
     if (!this.prefOf.has(g)) return;
     p.holds.add(g);
+    // Until its status shows it alive (or FLUX_EXPIRY_MS), the group is reserved for the requester.
+    p.releasing.add(g);
+    out.push({ kind: 'setTimer', name: `flux:${p.name}`, ms: FLUX_EXPIRY_MS });
     const st = this.state.groups.get(g);
     if (st === 'held') {
       this.state.legacyGrant.set(g, p.name);
@@ -824,6 +881,11 @@ export class ClusterEngine {
       if (groups.size === 0 || !this.startStandby(out, this.encode(this.me, groups), undefined, groups)) {
         this.state.failedStarts.clear();
       }
+      return;
+    }
+    if (name.startsWith('flux:')) {
+      const p = this.state.peers.get(name.slice('flux:'.length));
+      if (p !== undefined) p.releasing = new Set();
       return;
     }
     if (name.startsWith('stonith:')) {
@@ -909,9 +971,14 @@ export class ClusterEngine {
           rscHold: sb.hold,
           info: 'done',
           dest: this.multi ? sb.peer : undefined,
-          groups: this.multi ? [...sb.groups] : undefined,
+          groups: this.multi || this.exactList(this.me, sb.groups) !== undefined ? [...sb.groups] : undefined,
         });
         this.log(out, 'info', `Local standby process completed [${sb.hold}].`);
+        // The partner acquires them at once on our `done`: count them as its own from now on, so
+        // that nothing here (nor a lost `done` reply) makes us pick them up again. Its next
+        // announcement corrects this if it could not.
+        const partner = s.peers.get(sb.peer);
+        if (partner !== undefined) for (const g of sb.groups) partner.holds.add(g);
         out.push({ kind: 'setTimer', name: 'standbyReply', ms: STANDBY_REPLY_TIMEOUT_MS });
       }
     }
@@ -1019,7 +1086,6 @@ export class ClusterEngine {
         }
         this.acquire(out, g);
       } else if (st === 'held') {
-        if (sb !== undefined && sb.groups.has(g)) continue;
         const others = this.peerClaims(g, false);
         if (others.length === 0) continue;
         const w = this.conflictWinner(g, [this.me, ...others]);

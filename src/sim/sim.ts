@@ -82,6 +82,12 @@ interface SimNode {
   shuttingDown: boolean;
 }
 
+interface Pending {
+  readonly gen: number;
+  readonly toEpoch: number;
+  readonly msg: EngineMessage;
+}
+
 interface Ev {
   at: number;
   seq: number;
@@ -144,19 +150,21 @@ export const DEFAULT_SIM: Omit<SimOptions, 'seed'> = {
   stonith: false,
   keepaliveMs: 1000,
   deadtimeMs: 10_000,
-  faultMs: 90_000,
+  faultMs: 60_000,
   statusLoss: 0.05,
   maxDelayMs: 100,
   maxStartMs: 1500,
   maxStopMs: 1000,
   startFailure: 0.03,
-  meanFaultGapMs: 8000,
+  meanFaultGapMs: 6000,
   freezes: true,
   operatorCommands: true,
   trace: false,
 };
 
 const CHECK_INTERVAL_MS = 250;
+/** Property sampling period; safety windows are seconds long, so 200 ms loses nothing that matters. */
+const MONITOR_INTERVAL_MS = 200;
 
 export function runSim(options: SimOptions): SimResult {
   return new Sim(options).run();
@@ -171,7 +179,8 @@ class Sim {
   private readonly nodes: SimNode[] = [];
   private readonly groupKeys: string[] = [];
   private readonly side: number[];
-  private readonly chanLast = new Map<string, number>();
+  private readonly chanLast = new Map<number, number>();
+  private readonly pending = new Map<number, { msgs: Pending[]; gap: number }>();
   private readonly hearingSince: Array<Array<number | undefined>>;
   private readonly violations: string[] = [];
   private readonly trace: string[] = [];
@@ -313,25 +322,65 @@ class Sim {
     }
   }
 
+  /**
+   * Heartbeat's wire layer retransmits what a peer missed (NS_rexmit) as long as neither side
+   * restarted and the gap stays under 250 packets: control messages cut off by a partition
+   * arrive after it heals, in order. Status packets are only ever lost.
+   */
   private broadcast(from: SimNode, msg: EngineMessage): void {
-    this.tr(from, `send ${JSON.stringify(msg)}`);
+    if (this.o.trace) this.tr(from, `send ${JSON.stringify(msg)}`);
     for (const to of this.nodes) {
-      if (to === from) continue;
-      if (this.side[from.idx] !== this.side[to.idx] || !to.up) continue;
+      if (to === from || !to.up) continue;
+      const p: Pending = { gen: from.generation, toEpoch: to.epoch, msg };
+      if (this.side[from.idx] !== this.side[to.idx]) {
+        this.miss(from, to, p);
+        continue;
+      }
       if (msg.t === 'status' && this.rnd.chance(this.o.statusLoss)) continue;
-      const key = `${from.idx}>${to.idx}`;
-      const deliverAt = Math.max(this.chanLast.get(key) ?? 0, this.now + this.rnd.int(1, this.o.maxDelayMs));
-      this.chanLast.set(key, deliverAt);
-      const gen = from.generation;
-      const toEpoch = to.epoch;
-      this.stats.messages++;
-      this.at(deliverAt - this.now, () => {
-        // Lost if the partition came between, or the receiver crashed meanwhile.
-        if (this.side[from.idx] !== this.side[to.idx] || to.epoch !== toEpoch) return;
-        this.nodeAt(to, 0, () => {
-          this.receive(to, from.name, gen, msg);
-        });
+      this.transmit(from, to, p);
+    }
+  }
+
+  private transmit(from: SimNode, to: SimNode, p: Pending): void {
+    const key = from.idx * 16 + to.idx;
+    const deliverAt = Math.max(this.chanLast.get(key) ?? 0, this.now + this.rnd.int(1, this.o.maxDelayMs));
+    this.chanLast.set(key, deliverAt);
+    this.stats.messages++;
+    this.at(deliverAt - this.now, () => {
+      if (to.epoch !== p.toEpoch) return;
+      if (this.side[from.idx] !== this.side[to.idx]) {
+        this.miss(from, to, p);
+        return;
+      }
+      this.nodeAt(to, 0, () => {
+        this.receive(to, from.name, p.gen, p.msg);
       });
+    });
+  }
+
+  private miss(from: SimNode, to: SimNode, p: Pending): void {
+    const key = from.idx * 16 + to.idx;
+    let q = this.pending.get(key);
+    if (q === undefined) {
+      q = { msgs: [], gap: 0 };
+      this.pending.set(key, q);
+    }
+    q.gap++;
+    if (p.msg.t !== 'status') q.msgs.push(p);
+    // Beyond 250 missing packets Heartbeat resets its tracking: the rest is lost for good.
+    if (q.gap > 250) q.msgs.length = 0;
+  }
+
+  /** After a heal: what the receiver missed is retransmitted, unless either side restarted. */
+  private flushPending(): void {
+    for (const [key, q] of this.pending) {
+      const from = this.nodes[Math.floor(key / 16)];
+      const to = this.nodes[key % 16];
+      if (from === undefined || to === undefined || this.side[from.idx] !== this.side[to.idx]) continue;
+      this.pending.delete(key);
+      for (const p of q.msgs) {
+        if (p.gen === from.generation && from.up && to.up && p.toEpoch === to.epoch) this.transmit(from, to, p);
+      }
     }
   }
 
@@ -358,7 +407,7 @@ class Sim {
   private feed(n: SimNode, events: MembershipEvent[]): void {
     for (const e of events) {
       if (e.kind === 'log') {
-        this.tr(n, `${e.level}: ${e.text}`);
+        if (this.o.trace) this.tr(n, `${e.level}: ${e.text}`);
         continue;
       }
       if (e.kind === 'nodeReturned') this.stats.heals++;
@@ -370,7 +419,7 @@ class Sim {
   private handle(n: SimNode, ev: ClusterEvent): void {
     if (!n.up) return;
     this.stats.events++;
-    if (ev.kind !== 'message') this.tr(n, `event ${JSON.stringify(ev)}`);
+    if (this.o.trace && ev.kind !== 'message') this.tr(n, `event ${JSON.stringify(ev)}`);
     const actions = n.engine.handle(ev);
     for (const a of actions) this.exec(n, a);
   }
@@ -379,7 +428,7 @@ class Sim {
     if (!n.up) return;
     switch (a.kind) {
       case 'log':
-        this.tr(n, `${a.level}: ${a.text}`);
+        if (this.o.trace) this.tr(n, `${a.level}: ${a.text}`);
         if (a.text.startsWith('Taking over resource group')) this.stats.takeovers++;
         return;
       case 'send':
@@ -455,7 +504,7 @@ class Sim {
 
   private setRsc(n: SimNode, g: string, st: Rsc): void {
     n.rsc.set(g, st);
-    this.tr(n, `rsc ${g} ${st}`);
+    if (this.o.trace) this.tr(n, `rsc ${g} ${st}`);
   }
 
   private violation(text: string): void {
@@ -489,10 +538,12 @@ class Sim {
       for (let i = 0; i < this.side.length; i++) this.side[i] = this.rnd.int(0, 1);
       this.tr(undefined, `PARTITION ${this.side.join('')}`);
       this.recomputeHearing();
+      this.flushPending();
       this.at(this.rnd.int(1000, 30_000), () => {
         this.side.fill(0);
         this.tr(undefined, 'HEAL');
         this.recomputeHearing();
+        this.flushPending();
       });
     } else if (kind < 54 && this.o.freezes) {
       if (!n.up || this.now < n.frozenUntil) return;
@@ -525,6 +576,7 @@ class Sim {
     this.tr(undefined, 'FAULTS OVER');
     this.side.fill(0);
     this.recomputeHearing();
+    this.flushPending();
     for (const n of this.nodes) if (!n.up) this.restartLater(n, this.rnd.int(0, 1000));
   }
 
@@ -532,29 +584,29 @@ class Sim {
 
   private monitor(): void {
     let good = true;
+    const nodes = this.nodes;
     for (const g of this.groupKeys) {
-      const holders: number[] = [];
+      let holders = 0;
       let up = 0;
-      let transition = false;
-      for (const n of this.nodes) {
+      for (const n of nodes) {
         const st = n.rsc.get(g);
-        if (st !== 'none') holders.push(n.idx);
+        if (st === 'none') continue;
+        holders++;
         if (st === 'up') up++;
-        if (st === 'starting' || st === 'stopping') transition = true;
       }
-      if (up !== 1 || transition || holders.length !== 1) good = false;
-      for (let i = 0; i < holders.length; i++) {
-        for (let j = i + 1; j < holders.length; j++) {
-          const a = holders[i] ?? 0;
-          const b = holders[j] ?? 0;
-          const since = this.hearingSince[a]?.[b];
-          if (since !== undefined && this.now - since > this.healWindowMs) {
+      if (up !== 1 || holders !== 1) good = false;
+      if (holders < 2) continue;
+      for (let a = 0; a < nodes.length; a++) {
+        if (nodes[a]?.rsc.get(g) === 'none') continue;
+        for (let b = a + 1; b < nodes.length; b++) {
+          if (nodes[b]?.rsc.get(g) === 'none') continue;
+          const row = this.hearingSince[a];
+          const since = row?.[b];
+          if (row !== undefined && since !== undefined && this.now - since > this.healWindowMs) {
             this.violation(
-              `${g} held by ${this.nodes[a]?.name ?? a} and ${this.nodes[b]?.name ?? b}, hearing each other since t=${since}`,
+              `${g} held by ${nodes[a]?.name ?? a} and ${nodes[b]?.name ?? b}, hearing each other since t=${since}`,
             );
-            // One report per episode is enough.
-            const row = this.hearingSince[a];
-            if (row !== undefined) row[b] = this.now;
+            row[b] = this.now; // one report per episode
           }
         }
       }
@@ -574,16 +626,17 @@ class Sim {
     const end = this.o.faultMs + this.convergeBoundMs + 15_000;
     const tick = (): void => {
       this.monitor();
-      if (this.now < end) this.at(100, tick);
+      if (this.now < end) this.at(MONITOR_INTERVAL_MS, tick);
     };
-    this.at(100, tick);
+    this.at(MONITOR_INTERVAL_MS, tick);
     while (this.q.size > 0) {
       const e = this.q.pop();
       if (e === undefined || e.at > end) break;
       this.now = e.at;
       e.fn();
     }
-    const convergedAfter = this.lastBad < end - 100 ? Math.max(0, this.lastBad - this.o.faultMs) : undefined;
+    const convergedAfter =
+      this.lastBad < end - MONITOR_INTERVAL_MS ? Math.max(0, this.lastBad - this.o.faultMs) : undefined;
     if (convergedAfter === undefined || convergedAfter > this.convergeBoundMs) {
       const state = this.nodes
         .map((n) => `${n.name}${n.up ? '' : '(down)'}:[${[...n.rsc].map(([g, s]) => `${g}=${s}`).join(',')}]`)
@@ -593,6 +646,9 @@ class Sim {
           convergedAfter === undefined ? 'never' : `${convergedAfter} ms`
         }): ${state}`,
       );
+    }
+    if (this.o.trace) {
+      for (const n of this.nodes) this.tr(n, `final ${n.up ? 'up' : 'down'} ${JSON.stringify(n.engine.snapshot())}`);
     }
     return {
       seed: this.o.seed,
