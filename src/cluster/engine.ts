@@ -51,7 +51,7 @@ export const FAILED_START_STANDBY_MS = 30_000;
 /** How long groups a peer gave up stay reserved for whoever it gave them to. */
 export const FLUX_EXPIRY_MS = 20_000;
 /** A responder whose requester never says `done` gives up waiting (Vigil guard; Heartbeat waits forever). */
-export const STANDBY_DONE_GUARD_MS = 60_000;
+export const STANDBY_DONE_GUARD_MS = 30_000;
 
 interface Peer {
   readonly name: string;
@@ -193,10 +193,10 @@ export class ClusterEngine {
     return this.prefOf.get(g) ?? this.me;
   }
 
-  /** Groups this node holds or is bringing up (what it announces). */
+  /** Groups running here in any state (what it announces: a group being stopped is not free yet). */
   private myHolds(): Set<string> {
     const s = new Set<string>();
-    for (const [g, st] of this.state.groups) if (st === 'held' || st === 'acquiring' || st === 'stuck') s.add(g);
+    for (const [g, st] of this.state.groups) if (st !== 'none') s.add(g);
     return s;
   }
 
@@ -223,7 +223,11 @@ export class ClusterEngine {
 
   private resourceMsg(isstable: boolean, info: string | undefined, set?: ReadonlySet<string>): EngineMessage {
     const holds = set ?? this.myHolds();
-    if (isstable && info !== 'mach_down') this.state.lastAnnounced = [...holds].sort().join(' ');
+    // What peers will believe we hold after this message (mach_down adds to what they knew).
+    const believed = new Set(holds);
+    if (info === 'mach_down')
+      for (const g of (this.state.lastAnnounced ?? '').split(' ')) if (g !== '') believed.add(g);
+    this.state.lastAnnounced = `${[...believed].sort().join(' ')}${isstable ? '' : ' (unstable)'}`;
     return {
       t: 'resource',
       rscHold: this.encode(this.me, holds),
@@ -521,7 +525,8 @@ export class ClusterEngine {
         p.starting = true;
         // Answer even before our own comm is up (holding nothing, unstable): a starting peer waits for it.
         if (this.state.rstate !== 'shutdown' && this.state.rstate !== 'down') {
-          this.send(out, this.resourceMsg(this.state.rstate === 'stable' && !this.state.initialPending, undefined));
+          const stable = this.state.rstate === 'stable' && !this.state.initialPending && !this.anyInTransition();
+          this.send(out, this.resourceMsg(stable, undefined));
         }
         if (this.state.standby?.peer === from) this.cancelStandby(out, 'peer restarted');
         this.checkStartingDone(out);
@@ -628,11 +633,7 @@ export class ClusterEngine {
       }
     }
     if (p.healing && msg.isstable) p.healing = false;
-    const sb = this.state.standby;
-    if (msg.isstable && sb?.role === 'responder' && sb.peer === p.name && sb.phase === 'waitDone') {
-      // A stable report from the node that asked us means it gave up on its standby request.
-      this.cancelStandby(out, 'requester cancelled');
-    }
+
     if (this.state.rstate === 'starting') this.checkStartingDone(out);
     if (this.state.rstate === 'stable') {
       // Answer a heal announcement with ours, and tell a peer that claims a group we keep that we
@@ -1060,7 +1061,9 @@ export class ClusterEngine {
       const st = s.groups.get(g);
       if (st === 'none') {
         if (!this.nice && s.legacyRequested.has(g)) continue;
-        if (sb !== undefined && sb.groups.has(g)) continue;
+        // What we are handing over stays put; what is handed to us is reserved by the requester's
+        // claim (then its `releasing` flux) until its `done`.
+        if (sb?.role === 'requester' && sb.groups.has(g)) continue;
         if (this.peerClaims(g, true).length > 0) continue;
         if (this.winner(g) !== this.me) continue;
         if (s.failedStarts.has(g)) continue;
