@@ -467,6 +467,14 @@ export class ClusterEngine {
       p.holdsKnown = true;
       p.holds = this.classGroups(node, 'local');
       this.legacyRequestOwn(out);
+      // And give back its own groups we took while it seemed dead (it still runs them): release
+      // ours, then tell it, as if it had asked.
+      for (const g of p.holds) {
+        if (this.state.groups.get(g) === 'held' || this.state.groups.get(g) === 'acquiring') {
+          this.state.legacyGrant.set(g, node);
+          this.release(out, g);
+        }
+      }
     }
   }
 
@@ -474,7 +482,7 @@ export class ClusterEngine {
     const p = this.state.peers.get(node);
     if (p === undefined || !p.alive) return;
     if (clean) this.log(out, 'info', `Received shutdown notice from '${node}'.`);
-    const held = p.holdsKnown ? new Set(p.holds) : undefined;
+    const held = p.holdsKnown ? new Set([...p.holds, ...p.releasing]) : undefined;
     p.alive = false;
     p.stable = false;
     p.starting = false;
@@ -551,8 +559,10 @@ export class ClusterEngine {
         return;
       case 'ip-request-resp':
         if (msg.dest !== this.me || !this.prefOf.has(msg.ipaddr)) return;
+        // Heartbeat takes the group on any ip-request-resp addressed to it (asked for or not).
         p.holds.delete(msg.ipaddr);
-        if (this.state.legacyRequested.delete(msg.ipaddr) && this.state.groups.get(msg.ipaddr) === 'none') {
+        this.state.legacyRequested.delete(msg.ipaddr);
+        if (this.state.rstate === 'stable' && this.state.groups.get(msg.ipaddr) === 'none') {
           this.acquire(out, msg.ipaddr);
         }
         return;
@@ -903,7 +913,8 @@ export class ClusterEngine {
     if (this.state.groups.get(g) !== 'acquiring') return;
     if (ok) {
       this.state.groups.set(g, 'held');
-      if (this.state.rstate === 'shutdown') this.release(out, g);
+      // Shutting down, or (legacy) its owner asked for it while we were starting it.
+      if (this.state.rstate === 'shutdown' || this.state.legacyGrant.has(g)) this.release(out, g);
       return;
     }
     this.log(out, 'CRIT', `Giving up resources due to failure of ${g}`);
@@ -1088,7 +1099,8 @@ export class ClusterEngine {
           }
         }
         this.acquire(out, g);
-      } else if (st === 'held') {
+      } else if (st === 'held' && this.nice) {
+        // (Legacy resolves double holds through ip-request: the owner releases when asked.)
         const others = this.peerClaims(g, false);
         if (others.length === 0) continue;
         const w = this.conflictWinner(g, [this.me, ...others]);
