@@ -62,6 +62,8 @@ interface Peer {
   holdsKnown: boolean;
   /** Groups it announced it is giving up (unstable `resource`): still running until it says otherwise. */
   releasing: Set<string>;
+  /** The part of `releasing` it gave up in a standby (going to its partner, not back to the pool). */
+  handedOver: Set<string>;
   stable: boolean;
   /** Sent `starting` and has not yet reported stable: its first stable report triggers auto_failback. */
   starting: boolean;
@@ -150,6 +152,7 @@ export class ClusterEngine {
         holds: new Set(),
         holdsKnown: false,
         releasing: new Set(),
+        handedOver: new Set(),
         stable: false,
         starting: false,
         shuttingDown: false,
@@ -290,7 +293,10 @@ export class ClusterEngine {
   }
 
   private acquire(out: Out, g: string): void {
-    for (const q of this.state.peers.values()) q.releasing.delete(g);
+    for (const q of this.state.peers.values()) {
+      q.releasing.delete(g);
+      q.handedOver.delete(g);
+    }
     this.state.groups.set(g, 'acquiring');
     this.state.lastHolder.set(g, this.me);
     out.push({ kind: 'acquire', group: g });
@@ -436,6 +442,7 @@ export class ClusterEngine {
     if (generation !== undefined && p.holdsGen === generation && p.holdsKnown) return;
     p.holds = new Set();
     p.releasing = new Set();
+    p.handedOver = new Set();
     p.holdsKnown = true;
     p.stable = false;
     p.starting = false;
@@ -482,7 +489,9 @@ export class ClusterEngine {
     const p = this.state.peers.get(node);
     if (p === undefined || !p.alive) return;
     if (clean) this.log(out, 'info', `Received shutdown notice from '${node}'.`);
-    const held = p.holdsKnown ? new Set([...p.holds, ...p.releasing]) : undefined;
+    const held = p.holdsKnown
+      ? new Set([...p.holds, ...[...p.releasing].filter((g) => !p.handedOver.has(g))])
+      : undefined;
     p.alive = false;
     p.stable = false;
     p.starting = false;
@@ -497,7 +506,10 @@ export class ClusterEngine {
     p.fenced = false;
     if (held !== undefined) for (const g of held) this.state.lastHolder.set(g, node);
     if (!clean) for (const g of p.releasing) this.state.lastHolder.set(g, node);
-    p.releasing = new Set();
+    // A clean stop right after a standby: what it handed over stays reserved for the partner
+    // (whose claim may reach us after the `shutdone`) until that claim or FLUX_EXPIRY_MS.
+    p.releasing = clean ? p.handedOver : new Set();
+    p.handedOver = new Set(p.releasing);
     p.holds = new Set();
     p.holdsKnown = true;
     p.announcedSinceDeath = false;
@@ -527,6 +539,7 @@ export class ClusterEngine {
       case 'starting':
         p.holdsGen = generation;
         p.releasing = new Set();
+        p.handedOver = new Set();
         p.holds = new Set();
         p.holdsKnown = true;
         p.stable = false;
@@ -601,6 +614,7 @@ export class ClusterEngine {
       for (const g of p.holds) {
         if (!claim.has(g) && !p.releasing.has(g)) {
           p.releasing.add(g);
+          if (msg.info === 'standby') p.handedOver.add(g);
           added = true;
         }
       }
@@ -608,8 +622,15 @@ export class ClusterEngine {
     }
     for (const g of claim) {
       p.releasing.delete(g);
+      p.handedOver.delete(g);
       // Only a claim we can act on settles the hand-over (not one from behind a partition).
-      if (p.alive) for (const q of this.state.peers.values()) if (q !== p) q.releasing.delete(g);
+      if (p.alive) {
+        for (const q of this.state.peers.values()) {
+          if (q === p) continue;
+          q.releasing.delete(g);
+          q.handedOver.delete(g);
+        }
+      }
     }
     if (msg.info === 'mach_down') {
       // mach_down reports what was taken over, on top of what the sender already held.
@@ -783,6 +804,7 @@ export class ClusterEngine {
     if (info === 'done' && sb.role === 'responder' && sb.phase === 'waitDone') {
       out.push({ kind: 'cancelTimer', name: 'standbyDone' });
       p.releasing = new Set();
+      p.handedOver = new Set();
       sb.phase = 'acquiring';
       const want = groups !== undefined ? new Set(groups) : sb.groups;
       sb.groups = new Set();
@@ -896,7 +918,10 @@ export class ClusterEngine {
     }
     if (name.startsWith('flux:')) {
       const p = this.state.peers.get(name.slice('flux:'.length));
-      if (p !== undefined) p.releasing = new Set();
+      if (p !== undefined) {
+        p.releasing = new Set();
+        p.handedOver = new Set();
+      }
       return;
     }
     if (name.startsWith('stonith:')) {
