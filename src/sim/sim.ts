@@ -20,7 +20,7 @@
  */
 import type { AutoFailback, CompiledConfig } from '../config/types.js';
 import { ClusterEngine } from '../cluster/engine.js';
-import type { ClusterAction, ClusterEvent } from '../cluster/types.js';
+import type { ClusterAction, ClusterEvent, OperatorCommand } from '../cluster/types.js';
 import { clusterEventOf } from '../cluster/types.js';
 import type { EngineMessage } from '../cluster/protocol.js';
 import { Membership, type MembershipEvent } from '../membership/membership.js';
@@ -49,6 +49,22 @@ export interface SimOptions {
   readonly operatorCommands: boolean;
   /** Collect every log line and action (for replaying a failing seed). */
   readonly trace: boolean;
+  /** Shortest start/stop (default 20 ms); equal to the max for fixed durations. */
+  readonly minStartMs?: number;
+  readonly minStopMs?: number;
+  /** A fixed scenario instead of random faults: nodes boot only when the script says so. */
+  readonly script?: readonly SimStep[];
+}
+
+export type SimStep =
+  | { readonly atMs: number; readonly node: number; readonly op: 'boot' | 'crash' }
+  | { readonly atMs: number; readonly node: number; readonly op: 'command'; readonly command: OperatorCommand };
+
+/** A stretch of time during which no node had the group up (after it first came up). */
+export interface Outage {
+  readonly group: string;
+  readonly fromMs: number;
+  readonly ms: number;
 }
 
 export interface SimResult {
@@ -60,6 +76,7 @@ export interface SimResult {
   readonly healWindowMs: number;
   readonly convergeBoundMs: number;
   readonly trace: string[];
+  readonly outages: readonly Outage[];
   readonly stats: { events: number; messages: number; faults: number; takeovers: number; heals: number };
 }
 
@@ -183,6 +200,9 @@ class Sim {
   private readonly pending = new Map<number, { msgs: Pending[]; gap: number }>();
   private readonly hearingSince: Array<Array<number | undefined>>;
   private readonly violations: string[] = [];
+  private readonly outages: Outage[] = [];
+  private readonly downSince = new Map<string, number>();
+  private readonly everUp = new Set<string>();
   private readonly trace: string[] = [];
   private faultsOver = false;
   private lastBad = 0;
@@ -290,7 +310,7 @@ class Sim {
     this.tr(n, `CRASH (${why})`);
     n.up = false;
     n.epoch++;
-    for (const g of this.groupKeys) n.rsc.set(g, 'none');
+    for (const g of this.groupKeys) if (n.rsc.get(g) !== 'none') this.setRsc(n, g, 'none');
     this.recomputeHearing();
   }
 
@@ -440,7 +460,7 @@ class Sim {
         this.setRsc(n, a.group, 'starting');
         const fail = !this.faultsOver && this.rnd.chance(this.o.startFailure);
         const epoch = n.epoch;
-        this.at(this.rnd.int(20, this.o.maxStartMs), () => {
+        this.at(this.rnd.int(this.o.minStartMs ?? 20, this.o.maxStartMs), () => {
           if (n.epoch !== epoch) return;
           this.setRsc(n, a.group, 'up'); // a failed start may leave part of the group running
           this.nodeAt(n, 0, () => {
@@ -454,7 +474,7 @@ class Sim {
         if (st !== 'up') this.violation(`${n.name} asked to stop ${a.group} while it is ${String(st)}`);
         this.setRsc(n, a.group, 'stopping');
         const epoch = n.epoch;
-        this.at(this.rnd.int(20, this.o.maxStopMs), () => {
+        this.at(this.rnd.int(this.o.minStopMs ?? 20, this.o.maxStopMs), () => {
           if (n.epoch !== epoch) return;
           this.setRsc(n, a.group, 'none');
           this.nodeAt(n, 0, () => {
@@ -493,7 +513,7 @@ class Sim {
         n.up = false;
         n.epoch++;
         this.recomputeHearing();
-        this.restartLater(n, this.faultsOver ? 1000 : this.rnd.int(1000, 20_000));
+        if (this.o.script === undefined) this.restartLater(n, this.faultsOver ? 1000 : this.rnd.int(1000, 20_000));
         return;
       case 'reboot':
         this.crash(n, a.reason);
@@ -504,6 +524,16 @@ class Sim {
 
   private setRsc(n: SimNode, g: string, st: Rsc): void {
     n.rsc.set(g, st);
+    let up = false;
+    for (const x of this.nodes) if (x.rsc.get(g) === 'up') up = true;
+    const since = this.downSince.get(g);
+    if (up && since !== undefined) {
+      this.outages.push({ group: g, fromMs: since, ms: this.now - since });
+      this.downSince.delete(g);
+    } else if (!up && since === undefined && this.everUp.has(g)) {
+      this.downSince.set(g, this.now);
+    }
+    if (up) this.everUp.add(g);
     if (this.o.trace) this.tr(n, `rsc ${g} ${st}`);
   }
 
@@ -571,13 +601,26 @@ class Sim {
     }
   }
 
+  private scripted(st: SimStep): void {
+    const n = this.nodes[st.node];
+    if (n === undefined) return;
+    this.tr(n, `SCRIPT ${st.op}`);
+    if (st.op === 'command') {
+      this.handle(n, { kind: 'command', command: st.command });
+    } else if (st.op === 'boot') {
+      if (!n.up) this.boot(n);
+    } else {
+      this.crash(n, 'script');
+    }
+  }
+
   private endFaults(): void {
     this.faultsOver = true;
     this.tr(undefined, 'FAULTS OVER');
     this.side.fill(0);
     this.recomputeHearing();
     this.flushPending();
-    for (const n of this.nodes) if (!n.up) this.restartLater(n, this.rnd.int(0, 1000));
+    if (this.o.script === undefined) for (const n of this.nodes) if (!n.up) this.restartLater(n, this.rnd.int(0, 1000));
   }
 
   // ------------------------------------------------------------------ properties
@@ -615,11 +658,18 @@ class Sim {
   }
 
   run(): SimResult {
-    for (const n of this.nodes)
-      this.at(this.rnd.int(0, 3000), () => {
-        this.boot(n);
-      });
-    this.scheduleFaults();
+    if (this.o.script === undefined) {
+      for (const n of this.nodes)
+        this.at(this.rnd.int(0, 3000), () => {
+          this.boot(n);
+        });
+      this.scheduleFaults();
+    } else {
+      for (const st of this.o.script)
+        this.at(st.atMs, () => {
+          this.scripted(st);
+        });
+    }
     this.at(this.o.faultMs, () => {
       this.endFaults();
     });
@@ -658,6 +708,7 @@ class Sim {
       healWindowMs: this.healWindowMs,
       convergeBoundMs: this.convergeBoundMs,
       trace: this.trace,
+      outages: this.outages,
       stats: this.stats,
     };
   }
