@@ -78,6 +78,8 @@ interface Peer {
   announcedSinceDeath: boolean;
   /** Generation of the incarnation whose announcement `holds` reflects. */
   holdsGen: number | undefined;
+  /** Highest generation any message from it carried. */
+  lastMsgGen: number | undefined;
 }
 
 interface Standby {
@@ -162,6 +164,7 @@ export class ClusterEngine {
         healing: false,
         announcedSinceDeath: false,
         holdsGen: undefined,
+        lastMsgGen: undefined,
       });
     }
     return {
@@ -332,9 +335,14 @@ export class ClusterEngine {
       case 'nodeReturned':
         this.onNodeReturned(out, ev.node);
         break;
-      case 'nodeDead':
+      case 'nodeDead': {
+        // The old incarnation went silent, but its successor already spoke to us (before its
+        // first status reached membership): it is alive; its nodeAlive follows.
+        const p = this.state.peers.get(ev.node);
+        if (ev.generation !== undefined && p?.lastMsgGen !== undefined && p.lastMsgGen > ev.generation) break;
         this.onNodeDead(out, ev.node, false);
         break;
+      }
       case 'nodeShutdown':
         this.onNodeDead(out, ev.node, true);
         break;
@@ -535,6 +543,7 @@ export class ClusterEngine {
   private onMessage(out: Out, from: string, generation: number, msg: EngineMessage): void {
     const p = this.state.peers.get(from);
     if (p === undefined) return;
+    if (p.lastMsgGen === undefined || generation > p.lastMsgGen) p.lastMsgGen = generation;
     switch (msg.t) {
       case 'starting':
         p.holdsGen = generation;

@@ -18,7 +18,7 @@ export type ClusterEvent =
   | { readonly kind: 'nodeAlive'; readonly node: string; readonly generation?: number }
   | { readonly kind: 'nodeRestarted'; readonly node: string; readonly generation?: number }
   | { readonly kind: 'nodeReturned'; readonly node: string; readonly generation?: number }
-  | { readonly kind: 'nodeDead'; readonly node: string }
+  | { readonly kind: 'nodeDead'; readonly node: string; readonly generation?: number }
   | { readonly kind: 'nodeShutdown'; readonly node: string }
   /** A decoded message from a peer (never our own echo). */
   | { readonly kind: 'message'; readonly from: string; readonly generation: number; readonly msg: EngineMessage }
@@ -87,7 +87,7 @@ export function clusterEventOf(ev: MembershipEvent): ClusterEvent | undefined {
     case 'nodeReturned':
       return { kind: 'nodeReturned', node: ev.node, generation: ev.generation };
     case 'nodeDead':
-      return { kind: 'nodeDead', node: ev.node };
+      return { kind: 'nodeDead', node: ev.node, generation: ev.generation };
     case 'nodeShutdown':
       return { kind: 'nodeShutdown', node: ev.node };
     case 'log':

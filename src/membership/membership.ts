@@ -33,7 +33,8 @@ export type MembershipEvent =
   | { readonly kind: 'nodeRestarted'; readonly node: string; readonly generation: number }
   /** Same generation from a node we declared dead: partition healed. */
   | { readonly kind: 'nodeReturned'; readonly node: string; readonly generation: number }
-  | { readonly kind: 'nodeDead'; readonly node: string }
+  /** `generation` = the incarnation that went silent. */
+  | { readonly kind: 'nodeDead'; readonly node: string; readonly generation: number | undefined }
   /** The peer announced a clean stop (`shutdone`): dead without the deadtime wait. */
   | { readonly kind: 'nodeShutdown'; readonly node: string }
   | { readonly kind: 'statusChanged'; readonly node: string; readonly status: NodeStatus }
@@ -326,7 +327,7 @@ export class Membership {
       p.status = 'dead';
       ev.push({ kind: 'log', level: 'WARN', text: `node ${p.name}: is dead` });
       ev.push({ kind: 'statusChanged', node: p.name, status: 'dead' });
-      ev.push({ kind: 'nodeDead', node: p.name });
+      ev.push({ kind: 'nodeDead', node: p.name, generation: p.generation });
     }
     // Links die on their own clock: no packet on the link for that node's deadtime.
     for (const p of this.peers.values()) {
