@@ -22,6 +22,20 @@
  * - A group nobody holds (acquire failed, peer restarted within deadtime, standby of a node that
  *   then died) is adopted by the rule above instead of staying down (`No one owns ... resources!`
  *   is still logged in the two-node case Heartbeat logs it).
+ * - Holdings are announced (`resource`) whenever they settle to something peers do not already
+ *   believe; a `resource` with `info=heal` asks the receiver to announce back.
+ * - Legacy heal: on a partition return each side asks again (`ip-request`) for its own groups and
+ *   gives the returning node back its groups (release, then `ip-request-resp`).
+ *
+ * Safety rules every path obeys: never start a group some live peer claims, is giving up (until
+ * the receiver claims it, the giver dies, or FLUX_EXPIRY_MS), or may hold (holdings unknown, or
+ * the peer is shutting down); never take over from a dead node that needs STONITH before the
+ * reset succeeded. The giver of a planned move stops first and then tells the taker, which
+ * starts at once (one hop: outage = stop + one network delay + start).
+ *
+ * Timers the engine asks for (`setTimer`/`timer` by name): `bothStarting` (10 s fallback),
+ * `standbyReply` (10 s), `standbyDone` (responder guard), `failedStart` (30 s, then standby of the
+ * failed groups), `stonith:<node>` (5 s retry), `flux:<node>` (reservation expiry).
  */
 import type { CompiledConfig } from '../config/types.js';
 import type { EngineMessage, RscHold } from './protocol.js';
@@ -919,8 +933,10 @@ export class ClusterEngine {
     if (name === 'failedStart') {
       // Heartbeat runs hb_standby for the class of the failed groups 30 s later; we hand over exactly
       // those groups. If no peer can take them, we try again ourselves (the failure may be transient).
+      // With more than two nodes the rule-chosen node adopts them once our release is announced
+      // and its reservation expires; we only stop refusing them ourselves.
       const groups = new Set([...this.state.failedStarts].filter((g) => this.state.groups.get(g) === 'none'));
-      if (groups.size === 0 || !this.startStandby(out, this.encode(this.me, groups), undefined, groups)) {
+      if (this.multi || groups.size === 0 || !this.startStandby(out, this.encode(this.me, groups), undefined, groups)) {
         this.state.failedStarts.clear();
       }
       return;
@@ -1102,6 +1118,7 @@ export class ClusterEngine {
     const s = this.state;
     const sb = s.standby;
     const stonithNeeded = new Set<string>();
+    let adopted = false;
     for (const g of this.groupKeys) {
       const st = s.groups.get(g);
       if (st === 'none') {
@@ -1133,6 +1150,7 @@ export class ClusterEngine {
           }
         }
         this.acquire(out, g);
+        adopted = true;
       } else if (st === 'held' && this.nice) {
         // (Legacy resolves double holds through ip-request: the owner releases when asked.)
         const others = this.peerClaims(g, false);
@@ -1143,6 +1161,9 @@ export class ClusterEngine {
         this.release(out, g);
       }
     }
+    // With bystanders, claim adopted groups at once (unstable): a peer that is about to be handed
+    // the same group must see that we are starting it.
+    if (adopted && this.multi && !s.initialPending) this.send(out, this.resourceMsg(false, undefined));
     // Whatever changed what we hold (adoption, heal, failed start), peers learn it once settled.
     if (this.nice && sb === undefined && !s.initialPending && s.takeovers.size === 0 && !this.anyInTransition()) {
       const now = [...this.myHolds()].sort().join(' ');

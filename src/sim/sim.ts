@@ -7,6 +7,13 @@
  *
  * Lives in src/ (not test/) so benchmarks can reuse it; it does no I/O.
  *
+ * Network model: per ordered pair, FIFO delivery with a random delay in [1, maxDelayMs]; status
+ * packets are lost with probability `statusLoss`; nothing crosses a partition. Control messages
+ * cut off by a partition are delivered after it heals unless either side restarted or more than
+ * 250 packets were missed (Heartbeat's NS_rexmit recovers them the same way). A crash takes the
+ * node's resources with it (host crash, or the kernel-held VIP lease expiring); a freeze keeps
+ * them and queues everything addressed to the node until it thaws.
+ *
  * Properties checked (see `SimResult.violations`):
  * - Safety: a group is never active (starting, up or stopping) on two nodes that have been able to
  *   hear each other for longer than `healWindowMs` = keepalive + 3 × max delay + max start + max
