@@ -3,7 +3,7 @@
  * freezes, graceful stops, operator commands and STONITH (src/sim/sim.ts states the properties).
  *
  * VIGIL_SIM_SEED=<n>   replay one seed and print its full trace.
- * VIGIL_SIM_SEEDS=<n>  number of seeds (default 1500); VIGIL_SIM_FIRST=<n> first seed (default 1).
+ * VIGIL_SIM_SEEDS=<n>  number of seeds (default 2000); VIGIL_SIM_FIRST=<n> first seed (default 1).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +21,14 @@ function describeFailure(r: SimResult): string {
   );
 }
 
+test('a seed replays identically (same trace, same result)', () => {
+  const a = runSim(optionsForSeed(4242, { trace: true }));
+  const b = runSim(optionsForSeed(4242, { trace: true }));
+  assert.ok(a.trace.length > 100);
+  assert.deepEqual(a.trace, b.trace);
+  assert.deepEqual(a.outages, b.outages);
+});
+
 if (one !== undefined) {
   test(`simulation seed ${one} (replay)`, () => {
     const r = runSim(optionsForSeed(Number(one), { trace: true }));
@@ -30,7 +38,7 @@ if (one !== undefined) {
   });
 } else {
   test('simulation: thousands of seeds converge and never double-hold while connected', () => {
-    const count = Number(process.env.VIGIL_SIM_SEEDS ?? 1500);
+    const count = Number(process.env.VIGIL_SIM_SEEDS ?? 2000);
     const first = Number(process.env.VIGIL_SIM_FIRST ?? 1);
     const failures: SimResult[] = [];
     let worst = 0;
