@@ -632,7 +632,9 @@ export class ClusterEngine {
     // What it stops holding is in flux (handed to someone, or going down) until the receiver
     // claims it, the sender dies or restarts, or FLUX_EXPIRY_MS passes: a bystander must not
     // pick it up in between (messages from the receiver may reach us after the sender's).
-    if (p.holdsKnown && msg.info !== 'mach_down') {
+    // A settled (stable) report without a hand-over simply frees what it no longer lists.
+    const handover = msg.info === 'standby' || msg.info === 'shutdown' || !msg.isstable;
+    if (p.holdsKnown && msg.info !== 'mach_down' && handover) {
       let added = false;
       for (const g of p.holds) {
         if (!claim.has(g) && !p.releasing.has(g)) {
