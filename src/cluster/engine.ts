@@ -645,10 +645,13 @@ export class ClusterEngine {
       }
       if (added) out.push({ kind: 'setTimer', name: `flux:${p.name}`, ms: FLUX_EXPIRY_MS });
     }
+    const prev = p.holdsKnown ? new Set(p.holds) : new Set<string>();
     for (const g of claim) {
       p.releasing.delete(g);
       p.handedOver.delete(g);
-      // Only a claim we can act on settles the hand-over (not one from behind a partition).
+      // Only a new claim we can act on settles a hand-over (not one from behind a partition, nor
+      // a holder that is still letting go of it).
+      if (prev.has(g)) continue;
       if (p.alive) {
         for (const q of this.state.peers.values()) {
           if (q === p) continue;
