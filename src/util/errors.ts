@@ -25,6 +25,7 @@ export const ErrorCodes = {
   VIGIL_ERR_MSG_FIELD: 'message lacks a required field or has an invalid one',
   VIGIL_ERR_MSG_REPLAY: 'replayed or stale message',
   VIGIL_ERR_MSG_UNKNOWN_NODE: 'message from a node not in the configuration',
+  VIGIL_ERR_MSG_TYPE: 'message type not handled by the engine',
   VIGIL_ERR_SOCKET: 'socket error',
   VIGIL_ERR_CONTROL_REQUEST: 'bad control request',
   VIGIL_ERR_CONTROL_REFUSED: 'the daemon refused the command',

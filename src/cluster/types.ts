@@ -1,0 +1,102 @@
+/** Events in, actions out: the contract between the pure cluster engine and the daemon. */
+import type { EngineMessage, RscHold } from './protocol.js';
+import type { LogLevel, MembershipEvent } from '../membership/membership.js';
+
+export type StandbyWhich = 'all' | 'local' | 'foreign';
+
+export type OperatorCommand =
+  /** `hb_standby all|local|foreign` (`failback` = `foreign`). */
+  | { readonly op: 'standby'; readonly which: StandbyWhich }
+  /** `hb_takeover all|local|foreign`: ask the peer to go standby with the complement. */
+  | { readonly op: 'takeover'; readonly which: StandbyWhich }
+  /** Graceful stop (SIGTERM, `vigil stop`): hand everything over, then `shutdone`. */
+  | { readonly op: 'shutdown' };
+
+export type ClusterEvent =
+  | { readonly kind: 'commUp' }
+  /** `generation` = the incarnation heard (messages carry it too, so late ones can be told apart). */
+  | { readonly kind: 'nodeAlive'; readonly node: string; readonly generation?: number }
+  | { readonly kind: 'nodeRestarted'; readonly node: string; readonly generation?: number }
+  | { readonly kind: 'nodeReturned'; readonly node: string; readonly generation?: number }
+  | { readonly kind: 'nodeDead'; readonly node: string; readonly generation?: number }
+  | { readonly kind: 'nodeShutdown'; readonly node: string }
+  /** A decoded message from a peer (never our own echo). */
+  | { readonly kind: 'message'; readonly from: string; readonly generation: number; readonly msg: EngineMessage }
+  /** A timer the engine set (`setTimer`) has fired. */
+  | { readonly kind: 'timer'; readonly name: string }
+  | { readonly kind: 'command'; readonly command: OperatorCommand }
+  | { readonly kind: 'acquireDone'; readonly group: string; readonly ok: boolean }
+  | { readonly kind: 'releaseDone'; readonly group: string; readonly ok: boolean }
+  | { readonly kind: 'stonithDone'; readonly node: string; readonly ok: boolean };
+
+export type ClusterAction =
+  /** Broadcast (the message carries `dest` itself when it has one). */
+  | { readonly kind: 'send'; readonly msg: EngineMessage }
+  /** Start a group (left to right). Answer with `acquireDone`. */
+  | { readonly kind: 'acquire'; readonly group: string }
+  /** Stop a group (right to left). Answer with `releaseDone`. */
+  | { readonly kind: 'release'; readonly group: string }
+  | { readonly kind: 'log'; readonly level: LogLevel; readonly text: string }
+  /** Reset a node through the configured STONITH device. Answer with `stonithDone`. */
+  | { readonly kind: 'stonith'; readonly node: string }
+  /** (Re)arm a one-shot timer; a timer of the same name is replaced. Answer with `timer`. */
+  | { readonly kind: 'setTimer'; readonly name: string; readonly ms: number }
+  | { readonly kind: 'cancelTimer'; readonly name: string }
+  /** Everything released and `shutdone` sent: the daemon may exit. */
+  | { readonly kind: 'shutdownComplete' }
+  /** A resource could not be stopped: Heartbeat reboots the node (`Resource STOP failure`). */
+  | { readonly kind: 'reboot'; readonly reason: string };
+
+/** What this node does with one group. `stuck` = a stop failed; treated as held for safety. */
+export type GroupState = 'none' | 'acquiring' | 'held' | 'releasing' | 'stuck';
+
+/**
+ * init: comm not up yet; starting: sent `starting`, waiting for the peers' `resource`;
+ * stable: normal operation; shutdown: giving everything up; down: `shutdone` sent.
+ */
+export type ResourceState = 'init' | 'starting' | 'stable' | 'shutdown' | 'down';
+
+export interface PeerView {
+  readonly name: string;
+  readonly alive: boolean;
+  readonly stable: boolean;
+  readonly holdsKnown: boolean;
+  readonly holds: readonly string[];
+  readonly shuttingDown: boolean;
+}
+
+export interface ClusterSnapshot {
+  readonly node: string;
+  readonly rstate: ResourceState;
+  /** `cl_status rscstatus`: none/local/foreign/all/transition. */
+  readonly rscstatus: RscHold | 'transition';
+  readonly groups: ReadonlyArray<{ readonly key: string; readonly preferred: string; readonly state: GroupState }>;
+  readonly peers: readonly PeerView[];
+  readonly standby: string | undefined;
+}
+
+/** Translate a membership event into the engine event it implies (log/link/ping events have none). */
+export function clusterEventOf(ev: MembershipEvent): ClusterEvent | undefined {
+  switch (ev.kind) {
+    case 'commUp':
+      return { kind: 'commUp' };
+    case 'nodeAlive':
+      return { kind: 'nodeAlive', node: ev.node, generation: ev.generation };
+    case 'nodeRestarted':
+      return { kind: 'nodeRestarted', node: ev.node, generation: ev.generation };
+    case 'nodeReturned':
+      return { kind: 'nodeReturned', node: ev.node, generation: ev.generation };
+    case 'nodeDead':
+      return { kind: 'nodeDead', node: ev.node, generation: ev.generation };
+    case 'nodeShutdown':
+      return { kind: 'nodeShutdown', node: ev.node };
+    case 'log':
+    case 'statusChanged':
+    case 'linkUp':
+    case 'linkDead':
+    case 'pingNodeAlive':
+    case 'pingNodeDead':
+    case 'localStall':
+      return undefined;
+  }
+}

@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Membership, type MembershipEvent } from '../../src/membership/membership.js';
+import { simConfig } from '../../src/sim/config.js';
+
+const cfg = (over: Partial<Parameters<typeof simConfig>[0]> = {}) =>
+  simConfig({
+    nodes: ['node1', 'node2'],
+    localNode: 'node1',
+    groups: [['IPaddr::10.0.0.1', 'node1']],
+    keepaliveMs: 1000,
+    deadtimeMs: 10_000,
+    initdeadMs: 20_000,
+    ...over,
+  });
+
+const logs = (ev: MembershipEvent[]) => ev.flatMap((e) => (e.kind === 'log' ? [`${e.level}: ${e.text}`] : []));
+const kinds = (ev: MembershipEvent[]) => ev.filter((e) => e.kind !== 'log').map((e) => e.kind);
+
+/** Feed a status every `every` ms from node2 on eth0 and run check() every 250 ms, until `until`. */
+function run(m: Membership, from: number, until: number, every: number | undefined, gen = 7, dt = 10_000) {
+  const out: Array<[number, MembershipEvent]> = [];
+  let nextBeat = from;
+  for (let t = from; t <= until; t += 250) {
+    if (every !== undefined && t >= nextBeat) {
+      for (const e of m.onPacket('node2', 'eth0', t)) out.push([t, e]);
+      for (const e of m.onStatus('node2', gen, 'active', dt, t)) out.push([t, e]);
+      nextBeat += every;
+    }
+    for (const e of m.check(t)) out.push([t, e]);
+  }
+  return out;
+}
+
+test('comm comes up once every node was heard, with Heartbeat texts', () => {
+  const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
+  assert.equal(m.localStatus, 'up');
+  const ev = [...m.onPacket('node2', 'eth0', 100), ...m.onStatus('node2', 7, 'up', 10_000, 100)];
+  assert.deepEqual(logs(ev), [
+    'info: Link node2:eth0 up.',
+    'info: Status update for node node2: status up',
+    'info: Comm_now_up(): updating status to active',
+    "info: Local status now set to: 'active'",
+  ]);
+  assert.deepEqual(kinds(ev), ['linkUp', 'nodeAlive', 'statusChanged', 'commUp']);
+  assert.equal(m.localStatus, 'active');
+});
+
+test('a node never heard is declared dead at initdead, then comm is up', () => {
+  const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
+  const ev = run(m, 0, 20_500, undefined);
+  const dead = ev.find(([, e]) => e.kind === 'nodeDead');
+  assert.ok(dead);
+  assert.equal(dead[0], 20_250);
+  assert.ok(ev.some(([, e]) => e.kind === 'log' && e.text === 'node node2: is dead' && e.level === 'WARN'));
+  assert.ok(ev.some(([, e]) => e.kind === 'commUp'));
+});
+
+test('deadtime comes from the dt the peer announces, +2000 ms during its first 5 s', () => {
+  const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
+  m.onStatus('node2', 7, 'active', 3000, 0);
+  assert.equal(m.timeoutFor('node2', 1000), 5000);
+  assert.equal(m.timeoutFor('node2', 6000), 3000);
+  // Last status at t=5250: dead 3 s later, not after our own 10 s deadtime.
+  const ev = run(m, 250, 6000, 1000, 7, 3000).concat(run(m, 6250, 12_000, undefined));
+  const dead = ev.find(([, e]) => e.kind === 'nodeDead');
+  assert.ok(dead !== undefined && dead[0] > 8250 && dead[0] <= 8500, String(dead?.[0]));
+});
+
+test('a late status is warned about past warntime; the link dies with the node', () => {
+  const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
+  run(m, 0, 6000, 1000);
+  const ev = run(m, 6250, 12_500, undefined).concat(run(m, 12_500, 12_500, 1000));
+  assert.ok(logs(ev.map((x) => x[1])).includes('WARN: Late heartbeat: Node node2: interval 6500 ms'));
+  const ev2 = run(m, 12_750, 23_000, undefined);
+  assert.deepEqual(
+    logs(ev2.map((x) => x[1])).filter((l) => !l.startsWith('info: Status')),
+    ['WARN: node node2: is dead', 'info: Link node2:eth0 dead.'],
+  );
+});
+
+test('same generation after death = partition heal; higher = restart', () => {
+  const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
+  run(m, 0, 3000, 1000);
+  run(m, 3250, 14_000, undefined);
+  const back = m.onStatus('node2', 7, 'active', 10_000, 14_100);
+  assert.deepEqual(logs(back).slice(0, 2), [
+    'CRIT: Cluster node node2 returning after partition.',
+    'WARN: Deadtime value may be too small.',
+  ]);
+  assert.ok(kinds(back).includes('nodeReturned'));
+  const restart = m.onStatus('node2', 8, 'up', 10_000, 14_900);
+  assert.ok(kinds(restart).includes('nodeRestarted'));
+  assert.ok(logs(restart).includes('info: Heartbeat restart on node node2'));
+  // An older generation is a replay: ignored.
+  assert.deepEqual(m.onStatus('node2', 7, 'active', 10_000, 15_000), []);
+});
+
+test('a late liveness check is a local stall: deadlines move, nobody is declared dead', () => {
+  const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
+  run(m, 0, 5000, 1000);
+  // The process was frozen for 30 s; queued statuses are read first, then the check runs.
+  const ev = m.check(35_000);
+  assert.ok(kinds(ev).includes('localStall'));
+  assert.ok(!kinds(ev).includes('nodeDead'));
+  assert.ok(logs(ev)[0]?.startsWith('WARN: Liveness check ran 29750 ms late'));
+  // The peer is still judged afterwards: silent for its deadtime after the stall → dead.
+  const later = run(m, 35_250, 46_000, undefined);
+  assert.ok(later.some(([, e]) => e.kind === 'nodeDead'));
+});
+
+test('shutdone marks the peer dead at once, without the deadtime wait', () => {
+  const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
+  run(m, 0, 2000, 1000);
+  const ev = m.onShutdone('node2', 2100);
+  assert.ok(kinds(ev).includes('nodeShutdown'));
+  assert.ok(!m.isAlive('node2'));
+  assert.ok(logs(ev).includes('info: Link node2:eth0 dead.'));
+});
+
+test('ping nodes: alive on answer, dead after deadping', () => {
+  const m = new Membership(cfg({ pingNodes: ['10.0.0.254'] }), 0, { checkIntervalMs: 250 });
+  const a = m.onPing('10.0.0.254', 500);
+  assert.ok(kinds(a).includes('pingNodeAlive'));
+  assert.equal(m.livePingNodes(), 1);
+  const ev = run(m, 750, 11_000, 1000);
+  assert.ok(ev.some(([t, e]) => e.kind === 'pingNodeDead' && t > 10_500));
+  assert.equal(m.livePingNodes(), 0);
+});
