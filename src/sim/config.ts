@@ -3,6 +3,7 @@
  * the config parsers). Defaults follow Heartbeat's; timing and failback mode are parameters.
  */
 import type { AutoFailback, CompiledConfig, HaCf, ResourceGroup } from '../config/types.js';
+import { vigilDefaults } from '../config/vigil-directives.js';
 
 export interface SimConfigOptions {
   readonly nodes: readonly string[];
@@ -72,7 +73,7 @@ export function simConfig(o: SimConfigOptions): CompiledConfig {
         : { directive: 'stonith_host', type: o.stonith, params: [], host: '*', origin },
     apiauth: [],
     respawn: [],
-    vigil: { stateDir: '/var/lib/heartbeat' },
+    vigil: vigilDefaults(),
     raw: {},
     origins: {},
   };
