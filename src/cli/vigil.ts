@@ -22,6 +22,27 @@ program
   });
 
 program
+  .command('run')
+  .description('run the daemon in the foreground (like heartbeat -f)')
+  .option('--config-dir <dir>', 'directory holding ha.cf, authkeys and haresources', '/etc/ha.d')
+  .option('--node <name>', 'run as this node (default: /etc/ha.d/nodeinfo or uname -n)')
+  .option('--pidfile <path>', 'pid file', process.env.VIGIL_PIDFILE ?? '/var/run/vigil.pid')
+  .option('--stderr', 'also write log lines to stderr')
+  .action(async (opts: { configDir: string; node?: string; pidfile: string; stderr?: boolean }) => {
+    const { runDaemon } = await import('../daemon/main.js');
+    const { controlSocketPath } = await import('../control/client.js');
+    process.exitCode = await runDaemon({
+      configDir: opts.configDir,
+      ...(opts.node !== undefined ? { node: opts.node } : {}),
+      pidfile: opts.pidfile,
+      controlSocket: controlSocketPath(),
+      stderr: opts.stderr === true,
+    });
+    // Sockets, pingers and timers are closed; anything left (a stuck child) must not keep a stopped daemon alive.
+    process.exit();
+  });
+
+program
   .command('status')
   .description('show nodes, links, resource groups and who holds what since when')
   .option('--json', 'print the daemon snapshot as JSON')

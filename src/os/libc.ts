@@ -446,3 +446,32 @@ export function netlinkRecv(fd: number, maxBytes = 65536): Buffer | undefined {
   }
   return buf.subarray(0, n);
 }
+
+const AF_UNIX = 1;
+const SUN_PATH_MAX = 108;
+
+/** A non-blocking AF_UNIX datagram socket (sd_notify, syslog's /dev/log): Node's dgram has no Unix datagrams. */
+export function openUnixDatagramSocket(): number {
+  return check(
+    libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+    'VIGIL_ERR_SOCKET',
+    'socket',
+    'AF_UNIX/SOCK_DGRAM',
+  );
+}
+
+/**
+ * Sends one datagram to a Unix socket path; a leading `@` names an abstract socket (as NOTIFY_SOCKET does).
+ * Never blocks: a full receiver (EAGAIN) is an error the caller counts.
+ */
+export function sendUnixDatagram(fd: number, path: string, data: Uint8Array): number {
+  const name = Buffer.from(path.startsWith('@') ? '\0' + path.slice(1) : path, 'utf8');
+  if (name.length >= SUN_PATH_MAX) throw new VigilError('VIGIL_ERR_SOCKET_SEND', `unix socket path too long: ${path}`);
+  const addr = Buffer.alloc(2 + SUN_PATH_MAX);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(addr, 2);
+  // Abstract names are length-delimited (no trailing NUL); filesystem paths include theirs.
+  const alen = 2 + name.length + (path.startsWith('@') ? 0 : 1);
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return check(libc().sendto(fd, buf, buf.length, 0, addr, alen), 'VIGIL_ERR_SOCKET_SEND', 'sendto', path);
+}

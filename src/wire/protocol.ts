@@ -181,7 +181,7 @@ function uuidKey(u: Uint8Array): string {
 }
 
 export class WireProtocol {
-  private readonly o: WireProtocolOptions;
+  private o: WireProtocolOptions;
   private readonly byName = new Map<string, NodeEntry>();
   private readonly byUuid = new Map<string, NodeEntry>();
   private readonly history: SendHistory;
@@ -197,6 +197,11 @@ export class WireProtocol {
     for (const n of o.pingNodes ?? []) this.addNode(n, true);
     const self = this.byName.get(o.localNode) ?? this.addNode(o.localNode, false);
     this.learnUuid(self, o.localUuid);
+  }
+
+  /** New authkeys (SIGHUP after authkeys changed): later packets are signed and checked with them. */
+  setKeys(keys: AuthKeys): void {
+    this.o = { ...this.o, keys };
   }
 
   private addNode(name: string, ping: boolean): NodeEntry {

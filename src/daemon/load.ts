@@ -1,0 +1,27 @@
+import { analyzeConfig } from '../config/compile.js';
+import type { CompiledConfig } from '../config/types.js';
+import type { ConfigWarning } from '../config/warnings.js';
+import { localNodeName, readConfigDir } from '../os/config-files.js';
+import { VigilErrors } from '../util/errors.js';
+
+/** Reads and compiles /etc/ha.d as the daemon starts or reloads; throws VigilErrors with every error found. */
+export async function loadConfig(
+  configDir: string,
+  nodeOverride: string | undefined,
+): Promise<{ config: CompiledConfig; warnings: readonly ConfigWarning[] }> {
+  const host = await localNodeName(configDir);
+  const localNode = (nodeOverride ?? host.name).toLowerCase();
+  const { files, errors } = await readConfigDir(configDir);
+  if (files.hacf === undefined || files.authkeys === undefined || files.haresources === undefined) {
+    throw new VigilErrors(errors);
+  }
+  const r = analyzeConfig({
+    configDir,
+    localNode,
+    hacf: files.hacf,
+    authkeys: files.authkeys,
+    haresources: files.haresources,
+  });
+  if (r.config === undefined) throw new VigilErrors(r.errors);
+  return { config: r.config, warnings: r.warnings };
+}

@@ -1,0 +1,300 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import type { CompiledConfig } from '../config/types.js';
+import type { ControlRequest, StandbyWhich } from '../control/protocol.js';
+import { ControlServer } from '../control/server.js';
+import { ALL_LEVELS, FileSink, Logger, NON_DEBUG_LEVELS, type LogLevel, type LogSink } from '../obs/log.js';
+import { SyslogSink, facilityCode } from '../obs/syslog.js';
+import { realScheduler } from '../os/clock.js';
+import { realArpAnnouncer } from '../os/garp.js';
+import { loadIdentity } from '../os/identity.js';
+import { IpCommandAddressManager } from '../os/ip.js';
+import { Pinger } from '../os/pinger.js';
+import { SdNotify } from '../os/sdnotify.js';
+import { createMedium, type Medium } from '../transport/index.js';
+import { VigilError, isVigilError } from '../util/errors.js';
+import { loadConfig } from './load.js';
+import { VERSION, VigilNode } from './node.js';
+import { DEFAULT_PIDFILE, claimPidfile, releasePidfile } from './pidfile.js';
+import { ResourceManager } from './resources.js';
+
+export interface RunOptions {
+  readonly configDir: string;
+  readonly node?: string;
+  readonly pidfile?: string;
+  readonly controlSocket: string;
+  /** Also write log lines to stderr (foreground use). */
+  readonly stderr: boolean;
+}
+
+class StderrSink implements LogSink {
+  write(_level: LogLevel, line: string): void {
+    process.stderr.write(line);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger; sinks: FileSink[] } {
+  const h = config.hacf;
+  const sinks: LogSink[] = [];
+  const files: FileSink[] = [];
+  if (h.logfile !== undefined && h.logfile !== '/dev/null') files.push(new FileSink(h.logfile, NON_DEBUG_LEVELS));
+  if (h.debugfile !== undefined && h.debugfile !== '/dev/null') files.push(new FileSink(h.debugfile, ALL_LEVELS));
+  sinks.push(...files);
+  // No logfile, debugfile or logfacility: Heartbeat implies use_logd (syslog through ha_logd); Vigil logs to syslog.
+  const facility = h.logfacility ?? (h.logfile === undefined && h.debugfile === undefined ? 'daemon' : undefined);
+  const code = facility === undefined || facility === 'none' ? undefined : facilityCode(facility);
+  if (code !== undefined) sinks.push(new SyslogSink(code, hostname()));
+  if (stderr) sinks.push(new StderrSink());
+  const logger = new Logger({ node: h.localNode, pid: process.pid, tag: 'heartbeat', sinks });
+  logger.debugLevel = h.debug;
+  return { logger, sinks: files };
+}
+
+/** The /proc/loadavg line for `ld`, refreshed in the background (never read on the heartbeat path). */
+function loadavgReader(): { get: () => string; stop: () => void } {
+  let line = '0.00 0.00 0.00 1/1 1';
+  const refresh = (): void => {
+    readFile('/proc/loadavg', 'utf8').then(
+      (s) => {
+        line = s.trim();
+      },
+      () => undefined,
+    );
+  };
+  refresh();
+  const t = setInterval(refresh, 5000);
+  t.unref();
+  return {
+    get: () => line,
+    stop: () => {
+      clearInterval(t);
+    },
+  };
+}
+
+function buildMedia(config: CompiledConfig, logger: Logger): Medium[] {
+  const media: Medium[] = [];
+  for (const m of config.hacf.media) {
+    if (m.kind === 'bcast' || m.kind === 'ucast' || m.kind === 'mcast') {
+      media.push(createMedium(m));
+    } else {
+      logger.warn(`${m.kind} media are not supported by this Vigil build: ${m.origin.file}:${m.origin.line} ignored`);
+    }
+  }
+  return media;
+}
+
+/** `vigil run`: the daemon in the foreground, like `heartbeat -f`. Resolves with the exit code. */
+export async function runDaemon(opts: RunOptions): Promise<number> {
+  // Without a SIGUSR1 handler Node opens its inspector on 127.0.0.1:9229 — a root shell. Install it first.
+  const early = (): void => undefined;
+  process.on('SIGUSR1', early);
+
+  let loaded;
+  try {
+    loaded = await loadConfig(opts.configDir, opts.node);
+  } catch (e) {
+    if (!isVigilError(e)) throw e;
+    process.stderr.write(e.message + '\n');
+    process.stderr.write('Configuration error, heartbeat not started.\n');
+    return 6; // LSB: program is not configured
+  }
+  let config = loaded.config;
+  const { logger, sinks: fileSinks } = buildLogger(config, opts.stderr);
+  for (const w of loaded.warnings) logger.warn(w.message);
+  const pidfile = opts.pidfile ?? DEFAULT_PIDFILE;
+  try {
+    await claimPidfile(pidfile);
+  } catch (e) {
+    logger.error(e instanceof Error ? e.message : String(e));
+    await logger.close();
+    return 1;
+  }
+  logger.info(`Configuration validated. Starting heartbeat 3.0.6 (Vigil ${VERSION})`);
+  const h = config.hacf;
+  const identity = await loadIdentity({
+    stateDir: h.vigil.stateDir,
+    nodeName: h.localNode,
+    uuidFrom: h.uuidfrom,
+    hbgenmethod: h.hbgenmethod,
+  });
+  for (const l of identity.log) logger.log(l.level === 'warn' ? 'WARN' : 'info', l.text);
+  logger.info(`Heartbeat generation: ${identity.generation}`);
+
+  const loadavg = loadavgReader();
+  const sd = new SdNotify();
+  // The node is created below; resource callbacks reach it through this late binding.
+  const nodeRef: { current?: VigilNode } = {};
+  const resources = new ResourceManager({
+    config,
+    logger,
+    addresses: new IpCommandAddressManager(),
+    arp: realArpAnnouncer,
+    onGroupLost: (group, why) => {
+      nodeRef.current?.groupLost(group, why);
+    },
+  });
+  await resources.cleanupAtStart();
+
+  let exitCode = 0;
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+
+  const media = buildMedia(config, logger);
+  const theNode = new VigilNode({
+    config,
+    logger,
+    uuid: identity.uuid,
+    generation: identity.generation,
+    media,
+    resources,
+    scheduler: realScheduler,
+    loadavg: loadavg.get,
+    onStopped: (reason) => {
+      logger.debug(`stopped: ${reason}`);
+      resolveExit(exitCode);
+    },
+  });
+  nodeRef.current = theNode;
+  try {
+    await theNode.start();
+  } catch (e) {
+    logger.error(`Cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    theNode.close();
+    await releasePidfile(pidfile);
+    await logger.close();
+    return 1;
+  }
+
+  const pingers = h.pingNodes.flatMap((p) =>
+    p.addresses.map(
+      (address) =>
+        new Pinger({
+          address,
+          intervalMs: h.keepaliveMs,
+          onReply: () => {
+            theNode.pingReply(p.name);
+          },
+          onError: (text) => {
+            logger.error(text);
+          },
+        }),
+    ),
+  );
+  for (const p of pingers) p.start();
+
+  const reload = async (): Promise<string> => {
+    let next;
+    try {
+      next = await loadConfig(opts.configDir, opts.node);
+    } catch (e) {
+      const text = isVigilError(e) ? e.message : String(e);
+      for (const line of text.split('\n')) logger.error(line);
+      logger.error('New configuration rejected: keeping the running one.');
+      throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', `new configuration rejected, running one kept:\n${text}`);
+    }
+    const authChanged =
+      JSON.stringify([...next.config.authkeys.keys]) !== JSON.stringify([...config.authkeys.keys]) ||
+      next.config.authkeys.active !== config.authkeys.active;
+    const rest = (c: CompiledConfig): string =>
+      JSON.stringify({
+        h: { ...c.hacf, raw: undefined, origins: undefined },
+        g: c.groups.map((g) => [g.key, g.node, g.resources.map((r) => r.spec)]),
+      });
+    const restChanged = rest(next.config) !== rest(config);
+    if (authChanged) {
+      logger.info('Rereading authentication file.');
+      theNode.wire.setKeys(next.config.authkeys);
+    }
+    if (restChanged) {
+      // Applying new timings, media or groups in place is not supported yet: say so instead of half-applying.
+      logger.warn(
+        'ha.cf or haresources changed: restart Vigil to apply (vigil stop; vigil start). Running configuration kept.',
+      );
+    }
+    if (authChanged) config = { ...config, authkeys: next.config.authkeys };
+    for (const f of fileSinks) void f.reopen();
+    return authChanged ? 'authentication keys reloaded' : restChanged ? 'changes need a restart' : 'no change';
+  };
+
+  const control = new ControlServer({
+    path: opts.controlSocket,
+    handler: async (req: ControlRequest) => {
+      switch (req.cmd) {
+        case 'status':
+          return theNode.snapshot();
+        case 'standby':
+        case 'takeover': {
+          if (!h.niceFailback) {
+            throw new VigilError(
+              'VIGIL_ERR_CONTROL_REFUSED',
+              'Standby mode only implemented when nice_failback on (auto_failback on or off)',
+            );
+          }
+          const which: StandbyWhich = req.which;
+          theNode.command({ op: req.cmd, which });
+          return { accepted: true };
+        }
+        case 'reload':
+          return { result: await reload() };
+        case 'debug':
+          logger.debugLevel = Math.max(0, Math.min(255, logger.debugLevel + req.delta));
+          return { debug: logger.debugLevel };
+        case 'shutdown':
+          void theNode.shutdown('control request');
+          return { accepted: true };
+      }
+    },
+  });
+  try {
+    await control.listen();
+  } catch (e) {
+    logger.error(`control socket ${opts.controlSocket} unavailable: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  const onTerm = (sig: string): void => {
+    sd.send('STOPPING=1');
+    void theNode.shutdown(sig);
+  };
+  process.on('SIGTERM', () => {
+    onTerm('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    onTerm('SIGINT');
+  });
+  process.on('SIGHUP', () => {
+    logger.info('Received SIGHUP: reloading configuration.');
+    reload().catch(() => undefined);
+  });
+  process.off('SIGUSR1', early);
+  process.on('SIGUSR1', () => {
+    logger.debugLevel = Math.min(255, logger.debugLevel + 1);
+    logger.info(`debug now set to ${logger.debugLevel}`);
+  });
+  process.on('SIGUSR2', () => {
+    logger.debugLevel = Math.max(0, logger.debugLevel - 1);
+    logger.info(`debug now set to ${logger.debugLevel}`);
+  });
+  process.on('uncaughtException', (e) => {
+    // A daemon in an unknown state must not keep its VIP: log, and die; the kernel lease drops the VIP.
+    logger.crit(`internal error, exiting: ${e.stack ?? e.message}`);
+    exitCode = 70;
+    theNode.close();
+    resolveExit(70);
+  });
+  sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
+
+  const code = await exited;
+  for (const p of pingers) p.close();
+  loadavg.stop();
+  sd.close();
+  await control.close();
+  await releasePidfile(pidfile);
+  await logger.close();
+  return code;
+}

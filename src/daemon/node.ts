@@ -1,0 +1,485 @@
+import { ClusterEngine } from '../cluster/engine.js';
+import { fromFields, toFields, type EngineMessage } from '../cluster/protocol.js';
+import { clusterEventOf, type ClusterAction, type ClusterEvent, type OperatorCommand } from '../cluster/types.js';
+import type { CompiledConfig } from '../config/types.js';
+import type { GroupState as ViewGroupState, StatusSnapshot, TransitionView } from '../control/protocol.js';
+import { Membership, type MembershipEvent, type NodeStatus } from '../membership/membership.js';
+import type { Logger } from '../obs/log.js';
+import type { Medium } from '../transport/index.js';
+import type { Scheduler, TimerHandle } from '../util/clock.js';
+import { VigilError } from '../util/errors.js';
+import {
+  WireProtocol,
+  computeTtl,
+  getString,
+  isBenignDrop,
+  msg,
+  statusBody,
+  str,
+  type Accepted,
+  type WireEvent,
+} from '../wire/index.js';
+import type { ResourceManager } from './resources.js';
+
+export const VERSION = '0.1.0';
+/** Transitions kept for `vigil status`. */
+const MAX_TRANSITIONS = 50;
+/** A graceful stop that cannot finish (a peer never answers, a resource hangs) still ends. */
+const SHUTDOWN_LIMIT_MS = 5 * 60_000;
+/** Time for the last packets (shutdone) to leave before the media close. */
+const SHUTDONE_FLUSH_MS = 200;
+
+export interface NodeDeps {
+  readonly config: CompiledConfig;
+  readonly logger: Logger;
+  readonly uuid: Uint8Array;
+  readonly generation: number;
+  readonly media: readonly Medium[];
+  readonly resources: ResourceManager;
+  readonly scheduler: Scheduler;
+  readonly loadavg: () => string;
+  readonly random?: () => number;
+  /** Called once the node has stopped (graceful shutdown done): the daemon exits. */
+  readonly onStopped: (reason: string) => void;
+}
+
+/**
+ * One cluster node: the wire protocol, liveness and the decision engine wired to media, resources and logs.
+ * Data flows one way (bytes → message → liveness → decision → action → effect); every decision is the pure
+ * engine's, this class only carries them out and feeds the results back.
+ */
+export class VigilNode {
+  readonly wire: WireProtocol;
+  readonly membership: Membership;
+  readonly engine: ClusterEngine;
+  private readonly cfg: CompiledConfig;
+  private readonly engineTimers = new Map<string, TimerHandle>();
+  private beatTimer: TimerHandle | undefined;
+  private checkTimer: TimerHandle | undefined;
+  private checkScheduledFor = 0;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly since = new Map<string, number>();
+  private readonly failures = new Map<string, { count: number; last: string | undefined }>();
+  private readonly transitions: TransitionView[] = [];
+  private readonly startedAt: number;
+  private stopping = false;
+  private stopped = false;
+  private shutdownWaiters: (() => void)[] = [];
+
+  constructor(private readonly d: NodeDeps) {
+    this.cfg = d.config;
+    const h = d.config.hacf;
+    const now = d.scheduler.now();
+    this.startedAt = d.scheduler.wallNow();
+    this.membership = new Membership(d.config, now);
+    this.engine = new ClusterEngine(d.config);
+    this.wire = new WireProtocol({
+      localNode: h.localNode,
+      localUuid: d.uuid,
+      generation: d.generation,
+      nodes: h.nodes,
+      pingNodes: h.pingNodes.map((p) => p.name),
+      keys: d.config.authkeys,
+      msgfmt: h.msgfmt,
+      ttl: computeTtl(h.hopfudge, h.nodes.length + h.pingNodes.length),
+      maxRexmitDelayMs: h.maxRexmitDelayMs,
+      scheduler: d.scheduler,
+      random: d.random ?? Math.random,
+      loadavg: d.loadavg,
+      transmit: (packet) => {
+        for (const m of d.media) if (m.state === 'open') m.send(packet);
+      },
+      isNodeUp: (node) => this.membership.isAlive(node),
+      onEvent: (e) => {
+        this.onWireEvent(e);
+      },
+    });
+    for (const g of d.config.groups) this.since.set(g.key, this.startedAt);
+  }
+
+  private log(level: 'debug' | 'info' | 'WARN' | 'ERROR' | 'CRIT', text: string): void {
+    this.d.logger.log(level, text);
+  }
+
+  private onWireEvent(e: WireEvent): void {
+    const level = e.level === 'warn' ? 'WARN' : e.level === 'error' ? 'ERROR' : e.level;
+    this.log(level, e.text);
+  }
+
+  /** Starts the media, the heartbeat and the liveness check. */
+  async start(): Promise<void> {
+    const h = this.cfg.hacf;
+    for (const m of this.d.media) {
+      this.unsubscribe.push(
+        m.onPacket((bytes, _rinfo, link) => {
+          this.onPacket(bytes, link);
+        }),
+      );
+      this.unsubscribe.push(
+        m.onEvent((ev) => {
+          if (ev.type === 'down') this.log('WARN', `medium ${m.description} down: ${ev.reason}`);
+          else if (ev.type === 'reopened') this.log('info', `medium ${m.description} reopened`);
+          else if (ev.type === 'error') this.log('ERROR', `medium ${m.description}: ${ev.error.message}`);
+        }),
+      );
+    }
+    await Promise.all(this.d.media.map((m) => m.start()));
+    this.log('info', `Local status now set to: '${this.membership.localStatus}'`);
+    // Heartbeat sends its first status at once, then every keepalive on a fixed grid (no drift under load).
+    const first = this.d.scheduler.now();
+    let n = 0;
+    const beat = (): void => {
+      if (this.stopped) return;
+      this.sendStatus();
+      n++;
+      let next = first + n * h.keepaliveMs;
+      const now = this.d.scheduler.now();
+      // After a stall, do not fire a burst of catch-up beats: resume the grid from now.
+      if (next <= now) {
+        n = Math.ceil((now - first) / h.keepaliveMs);
+        next = first + n * h.keepaliveMs;
+      }
+      this.beatTimer = this.d.scheduler.setTimeout(beat, next - now);
+    };
+    beat();
+    this.scheduleCheck();
+  }
+
+  private sendStatus(): void {
+    this.wire.send(statusBody(this.membership.localStatus, this.cfg.hacf.deadtimeMs));
+  }
+
+  private scheduleCheck(): void {
+    if (this.stopped) return;
+    const now = this.d.scheduler.now();
+    const at = this.membership.nextCheckAt(now);
+    this.checkScheduledFor = at;
+    this.checkTimer = this.d.scheduler.setTimeout(
+      () => {
+        // Read every queued packet before judging anyone dead: the check runs after the poll phase.
+        setImmediate(() => {
+          this.runCheck();
+        });
+      },
+      Math.max(1, at - now),
+    );
+  }
+
+  private runCheck(): void {
+    if (this.stopped) return;
+    this.feed(this.membership.check(this.d.scheduler.now()));
+    this.scheduleCheck();
+  }
+
+  /** Bytes from a medium: decode, authenticate, order, then liveness and decisions. */
+  private onPacket(bytes: Uint8Array, link: string): void {
+    if (this.stopped) return;
+    const r = this.wire.receive(bytes);
+    const now = this.d.scheduler.now();
+    if (r.kind === 'dropped') {
+      // An authentic duplicate (the same packet over a second medium) still proves that link works.
+      if (r.from !== undefined && r.from !== this.cfg.hacf.localNode)
+        this.feed(this.membership.onPacket(r.from, link, now));
+      if (!isBenignDrop(r.reason) && this.cfg.hacf.logBadpack)
+        this.log('debug', `dropped packet (${r.reason}): ${r.detail}`);
+      return;
+    }
+    if (r.self) return;
+    const events: MembershipEvent[] = this.membership.onPacket(r.from, link, now);
+    if (r.type === 'status') {
+      const st = getString(r.message, 'st') as NodeStatus | undefined;
+      const dt = Number.parseInt(getString(r.message, 'dt') ?? '', 16);
+      if (st !== undefined) {
+        events.push(
+          ...this.membership.onStatus(r.from, r.control.generation ?? 0, st, Number.isFinite(dt) ? dt : undefined, now),
+        );
+      }
+      this.feed(events);
+      return;
+    }
+    if (r.type === 'shutdone') events.push(...this.membership.onShutdone(r.from, now));
+    this.feed(events);
+    if (r.handled) return;
+    if (r.type === 'reqnodes') {
+      const rep = this.wire.repnodesFor(r);
+      if (rep !== undefined) this.wire.send(rep);
+      return;
+    }
+    this.deliver(r);
+  }
+
+  private deliver(r: Accepted): void {
+    this.log('debug', `received t=${r.type} from ${r.from}`);
+    const m = fromFields((name) => getString(r.message, name));
+    if (m instanceof VigilError) {
+      // Messages of API clients (ipfail, crm...) and types we do not act on are not errors.
+      this.log('debug', `message t=${r.type} from ${r.from} not handled: ${m.message}`);
+      return;
+    }
+    this.handle({ kind: 'message', from: r.from, generation: r.control.generation ?? 0, msg: m });
+  }
+
+  private feed(events: readonly MembershipEvent[]): void {
+    for (const e of events) {
+      if (e.kind === 'log') {
+        this.log(e.level, e.text);
+        continue;
+      }
+      if (e.kind === 'statusChanged' || e.kind === 'commUp') {
+        // Peers learn our new status at once, not a keepalive later.
+        if (e.kind === 'commUp') this.sendStatus();
+      }
+      const ce = clusterEventOf(e);
+      if (ce !== undefined) this.handle(ce);
+    }
+  }
+
+  /** A ping node (or any member of a ping group) answered. */
+  pingReply(name: string): void {
+    if (this.stopped) return;
+    this.feed(this.membership.onPing(name, this.d.scheduler.now()));
+  }
+
+  /** Operator commands (control socket, signals). */
+  command(c: OperatorCommand): void {
+    this.handle({ kind: 'command', command: c });
+  }
+
+  private handle(ev: ClusterEvent): void {
+    if (this.stopped) return;
+    const actions = this.engine.handle(ev);
+    for (const a of actions) this.exec(a);
+  }
+
+  private exec(a: ClusterAction): void {
+    switch (a.kind) {
+      case 'log':
+        this.log(a.level, a.text);
+        if (
+          /^(Taking over|Resources being acquired|Giving up|Going standby|mach_down|Received shutdown)/.test(a.text)
+        ) {
+          this.transition(a.text);
+        }
+        return;
+      case 'send':
+        this.sendEngineMessage(a.msg);
+        return;
+      case 'acquire':
+        this.since.set(a.group, this.d.scheduler.wallNow());
+        void this.d.resources.acquire(a.group).then((ok) => {
+          this.since.set(a.group, this.d.scheduler.wallNow());
+          if (!ok) this.noteFailure(a.group, 'start failed');
+          this.transition(ok ? `holding ${a.group}` : `failed to start ${a.group}`);
+          this.handle({ kind: 'acquireDone', group: a.group, ok });
+        });
+        return;
+      case 'release':
+        this.since.set(a.group, this.d.scheduler.wallNow());
+        void this.d.resources.release(a.group).then((r) => {
+          this.since.set(a.group, this.d.scheduler.wallNow());
+          this.transition(r.ok ? `released ${a.group}` : `could not stop ${r.stuck.join(' ')}`);
+          this.handle({ kind: 'releaseDone', group: a.group, ok: r.ok });
+        });
+        return;
+      case 'stonith':
+        // No STONITH plugins in this build: the engine only asks when a device is configured.
+        this.log('ERROR', `STONITH device ${this.cfg.hacf.stonith?.type ?? '?'} is not supported by this Vigil build`);
+        this.d.scheduler.setTimeout(() => {
+          this.handle({ kind: 'stonithDone', node: a.node, ok: false });
+        }, 0);
+        return;
+      case 'setTimer': {
+        const old = this.engineTimers.get(a.name);
+        if (old !== undefined) this.d.scheduler.clearTimeout(old);
+        this.engineTimers.set(
+          a.name,
+          this.d.scheduler.setTimeout(() => {
+            this.engineTimers.delete(a.name);
+            this.handle({ kind: 'timer', name: a.name });
+          }, a.ms),
+        );
+        return;
+      }
+      case 'cancelTimer': {
+        const t = this.engineTimers.get(a.name);
+        if (t !== undefined) this.d.scheduler.clearTimeout(t);
+        this.engineTimers.delete(a.name);
+        return;
+      }
+      case 'shutdownComplete':
+        this.finishStop('shutdown complete');
+        return;
+      case 'reboot':
+        // Heartbeat reboots the machine here. Vigil will not reboot a host on its own: the group stays
+        // marked stuck (never acquired elsewhere by this node's word) and the operator is told loudly.
+        this.log('CRIT', `${a.reason}: manual intervention required (Vigil does not reboot the host).`);
+        this.transition(`stop failure: ${a.reason}`);
+        return;
+    }
+  }
+
+  private sendEngineMessage(m: EngineMessage): void {
+    const fields = toFields(m);
+    this.log(
+      'debug',
+      `send t=${m.t} ${fields
+        .filter(([n]) => n !== 't')
+        .map(([n, v]) => `${n}=${v}`)
+        .join(' ')}`,
+    );
+    this.wire.send(msg(...fields.map(([n, v]) => str(n, v))));
+    if (m.t === 'shutdone') this.membership.setLocalStatus('dead');
+  }
+
+  private noteFailure(group: string, why: string): void {
+    const f = this.failures.get(group) ?? { count: 0, last: undefined };
+    f.count++;
+    f.last = why;
+    this.failures.set(group, f);
+  }
+
+  private transition(text: string): void {
+    this.transitions.push({ at: this.d.scheduler.wallNow(), text });
+    if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
+  }
+
+  /** A held group lost its VIP by itself (lease expiry after a stall): release the rest and tell the engine. */
+  groupLost(group: string, why: string): void {
+    this.noteFailure(group, why);
+    this.transition(`lost ${group}: ${why}`);
+    const st = this.engine.state.groups.get(group);
+    if (st !== 'held') return;
+    this.log('CRIT', `Resource group ${group} lost (${why}): releasing it here.`);
+    void this.d.resources.release(group).then(() => {
+      this.handle({ kind: 'acquireDone', group, ok: false });
+    });
+  }
+
+  /** Graceful stop with handover; resolves when `shutdone` went out (or the limit passed). */
+  shutdown(reason: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.shutdownWaiters.push(resolve));
+    if (!this.stopping) {
+      this.stopping = true;
+      this.log('info', `Heartbeat shutdown in progress. (${process.pid})`);
+      this.transition(`shutdown requested (${reason})`);
+      this.d.scheduler.setTimeout(() => {
+        this.finishStop('shutdown time limit reached');
+      }, SHUTDOWN_LIMIT_MS);
+      this.command({ op: 'shutdown' });
+    }
+    return done;
+  }
+
+  private finishStop(reason: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.log('info', `${this.cfg.hacf.localNode} Heartbeat shutdown complete.`);
+    // Let `shutdone` leave the sockets before they close: the peer takes over on it without waiting deadtime.
+    this.d.scheduler.setTimeout(() => {
+      this.close();
+      for (const w of this.shutdownWaiters) w();
+      this.shutdownWaiters = [];
+      this.d.onStopped(reason);
+    }, SHUTDONE_FLUSH_MS);
+  }
+
+  /** Stops timers and media without any handover (used after shutdown, and by crash-like exits in tests). */
+  close(): void {
+    this.stopped = true;
+    if (this.beatTimer !== undefined) this.d.scheduler.clearTimeout(this.beatTimer);
+    if (this.checkTimer !== undefined) this.d.scheduler.clearTimeout(this.checkTimer);
+    for (const t of this.engineTimers.values()) this.d.scheduler.clearTimeout(t);
+    this.engineTimers.clear();
+    for (const u of this.unsubscribe) u();
+    this.wire.stop();
+    this.d.resources.dispose();
+    for (const m of this.d.media) void m.close();
+  }
+
+  get checkDueAt(): number {
+    return this.checkScheduledFor;
+  }
+
+  /** The read-only view behind `vigil status`, `cl_status` and the HTTP API. */
+  snapshot(): StatusSnapshot {
+    const now = this.d.scheduler.now();
+    const wallOffset = this.d.scheduler.wallNow() - now;
+    const cs = this.engine.snapshot();
+    const h = this.cfg.hacf;
+    const holderOf = (key: string): string | undefined => {
+      const mine = cs.groups.find((g) => g.key === key)?.state;
+      if (mine !== undefined && mine !== 'none') return h.localNode;
+      return cs.peers.find((p) => p.alive && p.holds.includes(key))?.name;
+    };
+    const stateOf = (key: string): ViewGroupState => {
+      const mine = cs.groups.find((g) => g.key === key)?.state ?? 'none';
+      switch (mine) {
+        case 'none':
+          return holderOf(key) === undefined ? 'released' : 'held';
+        case 'acquiring':
+          return 'acquiring';
+        case 'held':
+          return 'held';
+        case 'releasing':
+          return 'releasing';
+        case 'stuck':
+          return 'failed';
+      }
+    };
+    return {
+      protocol: 1,
+      version: VERSION,
+      node: h.localNode,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      generation: this.d.generation,
+      autoFailback: h.autoFailback,
+      rscstatus: cs.rscstatus,
+      nodes: this.membership.nodes(now).map((n) => ({
+        name: n.name,
+        type: n.type,
+        status: n.status,
+        links: n.links.map((l) => ({ name: l.name, status: l.up ? 'up' : 'dead' })),
+        lastHeard: n.lastStatusAt === undefined ? undefined : n.lastStatusAt + wallOffset,
+        clients: {},
+      })),
+      groups: this.cfg.groups.map((g) => ({
+        key: g.key,
+        preferred: g.node,
+        resources: g.resources.map((r) => r.spec),
+        holder: holderOf(g.key),
+        state: stateOf(g.key),
+        since: this.since.get(g.key) ?? this.startedAt,
+        failCount: this.failures.get(g.key)?.count ?? 0,
+        lastFailure: this.failures.get(g.key)?.last,
+      })),
+      transitions: [...this.transitions],
+      parameters: hbParameters(this.cfg),
+    };
+  }
+}
+
+/** `cl_status hbparameter`: the value as written in ha.cf, else Heartbeat's default in Heartbeat's units. */
+export function hbParameters(config: CompiledConfig): Record<string, string> {
+  const h = config.hacf;
+  const secs = (ms: number): string => (ms % 1000 === 0 ? String(ms / 1000) : `${ms}ms`);
+  return {
+    keepalive: secs(h.keepaliveMs),
+    deadtime: secs(h.deadtimeMs),
+    warntime: secs(h.warntimeMs),
+    initdead: secs(h.initdeadMs),
+    deadping: secs(h.deadpingMs),
+    udpport: String(h.udpport),
+    baud: String(h.baud),
+    hopfudge: String(h.hopfudge),
+    auto_failback: h.autoFailback,
+    realtime: h.realtime ? 'true' : 'false',
+    debug: String(h.debug),
+    hbgenmethod: h.hbgenmethod,
+    msgfmt: h.msgfmt,
+    max_rexmit_delay: String(h.maxRexmitDelayMs),
+    cluster: h.cluster,
+    ...h.raw,
+  };
+}

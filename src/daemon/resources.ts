@@ -1,0 +1,200 @@
+import type { ResourceAgent } from '../agents/agent.js';
+import { IpAddrAgent, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
+import { ScriptAgent, locateScript, type ScriptObserver } from '../agents/script.js';
+import type { CompiledConfig, Resource, ResourceGroup } from '../config/types.js';
+import type { ArpAnnouncer } from '../os/garp.js';
+import type { AddressManager } from '../os/ip.js';
+import type { Logger } from '../obs/log.js';
+import { GroupRunner, type ReleaseOutcome } from '../resources/group.js';
+import { join } from 'node:path';
+
+export interface ResourceManagerDeps {
+  readonly config: CompiledConfig;
+  readonly logger: Logger;
+  readonly addresses: AddressManager;
+  readonly arp: ArpAnnouncer;
+  /** A held group lost a member by itself (the VIP's lease ran out while we were stalled). */
+  readonly onGroupLost: (group: string, why: string) => void;
+  /** Per script call (Heartbeat has none; a hung script must not hang failover). */
+  readonly scriptTimeoutMs?: number;
+}
+
+/** What the VIP lease directive resolves to for this cluster. */
+export function vipPolicy(config: CompiledConfig): VipPolicy {
+  const h = config.hacf;
+  const lease = h.vigil.vipLease;
+  const leaseSec = lease === 'off' ? undefined : lease === 'auto' ? defaultLeaseSec(h.deadtimeMs) : Number(lease);
+  // Renew well inside the lease: a renewal that is a few keepalives late must not let the kernel drop the VIP.
+  const renewIntervalMs = leaseSec === undefined ? 1000 : Math.max(200, Math.min(1000, (leaseSec * 1000) / 4));
+  return { leaseSec, renewIntervalMs, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: h.vigil.garpRefreshMs };
+}
+
+/** The environment Heartbeat gives resource scripts (HA_* from ha.cf, `env` lines as HA_N=V). */
+export function scriptEnv(config: CompiledConfig): NodeJS.ProcessEnv {
+  const h = config.hacf;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    HA_DIR: config.configDir,
+    HA_FUNCS: join(config.configDir, 'shellfuncs'),
+    HA_CURHOST: h.localNode,
+    HA_LOGFACILITY: h.logfacility ?? 'none',
+    HA_DATEFMT: '%Y/%m/%d_%T ',
+    HA_NICEFAILBACK: h.niceFailback ? 'yes' : 'no',
+    HA_debug: String(h.debug),
+    HA_LOGD: h.useLogd ? 'yes' : 'no',
+  };
+  if (h.logfile !== undefined) env.HA_LOGFILE = h.logfile;
+  if (h.debugfile !== undefined) env.HA_DEBUGLOG = h.debugfile;
+  for (const [k, v] of Object.entries(h.env)) env[`HA_${k}`] = v;
+  return env;
+}
+
+/**
+ * Carries out what the cluster engine decides: one GroupRunner per haresources line, operations on a group
+ * strictly one after another (an acquire and a release of the same group must never overlap).
+ */
+export class ResourceManager {
+  private readonly runners = new Map<string, GroupRunner>();
+  private readonly ipAgents: IpAddrAgent[] = [];
+  private readonly chains = new Map<string, Promise<unknown>>();
+  readonly policy: VipPolicy;
+
+  constructor(private readonly deps: ResourceManagerDeps) {
+    this.policy = vipPolicy(deps.config);
+    for (const g of deps.config.groups) {
+      const agents = g.resources.map((r) => this.agentFor(g, r));
+      this.runners.set(
+        g.key,
+        new GroupRunner(g.node, g.key, agents, {
+          log: (level, text) => {
+            deps.logger.script(level, text);
+          },
+          stopRetries: 10,
+          stopRetryDelayMs: 1000,
+          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        }),
+      );
+    }
+  }
+
+  private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
+    if ((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined) {
+      const agent = new IpAddrAgent(r.spec, r.type, r.ip, {
+        addresses: this.deps.addresses,
+        arp: this.deps.arp,
+        policy: this.policy,
+        log: (level, text) => {
+          this.deps.logger.log(level, text);
+        },
+        onLost: (_spec, why) => {
+          this.deps.onGroupLost(g.key, why);
+        },
+      });
+      this.ipAgents.push(agent);
+      return agent;
+    }
+    return new LazyScriptAgent(r, {
+      dirs: [join(this.deps.config.configDir, 'resource.d'), '/etc/ha.d/resource.d', '/etc/init.d'],
+      env: scriptEnv(this.deps.config),
+      timeoutMs: this.deps.scriptTimeoutMs ?? 120_000,
+      observer: {
+        running: (path, args, op) => {
+          this.deps.logger.script('info', `Running ${path} ${[...args, op].join(' ')}`);
+        },
+        finished: (path, _args, op, res) => {
+          const err = res.stderr.trim();
+          if (err !== '') this.deps.logger.script('debug', `${path} ${op} stderr: ${err}`);
+        },
+      },
+    });
+  }
+
+  private serial<T>(group: string, op: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(group) ?? Promise.resolve();
+    const next = prev.then(op, op);
+    this.chains.set(
+      group,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  private runner(group: string): GroupRunner {
+    const r = this.runners.get(group);
+    if (r === undefined) throw new Error(`unknown resource group ${group}`);
+    return r;
+  }
+
+  acquire(group: string): Promise<boolean> {
+    return this.serial(group, async () => (await this.runner(group).acquire()).ok);
+  }
+
+  release(group: string): Promise<ReleaseOutcome> {
+    return this.serial(group, () => this.runner(group).release());
+  }
+
+  /**
+   * Heartbeat's `ResourceManager verifyallidle` only warns about resources running before the daemon decided
+   * anything; Vigil stops them (after a crash or kill -9 the VIP may still be configured here while the peer
+   * holds the group), then lets the engine decide from a clean slate.
+   */
+  async cleanupAtStart(): Promise<void> {
+    for (const [key, runner] of this.runners) {
+      const st = await runner.status();
+      if (st.running.length === 0) continue;
+      for (const r of st.running) this.deps.logger.crit(`Resource ${r} is active, and should not be!`);
+      this.deps.logger.info(`Releasing resource group ${key} left running before start-up.`);
+      await this.release(key);
+    }
+  }
+
+  dispose(): void {
+    for (const a of this.ipAgents) a.dispose();
+  }
+}
+
+/** A script agent that finds its script at first use: a missing script fails the start, not the daemon. */
+class LazyScriptAgent implements ResourceAgent {
+  readonly spec: string;
+  private agent: ScriptAgent | undefined;
+  constructor(
+    private readonly r: Resource,
+    private readonly o: {
+      dirs: readonly string[];
+      env: NodeJS.ProcessEnv;
+      timeoutMs: number;
+      observer: ScriptObserver;
+    },
+  ) {
+    this.spec = r.spec;
+  }
+  private async get(): Promise<ScriptAgent> {
+    this.agent ??= new ScriptAgent(this.r.spec, await locateScript(this.r.type, this.o.dirs), this.r.args, {
+      env: this.o.env,
+      timeoutMs: this.o.timeoutMs,
+      observer: this.o.observer,
+    });
+    return this.agent;
+  }
+  async start() {
+    try {
+      return await (await this.get()).start();
+    } catch (e) {
+      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  async stop() {
+    try {
+      return await (await this.get()).stop();
+    } catch (e) {
+      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  async status() {
+    try {
+      return await (await this.get()).status();
+    } catch (e) {
+      return { running: false, text: e instanceof Error ? e.message : String(e) };
+    }
+  }
+}
