@@ -38,6 +38,8 @@ export interface LabState {
   readonly createdAt: string;
   /** Set by the scenario runner / `lab start` so that `fault poweron` knows which daemon boots with the host. */
   impl?: string;
+  /** Nodes currently cut off from the other nodes by `partition`. */
+  partitioned?: string[];
 }
 
 export function nodeName(i: number): string {
@@ -98,7 +100,7 @@ export class Lab {
 
   private constructor(
     readonly prefix: string,
-    readonly state: LabState,
+    public state: LabState,
   ) {
     this.hosts = labHosts(state.nodes);
     this.nodes = this.hosts.filter((h) => h.role === 'node').map((h) => h.name);
@@ -186,6 +188,31 @@ export class Lab {
   /** PIDs of every process living in the host's network namespace (how the lab finds what to kill: by PID). */
   async pids(host: string): Promise<number[]> {
     return pidsInNetns(`/run/netns/${this.netns(host)}`);
+  }
+
+  /** PIDs of the processes running *in* the host (its mount namespace): what a power cut takes down. Lab observers
+   *  that only borrow the host's network namespace (`ip -n ... monitor`) are not among them. */
+  async hostPids(host: string): Promise<number[]> {
+    const ino = await nsInode(`${this.nsDir}/${host}.mnt`);
+    if (ino === undefined) return [];
+    return pidsWithNs('mnt', ino);
+  }
+
+  /** A freshly booted host has an empty /run with the directories the packages' tmpfiles would create. */
+  async resetRun(host: string): Promise<void> {
+    const run = `${this.hostDir(host)}/run`;
+    for (const e of await readdir(run).catch(() => [] as string[]))
+      await rm(`${run}/${e}`, { recursive: true, force: true });
+    const runDirs = [
+      'heartbeat/ccm',
+      'heartbeat/crm',
+      'heartbeat/dopd',
+      'heartbeat/rsctmp',
+      'resource-agents',
+      'lock/subsys',
+    ];
+    for (const d of runDirs) await mkdir(`${run}/${d}`, { recursive: true });
+    await runCmd('chown', ['-R', 'hacluster:haclient', `${run}/heartbeat`]);
   }
 
   async saveState(): Promise<void> {
@@ -375,11 +402,15 @@ async function nsInode(path: string): Promise<number | undefined> {
 export async function pidsInNetns(nsPath: string): Promise<number[]> {
   const ino = await nsInode(nsPath);
   if (ino === undefined) return [];
-  const want = `net:[${ino}]`;
+  return pidsWithNs('net', ino);
+}
+
+async function pidsWithNs(kind: 'net' | 'mnt', ino: number): Promise<number[]> {
+  const want = `${kind}:[${ino}]`;
   const pids: number[] = [];
   for (const e of await readdir('/proc')) {
     if (!/^\d+$/.test(e)) continue;
-    const link = await readlink(`/proc/${e}/ns/net`).catch(() => '');
+    const link = await readlink(`/proc/${e}/ns/${kind}`).catch(() => '');
     if (link === want) pids.push(Number(e));
   }
   return pids;

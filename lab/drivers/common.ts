@@ -41,7 +41,8 @@ export async function writeHaFiles(lab: Lab, spec: ClusterSpec): Promise<void> {
 /** Heartbeat 3 log text (reference §5/§6); Vigil writes the same lines. */
 export function classifyHeartbeatLine(line: string): LogKind | undefined {
   if (/returning after partition/.test(line)) return 'partition';
-  if (/: is dead|Received shutdown notice from/.test(line)) return 'dead';
+  // Ping nodes (named by their IP) dying is not a peer failure.
+  if (/node (?!\d+\.\d+\.\d+\.\d+:)\S+: is dead|Received shutdown notice from/.test(line)) return 'dead';
   if (/Resources being acquired from|Taking over resource group|Acquiring resource group/.test(line)) return 'takeover';
   if (
     /takeover complete|Standby resource acquisition done|Local Resource acquisition completed|Initial resource acquisition complete/.test(
@@ -52,7 +53,7 @@ export function classifyHeartbeatLine(line: string): LogKind | undefined {
   if (/Releasing resource group|Giving up all HA resources|give up all HA resources|Going standby/.test(line))
     return 'release';
   if (/All HA resources relinquished|Local standby process completed/.test(line)) return 'released';
-  if (/\b(ERROR|CRIT):/.test(line)) return 'error';
+  if (/\b(ERROR|CRIT):/.test(line) && !/lock ourselves into memory|Late heartbeat: Node \d/.test(line)) return 'error';
   return undefined;
 }
 
