@@ -2,7 +2,7 @@
  * Event sources of a scenario, all on the wall clock (ms since the epoch, sub-ms precision where the source has it):
  * VIP address changes on each node (`ip -ts monitor address`), the client's neighbour entry for the VIP
  * (`ip -ts monitor neigh`), and daemon log lines (followed as they are written: Heartbeat's own timestamps have
- * one-second resolution, so the arrival time of each line is what we record, polled every 20 ms).
+ * one-second resolution, so the arrival time of each line is what we record, polled every 10 ms).
  */
 import type { ChildProcess } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
@@ -115,7 +115,7 @@ export class LogFollower {
   constructor(
     private readonly path: string,
     private readonly onLine: (line: string, t: number) => void,
-    private readonly intervalMs = 20,
+    private readonly intervalMs = 10,
   ) {}
 
   /** Starts at the current end of the file: only lines written from now on count. */

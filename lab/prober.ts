@@ -90,9 +90,16 @@ export class Prober {
       this.replies.push({ t, mac, seq: s === null ? -1 : Number(s[1]) });
       return;
     }
-    // Gratuitous ARP for the VIP (request "who-has VIP tell VIP" or a reply "VIP is-at"): who claims it, when.
-    if (body.includes(`who-has ${this.vip} tell ${this.vip}`) || body.includes(`Reply ${this.vip} is-at`)) {
+    // Gratuitous ARP for the VIP (request "who-has VIP tell VIP", or a broadcast reply "VIP is-at"): who claims
+    // it, when. A unicast reply is just an answer to the client's own request.
+    const broadcast = m[3] === 'ff:ff:ff:ff:ff:ff';
+    if (
+      body.includes(`who-has ${this.vip} tell ${this.vip}`) ||
+      (broadcast && body.includes(`Reply ${this.vip} is-at`))
+    ) {
       this.arp.push({ t, source: 'client', kind: 'garp', detail: `${mac} ${body}` });
+    } else if (body.includes(`Reply ${this.vip} is-at`)) {
+      this.arp.push({ t, source: 'client', kind: 'arp_reply', detail: `${mac} ${body}` });
     }
   }
 
