@@ -16,7 +16,7 @@ for trial in $(seq 1 "$trials"); do
     for s in "${scenarios[@]}"; do
       echo "# trial $trial $impl $s (keepalive $keepalive, deadtime $deadtime)" >&2
       node "$vigil" lab run "$s" --impl "$impl" --keepalive "$keepalive" --deadtime "$deadtime" \
-        --prefix vbase --json >>"$out" || echo "# ... exit $?" >&2
+        --prefix "${PREFIX:-vbase}" --json >>"$out" || echo "# ... exit $?" >&2
     done
   done
 done

@@ -242,7 +242,16 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       push({ t, source: 'lab', kind, detail });
     };
 
-    phase(`fault: ${o.scenario} on ${spec.primary}`);
+    const faultText: Record<ScenarioName, string> = {
+      kill: `kill -9 ${o.impl} on ${spec.primary}`,
+      freeze: `freeze ${o.impl} on ${spec.primary}`,
+      poweroff: `power off ${spec.primary}`,
+      partition: `partition ${spec.primary} from the other nodes`,
+      stop: `graceful stop of ${o.impl} on ${spec.primary}`,
+      failback: `power off ${spec.primary} (it comes back later)`,
+      standby: `standby on ${spec.primary}`,
+    };
+    phase(`fault: ${faultText[o.scenario]}`);
     let recoverAt: number | undefined;
     switch (o.scenario) {
       case 'kill':
