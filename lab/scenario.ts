@@ -74,6 +74,11 @@ export interface ScenarioResult {
 
 const SETTLE_MS = 1500;
 
+/** How long the end state must hold, unchanged, to count as converged: 2 x deadtime, within [4 s, 20 s]. */
+function stableMs(o: { deadtimeMs: number }): number {
+  return Math.min(20_000, Math.max(4000, 2 * o.deadtimeMs));
+}
+
 function bounds(o: ScenarioOptions) {
   return {
     /** Startup: Heartbeat's nice_failback exchange alone can take 10 s when both nodes start together; scripts are slow. */
@@ -226,8 +231,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     phase(`starting ${o.impl} on ${lab.nodes.join(', ')}`);
     for (const n of lab.nodes) await driver.start(lab, n);
     phase(`waiting for ${spec.primary} to hold ${VIP} and the client to reach it`);
-    await waitConverged(lab, prober, macs, b.initial, spec.primary);
-    await sleep(SETTLE_MS);
+    await waitConverged(lab, prober, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
 
     const initialHolders = new Set((await vipHolders(lab)).holders);
     const measureFrom = nowMs();
@@ -304,8 +308,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         t0 = await faults.powerOff(lab, spec.primary);
         mark('fault', `power off ${spec.primary}`, t0);
         await waitTakeover();
-        await waitConverged(lab, prober, macs, b.converge, undefined).catch(() => undefined);
-        await sleep(SETTLE_MS + o.deadtimeMs);
+        await waitConverged(lab, prober, macs, b.converge, undefined, { stableMs: stableMs(o), events }).catch(
+          () => undefined,
+        );
         phase(`power on ${spec.primary}`);
         recoverAt = await faults.powerOn(lab, spec.primary, driver);
         mark('recover', `power on ${spec.primary} (${o.impl} starts at boot)`, recoverAt);
@@ -320,10 +325,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
 
     phase('waiting for the cluster to converge');
     const want = o.scenario === 'failback' ? spec.primary : undefined;
-    const conv = await waitConverged(lab, prober, macs, b.converge, want, recoverAt).catch(() => undefined);
+    const conv = await waitConverged(lab, prober, macs, b.converge, want, {
+      notBefore: recoverAt,
+      stableMs: stableMs(o),
+      events,
+    }).catch(() => undefined);
     if (conv === undefined) result.notes.push(`did not converge within ${b.converge} ms`);
-    // Watch a little longer: a late flap or duplicate shows up here.
-    await sleep(SETTLE_MS);
     await Promise.all(bg);
 
     const end = nowMs();
@@ -405,9 +412,23 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
+/** Kinds of events that mean the cluster is still moving the VIP around. */
+const ACTIVITY = new Set([
+  'vip_add',
+  'vip_del',
+  'log_dead',
+  'log_takeover',
+  'log_acquired',
+  'log_release',
+  'log_released',
+  'log_partition',
+]);
+
 /**
  * Converged = exactly one node holds the VIP (the wanted one if given), the client's probes of the last 300 ms are
- * all answered by that node's MAC, and the client's neighbour entry points at it. Polls until `timeoutMs`.
+ * all answered by that node's MAC, the client's neighbour entry points at it, and all of that has held, with no VIP
+ * change and no takeover/release log line anywhere, for `stableMs` (Heartbeat, after a partition heals, releases
+ * on one side first and on the other seconds later: one holder for a moment is not convergence).
  */
 async function waitConverged(
   lab: Lab,
@@ -415,18 +436,28 @@ async function waitConverged(
   macs: Map<string, string>,
   timeoutMs: number,
   want: string | undefined,
-  notBefore?: number,
+  opts: { notBefore?: number; stableMs: number; events: readonly LabEvent[] },
 ): Promise<string> {
   const deadline = nowMs() + timeoutMs;
+  let okSince: number | undefined;
   for (;;) {
-    if (notBefore === undefined || nowMs() > notBefore) {
+    const now = nowMs();
+    let holder: string | undefined;
+    if (opts.notBefore === undefined || now > opts.notBefore) {
       const { holders } = await vipHolders(lab);
       const h = holders[0];
       if (holders.length === 1 && h !== undefined && (want === undefined || h === want)) {
         const recent = prober.recentMacs(nowMs(), 300);
         const neigh = await clientNeighMac(lab);
-        if (recent.size === 1 && neigh !== undefined && macs.get(neigh) === h && recent.has(neigh)) return h;
+        if (recent.size === 1 && neigh !== undefined && macs.get(neigh) === h && recent.has(neigh)) holder = h;
       }
+    }
+    if (holder === undefined) okSince = undefined;
+    else {
+      okSince ??= now;
+      let last = okSince;
+      for (const e of opts.events) if (ACTIVITY.has(e.kind) && e.t > last) last = e.t;
+      if (nowMs() - last >= opts.stableMs) return holder;
     }
     if (nowMs() > deadline) throw new VigilError('VIGIL_ERR_LAB', `cluster did not converge within ${timeoutMs} ms`);
     await sleep(100);
