@@ -56,7 +56,7 @@ export async function runDemo(o: {
     } else if (e.kind === 'vip_add' && e.source === 'linux1' && !primed) {
       primed = true;
       say(`linux1 holds ${VIP}; the client pings it 200 times a second`);
-    } else if (e.kind === 'log_dead' && rel !== undefined) {
+    } else if (e.kind === 'log_dead' && rel !== undefined && e.source !== 'linux1' && recoverAt === undefined) {
       say(`${e.source}: ${e.detail.replace(/^.*?(info|WARN|CRIT|ERROR): /, '')}`);
     }
   };
