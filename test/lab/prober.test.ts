@@ -32,9 +32,14 @@ test('the prober measures a 500 ms VIP removal within ±20 ms', async (t) => {
     await w.stop();
     const from = p.startedAt + 200;
     const gaps = p.gaps(from, p.stoppedAt - 100, 50);
-    assert.equal(gaps.length, 1, `exactly one gap expected, got ${JSON.stringify(gaps)}`);
-    const gap = gaps[0]!;
-    // ±20 ms around the injected 500 ms (the probe interval is 5 ms; `ip` itself takes a few ms to run).
+    // The injected gap is the longest; on a loaded machine (two shared cores) `ping` itself may be scheduled late
+    // now and then, which shows as short extra gaps: tolerated below 150 ms, far from the 500 ms being measured.
+    const gap = p.longestGap(from, p.stoppedAt - 100)!;
+    const others = gaps.filter((g) => g.from !== gap.from);
+    assert.ok(
+      others.every((g) => g.ms < 150),
+      `unexpected extra gaps ${JSON.stringify(others)}`,
+    );
     const truth =
       (events.find((e) => e.kind === 'vip_add')?.t ?? NaN) - (events.find((e) => e.kind === 'vip_del')?.t ?? NaN);
     assert.ok(
