@@ -1,6 +1,259 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { VigilError } from '../src/util/errors.js';
 
-// Placeholder replaced by the lab work (issue 3).
-export function registerLab(_program: Command): void {
-  /* no lab verbs yet */
+interface CommonOpts {
+  prefix: string;
+}
+
+function int(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v))
+      throw new VigilError('VIGIL_ERR_USAGE', `${name} must be a whole number of milliseconds/units, got '${v}'`);
+    return Number(v);
+  };
+}
+
+export function registerLab(program: Command): void {
+  // `lab exec <host> <cmd...>` passes the command's own options through untouched, which commander allows only
+  // with positional options on the parents (the program has no options of its own besides --help/--version).
+  program.enablePositionalOptions();
+  const lab = program
+    .command('lab')
+    .enablePositionalOptions()
+    .description(
+      'a multi-host cluster in network namespaces, with faults, a client prober and Heartbeat/keepalived/Vigil drivers (root)',
+    );
+  const prefixOpt = () => new Option('--prefix <p>', 'name prefix of the lab (namespaces, directories)').default('vl');
+
+  lab
+    .command('up')
+    .description('build the lab (removing leftovers of an earlier run with the same prefix)')
+    .addOption(prefixOpt())
+    .option('--nodes <n>', 'number of cluster nodes (2-16)', int('--nodes'), 2)
+    .action(async (o: CommonOpts & { nodes: number }) => {
+      const { Lab } = await import('./topology.js');
+      const l = await Lab.up({ prefix: o.prefix, nodes: o.nodes });
+      process.stdout.write(`lab ${l.prefix} up: ${l.hosts.map((h) => `${h.name} ${h.ip}`).join(', ')}\n`);
+    });
+
+  lab
+    .command('down')
+    .description('tear the lab down: processes, namespaces, bridge, mounts, directories')
+    .addOption(prefixOpt())
+    .action(async (o: CommonOpts) => {
+      const { cleanup, assertRoot } = await import('./topology.js');
+      await assertRoot();
+      await cleanup(o.prefix);
+      process.stdout.write(`lab ${o.prefix} down\n`);
+    });
+
+  lab
+    .command('status')
+    .description('hosts, links, addresses, VIP holder, processes')
+    .addOption(prefixOpt())
+    .option('--json', 'JSON output')
+    .action(async (o: CommonOpts & { json?: boolean }) => {
+      const { Lab } = await import('./topology.js');
+      const l = await Lab.open(o.prefix);
+      const st = await l.status();
+      if (o.json === true) {
+        process.stdout.write(
+          JSON.stringify({ prefix: l.prefix, impl: l.state.impl ?? null, hosts: st }, null, 2) + '\n',
+        );
+        return;
+      }
+      process.stdout.write(`lab ${l.prefix}${l.state.impl !== undefined ? ` (impl ${l.state.impl})` : ''}\n`);
+      for (const h of st) {
+        process.stdout.write(
+          `${h.host.padEnd(8)} ${h.role.padEnd(6)} link ${h.link.padEnd(4)} ${h.addrs.join(' ').padEnd(36)} ${h.holdsVip ? 'VIP ' : '    '}${h.procs.join(' ')}\n`,
+        );
+      }
+    });
+
+  lab
+    .command('exec')
+    .description('run a command inside a host (its network, hostname and mount namespaces)')
+    .addOption(prefixOpt())
+    .argument('<host>')
+    .argument('<cmd...>')
+    .passThroughOptions()
+    .action(async (host: string, cmd: string[], o: CommonOpts) => {
+      const { Lab } = await import('./topology.js');
+      const { spawn } = await import('node:child_process');
+      const l = await Lab.open(o.prefix);
+      const child = spawn('nsenter', [...l.enterArgs(host), ...cmd], { stdio: 'inherit' });
+      process.exitCode = await new Promise<number>((resolve) =>
+        child.on('exit', (code) => {
+          resolve(code ?? 1);
+        }),
+      );
+    });
+
+  registerLabMore(lab, prefixOpt, int);
+}
+
+function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string) => (v: string) => number): void {
+  lab
+    .command('start')
+    .description('configure and start an implementation on every node (tutorial cluster: linux1 preferred)')
+    .addOption(prefixOpt())
+    .requiredOption('--impl <impl>', 'vigil | heartbeat | keepalived')
+    .option('--keepalive <ms>', 'keepalive / advert interval, ms', int('--keepalive'), 1000)
+    .option('--deadtime <ms>', 'deadtime, ms', int('--deadtime'), 10000)
+    .option('--no-auto-failback', 'auto_failback off (keepalived: nopreempt)')
+    .action(async (o: CommonOpts & { impl: string; keepalive: number; deadtime: number; autoFailback: boolean }) => {
+      const { Lab, VIP, VIP_CIDR, IFACE, ROUTER_IP } = await import('./topology.js');
+      const { driverFor } = await import('./drivers/index.js');
+      const l = await Lab.open(o.prefix);
+      const d = driverFor(o.impl);
+      await d.checkAvailable();
+      await d.configure(l, {
+        nodes: l.nodes,
+        primary: 'linux1',
+        vip: VIP,
+        cidr: VIP_CIDR,
+        iface: IFACE,
+        keepaliveMs: o.keepalive,
+        deadtimeMs: o.deadtime,
+        autoFailback: o.autoFailback,
+        pingIp: ROUTER_IP,
+        authKey: 'MaClefSecrete',
+      });
+      l.state.impl = d.impl;
+      await l.saveState();
+      for (const n of l.nodes) await d.start(l, n);
+      process.stdout.write(`${d.impl} started on ${l.nodes.join(', ')}\n`);
+    });
+
+  lab
+    .command('fault')
+    .description(
+      'inject a fault: kill | freeze | poweroff | poweron | linkdown | linkup | partition | heal | stop | start',
+    )
+    .addOption(prefixOpt())
+    .argument('<verb>')
+    .argument('<host>')
+    .option('--ms <ms>', 'freeze duration', int('--ms'), 5000)
+    .option('--impl <impl>', 'daemon the fault acts on (default: the one started in the lab)')
+    .action(async (verb: string, host: string, o: CommonOpts & { ms: number; impl?: string }) => {
+      const { Lab } = await import('./topology.js');
+      const { driverFor } = await import('./drivers/index.js');
+      const f = await import('./faults.js');
+      const l = await Lab.open(o.prefix);
+      l.host(host);
+      const impl = o.impl ?? l.state.impl;
+      const drv = () => {
+        if (impl === undefined)
+          throw new VigilError('VIGIL_ERR_USAGE', 'no implementation started in this lab: pass --impl');
+        return driverFor(impl);
+      };
+      let t: number;
+      switch (verb) {
+        case 'kill':
+          t = await f.killDaemon(l, drv(), host);
+          break;
+        case 'freeze': {
+          const r = await f.freezeDaemon(l, drv(), host, o.ms);
+          t = r.t;
+          await r.resumed;
+          break;
+        }
+        case 'poweroff':
+          t = await f.powerOff(l, host);
+          break;
+        case 'poweron':
+          t = await f.powerOn(l, host, impl === undefined ? undefined : driverFor(impl));
+          break;
+        case 'linkdown':
+          t = await f.linkDown(l, host);
+          break;
+        case 'linkup':
+          t = await f.linkUp(l, host);
+          break;
+        case 'partition':
+          t = await f.partition(l, host);
+          break;
+        case 'heal':
+          t = await f.heal(l, host);
+          break;
+        case 'stop':
+          t = await f.stopDaemon(l, drv(), host);
+          break;
+        case 'start':
+          t = await f.startDaemon(l, drv(), host);
+          break;
+        default:
+          throw new VigilError('VIGIL_ERR_USAGE', `unknown fault '${verb}' (${f.FAULT_VERBS.join(', ')})`);
+      }
+      process.stdout.write(`${verb} ${host} at ${new Date(t).toISOString()}\n`);
+    });
+
+  lab
+    .command('run')
+    .description(
+      'run one scenario on a fresh lab and print its result: kill | freeze | poweroff | partition | stop | failback | standby',
+    )
+    .addOption(prefixOpt())
+    .argument('<scenario>')
+    .requiredOption('--impl <impl>', 'vigil | heartbeat | keepalived')
+    .option('--keepalive <ms>', 'keepalive / advert interval, ms', int('--keepalive'), 1000)
+    .option('--deadtime <ms>', 'deadtime, ms', int('--deadtime'), 10000)
+    .option('--nodes <n>', 'number of cluster nodes (2-16)', int('--nodes'), 2)
+    .option('--no-auto-failback', 'auto_failback off (keepalived: nopreempt)')
+    .option('--keep', 'leave the lab up afterwards')
+    .option('--json', 'print the result as JSON (one object)')
+    .action(
+      async (
+        scenario: string,
+        o: CommonOpts & {
+          impl: string;
+          keepalive: number;
+          deadtime: number;
+          nodes: number;
+          autoFailback: boolean;
+          keep?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const { runScenario, SCENARIOS } = await import('./scenario.js');
+        const { isImpl } = await import('./drivers/index.js');
+        const { assertRoot, checkNodes } = await import('./topology.js');
+        if (!(SCENARIOS as readonly string[]).includes(scenario)) {
+          throw new VigilError('VIGIL_ERR_USAGE', `unknown scenario '${scenario}' (${SCENARIOS.join(', ')})`);
+        }
+        if (!isImpl(o.impl)) throw new VigilError('VIGIL_ERR_USAGE', `--impl must be vigil, heartbeat or keepalived`);
+        checkNodes(o.nodes);
+        await assertRoot();
+        const quiet = o.json === true;
+        const r = await runScenario({
+          impl: o.impl,
+          scenario: scenario as (typeof SCENARIOS)[number],
+          keepaliveMs: o.keepalive,
+          deadtimeMs: o.deadtime,
+          nodes: o.nodes,
+          prefix: o.prefix,
+          autoFailback: o.autoFailback,
+          keep: o.keep === true,
+          onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
+        });
+        if (quiet) process.stdout.write(JSON.stringify(r) + '\n');
+        else {
+          const { formatResult } = await import('./report.js');
+          process.stdout.write(formatResult(r));
+        }
+        process.exitCode = r.error !== null ? 1 : 0;
+      },
+    );
+
+  lab
+    .command('demo')
+    .description('the narrated tutorial demo: linux1 powered off, linux2 takes over, linux1 back, failback')
+    .addOption(prefixOpt())
+    .option('--impl <impl>', 'vigil | heartbeat | keepalived', 'heartbeat')
+    .option('--keepalive <ms>', 'keepalive, ms', int('--keepalive'), 1000)
+    .option('--deadtime <ms>', 'deadtime, ms', int('--deadtime'), 10000)
+    .action(async (o: CommonOpts & { impl: string; keepalive: number; deadtime: number }) => {
+      const { runDemo } = await import('./demo.js');
+      process.exitCode = await runDemo(o);
+    });
 }

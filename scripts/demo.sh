@@ -6,4 +6,10 @@ source scripts/ensure-deps.sh
 ensure_debian_packages
 ensure_node_modules
 npx tsc -p tsconfig.json
-exec node dist/src/cli/vigil.js check --config-dir examples/tutorial --node linux1
+if [ "$(id -u)" != 0 ]; then
+  echo "the demo builds a lab of network namespaces and needs root: sudo npm run demo" >&2
+  exit 1
+fi
+# The Heartbeat tutorial cluster in network namespaces, narrated: linux1 powered off, linux2 takes over, linux1 back,
+# failback. Runs the real Heartbeat 3 until the Vigil daemon can do it (then: --impl vigil).
+exec node dist/src/cli/vigil.js lab demo --impl "${VIGIL_DEMO_IMPL:-heartbeat}" "$@"

@@ -1,0 +1,77 @@
+import { chmod, readFile, readlink, writeFile } from 'node:fs/promises';
+import type { Lab } from '../topology.js';
+import type { ClusterSpec, LogKind } from './types.js';
+
+/** Heartbeat takes times as `<n>ms`; whole seconds are written as seconds to look like a hand-written ha.cf. */
+export function hbTime(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}` : `${ms}ms`;
+}
+
+export const HA_LOGFILE = '/var/log/heartbeat.log';
+
+/** The Heartbeat tutorial's three files, shared by the heartbeat and vigil drivers. */
+export async function writeHaFiles(lab: Lab, spec: ClusterSpec): Promise<void> {
+  // initdead: Heartbeat requires >= deadtime; twice deadtime (its own default below 10 s) but at least 2 s so two
+  // nodes started a few hundred ms apart meet before either gives up on the other.
+  const initdead = Math.max(2 * spec.deadtimeMs, 2000);
+  const hacf = [
+    '# written by vigil lab',
+    `logfile ${HA_LOGFILE}`,
+    `keepalive ${hbTime(spec.keepaliveMs)}`,
+    `deadtime ${hbTime(spec.deadtimeMs)}`,
+    `initdead ${hbTime(initdead)}`,
+    // Heartbeat pings the ping node once a second whatever keepalive is, so a sub-second deadping flaps it.
+    `deadping ${hbTime(Math.max(spec.deadtimeMs, 3000))}`,
+    `bcast ${spec.iface}`,
+    `ping ${spec.pingIp}`,
+    `auto_failback ${spec.autoFailback ? 'on' : 'off'}`,
+    ...spec.nodes.map((n) => `node ${n}`),
+    '',
+  ].join('\n');
+  const authkeys = `auth 1\n1 sha1 ${spec.authKey}\n`;
+  const haresources = `${spec.primary} IPaddr::${spec.vip}/${spec.cidr}/${spec.iface}\n`;
+  for (const n of spec.nodes) {
+    await writeFile(lab.hostPath(n, '/etc/ha.d/ha.cf'), hacf);
+    await writeFile(lab.hostPath(n, '/etc/ha.d/authkeys'), authkeys, { mode: 0o600 });
+    await chmod(lab.hostPath(n, '/etc/ha.d/authkeys'), 0o600);
+    await writeFile(lab.hostPath(n, '/etc/ha.d/haresources'), haresources);
+  }
+}
+
+/** Heartbeat 3 log text (reference §5/§6); Vigil writes the same lines. */
+export function classifyHeartbeatLine(line: string): LogKind | undefined {
+  if (/returning after partition/.test(line)) return 'partition';
+  // Ping nodes (named by their IP) dying is not a peer failure.
+  if (/node (?!\d+\.\d+\.\d+\.\d+:)\S+: is dead|Received shutdown notice from/.test(line)) return 'dead';
+  if (/Resources being acquired from|Taking over resource group|Acquiring resource group/.test(line)) return 'takeover';
+  if (
+    /takeover complete|Standby resource acquisition done|Local Resource acquisition completed|Initial resource acquisition complete/.test(
+      line,
+    )
+  )
+    return 'acquired';
+  if (/Releasing resource group|Giving up all HA resources|give up all HA resources|Going standby/.test(line))
+    return 'release';
+  if (/All HA resources relinquished|Local standby process completed/.test(line)) return 'released';
+  if (/\b(ERROR|CRIT):/.test(line) && !/lock ourselves into memory|Late heartbeat: Node \d/.test(line)) return 'error';
+  return undefined;
+}
+
+/** PIDs in the host whose executable is `exe`. */
+export async function pidsByExe(lab: Lab, host: string, exe: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of await lab.pids(host)) {
+    const link = await readlink(`/proc/${pid}/exe`).catch(() => '');
+    if (link === exe || link === `${exe} (deleted)`) out.push(pid);
+  }
+  return out;
+}
+
+export async function pidsByCmdline(lab: Lab, host: string, test: (argv: string[]) => boolean): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of await lab.pids(host)) {
+    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (raw !== '' && test(raw.split('\0').filter((a) => a !== ''))) out.push(pid);
+  }
+  return out;
+}

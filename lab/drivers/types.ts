@@ -1,0 +1,49 @@
+import type { Lab } from '../topology.js';
+
+export const IMPLS = ['vigil', 'heartbeat', 'keepalived'] as const;
+export type Impl = (typeof IMPLS)[number];
+
+/** One scenario description; every driver derives its own configuration from it. */
+export interface ClusterSpec {
+  readonly nodes: readonly string[];
+  /** The preferred holder of the VIP (the first node, linux1). */
+  readonly primary: string;
+  readonly vip: string;
+  readonly cidr: number;
+  readonly iface: string;
+  readonly keepaliveMs: number;
+  readonly deadtimeMs: number;
+  readonly autoFailback: boolean;
+  /** Ping node (the router), as in the tutorial's ha.cf. */
+  readonly pingIp: string;
+  readonly authKey: string;
+}
+
+/**
+ * What a daemon's log line means for the measurements:
+ * dead = the peer was declared dead / gone (the survivor's decision); takeover = it starts acquiring the VIP;
+ * acquired = acquisition finished; release = it starts giving the VIP up; released = done giving up.
+ */
+export type LogKind = 'dead' | 'takeover' | 'acquired' | 'release' | 'released' | 'partition' | 'error';
+
+export interface Driver {
+  readonly impl: Impl;
+  /** Planned switchover (hb_standby); keepalived has none. */
+  readonly supportsStandby: boolean;
+  /** Fails with a clear message when the implementation cannot run on this machine. */
+  checkAvailable(): Promise<void>;
+  /** Writes the configuration on every node of `spec.nodes`. */
+  configure(lab: Lab, spec: ClusterSpec): Promise<void>;
+  start(lab: Lab, host: string): Promise<void>;
+  /** Graceful stop; resolves when the daemon has exited. */
+  stop(lab: Lab, host: string): Promise<void>;
+  /** Every process of the daemon on that host (kill -9 targets all of them). */
+  daemonPids(lab: Lab, host: string): Promise<number[]>;
+  /** The daemon's log, as a path inside the host. */
+  readonly logPath: string;
+  classify(line: string): LogKind | undefined;
+  /** Hands the resources of `host` to the other node (planned switchover). */
+  standby(lab: Lab, host: string): Promise<void>;
+  /** Human notes on how the spec was mapped (e.g. keepalived's fixed 3x advert dead interval). */
+  notes(spec: ClusterSpec): string[];
+}

@@ -1,0 +1,78 @@
+import { fileURLToPath } from 'node:url';
+import { VigilError } from '../../src/util/errors.js';
+import { runCmd, waitFor } from '../exec.js';
+import type { Lab } from '../topology.js';
+import { classifyHeartbeatLine, HA_LOGFILE, pidsByCmdline, writeHaFiles } from './common.js';
+import type { ClusterSpec, Driver, LogKind } from './types.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const VIGIL_JS = `${REPO}dist/src/cli/vigil.js`;
+const HB_STANDBY_JS = `${REPO}dist/src/cli/hb_standby.js`;
+
+function isVigilDaemon(argv: string[]): boolean {
+  return argv.some((a) => a.endsWith('/vigil.js')) && argv.includes('run');
+}
+
+/** The Vigil daemon with the same /etc/ha.d files as Heartbeat; it logs to ha.cf's logfile like Heartbeat does. */
+export class VigilDriver implements Driver {
+  readonly impl = 'vigil' as const;
+  readonly supportsStandby = true;
+  readonly logPath = HA_LOGFILE;
+
+  async checkAvailable(): Promise<void> {
+    const r = await runCmd(process.execPath, [VIGIL_JS, 'run', '--help'], { timeoutMs: 20_000 });
+    if (r.code !== 0 || !/Usage: vigil run/.test(r.stdout)) {
+      throw new VigilError(
+        'VIGIL_ERR_LAB',
+        `Vigil daemon not available yet: \`vigil run\` is missing from ${VIGIL_JS}`,
+      );
+    }
+  }
+
+  configure(lab: Lab, spec: ClusterSpec): Promise<void> {
+    return writeHaFiles(lab, spec);
+  }
+
+  async start(lab: Lab, host: string): Promise<void> {
+    await this.checkAvailable();
+    const r = await lab.sh(host, `setsid ${process.execPath} ${VIGIL_JS} run </dev/null >>/var/log/vigil.start 2>&1 &`);
+    if (r.code !== 0) throw new VigilError('VIGIL_ERR_LAB', `vigil failed to start on ${host}: ${r.stderr.trim()}`);
+    await waitFor(`vigil on ${host}`, 10_000, async () =>
+      (await this.daemonPids(lab, host)).length > 0 ? true : undefined,
+    );
+  }
+
+  async stop(lab: Lab, host: string): Promise<void> {
+    for (const pid of await this.daemonPids(lab, host)) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    await waitFor(`vigil to exit on ${host}`, 60_000, async () =>
+      (await this.daemonPids(lab, host)).length === 0 ? true : undefined,
+    );
+  }
+
+  daemonPids(lab: Lab, host: string): Promise<number[]> {
+    return pidsByCmdline(lab, host, isVigilDaemon);
+  }
+
+  classify(line: string): LogKind | undefined {
+    return classifyHeartbeatLine(line);
+  }
+
+  async standby(lab: Lab, host: string): Promise<void> {
+    const r = await lab.exec(host, process.execPath, [HB_STANDBY_JS, 'all'], { timeoutMs: 30_000 });
+    if (r.code !== 0)
+      throw new VigilError(
+        'VIGIL_ERR_LAB',
+        `vigil hb_standby failed on ${host}: ${r.stderr.trim() || r.stdout.trim()}`,
+      );
+  }
+
+  notes(_spec: ClusterSpec): string[] {
+    return ['same /etc/ha.d files as heartbeat'];
+  }
+}

@@ -1,0 +1,467 @@
+/**
+ * Scenarios: build a fresh lab, start the implementation on every node, wait until linux1 holds the VIP and the
+ * client reaches it, inject one fault, observe until the cluster converges (or a bound expires), and report one
+ * JSON result.
+ */
+import { readFile } from 'node:fs/promises';
+import { VigilError } from '../src/util/errors.js';
+import { driverFor } from './drivers/index.js';
+import type { ClusterSpec, Impl } from './drivers/types.js';
+import { nowMs, runCmd, sleep } from './exec.js';
+import * as faults from './faults.js';
+import { LogFollower, watchAddresses, watchNeighbour, type LabEvent, type LineProcess } from './monitor.js';
+import { Prober } from './prober.js';
+import { CLIENT_IP, IFACE, Lab, ROUTER_IP, VIP, VIP_CIDR } from './topology.js';
+
+export const SCENARIOS = ['kill', 'freeze', 'poweroff', 'partition', 'stop', 'failback', 'standby'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface ScenarioOptions {
+  impl: Impl;
+  scenario: ScenarioName;
+  keepaliveMs: number;
+  deadtimeMs: number;
+  nodes: number;
+  prefix: string;
+  autoFailback?: boolean;
+  /** Live narration (the demo's status line). */
+  onEvent?: (e: LabEvent, rel: number | undefined) => void;
+  onPhase?: (phase: string) => void;
+  /** Leave the lab up afterwards (for poking around). */
+  keep?: boolean;
+}
+
+export interface TimelineEvent {
+  /** ms relative to the fault (negative = before). */
+  rel_ms: number;
+  t: string;
+  source: string;
+  kind: string;
+  detail: string;
+}
+
+export interface ScenarioResult {
+  impl: Impl;
+  scenario: ScenarioName;
+  keepalive_ms: number;
+  deadtime_ms: number;
+  /** Longest gap in VIP replies seen by the client, from just before the fault to the end. */
+  outage_ms: number | null;
+  /** Fault → a survivor's log says it starts taking over. */
+  detect_ms: number | null;
+  /** Total time two or more hosts held the VIP. */
+  dual_active_ms: number | null;
+  holders_after: string[];
+  /** The client's neighbour entry for the VIP ends on the MAC of the (single) holder. */
+  client_mac_ok: boolean;
+  /** Exactly one holder at the end, and the client's probes are answered by it. */
+  converged: boolean;
+  supported: boolean;
+  nodes: number;
+  /** Fault → the VIP is configured on a survivor. */
+  takeover_ms: number | null;
+  /** failback: the primary powered back on → the VIP is back on it; longest gap during that phase. */
+  failback_ms: number | null;
+  failback_outage_ms: number | null;
+  /** Distinct MACs that answered the client's probes after the fault, in order. */
+  reply_macs: string[];
+  probes_answered: number;
+  fault_at: string | null;
+  notes: string[];
+  error: string | null;
+  events: TimelineEvent[];
+}
+
+const SETTLE_MS = 1500;
+
+/** How long the end state must hold, unchanged, to count as converged: 2 x deadtime, within [4 s, 20 s]. */
+function stableMs(o: { deadtimeMs: number }): number {
+  return Math.min(20_000, Math.max(4000, 2 * o.deadtimeMs));
+}
+
+function bounds(o: ScenarioOptions) {
+  return {
+    /** Startup: Heartbeat's nice_failback exchange alone can take 10 s when both nodes start together; scripts are slow. */
+    initial: 120_000,
+    takeover: 4 * o.deadtimeMs + 60_000,
+    converge: 4 * o.deadtimeMs + 90_000,
+  };
+}
+
+interface Holders {
+  holders: string[];
+}
+
+async function vipHolders(lab: Lab): Promise<Holders> {
+  const holders: string[] = [];
+  for (const n of lab.nodes) {
+    const r = await runCmd('ip', ['-n', lab.netns(n), '-4', '-o', 'addr', 'show', 'dev', IFACE]);
+    if (r.stdout.includes(` ${VIP}/`)) holders.push(n);
+  }
+  return { holders };
+}
+
+async function macOf(lab: Lab, host: string): Promise<string> {
+  const r = await runCmd('ip', ['-n', lab.netns(host), '-j', 'link', 'show', 'dev', IFACE]);
+  const j = JSON.parse(r.stdout || '[]') as { address?: string }[];
+  return j[0]?.address ?? '';
+}
+
+async function clientNeighMac(lab: Lab): Promise<string | undefined> {
+  const r = await runCmd('ip', ['-n', lab.netns('client'), '-j', 'neigh', 'show', VIP, 'dev', IFACE]);
+  const j = JSON.parse(r.stdout || '[]') as { lladdr?: string; state?: string[] }[];
+  return j[0]?.lladdr;
+}
+
+/** Total time (ms) within [from, to] during which two or more nodes held the VIP, from the address events. */
+export function dualActiveMs(
+  events: readonly LabEvent[],
+  initial: ReadonlySet<string>,
+  from: number,
+  to: number,
+): number {
+  const held = new Set(initial);
+  const sorted = events.filter((e) => e.kind === 'vip_add' || e.kind === 'vip_del').sort((a, b) => a.t - b.t);
+  let total = 0;
+  let last = from;
+  for (const e of sorted) {
+    const t = Math.min(Math.max(e.t, from), to);
+    if (held.size >= 2) total += t - last;
+    last = t;
+    if (e.kind === 'vip_add') held.add(e.source);
+    else held.delete(e.source);
+  }
+  if (held.size >= 2) total += to - last;
+  return total;
+}
+
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const driver = driverFor(o.impl);
+  const spec: ClusterSpec = {
+    nodes: Array.from({ length: o.nodes }, (_, i) => `linux${i + 1}`),
+    primary: 'linux1',
+    vip: VIP,
+    cidr: VIP_CIDR,
+    iface: IFACE,
+    keepaliveMs: o.keepaliveMs,
+    deadtimeMs: o.deadtimeMs,
+    autoFailback: o.autoFailback ?? true,
+    pingIp: ROUTER_IP,
+    authKey: 'MaClefSecrete',
+  };
+  const result: ScenarioResult = {
+    impl: o.impl,
+    scenario: o.scenario,
+    keepalive_ms: o.keepaliveMs,
+    deadtime_ms: o.deadtimeMs,
+    outage_ms: null,
+    detect_ms: null,
+    dual_active_ms: null,
+    holders_after: [],
+    client_mac_ok: false,
+    converged: false,
+    supported: true,
+    nodes: o.nodes,
+    takeover_ms: null,
+    failback_ms: null,
+    failback_outage_ms: null,
+    reply_macs: [],
+    probes_answered: 0,
+    fault_at: null,
+    notes: driver.notes(spec),
+    error: null,
+    events: [],
+  };
+  if (o.scenario === 'standby' && !driver.supportsStandby) {
+    result.supported = false;
+    result.notes.push(`${o.impl} has no planned switchover (standby): scenario unsupported`);
+    return result;
+  }
+  await driver.checkAvailable();
+  if (o.deadtimeMs <= 2 * o.keepaliveMs && o.impl !== 'keepalived') {
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      `deadtime (${o.deadtimeMs} ms) must be more than twice keepalive (${o.keepaliveMs} ms)`,
+    );
+  }
+
+  const phase = (p: string): void => o.onPhase?.(p);
+  phase(`building the lab (${o.nodes} nodes)`);
+  const lab = await Lab.up({ prefix: o.prefix, nodes: o.nodes });
+  lab.state.impl = o.impl;
+  await lab.saveState();
+  const events: LabEvent[] = [];
+  let t0: number | undefined;
+  const push = (e: LabEvent): void => {
+    events.push(e);
+    o.onEvent?.(e, t0 === undefined ? undefined : e.t - t0);
+  };
+  const watchers: LineProcess[] = [];
+  const followers: LogFollower[] = [];
+  const prober = new Prober(lab.netns('client'), IFACE, VIP);
+  const b = bounds(o);
+  const bg: Promise<unknown>[] = [];
+  try {
+    await driver.configure(lab, spec);
+    const addrEvents: LabEvent[] = [];
+    for (const n of lab.nodes) {
+      watchers.push(
+        watchAddresses(lab.netns(n), n, IFACE, VIP, (e) => {
+          addrEvents.push(e);
+          push(e);
+        }),
+      );
+      const f = new LogFollower(lab.hostPath(n, driver.logPath), (line, t) => {
+        const kind = driver.classify(line);
+        if (kind !== undefined) push({ t, source: n, kind: `log_${kind}`, detail: line });
+      });
+      await f.start();
+      followers.push(f);
+    }
+    const neigh: LabEvent[] = [];
+    watchers.push(
+      watchNeighbour(lab.netns('client'), VIP, (e) => {
+        neigh.push(e);
+      }),
+    );
+    await prober.start();
+    const macs = new Map<string, string>();
+    for (const n of lab.nodes) macs.set(await macOf(lab, n), n);
+
+    phase(`starting ${o.impl} on ${lab.nodes.join(', ')}`);
+    for (const n of lab.nodes) await driver.start(lab, n);
+    phase(`waiting for ${spec.primary} to hold ${VIP} and the client to reach it`);
+    await waitConverged(lab, prober, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
+
+    const initialHolders = new Set((await vipHolders(lab)).holders);
+    const measureFrom = nowMs();
+    const survivors = lab.nodes.filter((n) => n !== spec.primary);
+    const takeoverSeen = (): LabEvent | undefined =>
+      addrEvents.find((e) => t0 !== undefined && e.t >= t0 && e.kind === 'vip_add' && survivors.includes(e.source));
+    const waitTakeover = async (): Promise<void> => {
+      const deadline = nowMs() + b.takeover;
+      while (takeoverSeen() === undefined && nowMs() < deadline) await sleep(20);
+    };
+    const mark = (kind: string, detail: string, t = nowMs()): void => {
+      push({ t, source: 'lab', kind, detail });
+    };
+
+    const faultText: Record<ScenarioName, string> = {
+      kill: `kill -9 ${o.impl} on ${spec.primary}`,
+      freeze: `freeze ${o.impl} on ${spec.primary}`,
+      poweroff: `power off ${spec.primary}`,
+      partition: `partition ${spec.primary} from the other nodes`,
+      stop: `graceful stop of ${o.impl} on ${spec.primary}`,
+      failback: `power off ${spec.primary} (it comes back later)`,
+      standby: `standby on ${spec.primary}`,
+    };
+    phase(`fault: ${faultText[o.scenario]}`);
+    let recoverAt: number | undefined;
+    switch (o.scenario) {
+      case 'kill':
+        t0 = await faults.killDaemon(lab, driver, spec.primary);
+        mark('fault', `kill -9 ${o.impl} on ${spec.primary}`, t0);
+        await waitTakeover();
+        await sleep(SETTLE_MS);
+        // A killed daemon leaves its VIP configured; a supervisor (or the admin) restarts it, and the cluster
+        // must sort the duplicate out. That is the recovery we measure convergence for.
+        phase(`restarting ${o.impl} on ${spec.primary}`);
+        recoverAt = await faults.startDaemon(lab, driver, spec.primary);
+        mark('recover', `${o.impl} restarted on ${spec.primary}`, recoverAt);
+        break;
+      case 'freeze': {
+        const freezeMs =
+          o.deadtimeMs + Math.max(3000, 4 * o.keepaliveMs) + (o.impl === 'keepalived' ? 3 * o.keepaliveMs : 0);
+        const f = await faults.freezeDaemon(lab, driver, spec.primary, freezeMs);
+        t0 = f.t;
+        mark('fault', `SIGSTOP ${o.impl} on ${spec.primary} for ${freezeMs} ms`, t0);
+        bg.push(
+          f.resumed.then((t) => {
+            recoverAt = t;
+            mark('recover', `SIGCONT ${o.impl} on ${spec.primary}`, t);
+          }),
+        );
+        await waitTakeover();
+        await f.resumed;
+        break;
+      }
+      case 'poweroff':
+        t0 = await faults.powerOff(lab, spec.primary);
+        mark('fault', `power off ${spec.primary}`, t0);
+        await waitTakeover();
+        break;
+      case 'partition':
+        t0 = await faults.partition(lab, spec.primary);
+        mark('fault', `partition ${spec.primary} from the other nodes`, t0);
+        await waitTakeover();
+        await sleep(SETTLE_MS + 2 * o.deadtimeMs);
+        recoverAt = await faults.heal(lab);
+        mark('recover', 'heal the partition', recoverAt);
+        break;
+      case 'stop':
+        t0 = nowMs();
+        mark('fault', `graceful stop of ${o.impl} on ${spec.primary}`, t0);
+        await faults.stopDaemon(lab, driver, spec.primary);
+        await waitTakeover();
+        break;
+      case 'failback':
+        t0 = await faults.powerOff(lab, spec.primary);
+        mark('fault', `power off ${spec.primary}`, t0);
+        await waitTakeover();
+        await waitConverged(lab, prober, macs, b.converge, undefined, { stableMs: stableMs(o), events }).catch(
+          () => undefined,
+        );
+        phase(`power on ${spec.primary}`);
+        recoverAt = await faults.powerOn(lab, spec.primary, driver);
+        mark('recover', `power on ${spec.primary} (${o.impl} starts at boot)`, recoverAt);
+        break;
+      case 'standby':
+        t0 = nowMs();
+        mark('fault', `standby (planned switchover) on ${spec.primary}`, t0);
+        await driver.standby(lab, spec.primary);
+        await waitTakeover();
+        break;
+    }
+
+    phase('waiting for the cluster to converge');
+    const want = o.scenario === 'failback' ? spec.primary : undefined;
+    const conv = await waitConverged(lab, prober, macs, b.converge, want, {
+      notBefore: recoverAt,
+      stableMs: stableMs(o),
+      events,
+    }).catch(() => undefined);
+    if (conv === undefined) result.notes.push(`did not converge within ${b.converge} ms`);
+    await Promise.all(bg);
+
+    const end = nowMs();
+    const final = await vipHolders(lab);
+    result.holders_after = final.holders;
+    const holderMac = final.holders.length === 1 ? await macOf(lab, final.holders[0]!) : undefined;
+    const neighMac = await clientNeighMac(lab);
+    result.client_mac_ok = holderMac !== undefined && neighMac === holderMac;
+    const recent = prober.recentMacs(end, 500);
+    result.converged = holderMac !== undefined && recent.size === 1 && recent.has(holderMac);
+
+    await prober.stop();
+    const gap = prober.longestGap(measureFrom, end);
+    result.outage_ms = gap === undefined ? null : round(gap.ms);
+    const take = takeoverSeen();
+    result.takeover_ms = take === undefined ? null : round(take.t - t0);
+    const detect = events.find((e) => e.t >= t0! && survivors.includes(e.source) && e.kind === 'log_takeover');
+    const dead = events.find((e) => e.t >= t0! && survivors.includes(e.source) && e.kind === 'log_dead');
+    const first = detect ?? dead;
+    result.detect_ms = first === undefined ? null : round(first.t - t0);
+    result.dual_active_ms = round(dualActiveMs(addrEvents, initialHolders, measureFrom, end));
+    if (o.scenario === 'failback' && recoverAt !== undefined) {
+      const back = addrEvents.find((e) => e.t >= recoverAt! && e.kind === 'vip_add' && e.source === spec.primary);
+      result.failback_ms = back === undefined ? null : round(back.t - recoverAt);
+      const g = prober.longestGap(recoverAt, end);
+      result.failback_outage_ms = g === undefined ? null : round(g.ms);
+    }
+    const macChanges = prober.macChanges(t0, end);
+    result.reply_macs = macChanges.map((e) => `${e.detail} (${macs.get(e.detail) ?? '?'})`);
+    result.probes_answered = prober.between(measureFrom, end).length;
+    result.fault_at = new Date(t0).toISOString();
+
+    const all: LabEvent[] = [
+      ...events,
+      ...neigh.map((e) => ({
+        ...e,
+        detail: `${e.detail}${macs.has(e.detail.split(' ')[0]!) ? ` (${macs.get(e.detail.split(' ')[0]!)!})` : ''}`,
+      })),
+      ...prober.arp.map((e) => ({
+        ...e,
+        detail: `${e.detail.split(' ')[0]!} (${macs.get(e.detail.split(' ')[0]!) ?? '?'}) gratuitous ARP`,
+      })),
+      ...macChanges.map((e) => ({ ...e, detail: `${e.detail} (${macs.get(e.detail) ?? '?'})` })),
+      ...prober
+        .gaps(measureFrom, end, 50)
+        .map((g) => ({ t: g.from, source: 'client', kind: 'gap', detail: `${round(g.ms)} ms without replies` })),
+    ];
+    all.sort((a, b2) => a.t - b2.t);
+    result.events = all
+      .filter((e) => e.t >= measureFrom - 1000)
+      .map((e) => ({
+        rel_ms: round(e.t - t0!),
+        t: new Date(e.t).toISOString(),
+        source: e.source,
+        kind: e.kind,
+        detail: e.detail,
+      }));
+    return result;
+  } catch (e) {
+    result.error = e instanceof Error ? e.message : String(e);
+    if (o.keep !== true) {
+      const hb = await readFile(lab.hostPath('linux1', driver.logPath), 'utf8').catch(() => '');
+      if (hb !== '') result.notes.push(`linux1 log tail: ${hb.split('\n').slice(-8).join(' | ')}`);
+    }
+    return result;
+  } finally {
+    await prober.stop().catch(() => undefined);
+    for (const w of watchers) await w.stop();
+    for (const f of followers) await f.stop();
+    await Promise.allSettled(bg);
+    if (o.keep !== true) {
+      phase('tearing the lab down');
+      await lab.down();
+    }
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+/** Kinds of events that mean the cluster is still moving the VIP around. */
+const ACTIVITY = new Set([
+  'vip_add',
+  'vip_del',
+  'log_dead',
+  'log_takeover',
+  'log_acquired',
+  'log_release',
+  'log_released',
+  'log_partition',
+]);
+
+/**
+ * Converged = exactly one node holds the VIP (the wanted one if given), the client's probes of the last 300 ms are
+ * all answered by that node's MAC, the client's neighbour entry points at it, and all of that has held, with no VIP
+ * change and no takeover/release log line anywhere, for `stableMs` (Heartbeat, after a partition heals, releases
+ * on one side first and on the other seconds later: one holder for a moment is not convergence).
+ */
+async function waitConverged(
+  lab: Lab,
+  prober: Prober,
+  macs: Map<string, string>,
+  timeoutMs: number,
+  want: string | undefined,
+  opts: { notBefore?: number; stableMs: number; events: readonly LabEvent[] },
+): Promise<string> {
+  const deadline = nowMs() + timeoutMs;
+  let okSince: number | undefined;
+  for (;;) {
+    const now = nowMs();
+    let holder: string | undefined;
+    if (opts.notBefore === undefined || now > opts.notBefore) {
+      const { holders } = await vipHolders(lab);
+      const h = holders[0];
+      if (holders.length === 1 && h !== undefined && (want === undefined || h === want)) {
+        const recent = prober.recentMacs(nowMs(), 300);
+        const neigh = await clientNeighMac(lab);
+        if (recent.size === 1 && neigh !== undefined && macs.get(neigh) === h && recent.has(neigh)) holder = h;
+      }
+    }
+    if (holder === undefined) okSince = undefined;
+    else {
+      okSince ??= now;
+      let last = okSince;
+      for (const e of opts.events) if (ACTIVITY.has(e.kind) && e.t > last) last = e.t;
+      if (nowMs() - last >= opts.stableMs) return holder;
+    }
+    if (nowMs() > deadline) throw new VigilError('VIGIL_ERR_LAB', `cluster did not converge within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+export { CLIENT_IP };

@@ -1,0 +1,36 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { TestContext } from 'node:test';
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Lab tests need root (namespaces, bridges); otherwise they are skipped and say so. */
+export function needRoot(t: TestContext): boolean {
+  if (isRoot) return true;
+  t.skip('needs root: the lab builds network, UTS and mount namespaces (run the tests as root)');
+  return false;
+}
+
+/** A prefix of our own so parallel helpers and crashed runs never collide with this test. */
+export function uniquePrefix(tag: string): string {
+  return `t${tag}${(process.pid % 10000).toString(36)}`.slice(0, 8);
+}
+
+/** Everything on the machine that carries this lab prefix: namespaces, state dirs, mounts. */
+export async function leftovers(prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const n of await readdir('/run/netns').catch(() => [] as string[]))
+    if (n.startsWith(`${prefix}-`)) found.push(`netns ${n}`);
+  for (const d of await readdir('/run/vigil-lab').catch(() => [] as string[]))
+    if (d === prefix) found.push(`dir /run/vigil-lab/${d}`);
+  const mounts = await readFile('/proc/self/mounts', 'utf8');
+  for (const l of mounts.split('\n')) {
+    const m = l.split(' ')[1] ?? '';
+    if (
+      m.startsWith(`/run/vigil-lab/${prefix}/`) ||
+      m === `/run/vigil-lab/${prefix}` ||
+      m.startsWith(`/run/netns/${prefix}-`)
+    )
+      found.push(`mount ${m}`);
+  }
+  return found;
+}

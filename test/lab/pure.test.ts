@@ -1,0 +1,88 @@
+// The lab's pure parts (no root needed): timeline arithmetic and log classification.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { classifyHeartbeatLine, hbTime } from '../../lab/drivers/common.js';
+import { KeepalivedDriver } from '../../lab/drivers/keepalived.js';
+import { parseIpTs, type LabEvent } from '../../lab/monitor.js';
+import { Prober } from '../../lab/prober.js';
+import { dualActiveMs } from '../../lab/scenario.js';
+
+test('dual-active time counts only the spans with two or more holders', () => {
+  const ev = (t: number, source: string, kind: 'vip_add' | 'vip_del'): LabEvent => ({ t, source, kind, detail: '' });
+  // linux1 holds from the start; linux2 adds at 100, linux1 drops at 350, linux1 adds again at 900 until the end.
+  const events = [ev(100, 'linux2', 'vip_add'), ev(350, 'linux1', 'vip_del'), ev(900, 'linux1', 'vip_add')];
+  assert.equal(dualActiveMs(events, new Set(['linux1']), 0, 1000), 250 + 100);
+  assert.equal(dualActiveMs([], new Set(['linux1']), 0, 1000), 0);
+  assert.equal(dualActiveMs([], new Set(['linux1', 'linux2']), 0, 1000), 1000);
+  // Events outside the window are clamped to it.
+  assert.equal(dualActiveMs([ev(-50, 'linux2', 'vip_add')], new Set(['linux1']), 0, 200), 200);
+});
+
+test('ip -ts timestamps keep microseconds', () => {
+  const t = parseIpTs('[2026-11-26T17:26:49.645979] 192.168.1.50 dev eth1 lladdr aa:bb:cc:dd:ee:ff REACHABLE');
+  assert.ok(t !== undefined);
+  assert.equal(Math.round((t - new Date('2026-11-26T17:26:49').getTime()) * 1000), 645979);
+  assert.equal(parseIpTs('no timestamp'), undefined);
+});
+
+test('Heartbeat log lines are classified as the reference gives them', () => {
+  const c = classifyHeartbeatLine;
+  assert.equal(c('Nov 26 17:30:12 linux2 heartbeat: [20364]: WARN: node linux1: is dead'), 'dead');
+  // A ping node dying is not a peer failure.
+  assert.equal(c('Nov 26 17:30:17 linux1 heartbeat: [21549]: WARN: node 192.168.1.1: is dead'), undefined);
+  assert.equal(c("Nov 26 17:54:27 linux1 heartbeat: [1]: info: Received shutdown notice from 'linux2'."), 'dead');
+  assert.equal(c('Nov 26 17:30:12 linux2 heartbeat: [20364]: info: Resources being acquired from linux1.'), 'takeover');
+  assert.equal(
+    c(
+      '2026/11/26_17:30:13  mach_down(default)[21287]:    info: Taking over resource group IPaddr::192.168.1.50/24/eth1',
+    ),
+    'takeover',
+  );
+  assert.equal(c('Nov 26 17:30:14 linux2 heartbeat: [20364]: info: mach_down takeover complete.'), 'acquired');
+  assert.equal(
+    c('2026/11/26_17:30:18  ResourceManager(default)[1]:    info: Releasing resource group: linux1 IPaddr::x'),
+    'release',
+  );
+  assert.equal(
+    c('Nov 26 17:36:36 linux1 heartbeat: [2071]: CRIT: Cluster node linux2 returning after partition.'),
+    'partition',
+  );
+  assert.equal(
+    c('Nov 26 17:24:42 linux1 heartbeat: [1]: ERROR: Cannot lock ourselves into memory:  System limits'),
+    undefined,
+  );
+  assert.equal(c('Nov 26 17:24:42 linux1 heartbeat: [1]: info: Link linux1:eth1 up.'), undefined);
+});
+
+test('keepalived state lines are classified', () => {
+  const k = new KeepalivedDriver();
+  assert.equal(k.classify('Thu Nov 26 17:31:45 2026: (VI_1) Receive advertisement timeout'), 'dead');
+  assert.equal(k.classify('Thu Nov 26 17:31:45 2026: (VI_1) Entering MASTER STATE'), 'takeover');
+  assert.equal(k.classify('Thu Nov 26 17:31:45 2026: (VI_1) Entering BACKUP STATE'), 'release');
+});
+
+test('Heartbeat times are written the way ha.cf accepts them', () => {
+  assert.equal(hbTime(1000), '1');
+  assert.equal(hbTime(10000), '10');
+  assert.equal(hbTime(500), '500ms');
+  assert.equal(hbTime(1500), '1500ms');
+});
+
+test('the prober computes gaps, the longest gap and MAC changes from its replies', () => {
+  const p = new Prober('none', 'eth1', '192.168.1.50');
+  for (let t = 0; t <= 1000; t += 5) p.replies.push({ t, mac: 'aa', seq: t / 5 });
+  for (let t = 1500; t <= 2000; t += 5) p.replies.push({ t, mac: 'bb', seq: t / 5 });
+  const gaps = p.gaps(0, 2000);
+  assert.deepEqual(gaps, [{ from: 1000, to: 1500, ms: 500 }]);
+  assert.equal(p.longestGap(0, 2000)?.ms, 500);
+  // A window ending in silence counts the silence.
+  assert.equal(p.longestGap(1900, 2600)?.ms, 600);
+  assert.deepEqual(
+    p.macChanges(0, 2000).map((e) => [e.t, e.detail]),
+    [
+      [0, 'aa'],
+      [1500, 'bb'],
+    ],
+  );
+  assert.deepEqual([...p.recentMacs(2000, 100)], ['bb']);
+});
