@@ -162,6 +162,16 @@ export interface HaCf {
 export interface VigilExtensions {
   /** `vigil_state_dir`: where hb_uuid / hb_generation live. Default /var/lib/heartbeat. */
   readonly stateDir: string;
+  /** `vigil_script_timeout`: ms one resource script call may run before it is killed. Default 120 s. */
+  readonly scriptTimeoutMs: number;
+  /** `vigil_rsc_state_dir`: pseudo-resource marks (HA_RSCTMP). Default /run/resource-agents. */
+  readonly rscStateDir: string;
+  /** `vigil_mail_relay`: host[:port] of the SMTP relay. Default localhost:25. */
+  readonly mailRelay: string;
+  /** `vigil_mail_lang`: language of MailTo notices. Default en. */
+  readonly mailLang: string;
+  /** `vigil_mail_templates`: directory of `<lang>.json` template overrides. Default /etc/ha.d/mail-templates. */
+  readonly mailTemplatesDir: string;
 }
 
 export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256' | 'sha512';

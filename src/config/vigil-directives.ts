@@ -23,6 +23,36 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     default: '/var/lib/heartbeat',
     doc: 'directory holding hb_uuid and hb_generation (Heartbeat: fixed /var/lib/heartbeat)',
   },
+  vigil_script_timeout: {
+    field: 'scriptTimeoutMs',
+    kind: 'time',
+    default: '120',
+    doc: 'longest run of one resource script call; a hung script is killed with its process group and counts as failed',
+  },
+  vigil_rsc_state_dir: {
+    field: 'rscStateDir',
+    kind: 'path',
+    default: '/run/resource-agents',
+    doc: "where pseudo-resources (MailTo) mark themselves started (Heartbeat's HA_RSCTMP)",
+  },
+  vigil_mail_relay: {
+    field: 'mailRelay',
+    kind: 'word',
+    default: 'localhost:25',
+    doc: 'SMTP relay MailTo sends through, host[:port]',
+  },
+  vigil_mail_lang: {
+    field: 'mailLang',
+    kind: 'word',
+    default: 'en',
+    doc: 'language of MailTo notices: en or fr shipped, others through vigil_mail_templates',
+  },
+  vigil_mail_templates: {
+    field: 'mailTemplatesDir',
+    kind: 'path',
+    default: '/etc/ha.d/mail-templates',
+    doc: 'directory of <lang>.json files rewording MailTo subjects and bodies (optional)',
+  },
 };
 
 export type VigilValue = string | number | boolean;

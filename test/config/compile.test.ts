@@ -72,7 +72,14 @@ test('the tutorial example compiles to the expected object', async () => {
       stonith: undefined,
       apiauth: [],
       respawn: [],
-      vigil: { stateDir: '/var/lib/heartbeat' },
+      vigil: {
+        stateDir: '/var/lib/heartbeat',
+        scriptTimeoutMs: 120000,
+        rscStateDir: '/run/resource-agents',
+        mailRelay: 'localhost:25',
+        mailLang: 'en',
+        mailTemplatesDir: '/etc/ha.d/mail-templates',
+      },
       raw: {
         logfile: '/var/log/heartbeat.log',
         logfacility: 'daemon',
