@@ -225,7 +225,7 @@ export async function sendMail(opts: SmtpOptions, env: Envelope, message: string
 /** RFC 2047 `=?UTF-8?B?...?=` words for a header value with non-ASCII text; ASCII passes unchanged. */
 export function encodeHeaderValue(value: string): string {
   const clean = value.replace(/[\r\n]+/g, ' ');
-   
+
   if (/^[\x20-\x7e]*$/.test(clean)) return clean;
   // Each encoded word is at most 75 characters: 12 of wrapping leave 63, i.e. 45 bytes of base64 input.
   // Characters are never split between words (RFC 2047 §5: each word must decode to whole characters).

@@ -36,7 +36,7 @@ test('encodeHeaderValue: ASCII unchanged; UTF-8 as RFC 2047 B words of ≤ 75 ch
   fc.assert(
     fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (s) => {
       const e = encodeHeaderValue(s);
-       
+
       assert.ok(/^[\x20-\x7e\r\n]*$/.test(e), 'header must be 7-bit');
       if (e.startsWith('=?')) {
         for (const w of e.split('\r\n ')) assert.ok(w.length <= 75);
