@@ -3,8 +3,18 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VigilError } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from './agent.js';
-import { formatMailDate, renderTemplate, type MailTemplates } from './mail-templates.js';
-import { buildMessage, isSafeAddress, sendMail, type Envelope, type SmtpOptions, type SmtpResult } from './smtp.js';
+import type { Resource, VigilExtensions } from '../config/types.js';
+import { formatMailDate, loadMailTemplates, renderTemplate, type MailTemplates } from './mail-templates.js';
+import {
+  DEFAULT_SMTP,
+  buildMessage,
+  isSafeAddress,
+  parseRelay,
+  sendMail,
+  type Envelope,
+  type SmtpOptions,
+  type SmtpResult,
+} from './smtp.js';
 
 /** Where pseudo-resources keep their "started" mark: Heartbeat's HA_RSCTMP. Cleared by a reboot (tmpfs). */
 export const DEFAULT_RSC_STATE_DIR = '/run/resource-agents';
@@ -167,4 +177,49 @@ export class MailToAgent implements ResourceAgent {
       return { running: false, text: 'stopped' };
     }
   }
+}
+
+export interface MailToContext {
+  /** This node's name (lowercased, as in ha.cf). */
+  readonly node: string;
+  readonly vigil: Pick<VigilExtensions, 'mailRelay' | 'mailLang' | 'mailTemplatesDir' | 'rscStateDir'>;
+  /** Templates already loaded (load once per daemon with `loadMailTemplates`); loaded here when absent. */
+  readonly templates?: MailTemplates;
+  readonly now?: () => Date;
+  readonly onMailError?: MailToOptions['onMailError'];
+  readonly onMailSent?: MailToOptions['onMailSent'];
+}
+
+/**
+ * The built-in MailTo for a haresources `MailTo::email[::subject]` resource of group `groupKey`, configured from
+ * the Vigil directives (relay, language, templates, state dir). Throws VIGIL_ERR_RSC_SYNTAX / VIGIL_ERR_CFG_VALUE /
+ * VIGIL_ERR_MAIL_TEMPLATE with the reason.
+ */
+export async function createMailToAgent(
+  resource: Resource,
+  groupKey: string,
+  ctx: MailToContext,
+): Promise<MailToAgent> {
+  const { email, subject } = mailToArgs(resource.args);
+  const relay = parseRelay(ctx.vigil.mailRelay);
+  if (relay === undefined) {
+    throw new VigilError(
+      'VIGIL_ERR_CFG_VALUE',
+      `Invalid vigil_mail_relay [${ctx.vigil.mailRelay}]: expected host[:port]`,
+    );
+  }
+  const templates = ctx.templates ?? (await loadMailTemplates(ctx.vigil.mailLang, ctx.vigil.mailTemplatesDir));
+  return new MailToAgent({
+    spec: resource.spec,
+    email,
+    subject,
+    node: ctx.node,
+    group: groupKey,
+    stateDir: ctx.vigil.rscStateDir,
+    templates,
+    smtp: { ...relay, heloName: ctx.node.replace(/[^A-Za-z0-9.-]/g, '-'), stepTimeoutMs: DEFAULT_SMTP.stepTimeoutMs },
+    now: ctx.now ?? (() => new Date()),
+    onMailError: ctx.onMailError,
+    onMailSent: ctx.onMailSent,
+  });
 }

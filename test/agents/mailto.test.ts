@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MailToAgent, mailToArgs, mailToStateFile, type MailToOptions } from '../../src/agents/mailto.js';
+import {
+  MailToAgent,
+  createMailToAgent,
+  mailToArgs,
+  mailToStateFile,
+  type MailToOptions,
+} from '../../src/agents/mailto.js';
+import { parseHaresources } from '../../src/config/haresources.js';
 import { BUILTIN_TEMPLATES, formatMailDate, loadMailTemplates } from '../../src/agents/mail-templates.js';
 import { isVigilError, type VigilError } from '../../src/util/errors.js';
 import { SmtpTestServer, aiosmtpdMissing, freePort } from './smtp-server.js';
@@ -177,4 +184,31 @@ test('MailTo through a real SMTP server: start and stop mails, English and Frenc
   );
   assert.match(frMail.raw, /^Subject: =\?UTF-8\?B\?/m);
   assert.match(frMail.raw, /^Content-Transfer-Encoding: base64/m);
+});
+
+test('createMailToAgent: from a haresources resource and the vigil_mail_* / vigil_rsc_state_dir settings', async (t) => {
+  const dir = await tmp(t);
+  const { groups } = parseHaresources('node1 192.168.1.50 MailTo::ops@example.com::Web\n', {
+    file: '/etc/ha.d/haresources',
+    nodes: ['node1', 'node2'],
+  });
+  const g = groups[0];
+  const res = g?.resources[1];
+  assert.ok(g && res);
+  const vigil = { mailRelay: '127.0.0.1:2525', mailLang: 'fr', mailTemplatesDir: join(dir, 'none'), rscStateDir: dir };
+  const a = await createMailToAgent(res, g.key, { node: 'node1', vigil, now: () => WHEN });
+  assert.equal(a.spec, 'MailTo::ops@example.com::Web');
+  assert.deepEqual(a.recipients, ['ops@example.com']);
+  assert.ok(a.stateFile.startsWith(`${dir}/vigil-MailTo_`));
+  assert.match(a.compose('start').subject, /^Web : reprise en cours le .* sur node1$/);
+  assert.match(a.compose('start').body, /Groupe de ressources : 192\.168\.1\.50\n/);
+  await assert.rejects(
+    createMailToAgent(res, g.key, { node: 'node1', vigil: { ...vigil, mailRelay: 'a:99999' } }),
+    (e) =>
+      isVigilError(e) && e.code === 'VIGIL_ERR_CFG_VALUE' && /Invalid vigil_mail_relay \[a:99999\]/.test(e.message),
+  );
+  await assert.rejects(
+    createMailToAgent({ ...res, args: [] }, g.key, { node: 'node1', vigil }),
+    /At least 1 Email address/,
+  );
 });
