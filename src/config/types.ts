@@ -1,3 +1,5 @@
+import type { HealthCheckSpec } from './health-check.js';
+
 /**
  * The one compiled, fully-resolved configuration every other layer reads.
  * Every duration is in milliseconds, every default is filled in, node names are lowercased.
@@ -172,6 +174,8 @@ export interface VigilExtensions {
   readonly mailLang: string;
   /** `vigil_mail_templates`: directory of `<lang>.json` template overrides. Default /etc/ha.d/mail-templates. */
   readonly mailTemplatesDir: string;
+  /** `vigil_health_check` lines, in file order (ids unique). Default none. */
+  readonly healthChecks: readonly HealthCheckSpec[];
 }
 
 export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256' | 'sha512';

@@ -1,3 +1,4 @@
+import type { HealthCheckSpec } from './health-check.js';
 import type { VigilExtensions } from './types.js';
 import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
 
@@ -6,7 +7,8 @@ import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
  * table are accepted beyond Heartbeat's: a file Heartbeat rejects for another reason is still rejected.
  * Adding a directive = one line here + its field in `VigilExtensions` (types.ts); the README lists this table.
  */
-export type VigilValueKind = 'path' | 'time' | 'boolean' | 'count' | 'word';
+/** `health_check`: the whole line is one `vigil_health_check` (config/health-check.ts); lines accumulate. */
+export type VigilValueKind = 'path' | 'time' | 'boolean' | 'count' | 'word' | 'health_check';
 
 export interface VigilDirective {
   readonly field: keyof VigilExtensions;
@@ -53,6 +55,12 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     default: '/etc/ha.d/mail-templates',
     doc: 'directory of <lang>.json files rewording MailTo subjects and bodies (optional)',
   },
+  vigil_health_check: {
+    field: 'healthChecks',
+    kind: 'health_check',
+    default: '',
+    doc: 'watch a group: <group> [interval=T timeout=T rise=N fall=N restarts=N grace=T failure_timeout=T id=NAME] resource <name> | command </path> [args]; one line per check',
+  },
 };
 
 export type VigilValue = string | number | boolean;
@@ -70,12 +78,19 @@ export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue 
       return parseInteger(text, 0, 1_000_000);
     case 'word':
       return /^[A-Za-z0-9_.:-]+$/.test(text) ? text : undefined;
+    case 'health_check':
+      // Whole-line kind: parsed by parseHealthCheck with its own errors, never through here.
+      return undefined;
   }
 }
 
 export function vigilDefaults(): VigilExtensions {
-  const out: Record<string, VigilValue> = {};
+  const out: Record<string, VigilValue | HealthCheckSpec[]> = {};
   for (const d of Object.values(VIGIL_DIRECTIVES)) {
+    if (d.kind === 'health_check') {
+      out[d.field] = [];
+      continue;
+    }
     const v = parseVigilValue(d.kind, d.default);
     if (v === undefined) throw new Error(`bad default for Vigil directive field ${d.field}`);
     out[d.field] = v;
@@ -95,5 +110,7 @@ export function vigilValueExpectation(kind: VigilValueKind): string {
       return 'a whole number';
     case 'word':
       return 'a single word';
+    case 'health_check':
+      return '<group> [key=value...] resource <name> | command </path> [args]';
   }
 }

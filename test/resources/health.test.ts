@@ -8,7 +8,8 @@ import {
   type HealthLog,
 } from '../../src/resources/health.js';
 import { SimulatedClock } from '../../src/util/clock.js';
-import { VigilError, isVigilError } from '../../src/util/errors.js';
+import { VigilError, VigilErrors, isVigilError } from '../../src/util/errors.js';
+import { parseHaCf } from '../../src/config/hacf.js';
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
@@ -239,5 +240,36 @@ test('parseHealthCheck: keys, targets, defaults and errors', () => {
         actions: { log: () => undefined, restartGroup: () => Promise.resolve(true), handOver: () => undefined },
       }),
     (e) => isVigilError(e) && /duplicate health check id/.test(e.message),
+  );
+});
+
+test('ha.cf: vigil_health_check lines accumulate with their origin; bad lines and duplicate ids name file and line', () => {
+  const base = 'node node1 node2\nbcast eth1\n';
+  const { hacf } = parseHaCf(
+    `${base}vigil_health_check web fall=2 resource apache\nvigil_health_check web id=ssh restarts=0 command /usr/lib/nagios/plugins/check_ssh localhost\n`,
+    { file: '/etc/ha.d/ha.cf', localNode: 'node1' },
+  );
+  assert.deepEqual(
+    hacf.vigil.healthChecks.map((c) => [c.id, c.group, c.fall, c.maxRestarts, c.origin?.line]),
+    [
+      ['web:apache', 'web', 2, 1, 3],
+      ['ssh', 'web', 3, 0, 4],
+    ],
+  );
+  assert.deepEqual(parseHaCf(base, { file: 'ha.cf', localNode: 'node1' }).hacf.vigil.healthChecks, []);
+  assert.throws(
+    () =>
+      parseHaCf(
+        `${base}vigil_health_check web resource a\nvigil_health_check web resource a\nvigil_health_check web fall=x resource b\n`,
+        {
+          file: '/etc/ha.d/ha.cf',
+          localNode: 'node1',
+        },
+      ),
+    (e) =>
+      e instanceof VigilErrors &&
+      e.errors.length === 2 &&
+      e.errors[0]?.format() === '/etc/ha.d/ha.cf:4: vigil_health_check: duplicate id [web:a] (give one with id=NAME)' &&
+      e.errors[1]?.format() === '/etc/ha.d/ha.cf:5: vigil_health_check: fall=x: expected a whole number',
   );
 });
