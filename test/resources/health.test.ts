@@ -10,6 +10,7 @@ import {
 import { SimulatedClock } from '../../src/util/clock.js';
 import { VigilError, VigilErrors, isVigilError } from '../../src/util/errors.js';
 import { parseHaCf } from '../../src/config/hacf.js';
+import { analyzeConfig, compileConfig, type ConfigSources } from '../../src/config/compile.js';
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
@@ -272,4 +273,30 @@ test('ha.cf: vigil_health_check lines accumulate with their origin; bad lines an
       e.errors[0]?.format() === '/etc/ha.d/ha.cf:4: vigil_health_check: duplicate id [web:a] (give one with id=NAME)' &&
       e.errors[1]?.format() === '/etc/ha.d/ha.cf:5: vigil_health_check: fall=x: expected a whole number',
   );
+});
+
+test('compileConfig: a health check must name a haresources group and, for resource, one of its members', () => {
+  const hacf =
+    'node node1 node2\nbcast eth1\n' +
+    'vigil_health_check 192.168.1.50 resource apache\n' +
+    'vigil_health_check 192.168.1.50 resource IPaddr2::192.168.1.60\n' +
+    'vigil_health_check 192.168.1.99 resource apache\n' +
+    'vigil_health_check 192.168.1.50 resource squid\n';
+  const src = (h: string): ConfigSources => ({
+    configDir: '/etc/ha.d',
+    localNode: 'node1',
+    hacf: { file: '/etc/ha.d/ha.cf', text: h },
+    authkeys: { file: '/etc/ha.d/authkeys', text: 'auth 1\n1 sha1 k\n', mode: 0o600 },
+    haresources: { file: '/etc/ha.d/haresources', text: 'node1 192.168.1.50 IPaddr2::192.168.1.60 apache\n' },
+  });
+  const r = analyzeConfig(src(hacf));
+  assert.deepEqual(
+    r.errors.map((e) => e.format()),
+    [
+      '/etc/ha.d/ha.cf:5: vigil_health_check: no resource group [192.168.1.99] in haresources (name a group by its first resource)',
+      '/etc/ha.d/ha.cf:6: vigil_health_check: group [192.168.1.50] has no resource [squid]',
+    ],
+  );
+  const ok = compileConfig(src(hacf.split('\n').slice(0, 4).join('\n') + '\n'));
+  assert.equal(ok.config.hacf.vigil.healthChecks.length, 2);
 });
