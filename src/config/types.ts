@@ -174,6 +174,8 @@ export interface VigilExtensions {
   readonly mailLang: string;
   /** `vigil_mail_templates`: directory of `<lang>.json` template overrides. Default /etc/ha.d/mail-templates. */
   readonly mailTemplatesDir: string;
+  /** `vigil_stonith_timeout`: ms one STONITH reset attempt may take. Default 60 s. */
+  readonly stonithTimeoutMs: number;
   /** `vigil_health_check` lines, in file order (ids unique). Default none. */
   readonly healthChecks: readonly HealthCheckSpec[];
 }

@@ -55,6 +55,12 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     default: '/etc/ha.d/mail-templates',
     doc: 'directory of <lang>.json files rewording MailTo subjects and bodies (optional)',
   },
+  vigil_stonith_timeout: {
+    field: 'stonithTimeoutMs',
+    kind: 'time',
+    default: '60',
+    doc: 'longest run of one STONITH reset command (command and cluster-glue devices); then killed and retried 5 s later',
+  },
   vigil_health_check: {
     field: 'healthChecks',
     kind: 'health_check',

@@ -79,6 +79,7 @@ test('the tutorial example compiles to the expected object', async () => {
         mailRelay: 'localhost:25',
         mailLang: 'en',
         mailTemplatesDir: '/etc/ha.d/mail-templates',
+        stonithTimeoutMs: 60000,
         healthChecks: [],
       },
       raw: {

@@ -74,6 +74,7 @@ test('defaults match `heartbeat -D` and the derived rules', () => {
     mailRelay: 'localhost:25',
     mailLang: 'en',
     mailTemplatesDir: '/etc/ha.d/mail-templates',
+    stonithTimeoutMs: 60000,
     healthChecks: [],
   });
 });
