@@ -2,7 +2,7 @@ import { VigilError, VigilErrors } from '../util/errors.js';
 import { analyzeAuthkeys } from './authkeys.js';
 import { analyzeHaCf } from './hacf.js';
 import { analyzeHaresources } from './haresources.js';
-import type { CompiledConfig } from './types.js';
+import type { CompiledConfig, HaCf, ResourceGroup } from './types.js';
 import type { ConfigWarning } from './warnings.js';
 
 /** The three files as read by src/os/config-files.ts: text plus what the checks need. */
@@ -30,7 +30,7 @@ export function analyzeConfig(src: ConfigSources): ConfigAnalysis {
   const auth = analyzeAuthkeys(src.authkeys.text, { file: src.authkeys.file, mode: src.authkeys.mode });
   // haresources is checked against the nodes ha.cf did define, even when ha.cf has other errors.
   const rsc = analyzeHaresources(src.haresources.text, { file: src.haresources.file, nodes: hacf.hacf.nodes });
-  const errors = [...hacf.errors, ...auth.errors, ...rsc.errors];
+  const errors = [...hacf.errors, ...auth.errors, ...rsc.errors, ...healthCheckErrors(hacf.hacf, rsc.groups)];
   const warnings = [...hacf.warnings, ...auth.warnings, ...rsc.warnings];
   if (errors.length > 0 || auth.authkeys === undefined) {
     if (errors.length === 0) {
@@ -54,4 +54,33 @@ export function compileConfig(src: ConfigSources): { config: CompiledConfig; war
   const r = analyzeConfig(src);
   if (r.config === undefined) throw new VigilErrors(r.errors);
   return { config: r.config, warnings: r.warnings };
+}
+
+/** A health check must name a haresources group (by its first resource) and, for `resource`, one of its members. */
+function healthCheckErrors(hacf: HaCf, groups: readonly ResourceGroup[]): VigilError[] {
+  const out: VigilError[] = [];
+  for (const c of hacf.vigil.healthChecks) {
+    const g = groups.find((x) => x.key === c.group);
+    if (g === undefined) {
+      out.push(
+        new VigilError(
+          'VIGIL_ERR_HEALTH_CONFIG',
+          `vigil_health_check: no resource group [${c.group}] in haresources (name a group by its first resource)`,
+          c.origin,
+        ),
+      );
+      continue;
+    }
+    const t = c.target;
+    if (t.kind === 'resource' && !g.resources.some((r) => r.spec === t.resource || r.type === t.resource)) {
+      out.push(
+        new VigilError(
+          'VIGIL_ERR_HEALTH_CONFIG',
+          `vigil_health_check: group [${c.group}] has no resource [${t.resource}]`,
+          c.origin,
+        ),
+      );
+    }
+  }
+  return out;
 }

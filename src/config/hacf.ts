@@ -11,6 +11,7 @@ import type {
   VigilExtensions,
   WatchdogConfig,
 } from './types.js';
+import { parseHealthCheck, type HealthCheckSpec } from './health-check.js';
 import { VIGIL_DIRECTIVES, parseVigilValue, vigilDefaults, vigilValueExpectation } from './vigil-directives.js';
 import { type ConfigWarning, warning } from './warnings.js';
 import {
@@ -346,6 +347,22 @@ export function analyzeHaCf(text: string, options: ParseHaCfOptions): HaCfAnalys
     }
     b.raw[directive] = rest.trim();
     b.origins[directive] ??= origin;
+
+    if (vigilDirective?.kind === 'health_check') {
+      try {
+        const spec = parseHealthCheck(rest, origin);
+        const list = b.vigil[vigilDirective.field] as HealthCheckSpec[];
+        if (list.some((c) => c.id === spec.id)) {
+          err('VIGIL_ERR_HEALTH_CONFIG', `vigil_health_check: duplicate id [${spec.id}] (give one with id=NAME)`);
+        } else {
+          list.push(spec);
+        }
+      } catch (e) {
+        if (!(e instanceof VigilError)) throw e;
+        err(e.code, e.message);
+      }
+      continue;
+    }
 
     if (vigilDirective !== undefined) {
       const toks = wordTokens();

@@ -1,3 +1,5 @@
+import type { HealthCheckSpec } from './health-check.js';
+
 /**
  * The one compiled, fully-resolved configuration every other layer reads.
  * Every duration is in milliseconds, every default is filled in, node names are lowercased.
@@ -166,6 +168,20 @@ export interface VigilExtensions {
   readonly vipLease: string;
   /** `vigil_garp_refresh`: periodic gratuitous ARP while holding a VIP, ms; 0 = off. */
   readonly garpRefreshMs: number;
+  /** `vigil_script_timeout`: ms one resource script call may run before it is killed. Default 120 s. */
+  readonly scriptTimeoutMs: number;
+  /** `vigil_rsc_state_dir`: pseudo-resource marks (HA_RSCTMP). Default /run/resource-agents. */
+  readonly rscStateDir: string;
+  /** `vigil_mail_relay`: host[:port] of the SMTP relay. Default localhost:25. */
+  readonly mailRelay: string;
+  /** `vigil_mail_lang`: language of MailTo notices. Default en. */
+  readonly mailLang: string;
+  /** `vigil_mail_templates`: directory of `<lang>.json` template overrides. Default /etc/ha.d/mail-templates. */
+  readonly mailTemplatesDir: string;
+  /** `vigil_stonith_timeout`: ms one STONITH reset attempt may take. Default 60 s. */
+  readonly stonithTimeoutMs: number;
+  /** `vigil_health_check` lines, in file order (ids unique). Default none. */
+  readonly healthChecks: readonly HealthCheckSpec[];
 }
 
 export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256' | 'sha512';

@@ -1,3 +1,4 @@
+import type { HealthCheckSpec } from './health-check.js';
 import type { VigilExtensions } from './types.js';
 import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
 
@@ -6,7 +7,8 @@ import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
  * table are accepted beyond Heartbeat's: a file Heartbeat rejects for another reason is still rejected.
  * Adding a directive = one line here + its field in `VigilExtensions` (types.ts); the README lists this table.
  */
-export type VigilValueKind = 'path' | 'time' | 'boolean' | 'count' | 'word' | 'lease';
+/** `health_check`: the whole line is one `vigil_health_check` (config/health-check.ts); lines accumulate. */
+export type VigilValueKind = 'path' | 'time' | 'boolean' | 'count' | 'word' | 'lease' | 'health_check';
 
 export interface VigilDirective {
   readonly field: keyof VigilExtensions;
@@ -35,6 +37,48 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     default: '10',
     doc: 'gratuitous ARP for each held VIP this often (0 = off), so switches and clients that missed the takeover burst converge',
   },
+  vigil_script_timeout: {
+    field: 'scriptTimeoutMs',
+    kind: 'time',
+    default: '120',
+    doc: 'longest run of one resource script call; a hung script is killed with its process group and counts as failed',
+  },
+  vigil_rsc_state_dir: {
+    field: 'rscStateDir',
+    kind: 'path',
+    default: '/run/resource-agents',
+    doc: "where pseudo-resources (MailTo) mark themselves started (Heartbeat's HA_RSCTMP)",
+  },
+  vigil_mail_relay: {
+    field: 'mailRelay',
+    kind: 'word',
+    default: 'localhost:25',
+    doc: 'SMTP relay MailTo sends through, host[:port]',
+  },
+  vigil_mail_lang: {
+    field: 'mailLang',
+    kind: 'word',
+    default: 'en',
+    doc: 'language of MailTo notices: en or fr shipped, others through vigil_mail_templates',
+  },
+  vigil_mail_templates: {
+    field: 'mailTemplatesDir',
+    kind: 'path',
+    default: '/etc/ha.d/mail-templates',
+    doc: 'directory of <lang>.json files rewording MailTo subjects and bodies (optional)',
+  },
+  vigil_stonith_timeout: {
+    field: 'stonithTimeoutMs',
+    kind: 'time',
+    default: '60',
+    doc: 'longest run of one STONITH reset command (command and cluster-glue devices); then killed and retried 5 s later',
+  },
+  vigil_health_check: {
+    field: 'healthChecks',
+    kind: 'health_check',
+    default: '',
+    doc: 'watch a group: <group> [interval=T timeout=T rise=N fall=N restarts=N grace=T failure_timeout=T id=NAME] resource <name> | command </path> [args]; one line per check',
+  },
 };
 
 export type VigilValue = string | number | boolean;
@@ -58,12 +102,19 @@ export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue 
       const n = parseInteger(text, 1, 86_400);
       return n === undefined ? undefined : String(n);
     }
+    case 'health_check':
+      // Whole-line kind: parsed by parseHealthCheck with its own errors, never through here.
+      return undefined;
   }
 }
 
 export function vigilDefaults(): VigilExtensions {
-  const out: Record<string, VigilValue> = {};
+  const out: Record<string, VigilValue | HealthCheckSpec[]> = {};
   for (const d of Object.values(VIGIL_DIRECTIVES)) {
+    if (d.kind === 'health_check') {
+      out[d.field] = [];
+      continue;
+    }
     const v = parseVigilValue(d.kind, d.default);
     if (v === undefined) throw new Error(`bad default for Vigil directive field ${d.field}`);
     out[d.field] = v;
@@ -85,5 +136,7 @@ export function vigilValueExpectation(kind: VigilValueKind): string {
       return 'a single word';
     case 'lease':
       return 'auto, off, or whole seconds (1-86400)';
+    case 'health_check':
+      return '<group> [key=value...] resource <name> | command </path> [args]';
   }
 }

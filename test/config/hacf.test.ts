@@ -67,7 +67,18 @@ test('defaults match `heartbeat -D` and the derived rules', () => {
   assert.equal(h.watchdog, undefined);
   assert.equal(h.stonith, undefined);
   assert.deepEqual(h.env, {});
-  assert.deepEqual(h.vigil, { stateDir: '/var/lib/heartbeat', vipLease: 'auto', garpRefreshMs: 10_000 });
+  assert.deepEqual(h.vigil, {
+    stateDir: '/var/lib/heartbeat',
+    vipLease: 'auto',
+    garpRefreshMs: 10_000,
+    scriptTimeoutMs: 120000,
+    rscStateDir: '/run/resource-agents',
+    mailRelay: 'localhost:25',
+    mailLang: 'en',
+    mailTemplatesDir: '/etc/ha.d/mail-templates',
+    stonithTimeoutMs: 60000,
+    healthChecks: [],
+  });
 });
 
 test('initdead default: deadtime if > 10 s, 12 s if deadtime < 6 s, else 2 × deadtime', () => {
