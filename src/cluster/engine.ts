@@ -760,7 +760,10 @@ export class ClusterEngine {
     }
     const groups = new Set(only ?? this.classGroups(this.me, which));
     const mine = this.myHolds();
-    for (const g of groups) if (!mine.has(g) && !this.state.failedStarts.has(g)) groups.delete(g);
+    // Only what we hold, plus (Heartbeat's 30 s standby after a failed start) the failed groups:
+    // a free group must not travel in a hand-over, where a bystander cannot see it reserved.
+    for (const g of groups)
+      if (!mine.has(g) && !(only !== undefined && this.state.failedStarts.has(g))) groups.delete(g);
     this.log(out, 'info', `${this.me} wants to go standby [${which}]`);
     this.state.standby = { role: 'requester', peer: pp.name, hold: which, phase: 'asked', groups };
     this.send(out, {
