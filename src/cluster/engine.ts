@@ -943,7 +943,16 @@ export class ClusterEngine {
       // those groups. If no peer can take them, we try again ourselves (the failure may be transient).
       // With more than two nodes the rule-chosen node adopts them once our release is announced
       // and its reservation expires; we only stop refusing them ourselves.
-      const groups = new Set([...this.state.failedStarts].filter((g) => this.state.groups.get(g) === 'none'));
+      const groups = new Set(
+        [...this.state.failedStarts].filter(
+          (g) => this.state.groups.get(g) === 'none' && this.peerClaims(g, true).length === 0,
+        ),
+      );
+      if (!this.multi && groups.size > 0 && (this.state.standby !== undefined || this.anyInTransition())) {
+        // Busy with another hand-over: keep refusing them and try again later.
+        out.push({ kind: 'setTimer', name: 'failedStart', ms: STANDBY_REPLY_TIMEOUT_MS });
+        return;
+      }
       if (this.multi || groups.size === 0 || !this.startStandby(out, this.encode(this.me, groups), undefined, groups)) {
         this.state.failedStarts.clear();
       }
