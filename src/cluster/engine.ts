@@ -528,9 +528,9 @@ export class ClusterEngine {
     p.fenced = false;
     if (held !== undefined) for (const g of held) this.state.lastHolder.set(g, node);
     if (!clean) for (const g of p.releasing) this.state.lastHolder.set(g, node);
-    // A clean stop right after a standby: what it handed over stays reserved for the partner
-    // (whose claim may reach us after the `shutdone`) until that claim or FLUX_EXPIRY_MS.
-    p.releasing = clean ? p.handedOver : new Set();
+    // Death right after (or during) a standby: what it handed over stays reserved for the partner
+    // (whose claim may reach us after the death) until that claim or FLUX_EXPIRY_MS.
+    p.releasing = p.handedOver;
     p.handedOver = new Set(p.releasing);
     p.holds = new Set();
     p.holdsKnown = true;
