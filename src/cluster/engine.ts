@@ -528,9 +528,9 @@ export class ClusterEngine {
     p.fenced = false;
     if (held !== undefined) for (const g of held) this.state.lastHolder.set(g, node);
     if (!clean) for (const g of p.releasing) this.state.lastHolder.set(g, node);
-    // A clean stop right after a standby: what it handed over stays reserved for the partner
-    // (whose claim may reach us after the `shutdone`) until that claim or FLUX_EXPIRY_MS.
-    p.releasing = clean ? p.handedOver : new Set();
+    // Death right after (or during) a standby: what it handed over stays reserved for the partner
+    // (whose claim may reach us after the death) until that claim or FLUX_EXPIRY_MS.
+    p.releasing = p.handedOver;
     p.handedOver = new Set(p.releasing);
     p.holds = new Set();
     p.holdsKnown = true;
@@ -760,7 +760,10 @@ export class ClusterEngine {
     }
     const groups = new Set(only ?? this.classGroups(this.me, which));
     const mine = this.myHolds();
-    for (const g of groups) if (!mine.has(g) && !this.state.failedStarts.has(g)) groups.delete(g);
+    // Only what we hold, plus (Heartbeat's 30 s standby after a failed start) the failed groups:
+    // a free group must not travel in a hand-over, where a bystander cannot see it reserved.
+    for (const g of groups)
+      if (!mine.has(g) && !(only !== undefined && this.state.failedStarts.has(g))) groups.delete(g);
     this.log(out, 'info', `${this.me} wants to go standby [${which}]`);
     this.state.standby = { role: 'requester', peer: pp.name, hold: which, phase: 'asked', groups };
     this.send(out, {
@@ -940,7 +943,16 @@ export class ClusterEngine {
       // those groups. If no peer can take them, we try again ourselves (the failure may be transient).
       // With more than two nodes the rule-chosen node adopts them once our release is announced
       // and its reservation expires; we only stop refusing them ourselves.
-      const groups = new Set([...this.state.failedStarts].filter((g) => this.state.groups.get(g) === 'none'));
+      const groups = new Set(
+        [...this.state.failedStarts].filter(
+          (g) => this.state.groups.get(g) === 'none' && this.peerClaims(g, true).length === 0,
+        ),
+      );
+      if (!this.multi && groups.size > 0 && (this.state.standby !== undefined || this.anyInTransition())) {
+        // Busy with another hand-over: keep refusing them and try again later.
+        out.push({ kind: 'setTimer', name: 'failedStart', ms: STANDBY_REPLY_TIMEOUT_MS });
+        return;
+      }
       if (this.multi || groups.size === 0 || !this.startStandby(out, this.encode(this.me, groups), undefined, groups)) {
         this.state.failedStarts.clear();
       }
