@@ -76,15 +76,16 @@ export function watchAddresses(
   vip: string,
   emit: (e: LabEvent) => void,
 ): LineProcess {
+  // A VIP held under a kernel lease (Vigil) is re-announced by every renewal (RTM_NEWADDR for an address already
+  // present): that is `vip_renew`, not a new holder.
+  let present = false;
   return new LineProcess('ip', ['-n', netns, '-ts', 'monitor', 'address', 'dev', iface], (line, arrival) => {
     if (!line.includes(` inet ${vip}/`)) return;
     const t = parseIpTs(line) ?? arrival;
-    emit({
-      t,
-      source: host,
-      kind: line.includes('] Deleted ') ? 'vip_del' : 'vip_add',
-      detail: line.replace(/\s+/g, ' '),
-    });
+    const deleted = line.includes('] Deleted ');
+    const kind = deleted ? 'vip_del' : present ? 'vip_renew' : 'vip_add';
+    present = !deleted;
+    emit({ t, source: host, kind, detail: line.replace(/\s+/g, ' ') });
   });
 }
 
