@@ -76,3 +76,35 @@ export async function reloadCommand(): Promise<number> {
   process.stdout.write(`Reload requested from vigil [pid ${pid}].\n`);
   return 0;
 }
+
+export async function startCommand(opts: { configDir: string; timeout: string }): Promise<number> {
+  const running = await readLivePid(pidfilePath());
+  if (running !== undefined) {
+    process.stdout.write(`vigil is already running [pid ${running}].\n`);
+    return 0;
+  }
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('./vigil.js', import.meta.url));
+  const child = spawn(process.execPath, [script, 'run', '--config-dir', opts.configDir, '--pidfile', pidfilePath()], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+  const end = Date.now() + Number(opts.timeout) * 1000;
+  while (Date.now() < end) {
+    try {
+      const r = await request({ cmd: 'status' }, controlSocketPath(), 2000);
+      if (r.ok) {
+        process.stdout.write(`Starting High-Availability services: Done. [pid ${child.pid ?? '?'}]\n`);
+        return 0;
+      }
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  process.stderr.write('Starting High-Availability services: Failed (see the log; try `vigil check`).\n');
+  return 1;
+}

@@ -43,6 +43,16 @@ program
   });
 
 program
+  .command('start')
+  .description('start the daemon in the background (like /etc/init.d/heartbeat start) and wait until it answers')
+  .option('--config-dir <dir>', 'directory holding ha.cf, authkeys and haresources', '/etc/ha.d')
+  .option('--timeout <seconds>', 'how long to wait for the daemon to answer', '30')
+  .action(async (opts: { configDir: string; timeout: string }) => {
+    const { startCommand } = await import('./daemonctl.js');
+    process.exitCode = await startCommand(opts);
+  });
+
+program
   .command('status')
   .description('show nodes, links, resource groups and who holds what since when')
   .option('--json', 'print the daemon snapshot as JSON')
