@@ -1,6 +1,4 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { findResourceScript } from '../os/config-files.js';
 import { runProgram, type RunResult } from '../os/spawn.js';
 import { VigilError } from '../util/errors.js';
 import { statusTextSaysRunning, type OpResult, type ResourceAgent, type StatusResult } from './agent.js';
@@ -22,22 +20,9 @@ export interface ScriptAgentOptions {
 
 /** First executable regular file named `name` in `dirs`, else VIGIL_ERR_RSC_SCRIPT with Heartbeat's wording. */
 export async function locateScript(name: string, dirs: readonly string[] = DEFAULT_SCRIPT_DIRS): Promise<string> {
-  // Heartbeat strips a path and looks the bare name up: `../x` must not escape the script directories.
-  if (name.includes('/') || name === '' || name === '.' || name === '..') {
-    throw new VigilError('VIGIL_ERR_RSC_SCRIPT', `Cannot locate resource script ${name}`);
-  }
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    try {
-      const st = await stat(path);
-      if (!st.isFile()) continue;
-      await access(path, constants.X_OK);
-      return path;
-    } catch {
-      // Not here; try the next directory.
-    }
-  }
-  throw new VigilError('VIGIL_ERR_RSC_SCRIPT', `Cannot locate resource script ${name}`);
+  const path = await findResourceScript(name, dirs);
+  if (path === undefined) throw new VigilError('VIGIL_ERR_RSC_SCRIPT', `Cannot locate resource script ${name}`);
+  return path;
 }
 
 /** A haresources resource carried out by a Heartbeat-style script: `<path> <args...> start|stop|status`. */

@@ -9,6 +9,7 @@ import { type ConfigWarning, formatWarning } from '../config/warnings.js';
 import {
   type ConfigFile,
   findResourceScript,
+  resourceScriptDirs,
   localNodeName,
   readConfigDir,
   readOptionalConfigFile,
@@ -160,7 +161,7 @@ async function lintContext(
   const types = new Set(config.groups.flatMap((g) => g.resources.map((r) => r.type)));
   await Promise.all(
     [...types].map(async (t) => {
-      scripts.set(t, await findResourceScript(resolve(config.configDir), t));
+      scripts.set(t, await findResourceScript(t, resourceScriptDirs(resolve(config.configDir))));
     }),
   );
   const respawn = new Map<string, { userExists: boolean | undefined; executable: boolean }>();

@@ -6,6 +6,7 @@ import type { ArpAnnouncer } from '../os/garp.js';
 import type { AddressManager } from '../os/ip.js';
 import type { Logger } from '../obs/log.js';
 import { GroupRunner, type ReleaseOutcome } from '../resources/group.js';
+import { resourceScriptDirs } from '../os/config-files.js';
 import { join } from 'node:path';
 
 export interface ResourceManagerDeps {
@@ -94,7 +95,7 @@ export class ResourceManager {
       return agent;
     }
     return new LazyScriptAgent(r, {
-      dirs: [join(this.deps.config.configDir, 'resource.d'), '/etc/ha.d/resource.d', '/etc/init.d'],
+      dirs: resourceScriptDirs(this.deps.config.configDir),
       env: scriptEnv(this.deps.config),
       timeoutMs: this.deps.scriptTimeoutMs ?? 120_000,
       observer: {

@@ -121,13 +121,16 @@ export async function localNodeName(configDir: string): Promise<{ name: string; 
   return { name: hostname().toLowerCase(), source: 'uname -n' };
 }
 
-/** Heartbeat's script lookup: `<configDir>/resource.d/<name>`, then `/etc/init.d/<name>`, executable. */
-export async function findResourceScript(
-  configDir: string,
-  name: string,
-  extraDirs: readonly string[] = ['/etc/ha.d/resource.d', '/etc/init.d'],
-): Promise<string | undefined> {
-  const dirs = [join(configDir, 'resource.d'), ...extraDirs.filter((d) => d !== join(configDir, 'resource.d'))];
+/** The directories Heartbeat searches for a resource script, in order. */
+export function resourceScriptDirs(configDir: string): string[] {
+  const own = join(configDir, 'resource.d');
+  return [own, ...['/etc/ha.d/resource.d', '/etc/init.d'].filter((d) => d !== own)];
+}
+
+/** Heartbeat's script lookup: the first executable regular file `name` in `dirs` (bare names only). */
+export async function findResourceScript(name: string, dirs: readonly string[]): Promise<string | undefined> {
+  // Heartbeat looks a bare name up: `../x` must not escape the script directories.
+  if (name.includes('/') || name === '' || name === '.' || name === '..') return undefined;
   for (const d of dirs) {
     const p = join(d, name);
     try {

@@ -71,8 +71,8 @@ test('resource scripts: <dir>/resource.d first, executable only', () =>
   withDir(async (dir) => {
     await mkdir(join(dir, 'resource.d'));
     await writeFile(join(dir, 'resource.d', 'myapp'), '#!/bin/sh\n');
-    assert.equal(await findResourceScript(dir, 'myapp', []), undefined);
+    assert.equal(await findResourceScript('myapp', [join(dir, 'resource.d')]), undefined);
     await chmod(join(dir, 'resource.d', 'myapp'), 0o755);
-    assert.equal(await findResourceScript(dir, 'myapp', []), join(dir, 'resource.d', 'myapp'));
-    assert.equal(await findResourceScript(dir, 'nope', []), undefined);
+    assert.equal(await findResourceScript('myapp', [join(dir, 'resource.d')]), join(dir, 'resource.d', 'myapp'));
+    assert.equal(await findResourceScript('nope', [join(dir, 'resource.d')]), undefined);
   }));
