@@ -42,15 +42,15 @@ test('the prober measures a 500 ms VIP removal within ±20 ms', async (t) => {
     );
     const truth =
       (events.find((e) => e.kind === 'vip_add')?.t ?? NaN) - (events.find((e) => e.kind === 'vip_del')?.t ?? NaN);
+    // The injection itself is a `sleep(500)` in this process: on a loaded machine it can run tens of ms late, so the
+    // ground truth is the removal the kernel reports (address events, µs timestamps), and the prober must match
+    // that within ±20 ms. The nominal 500 ms is only checked loosely, to catch a broken injection.
+    assert.ok(Number.isFinite(truth), 'kernel address events for the removal and the re-add');
+    assert.ok(Math.abs(truth - 500) <= 150, `the VIP was removed for ${truth.toFixed(1)} ms, meant 500 ms`);
     assert.ok(
-      Math.abs(gap.ms - 500) <= 20,
-      `measured gap ${gap.ms.toFixed(1)} ms, injected 500 ms (kernel events: ${truth.toFixed(1)} ms)`,
+      Math.abs(gap.ms - truth) <= 20,
+      `measured gap ${gap.ms.toFixed(1)} ms, VIP actually removed for ${truth.toFixed(1)} ms (injected 500 ms)`,
     );
-    // Cross-check with the kernel's own address events.
-    const del = events.find((e) => e.kind === 'vip_del');
-    const add = events.find((e) => e.kind === 'vip_add');
-    assert.ok(del !== undefined && add !== undefined);
-    assert.ok(Math.abs(gap.ms - (add.t - del.t)) <= 20, `gap ${gap.ms} vs address events ${add.t - del.t}`);
     // Rate >= 100 probes/s outside the gap, and every reply came from linux1's MAC.
     const answered = p.between(from, p.stoppedAt - 100).length;
     const seconds = (p.stoppedAt - 100 - from - gap.ms) / 1000;
