@@ -1,6 +1,6 @@
 /**
  * Runs inside the lab's client namespace: floods a node's heartbeat port at a fixed rate for a fixed time.
- * Usage: node flood-sender.js <garbage|replay> <target-ip> <port> <pps> <seconds>
+ * Usage: node flood-sender.js <garbage|replay|capture> <target-ip> <port> <pps> <seconds> [capture-file]
  * `replay` first listens for one real broadcast packet from a cluster node and then sends that exact packet again
  * and again (an authentic packet with an old seqno: a replay). Bounded in rate and time; loopback/lab only.
  */
@@ -27,6 +27,12 @@ async function capture(): Promise<Buffer> {
   });
 }
 
+if (mode === 'capture') {
+  // One real packet to a file, for the C sender's replay mode.
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(process.argv[7] ?? '/tmp/vigil-flood-packet', await capture());
+  process.exit(0);
+}
 const payload = mode === 'replay' ? await capture() : undefined;
 const sock = createSocket('udp4');
 let sent = 0;
