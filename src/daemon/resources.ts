@@ -148,6 +148,11 @@ export class ResourceManager {
     }
   }
 
+  /** Synchronous and cheap (no `ip` call): reports every held VIP whose lease surely ran out (see IpAddrAgent). */
+  checkLeases(): void {
+    for (const a of this.ipAgents) a.checkLease();
+  }
+
   dispose(): void {
     for (const a of this.ipAgents) a.dispose();
   }
