@@ -147,6 +147,11 @@ export class IpAddrAgent implements ResourceAgent {
     }
   }
 
+  /** Announces the VIP again with a full burst if it is held here (the peer may have answered for it). */
+  reannounce(): void {
+    if (this.held) this.announce(this.deps.policy.garpCount, this.deps.policy.garpIntervalMs);
+  }
+
   /**
    * Woken after a stall longer than the lease (SIGSTOP, swapped out): the kernel has dropped the VIP, or will
    * within its ~1 s granularity. Says so synchronously (true = lost), so that the daemon can learn it before it

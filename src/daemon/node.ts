@@ -232,6 +232,9 @@ export class VigilNode {
         // Peers learn our new status at once, not a keepalive later.
         if (e.kind === 'commUp') this.sendStatus();
       }
+      // After a partition heals the client may still have the other side's MAC for a VIP we keep: the other side
+      // releases without telling the client, so we announce ours again (no outage while its ARP entry ages).
+      if (e.kind === 'nodeReturned') this.d.resources.reannounce();
       const ce = clusterEventOf(e);
       if (ce !== undefined) this.handle(ce);
     }

@@ -191,3 +191,16 @@ test('in a real namespace: label eth1:0, kernel lease, periodic refresh, removal
   assert.equal((await agent.stop()).ok, true);
   assert.equal(await addresses.find('192.168.77.50'), undefined);
 });
+
+test('reannounce sends a full burst only while the VIP is held', async () => {
+  const { arp, agent } = memorySetup({ renewIntervalMs: 60_000 });
+  agent.reannounce();
+  assert.equal(arp.calls.length, 0, 'not held yet');
+  assert.equal((await agent.start()).ok, true);
+  agent.reannounce();
+  assert.equal(arp.calls.length, 2);
+  assert.equal(arp.calls[1]!.count, 10);
+  await agent.stop();
+  agent.reannounce();
+  assert.equal(arp.calls.length, 2, 'released: nothing to announce');
+});
