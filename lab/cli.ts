@@ -249,7 +249,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
     .command('demo')
     .description('the narrated tutorial demo: linux1 powered off, linux2 takes over, linux1 back, failback')
     .addOption(prefixOpt())
-    .option('--impl <impl>', 'vigil | heartbeat | keepalived', 'heartbeat')
+    .option('--impl <impl>', 'vigil | heartbeat | keepalived', 'vigil')
     .option('--keepalive <ms>', 'keepalive, ms', int('--keepalive'), 1000)
     .option('--deadtime <ms>', 'deadtime, ms', int('--deadtime'), 10000)
     .action(async (o: CommonOpts & { impl: string; keepalive: number; deadtime: number }) => {

@@ -9,6 +9,7 @@ import { driverFor } from './drivers/index.js';
 import type { ClusterSpec, Impl } from './drivers/types.js';
 import { nowMs, runCmd, sleep } from './exec.js';
 import * as faults from './faults.js';
+import { auditLab, parseHaresources, vipLabels, type AuditResult } from './audit.js';
 import { LogFollower, watchAddresses, watchNeighbour, type LabEvent, type LineProcess } from './monitor.js';
 import { Prober } from './prober.js';
 import { CLIENT_IP, IFACE, Lab, ROUTER_IP, VIP, VIP_CIDR } from './topology.js';
@@ -67,6 +68,12 @@ export interface ScenarioResult {
   reply_macs: string[];
   probes_answered: number;
   fault_at: string | null;
+  /** Labels of the VIP on the primary once it held it, before the fault (`ip -json addr`; IPaddr: `eth1:0`). */
+  vip_labels_before: string[];
+  /** Time two or more hosts held the VIP after the recovery step (restart, SIGCONT, heal, power-on). */
+  dual_active_after_recover_ms: number | null;
+  /** Heartbeat's CTS resource audit at the end: every haresources group on exactly one node, whole. */
+  audit: AuditResult | null;
   notes: string[];
   error: string | null;
   events: TimelineEvent[];
@@ -168,6 +175,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     reply_macs: [],
     probes_answered: 0,
     fault_at: null,
+    vip_labels_before: [],
+    dual_active_after_recover_ms: null,
+    audit: null,
     notes: driver.notes(spec),
     error: null,
     events: [],
@@ -234,6 +244,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await waitConverged(lab, prober, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
 
     const initialHolders = new Set((await vipHolders(lab)).holders);
+    result.vip_labels_before = await vipLabels(lab, spec.primary, VIP);
     const measureFrom = nowMs();
     const survivors = lab.nodes.filter((n) => n !== spec.primary);
     const takeoverSeen = (): LabEvent | undefined =>
@@ -334,6 +345,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await Promise.all(bg);
 
     const end = nowMs();
+    // keepalived has no haresources: its one group is the VIP.
+    const groups = await readFile(lab.hostPath(spec.primary, '/etc/ha.d/haresources'), 'utf8').then(
+      (text) => parseHaresources(text),
+      () => [{ node: spec.primary, members: [`IPaddr::${VIP}/${VIP_CIDR}/${IFACE}`] }],
+    );
+    result.audit = await auditLab(lab, groups);
     const final = await vipHolders(lab);
     result.holders_after = final.holders;
     const holderMac = final.holders.length === 1 ? await macOf(lab, final.holders[0]!) : undefined;
@@ -352,6 +369,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const first = detect ?? dead;
     result.detect_ms = first === undefined ? null : round(first.t - t0);
     result.dual_active_ms = round(dualActiveMs(addrEvents, initialHolders, measureFrom, end));
+    if (recoverAt !== undefined) {
+      result.dual_active_after_recover_ms = round(dualActiveMs(addrEvents, initialHolders, recoverAt, end));
+    }
     if (o.scenario === 'failback' && recoverAt !== undefined) {
       const back = addrEvents.find((e) => e.t >= recoverAt! && e.kind === 'vip_add' && e.source === spec.primary);
       result.failback_ms = back === undefined ? null : round(back.t - recoverAt);

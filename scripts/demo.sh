@@ -11,5 +11,5 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 # The Heartbeat tutorial cluster in network namespaces, narrated: linux1 powered off, linux2 takes over, linux1 back,
-# failback. Runs the real Heartbeat 3 until the Vigil daemon can do it (then: --impl vigil).
-exec node dist/src/cli/vigil.js lab demo --impl "${VIGIL_DEMO_IMPL:-heartbeat}" "$@"
+# failback. Runs Vigil; VIGIL_DEMO_IMPL=heartbeat (or keepalived) shows the same story with the real Heartbeat 3.
+exec node dist/src/cli/vigil.js lab demo --impl "${VIGIL_DEMO_IMPL:-vigil}" "$@"

@@ -30,6 +30,8 @@ export interface IpAgentDeps {
    * really runs here. Called once; the daemon releases the group and tells the cluster.
    */
   readonly onLost: (spec: string, why: string) => void;
+  /** Monotonic ms (default performance.now): the lease is counted on it. */
+  readonly now?: () => number;
 }
 
 /**
@@ -44,6 +46,8 @@ export class IpAddrAgent implements ResourceAgent {
   private refreshTimer: NodeJS.Timeout | undefined;
   private burst: AbortController | undefined;
   private held = false;
+  /** this.now() when the last renewal (or the add) that succeeded was issued: the lease runs from there. */
+  private leaseFrom = 0;
 
   constructor(
     readonly spec: string,
@@ -73,6 +77,7 @@ export class IpAddrAgent implements ResourceAgent {
   }
 
   async start(): Promise<OpResult> {
+    const issued = this.now();
     try {
       const existing = await this.deps.addresses.find(this.ip.address);
       let device: string;
@@ -95,6 +100,7 @@ export class IpAddrAgent implements ResourceAgent {
       }
       this.device = device;
       this.held = true;
+      this.leaseFrom = issued;
       this.announce(this.deps.policy.garpCount, this.deps.policy.garpIntervalMs);
       this.schedule();
       return { ok: true, rc: 0, detail: '' };
@@ -141,9 +147,30 @@ export class IpAddrAgent implements ResourceAgent {
     }
   }
 
+  /** Announces the VIP again with a full burst if it is held here (the peer may have answered for it). */
+  reannounce(): void {
+    if (this.held) this.announce(this.deps.policy.garpCount, this.deps.policy.garpIntervalMs);
+  }
+
+  /**
+   * Woken after a stall longer than the lease (SIGSTOP, swapped out): the kernel has dropped the VIP, or will
+   * within its ~1 s granularity. Says so synchronously (true = lost), so that the daemon can learn it before it
+   * reads the peer's queued messages and answers them still claiming the group.
+   */
+  checkLease(): boolean {
+    const leaseSec = this.deps.policy.leaseSec;
+    if (!this.held || leaseSec === undefined) return false;
+    const late = this.now() - this.leaseFrom - leaseSec * 1000;
+    if (late < 0) return false;
+    this.lost(`lease of ${this.ip.address} expired ${Math.round(late)} ms ago (this node was stalled)`);
+    return true;
+  }
+
   private async renew(leaseSec: number): Promise<void> {
     const device = this.device;
     if (!this.held || device === undefined) return;
+    if (this.checkLease()) return;
+    const issued = this.now();
     let result;
     try {
       result = await this.deps.addresses.renew(this.ip.address, device, leaseSec);
@@ -155,17 +182,31 @@ export class IpAddrAgent implements ResourceAgent {
       return;
     }
     // stop() may have run while the renew was in flight.
-    if (result === 'renewed' || !this.isHeld()) return;
-    // The kernel already dropped the VIP (we were stalled past the lease): the peer may hold it now.
-    // Never add it back on our own; the group has to be given up and the cluster told.
-    this.stopTimers();
-    this.held = false;
-    const why =
+    if (!this.isHeld()) return;
+    if (result === 'renewed') {
+      this.leaseFrom = issued;
+      return;
+    }
+    this.lost(
       result === 'absent'
         ? `virtual IP ${this.ip.address} vanished from ${device} (lease expired or removed by hand)`
-        : `lease of ${this.ip.address} ran out while renewing; address removed`;
+        : `lease of ${this.ip.address} ran out while renewing; address removed`,
+    );
+  }
+
+  /**
+   * The kernel dropped the VIP (we were stalled past the lease): the peer may hold it now. Never add it back on
+   * our own; the group has to be given up and the cluster told.
+   */
+  private lost(why: string): void {
+    this.stopTimers();
+    this.held = false;
     this.deps.log('CRIT', why);
     this.deps.onLost(this.spec, why);
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? performance.now();
   }
 
   private isHeld(): boolean {

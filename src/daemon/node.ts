@@ -174,6 +174,9 @@ export class VigilNode {
   /** Bytes from a medium: decode, authenticate, order, then liveness and decisions. */
   private onPacket(bytes: Uint8Array, link: string): void {
     if (this.stopped) return;
+    // After SIGCONT the queued packets are read before any timer runs: find out first whether our VIP leases
+    // ran out while we were stopped, so that nothing we answer claims a group whose VIP is gone.
+    this.d.resources.checkLeases();
     const r = this.wire.receive(bytes);
     const now = this.d.scheduler.now();
     if (r.kind === 'dropped') {
@@ -229,6 +232,9 @@ export class VigilNode {
         // Peers learn our new status at once, not a keepalive later.
         if (e.kind === 'commUp') this.sendStatus();
       }
+      // After a partition heals the client may still have the other side's MAC for a VIP we keep: the other side
+      // releases without telling the client, so we announce ours again (no outage while its ARP entry ages).
+      if (e.kind === 'nodeReturned') this.d.resources.reannounce();
       const ce = clusterEventOf(e);
       if (ce !== undefined) this.handle(ce);
     }
@@ -350,8 +356,14 @@ export class VigilNode {
     const st = this.engine.state.groups.get(group);
     if (st !== 'held') return;
     this.log('CRIT', `Resource group ${group} lost (${why}): releasing it here.`);
-    void this.d.resources.release(group).then(() => {
-      this.handle({ kind: 'acquireDone', group, ok: false });
+    // The engine's own release path (held → releasing → releaseDone), entered from outside: an acquireDone is
+    // ignored for a held group, which left the engine claiming a group with no VIP (nobody held it after a freeze).
+    this.engine.state.groups.set(group, 'releasing');
+    this.since.set(group, this.d.scheduler.wallNow());
+    void this.d.resources.release(group).then((r) => {
+      this.since.set(group, this.d.scheduler.wallNow());
+      this.transition(r.ok ? `released ${group}` : `could not stop ${r.stuck.join(' ')}`);
+      this.handle({ kind: 'releaseDone', group, ok: r.ok });
     });
   }
 

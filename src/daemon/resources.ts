@@ -149,6 +149,16 @@ export class ResourceManager {
     }
   }
 
+  /** A gratuitous ARP burst for every VIP held here (a peer came back from behind a partition). */
+  reannounce(): void {
+    for (const a of this.ipAgents) a.reannounce();
+  }
+
+  /** Synchronous and cheap (no `ip` call): reports every held VIP whose lease surely ran out (see IpAddrAgent). */
+  checkLeases(): void {
+    for (const a of this.ipAgents) a.checkLease();
+  }
+
   dispose(): void {
     for (const a of this.ipAgents) a.dispose();
   }

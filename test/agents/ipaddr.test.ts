@@ -40,6 +40,7 @@ function memorySetup(policy: Partial<VipPolicy> = {}) {
       policy: full,
       log: (l, t) => logs.push(`${l}: ${t}`),
       onLost: (spec, why) => lost.push(`${spec}: ${why}`),
+      now: clock.now,
     },
   );
   return { clock, addresses, arp, lost, logs, agent };
@@ -81,9 +82,36 @@ test('a lease that ran out during a stall is reported lost once and never re-add
   clock.t += 8000; // the whole process "froze" past its 7 s lease
   await sleep(80);
   assert.equal(lost.length, 1);
-  assert.match(lost[0]!, /vanished/);
+  assert.match(lost[0]!, /expired 1000 ms ago/);
   assert.equal(await addresses.find('192.168.1.50'), undefined);
   assert.equal(addresses.log.filter((l) => l.startsWith('add')).length, 1);
+  await agent.stop();
+});
+
+test('checkLease: a stall past the lease is known at once, without asking the kernel', async () => {
+  const { clock, addresses, lost, agent } = memorySetup({ renewIntervalMs: 60_000 });
+  assert.equal((await agent.start()).ok, true);
+  clock.t += 6999;
+  assert.equal(agent.checkLease(), false, 'still inside the lease');
+  clock.t += 1;
+  const calls = addresses.log.length;
+  assert.equal(agent.checkLease(), true);
+  assert.equal(lost.length, 1, 'reported synchronously');
+  assert.equal(addresses.log.length, calls, 'no address call needed');
+  assert.equal(agent.checkLease(), false, 'reported once');
+  assert.equal(lost.length, 1);
+  await agent.stop();
+});
+
+test('the lease is counted from the last renewal that succeeded', async () => {
+  const { clock, lost, agent } = memorySetup({ renewIntervalMs: 20 });
+  assert.equal((await agent.start()).ok, true);
+  for (let i = 0; i < 5; i++) {
+    clock.t += 3000; // each step is inside the 7 s lease because renewals keep it fresh
+    await sleep(60);
+  }
+  assert.equal(agent.checkLease(), false);
+  assert.deepEqual(lost, []);
   await agent.stop();
 });
 
@@ -162,4 +190,17 @@ test('in a real namespace: label eth1:0, kernel lease, periodic refresh, removal
   assert.ok(arp.calls.filter((c) => c.count === 1).length >= 2, 'periodic gratuitous ARP refresh');
   assert.equal((await agent.stop()).ok, true);
   assert.equal(await addresses.find('192.168.77.50'), undefined);
+});
+
+test('reannounce sends a full burst only while the VIP is held', async () => {
+  const { arp, agent } = memorySetup({ renewIntervalMs: 60_000 });
+  agent.reannounce();
+  assert.equal(arp.calls.length, 0, 'not held yet');
+  assert.equal((await agent.start()).ok, true);
+  agent.reannounce();
+  assert.equal(arp.calls.length, 2);
+  assert.equal(arp.calls[1]!.count, 10);
+  await agent.stop();
+  agent.reannounce();
+  assert.equal(arp.calls.length, 2, 'released: nothing to announce');
 });
