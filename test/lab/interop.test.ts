@@ -282,7 +282,10 @@ test('mixed cluster: a Vigil node and a real Heartbeat 3.0.6 node see each other
   assert.deepEqual(await leftovers(prefix), []);
 });
 
-/** Drops exactly one Heartbeat datagram from `from` to `to` at the switch (an nft limit whose bucket holds one packet: the first one only). */
+/** `11:(0)t=st`: the first field of a netstring `t=status` packet, right after `###\n`. */
+const STATUS_PREFIX = `0x${Buffer.from('11:(0)t=st').toString('hex')}`;
+
+/** Drops exactly one Heartbeat status datagram from `from` to `to` at the switch (an nft limit whose bucket holds one packet: the first one only). */
 async function dropOne(lab: Lab, from: string, to: string): Promise<void> {
   const table = 'vigil_interop_drop';
   const ruleset = [
@@ -291,7 +294,9 @@ async function dropOne(lab: Lab, from: string, to: string): Promise<void> {
     `table bridge ${table} {`,
     '  chain forward {',
     '    type filter hook forward priority -10; policy accept;',
-    `    iifname "${from}" oifname "${to}" ether type ip udp dport 694 limit rate 1/hour burst 1 packets counter drop`,
+    // Only a `t=status` (netstring `###\n11:(0)t=status,`): it is sequenced, so the next one reveals the gap; an
+    // unsequenced NS_ackmsg dropped instead would go unnoticed.
+    `    iifname "${from}" oifname "${to}" ether type ip udp dport 694 @th,96,80 ${STATUS_PREFIX} limit rate 1/hour burst 1 packets counter drop`,
     '  }',
     '}',
     '',
@@ -310,6 +315,7 @@ test('mixed cluster: start-up, takeover, failback, graceful handover and retrans
   const lab = await Lab.up({ prefix, nodes: 2 });
   const cap = new Capture(lab, 'linux2', `${lab.dir}/takeover.pcap`);
   const numbers: string[] = [];
+  const types = new Map<string, Set<string>>();
   try {
     for (const vigilOn of ['linux1', 'linux2']) {
       const hbOn = vigilOn === 'linux1' ? 'linux2' : 'linux1';
@@ -386,8 +392,15 @@ test('mixed cluster: start-up, takeover, failback, graceful handover and retrans
   } finally {
     await cap.stop();
     for (const n of numbers) t.diagnostic(n);
-    reportTypes(t, 'takeover tests', await cap.types());
+    for (const [k, v] of await cap.types()) types.set(k, v);
+    reportTypes(t, 'takeover tests', types);
     await cleanup(prefix);
   }
   assert.deepEqual(await leftovers(prefix), []);
+  // Both implementations, on both nodes, spoke every part of the protocol these scenarios need (checked on the wire).
+  for (const n of ['linux1', 'linux2']) {
+    const sent = types.get(n) ?? new Set<string>();
+    for (const ty of ['status', 'starting', 'resource', 'ask_resources', 'shutdone', 'NS_rexmit', 'NS_ackmsg'])
+      assert.ok(sent.has(ty), `${n} never sent t=${ty} on the wire (sent: ${[...sent].join(', ')})`);
+  }
 });
