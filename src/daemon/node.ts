@@ -65,6 +65,8 @@ export class VigilNode {
   private stopping = false;
   private stopped = false;
   private shutdownWaiters: (() => void)[] = [];
+  /** Peers that announced a clean stop (`shutdone`), with the generation that stopped. */
+  private readonly shutDownPeers = new Map<string, number>();
 
   constructor(private readonly d: NodeDeps) {
     this.cfg = d.config;
@@ -181,13 +183,14 @@ export class VigilNode {
     const now = this.d.scheduler.now();
     if (r.kind === 'dropped') {
       // An authentic duplicate (the same packet over a second medium) still proves that link works.
-      if (r.from !== undefined && r.from !== this.cfg.hacf.localNode)
+      if (r.from !== undefined && r.from !== this.cfg.hacf.localNode && !this.shutDownPeers.has(r.from))
         this.feed(this.membership.onPacket(r.from, link, now));
       if (!isBenignDrop(r.reason) && this.cfg.hacf.logBadpack)
         this.log('debug', `dropped packet (${r.reason}): ${r.detail}`);
       return;
     }
     if (r.self) return;
+    if (this.fromStoppedIncarnation(r.from, r.control.generation ?? 0)) return;
     const events: MembershipEvent[] = this.membership.onPacket(r.from, link, now);
     if (r.type === 'status') {
       const st = getString(r.message, 'st') as NodeStatus | undefined;
@@ -200,7 +203,10 @@ export class VigilNode {
       this.feed(events);
       return;
     }
-    if (r.type === 'shutdone') events.push(...this.membership.onShutdone(r.from, now));
+    if (r.type === 'shutdone') {
+      this.shutDownPeers.set(r.from, r.control.generation ?? 0);
+      events.push(...this.membership.onShutdone(r.from, now));
+    }
     this.feed(events);
     if (r.handled) return;
     if (r.type === 'reqnodes') {
@@ -209,6 +215,19 @@ export class VigilNode {
       return;
     }
     this.deliver(r);
+  }
+
+  /**
+   * The real Heartbeat keeps sending `status … st=active` for a second or two after its `shutdone` while its
+   * processes exit (seen live with 3.0.6). That incarnation has stopped: its packets must neither bring the link up
+   * nor make it look like a node `returning after partition`. Only a new generation (a restart) is heard again.
+   */
+  private fromStoppedIncarnation(from: string, generation: number): boolean {
+    const stopped = this.shutDownPeers.get(from);
+    if (stopped === undefined) return false;
+    if (generation <= stopped) return true;
+    this.shutDownPeers.delete(from);
+    return false;
   }
 
   private deliver(r: Accepted): void {
