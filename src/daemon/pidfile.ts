@@ -15,10 +15,16 @@ export async function readLivePid(path: string): Promise<number | undefined> {
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch (e) {
     // EPERM: alive but not ours to signal — still running.
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  // After a kill -9 the pid may have been reused by an unrelated process: only a Vigil process counts.
+  try {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return /vigil/.test(cmdline) ? pid : undefined;
+  } catch {
+    return pid;
   }
 }
 

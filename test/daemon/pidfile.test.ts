@@ -11,7 +11,8 @@ test('a live owner blocks a second daemon; a stale pidfile is taken over', async
   const dir = await mkdtemp(join(tmpdir(), 'vigil-pid-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'vigil.pid');
-  const other = spawn('sleep', ['30']);
+  // A process whose command line says vigil (a daemon that owns the pidfile) ...
+  const other = spawn('bash', ['-c', 'exec -a vigil-fake sleep 30']);
   t.after(() => other.kill('SIGKILL'));
   await writeFile(path, `${other.pid}\n`);
   assert.equal(await readLivePid(path), other.pid);
@@ -21,6 +22,12 @@ test('a live owner blocks a second daemon; a stale pidfile is taken over', async
   assert.equal(await readLivePid(path), undefined);
   await claimPidfile(path);
   assert.equal(await readFile(path, 'utf8'), `${process.pid}\n`);
+  // ... while a live process that is not Vigil (a reused pid after kill -9) does not block a start.
+  const unrelated = spawn('sleep', ['30']);
+  t.after(() => unrelated.kill('SIGKILL'));
+  await writeFile(path, `${unrelated.pid}\n`);
+  assert.equal(await readLivePid(path), undefined);
+  await claimPidfile(path);
   await releasePidfile(path);
   assert.equal(await readLivePid(path), undefined);
 });
