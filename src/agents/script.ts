@@ -1,10 +1,10 @@
-import { findResourceScript } from '../os/config-files.js';
+import { findResourceScript, resourceScriptDirs } from '../os/config-files.js';
 import { runProgram, type RunResult } from '../os/spawn.js';
 import { VigilError } from '../util/errors.js';
 import { statusTextSaysRunning, type OpResult, type ResourceAgent, type StatusResult } from './agent.js';
 
 /** Where Heartbeat looks for a resource script, in order. */
-export const DEFAULT_SCRIPT_DIRS: readonly string[] = ['/etc/ha.d/resource.d', '/etc/init.d'];
+export const DEFAULT_SCRIPT_DIRS: readonly string[] = resourceScriptDirs('/etc/ha.d');
 
 /** Called for every script run, so the daemon can log Heartbeat's lines (`Running X args start`, stderr to the debug log). */
 export interface ScriptObserver {

@@ -378,6 +378,12 @@ export class ClusterEngine {
       case 'stonithDone':
         this.onStonithDone(out, ev.node, ev.ok);
         break;
+      case 'groupLost':
+        if (this.state.groups.get(ev.group) === 'held') {
+          this.log(out, 'CRIT', `Resource group ${ev.group} lost (${ev.reason}): releasing it here.`);
+          this.release(out, ev.group);
+        }
+        break;
     }
     this.progress(out);
     return out;

@@ -27,7 +27,9 @@ export type ClusterEvent =
   | { readonly kind: 'command'; readonly command: OperatorCommand }
   | { readonly kind: 'acquireDone'; readonly group: string; readonly ok: boolean }
   | { readonly kind: 'releaseDone'; readonly group: string; readonly ok: boolean }
-  | { readonly kind: 'stonithDone'; readonly node: string; readonly ok: boolean };
+  | { readonly kind: 'stonithDone'; readonly node: string; readonly ok: boolean }
+  /** A held group stopped running by itself (its VIP lease ran out during a local stall): release the rest. */
+  | { readonly kind: 'groupLost'; readonly group: string; readonly reason: string };
 
 export type ClusterAction =
   /** Broadcast (the message carries `dest` itself when it has one). */

@@ -247,10 +247,8 @@ export class VigilNode {
         this.log(e.level, e.text);
         continue;
       }
-      if (e.kind === 'statusChanged' || e.kind === 'commUp') {
-        // Peers learn our new status at once, not a keepalive later.
-        if (e.kind === 'commUp') this.sendStatus();
-      }
+      // Peers learn our new status (active) at once, not a keepalive later.
+      if (e.kind === 'commUp') this.sendStatus();
       // After a partition heals the client may still have the other side's MAC for a VIP we keep: the other side
       // releases without telling the client, so we announce ours again (no outage while its ARP entry ages).
       if (e.kind === 'nodeReturned') this.d.resources.reannounce();
@@ -372,18 +370,8 @@ export class VigilNode {
   groupLost(group: string, why: string): void {
     this.noteFailure(group, why);
     this.transition(`lost ${group}: ${why}`);
-    const st = this.engine.state.groups.get(group);
-    if (st !== 'held') return;
-    this.log('CRIT', `Resource group ${group} lost (${why}): releasing it here.`);
-    // The engine's own release path (held → releasing → releaseDone), entered from outside: an acquireDone is
-    // ignored for a held group, which left the engine claiming a group with no VIP (nobody held it after a freeze).
-    this.engine.state.groups.set(group, 'releasing');
-    this.since.set(group, this.d.scheduler.wallNow());
-    void this.d.resources.release(group).then((r) => {
-      this.since.set(group, this.d.scheduler.wallNow());
-      this.transition(r.ok ? `released ${group}` : `could not stop ${r.stuck.join(' ')}`);
-      this.handle({ kind: 'releaseDone', group, ok: r.ok });
-    });
+    // The engine releases the rest of the group through its normal path (release → releaseDone).
+    this.handle({ kind: 'groupLost', group, reason: why });
   }
 
   /** Graceful stop with handover; resolves when `shutdone` went out (or the limit passed). */

@@ -315,3 +315,18 @@ test('step() is a pure function of (state, event)', () => {
   assert.deepEqual(r1.actions, r2.actions);
   assert.equal(r1.state.rstate, 'stable');
 });
+
+test('a held group lost by itself (VIP lease expired in a stall) is released through the engine, once', () => {
+  const e = new ClusterEngine(
+    simConfig({ nodes: ['linux1', 'linux2'], localNode: 'linux1', groups: [['vip', 'linux1']] }),
+  );
+  e.state.groups.set('vip', 'held');
+  const acts = e.handle({ kind: 'groupLost', group: 'vip', reason: 'lease expired' });
+  assert.ok(acts.some((a) => a.kind === 'release' && a.group === 'vip'));
+  assert.ok(acts.some((a) => a.kind === 'log' && a.level === 'CRIT' && a.text.includes('lost (lease expired)')));
+  assert.equal(e.state.groups.get('vip'), 'releasing');
+  // A second report while the release runs does not release twice.
+  assert.ok(!e.handle({ kind: 'groupLost', group: 'vip', reason: 'again' }).some((a) => a.kind === 'release'));
+  e.handle({ kind: 'releaseDone', group: 'vip', ok: true });
+  assert.equal(e.state.groups.get('vip'), 'none');
+});
