@@ -66,6 +66,13 @@ export const FAILED_START_STANDBY_MS = 30_000;
 export const FLUX_EXPIRY_MS = 20_000;
 /** A responder whose requester never says `done` gives up waiting (Vigil guard; Heartbeat waits forever). */
 export const STANDBY_DONE_GUARD_MS = 30_000;
+/** A group this node may not run (health check) and could not hand over yet: try again this often. */
+export const INELIGIBLE_RETRY_MS = 5_000;
+
+export interface EngineOptions {
+  /** The `[...]` of `Resetting node X with [...]` (Heartbeat prints the device id); default the ha.cf type. */
+  readonly stonithDevice?: string;
+}
 
 interface Peer {
   readonly name: string;
@@ -128,6 +135,10 @@ export interface ClusterState {
   legacyGrant: Map<string, string>;
   /** The holdings our last `resource` said (sorted keys): a settled change is announced. */
   lastAnnounced: string | undefined;
+  /** Groups a health check ruled out here (group → reason): never acquired, handed to a peer. */
+  ineligible: Map<string, string>;
+  /** Ineligible groups whose refusal was logged (once per ruling, not at every event). */
+  ineligibleNoted: Set<string>;
 }
 
 type Out = ClusterAction[];
@@ -140,10 +151,11 @@ export class ClusterEngine {
   private readonly nice: boolean;
   private readonly autoFailback: boolean;
   private readonly stonithType: string | undefined;
+  private readonly stonithLabel: string;
   private readonly multi: boolean;
   state: ClusterState;
 
-  constructor(config: CompiledConfig, state?: ClusterState) {
+  constructor(config: CompiledConfig, state?: ClusterState, opts: EngineOptions = {}) {
     this.me = config.hacf.localNode;
     this.nodes = config.hacf.nodes;
     this.multi = this.nodes.length > 2;
@@ -152,6 +164,7 @@ export class ClusterEngine {
     this.nice = config.hacf.niceFailback || this.multi;
     this.autoFailback = config.hacf.autoFailback === 'on' || (this.multi && config.hacf.autoFailback === 'legacy');
     this.stonithType = config.hacf.stonith?.type;
+    this.stonithLabel = opts.stonithDevice ?? this.stonithType ?? 'none';
     for (const g of config.groups) this.prefOf.set(g.key, g.node);
     this.groupKeys = config.groups.map((g) => g.key);
     this.state = state ?? this.initialState();
@@ -196,6 +209,8 @@ export class ClusterEngine {
       legacyRequested: new Set(),
       legacyGrant: new Map(),
       lastAnnounced: undefined,
+      ineligible: new Map(),
+      ineligibleNoted: new Set(),
     };
   }
 
@@ -383,6 +398,9 @@ export class ClusterEngine {
           this.log(out, 'CRIT', `Resource group ${ev.group} lost (${ev.reason}): releasing it here.`);
           this.release(out, ev.group);
         }
+        break;
+      case 'eligibility':
+        this.onEligibility(out, ev.group, ev.eligible, ev.reason ?? 'health check failed');
         break;
     }
     this.progress(out);
@@ -604,7 +622,11 @@ export class ClusterEngine {
         // Heartbeat takes the group on any ip-request-resp addressed to it (asked for or not).
         p.holds.delete(msg.ipaddr);
         this.state.legacyRequested.delete(msg.ipaddr);
-        if (this.state.rstate === 'stable' && this.state.groups.get(msg.ipaddr) === 'none') {
+        if (
+          this.state.rstate === 'stable' &&
+          this.state.groups.get(msg.ipaddr) === 'none' &&
+          !this.state.ineligible.has(msg.ipaddr)
+        ) {
           this.acquire(out, msg.ipaddr);
         }
         return;
@@ -769,7 +791,8 @@ export class ClusterEngine {
     // Only what we hold, plus (Heartbeat's 30 s standby after a failed start) the failed groups:
     // a free group must not travel in a hand-over, where a bystander cannot see it reserved.
     for (const g of groups)
-      if (!mine.has(g) && !(only !== undefined && this.state.failedStarts.has(g))) groups.delete(g);
+      if (!mine.has(g) && !(only !== undefined && (this.state.failedStarts.has(g) || this.state.ineligible.has(g))))
+        groups.delete(g);
     this.log(out, 'info', `${this.me} wants to go standby [${which}]`);
     this.state.standby = { role: 'requester', peer: pp.name, hold: which, phase: 'asked', groups };
     this.send(out, {
@@ -815,6 +838,7 @@ export class ClusterEngine {
         return;
       }
       const set = groups !== undefined ? new Set(groups) : this.classGroups(p.name, hold);
+      if (this.refusesHandover(out, p, hold, set, groups !== undefined)) return;
       this.state.standby = { role: 'responder', peer: p.name, hold, phase: 'waitDone', groups: set };
       this.send(out, {
         t: 'ask_resources',
@@ -848,6 +872,7 @@ export class ClusterEngine {
       for (const g of want) {
         if (this.state.groups.get(g) !== 'none') continue;
         if (this.peerClaims(g, true).length > 0) continue;
+        if (this.state.ineligible.has(g)) continue;
         sb.groups.add(g);
         this.acquire(out, g);
       }
@@ -972,11 +997,15 @@ export class ClusterEngine {
       }
       return;
     }
+    if (name === INELIGIBLE_TIMER) {
+      this.handOverIneligible(out);
+      return;
+    }
     if (name.startsWith('stonith:')) {
       const node = name.slice('stonith:'.length);
       const p = this.state.peers.get(node);
       if (p !== undefined && !p.alive && p.needsFence && !p.fenced) {
-        this.log(out, 'info', `Resetting node ${node} with [${this.stonithType ?? 'none'}]`);
+        this.log(out, 'info', `Resetting node ${node} with [${this.stonithLabel}]`);
         out.push({ kind: 'stonith', node });
       }
     }
@@ -1152,6 +1181,7 @@ export class ClusterEngine {
         if (this.peerClaims(g, true).length > 0) continue;
         if (this.winner(g) !== this.me) continue;
         if (s.failedStarts.has(g)) continue;
+        if (this.refuseIneligible(out, g)) continue;
         // STONITH gate: whoever may still run it must be reset first.
         const blockers = this.fenceBlockers(g);
         if (blockers.length > 0) {
@@ -1196,7 +1226,7 @@ export class ClusterEngine {
       const p = s.peers.get(node);
       if (p === undefined || p.stonithPending) continue;
       p.stonithPending = true;
-      this.log(out, 'info', `Resetting node ${node} with [${this.stonithType ?? 'none'}]`);
+      this.log(out, 'info', `Resetting node ${node} with [${this.stonithLabel}]`);
       out.push({ kind: 'stonith', node });
     }
   }
@@ -1229,9 +1259,121 @@ export class ClusterEngine {
         shuttingDown: p.shuttingDown,
       })),
       standby: s.standby === undefined ? undefined : `${s.standby.role}:${s.standby.hold}:${s.standby.phase}`,
+      ineligible: Object.fromEntries(s.ineligible),
     };
   }
+
+  // ---------------------------------------------------------------- eligibility (Vigil health checks)
+  //
+  // The only engine code for health checks. A node whose check for a group failed for good is ruled out for that
+  // group: it hands the group over with the ordinary 3-phase standby (the peer needs nothing new on the wire, a real
+  // Heartbeat peer takes it too), never acquires it by any path (adoption, standby `done`, legacy ip-request-resp),
+  // and refuses a standby request that would hand it here (the requester's 10 s timeout keeps the group there).
+  // A free group this node would be the one to adopt is handed over the same way (the peer cannot know why we
+  // do not take it). Without a peer to take it, a held group keeps running here (better a suspect service than
+  // none) and the hand-over is retried every INELIGIBLE_RETRY_MS.
+
+  private onEligibility(out: Out, g: string, eligible: boolean, reason: string): void {
+    if (!this.prefOf.has(g)) return;
+    const s = this.state;
+    if (eligible) {
+      if (!s.ineligible.delete(g)) return;
+      s.ineligibleNoted.clear();
+      this.log(out, 'info', `Resource group ${g} is eligible on ${this.me} again.`);
+      return;
+    }
+    s.ineligible.set(g, reason);
+    s.ineligibleNoted.clear();
+    this.log(out, 'WARN', `Resource group ${g} is not eligible on ${this.me}: ${reason}.`);
+    this.handOverIneligible(out);
+  }
+
+  /** Ineligible groups held here, or free with this node as the one that would adopt them. */
+  private toHandOver(): Set<string> {
+    const s = this.state;
+    const give = new Set<string>();
+    for (const g of s.ineligible.keys()) {
+      const st = s.groups.get(g);
+      if (st === 'held') give.add(g);
+      else if (st === 'none' && this.peerClaims(g, true).length === 0 && this.winner(g) === this.me) give.add(g);
+    }
+    return give;
+  }
+
+  private handOverIneligible(out: Out): void {
+    const s = this.state;
+    if (s.rstate !== 'stable') return;
+    const give = this.toHandOver();
+    if (give.size === 0) {
+      // Ruled out while being started or stopped: look again once that settles.
+      const settling = [...s.ineligible.keys()].some((g) => {
+        const st = s.groups.get(g);
+        return st === 'acquiring' || st === 'releasing';
+      });
+      if (settling) out.push({ kind: 'setTimer', name: INELIGIBLE_TIMER, ms: INELIGIBLE_RETRY_MS });
+      return;
+    }
+    const peer = [...s.peers.values()].find((p) => p.alive && p.stable && !p.shuttingDown);
+    if (this.nice && peer !== undefined && s.standby === undefined && !s.initialPending && !this.anyInTransition()) {
+      this.log(out, 'info', `Handing resource group(s) ${[...give].join(' ')} to ${peer.name} (not eligible here).`);
+      this.startStandby(out, this.encode(this.me, give), peer.name, give);
+    } else if (peer === undefined) {
+      for (const g of give) {
+        if (!this.noteOnce(`nopeer:${g}`)) continue;
+        this.log(
+          out,
+          'WARN',
+          s.groups.get(g) === 'held'
+            ? `No healthy peer to take resource group ${g}: it keeps running here.`
+            : `Not taking over resource group ${g}: not eligible here, and no peer to take it.`,
+        );
+      }
+    } else if (!this.nice) {
+      for (const g of give) {
+        if (!this.noteOnce(`legacy:${g}`)) continue;
+        this.log(out, 'ERROR', `Cannot hand over resource group ${g}: needs auto_failback on or off (not legacy).`);
+      }
+      return;
+    }
+    // Until it is gone (a standby may be refused or time out, a peer may come back), try again.
+    out.push({ kind: 'setTimer', name: INELIGIBLE_TIMER, ms: INELIGIBLE_RETRY_MS });
+  }
+
+  /** True the first time `key` is seen since the last ruling: one log line per situation, not per event. */
+  private noteOnce(key: string): boolean {
+    if (this.state.ineligibleNoted.has(key)) return false;
+    this.state.ineligibleNoted.add(key);
+    return true;
+  }
+
+  /** Adoption gate: true (and the hand-over arranged, once) when this node may not run `g`. */
+  private refuseIneligible(out: Out, g: string): boolean {
+    if (!this.state.ineligible.has(g)) return false;
+    if (this.noteOnce(`adopt:${g}`)) {
+      this.log(out, 'WARN', `Not taking over resource group ${g}: not eligible here.`);
+      out.push({ kind: 'setTimer', name: INELIGIBLE_TIMER, ms: 0 });
+    }
+    return true;
+  }
+
+  /** A standby request that would hand us a group we may not run is refused (the requester keeps it). */
+  private refusesHandover(out: Out, p: Peer, hold: RscHold, set: ReadonlySet<string>, exact: boolean): boolean {
+    for (const g of set) {
+      const why = this.state.ineligible.get(g);
+      if (why === undefined) continue;
+      if (!exact && !p.holds.has(g) && !p.releasing.has(g)) continue;
+      this.log(
+        out,
+        'WARN',
+        `standby message [${hold}] from ${p.name} refused: resource group ${g} is not eligible here (${why}).`,
+      );
+      return true;
+    }
+    return false;
+  }
 }
+
+const INELIGIBLE_TIMER = 'ineligible';
 
 function complement(h: RscHold): StandbyWhich {
   return h === 'local' ? 'foreign' : h === 'foreign' ? 'local' : 'all';

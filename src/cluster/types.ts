@@ -29,7 +29,13 @@ export type ClusterEvent =
   | { readonly kind: 'releaseDone'; readonly group: string; readonly ok: boolean }
   | { readonly kind: 'stonithDone'; readonly node: string; readonly ok: boolean }
   /** A held group stopped running by itself (its VIP lease ran out during a local stall): release the rest. */
-  | { readonly kind: 'groupLost'; readonly group: string; readonly reason: string };
+  | { readonly kind: 'groupLost'; readonly group: string; readonly reason: string }
+  /**
+   * A service health check decided whether this node may run the group (Vigil only). Not eligible: the engine
+   * hands the group to a peer if it holds it, never acquires it, and refuses standby requests that would hand it
+   * here; eligible again (operator cleanup) lifts all that.
+   */
+  | { readonly kind: 'eligibility'; readonly group: string; readonly eligible: boolean; readonly reason?: string };
 
 export type ClusterAction =
   /** Broadcast (the message carries `dest` itself when it has one). */
@@ -75,6 +81,8 @@ export interface ClusterSnapshot {
   readonly groups: ReadonlyArray<{ readonly key: string; readonly preferred: string; readonly state: GroupState }>;
   readonly peers: readonly PeerView[];
   readonly standby: string | undefined;
+  /** Groups this node must not run (health checks), with the reason. */
+  readonly ineligible: Readonly<Record<string, string>>;
 }
 
 /** Translate a membership event into the engine event it implies (log/link/ping events have none). */
