@@ -131,7 +131,7 @@ test('a standby of groups we may run is still accepted while another group is ru
 });
 
 test('the peer dies holding a group we may not run: no takeover; eligible again: taken over', () => {
-  const [a, b] = bothStable('on');
+  const [, b] = bothStable('on');
   b.handle({ kind: 'eligibility', group: G1, eligible: false, reason: 'x' });
   const d = b.handle({ kind: 'nodeDead', node: 'node1' });
   assert.deepEqual(acquires(d), []);
@@ -143,7 +143,6 @@ test('the peer dies holding a group we may not run: no takeover; eligible again:
   assert.deepEqual(logs(b.handle({ kind: 'timer', name: 'ineligible' })), []);
   const ok = b.handle({ kind: 'eligibility', group: G1, eligible: true });
   assert.deepEqual(acquires(ok), [G1]);
-  void a;
 });
 
 test('with no peer a held group ruled out keeps running here, and goes as soon as a peer is stable', () => {
