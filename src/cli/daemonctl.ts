@@ -1,5 +1,5 @@
 import { request, ControlUnavailable, controlSocketPath } from '../control/client.js';
-import type { StatusSnapshot } from '../control/protocol.js';
+import type { ControlRequest, StatusSnapshot } from '../control/protocol.js';
 import { DEFAULT_PIDFILE, readLivePid } from '../daemon/pidfile.js';
 import { renderStatus } from './status-view.js';
 
@@ -107,4 +107,32 @@ export async function startCommand(opts: { configDir: string; timeout: string })
   }
   process.stderr.write('Starting High-Availability services: Failed (see the log; try `vigil check`).\n');
   return 1;
+}
+
+/** Sends one command; prints the daemon's refusal (exit 1) or that it does not run (exit 3). */
+async function simpleCommand(req: ControlRequest, ok: (result: unknown) => string): Promise<number> {
+  try {
+    const r = await request(req, controlSocketPath());
+    if (!r.ok) {
+      process.stderr.write(`vigil: ${r.message}\n`);
+      return 1;
+    }
+    process.stdout.write(ok(r.result));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ControlUnavailable)) throw e;
+    process.stderr.write(`vigil: ${e.message}\n`);
+    return 3;
+  }
+}
+
+export function cleanupCommand(group: string | undefined): Promise<number> {
+  return simpleCommand(group === undefined ? { cmd: 'cleanup' } : { cmd: 'cleanup', group }, (r) => {
+    const cleared = (r as { cleared?: string[] }).cleared ?? [];
+    return `Cleaned up: ${cleared.join(' ')}\n`;
+  });
+}
+
+export function fenceAckCommand(node: string): Promise<number> {
+  return simpleCommand({ cmd: 'fence-ack', node }, () => `Reset of ${node} confirmed.\n`);
 }

@@ -41,7 +41,28 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     lines.push(
       `  ${pad(g.key, gw)}${holder} since ${clock(g.since)} (${ago(now - g.since)})  preferred ${g.preferred}${fails}`,
     );
-    lines.push(`  ${' '.repeat(gw)}${g.resources.join(' ')}`);
+    const ind = ' '.repeat(gw);
+    lines.push(`  ${ind}${g.resources.join(' ')}`);
+    if (!g.eligible) {
+      lines.push(
+        `  ${ind}NOT ELIGIBLE here: ${g.ineligibleReason ?? 'health check failed'} (vigil cleanup ${g.key} to clear)`,
+      );
+    }
+    for (const c of g.checks) {
+      lines.push(
+        `  ${ind}check ${pad(c.id, 12)}${pad(c.state, 11)}fails ${pad(String(c.failCount), 4)}restarts ${c.restarts}/${c.maxRestarts}  ${c.target}`,
+      );
+    }
+  }
+  if (s.fencing.length > 0) {
+    lines.push('');
+    for (const f of s.fencing) {
+      lines.push(
+        f.awaitingOperator
+          ? `STONITH: waiting for the operator to confirm the reset of ${f.node} (vigil fence-ack ${f.node})`
+          : `STONITH: resetting ${f.node} with [${f.device}]; its groups wait for the reset`,
+      );
+    }
   }
   if (s.transitions.length > 0) {
     lines.push('', 'Last transitions:');

@@ -92,6 +92,22 @@ for (const [name, cmd] of [
     });
 }
 
+program
+  .command('cleanup [group]')
+  .description('clear fail counts, last failures and health-check rulings (of one group, or all): eligible again')
+  .action(async (group: string | undefined) => {
+    const { cleanupCommand } = await import('./daemonctl.js');
+    process.exitCode = await cleanupCommand(group);
+  });
+
+program
+  .command('fence-ack <node>')
+  .description('confirm that NODE was power-cycled by hand (meatware STONITH; Heartbeat: meatclient -c NODE)')
+  .action(async (node: string) => {
+    const { fenceAckCommand } = await import('./daemonctl.js');
+    process.exitCode = await fenceAckCommand(node);
+  });
+
 async function main(): Promise<void> {
   const { registerLab } = await import('../../lab/cli.js');
   registerLab(program);

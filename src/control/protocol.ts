@@ -37,8 +37,34 @@ export interface GroupView {
   readonly state: GroupState;
   /** Wall-clock ms since `holder`/`state` last changed. */
   readonly since: number;
+  /** Failures since the last `vigil cleanup`: failed starts, lost resources, health checks that went down. */
   readonly failCount: number;
   readonly lastFailure: string | undefined;
+  /** False when a health check ruled this node out for the group (until `vigil cleanup`). */
+  readonly eligible: boolean;
+  /** Why not eligible. */
+  readonly ineligibleReason: string | undefined;
+  /** The group's health checks as seen from this node (they run only where the group is held). */
+  readonly checks: readonly HealthCheckView[];
+}
+
+export interface HealthCheckView {
+  readonly id: string;
+  readonly target: string;
+  /** idle (group not held here), up, down, restarting, failed (restarts exhausted: group handed over). */
+  readonly state: 'idle' | 'up' | 'down' | 'restarting' | 'failed';
+  readonly failCount: number;
+  readonly restarts: number;
+  readonly maxRestarts: number;
+  readonly lastFailure: { readonly at: number; readonly detail: string } | undefined;
+}
+
+/** A STONITH reset of a dead peer this node is waiting for (takeover of its groups waits too). */
+export interface FencingView {
+  readonly node: string;
+  readonly device: string;
+  /** A meatware device waits for `vigil fence-ack NODE`. */
+  readonly awaitingOperator: boolean;
 }
 
 export interface TransitionView {
@@ -58,6 +84,7 @@ export interface StatusSnapshot {
   readonly nodes: readonly NodeView[];
   readonly groups: readonly GroupView[];
   readonly transitions: readonly TransitionView[];
+  readonly fencing: readonly FencingView[];
   /** ha.cf value of every directive as written, and defaults for the rest (cl_status hbparameter). */
   readonly parameters: Readonly<Record<string, string>>;
 }
@@ -68,7 +95,11 @@ export type ControlRequest =
   | { readonly cmd: 'takeover'; readonly which: StandbyWhich }
   | { readonly cmd: 'reload' }
   | { readonly cmd: 'debug'; readonly delta: 1 | -1 }
-  | { readonly cmd: 'shutdown' };
+  | { readonly cmd: 'shutdown' }
+  /** Clear fail counts, last failures and health-check rulings of one group (or all): the node is eligible again. */
+  | { readonly cmd: 'cleanup'; readonly group?: string }
+  /** The operator confirms a meatware reset (Heartbeat: `meatclient -c NODE`). */
+  | { readonly cmd: 'fence-ack'; readonly node: string };
 
 export type ControlResponse =
   | { readonly ok: true; readonly result: unknown }

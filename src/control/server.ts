@@ -13,6 +13,8 @@ const requestSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('reload') }),
   z.object({ cmd: z.literal('debug'), delta: z.union([z.literal(1), z.literal(-1)]) }),
   z.object({ cmd: z.literal('shutdown') }),
+  z.object({ cmd: z.literal('cleanup'), group: z.string().min(1).max(1024).optional() }),
+  z.object({ cmd: z.literal('fence-ack'), node: z.string().min(1).max(256) }),
 ]);
 
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;

@@ -16,7 +16,10 @@ import { VigilError, isVigilError } from '../util/errors.js';
 import { loadConfig } from './load.js';
 import { VERSION, VigilNode } from './node.js';
 import { DEFAULT_PIDFILE, claimPidfile, releasePidfile } from './pidfile.js';
-import { ResourceManager } from './resources.js';
+import { ResourceManager, scriptEnv } from './resources.js';
+import { Fencer } from './fencing.js';
+import { createStonithDevice } from '../agents/stonith.js';
+import { realCheckRunner } from '../resources/health.js';
 
 export interface RunOptions {
   readonly configDir: string;
@@ -124,6 +127,27 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   for (const l of identity.log) logger.log(l.level === 'warn' ? 'WARN' : 'info', l.text);
   logger.info(`Heartbeat generation: ${identity.generation}`);
 
+  let fencer: Fencer | undefined;
+  if (h.stonith !== undefined) {
+    try {
+      const device = await createStonithDevice(h.stonith, {
+        log: (level, text) => {
+          logger.log(level, text);
+        },
+        timeoutMs: h.vigil.stonithTimeoutMs,
+        env: scriptEnv(config),
+      });
+      fencer = new Fencer(device);
+      logger.info(`STONITH device: ${device.deviceId}`);
+    } catch (e) {
+      logger.error(e instanceof Error ? e.message : String(e));
+      logger.error('Configuration error, heartbeat not started.');
+      await releasePidfile(pidfile);
+      await logger.close();
+      return 6;
+    }
+  }
+
   const loadavg = loadavgReader();
   const sd = new SdNotify();
   // The node is created below; resource callbacks reach it through this late binding.
@@ -155,6 +179,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     resources,
     scheduler: realScheduler,
     loadavg: loadavg.get,
+    fencer,
+    runCheck: realCheckRunner((group, name) => resources.findAgent(group, name), scriptEnv(config)),
     onStopped: (reason) => {
       logger.debug(`stopped: ${reason}`);
       resolveExit(exitCode);
@@ -248,6 +274,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         case 'shutdown':
           void theNode.shutdown('control request');
           return { accepted: true };
+        case 'cleanup':
+          return { cleared: theNode.cleanup(req.group) };
+        case 'fence-ack':
+          theNode.fenceAck(req.node);
+          return { acknowledged: req.node };
       }
     },
   });

@@ -2,7 +2,14 @@ import { ClusterEngine } from '../cluster/engine.js';
 import { fromFields, toFields, type EngineMessage } from '../cluster/protocol.js';
 import { clusterEventOf, type ClusterAction, type ClusterEvent, type OperatorCommand } from '../cluster/types.js';
 import type { CompiledConfig } from '../config/types.js';
-import type { GroupState as ViewGroupState, StatusSnapshot, TransitionView } from '../control/protocol.js';
+import type {
+  GroupState as ViewGroupState,
+  HealthCheckView,
+  StatusSnapshot,
+  TransitionView,
+} from '../control/protocol.js';
+import { HealthMonitor, type CheckRunner } from '../resources/health.js';
+import type { Fencer } from './fencing.js';
 import { Membership, type MembershipEvent, type NodeStatus } from '../membership/membership.js';
 import type { Logger } from '../obs/log.js';
 import type { Medium } from '../transport/index.js';
@@ -39,6 +46,10 @@ export interface NodeDeps {
   readonly scheduler: Scheduler;
   readonly loadavg: () => string;
   readonly random?: () => number;
+  /** The STONITH device of ha.cf's `stonith`/`stonith_host` (required when one is configured). */
+  readonly fencer?: Fencer;
+  /** Runs `vigil_health_check`s (realCheckRunner in the daemon); without one, configured checks never fail. */
+  readonly runCheck?: CheckRunner;
   /** Called once the node has stopped (graceful shutdown done): the daemon exits. */
   readonly onStopped: (reason: string) => void;
 }
@@ -52,6 +63,7 @@ export class VigilNode {
   readonly wire: WireProtocol;
   readonly membership: Membership;
   readonly engine: ClusterEngine;
+  readonly health: HealthMonitor;
   private readonly cfg: CompiledConfig;
   private readonly engineTimers = new Map<string, TimerHandle>();
   private beatTimer: TimerHandle | undefined;
@@ -59,7 +71,7 @@ export class VigilNode {
   private checkScheduledFor = 0;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly since = new Map<string, number>();
-  private readonly failures = new Map<string, { count: number; last: string | undefined }>();
+  private readonly failures = new Map<string, { count: number; last: string | undefined; at?: number }>();
   private readonly transitions: TransitionView[] = [];
   private readonly startedAt: number;
   private stopping = false;
@@ -74,7 +86,23 @@ export class VigilNode {
     const now = d.scheduler.now();
     this.startedAt = d.scheduler.wallNow();
     this.membership = new Membership(d.config, now);
-    this.engine = new ClusterEngine(d.config);
+    if (d.config.hacf.stonith !== undefined && d.fencer === undefined) {
+      throw new VigilError('VIGIL_ERR_STONITH_CONFIG', 'a STONITH device is configured but none was built');
+    }
+    this.engine = new ClusterEngine(d.config, undefined, { stonithDevice: d.fencer?.device.deviceId });
+    this.health = new HealthMonitor(d.config.hacf.vigil.healthChecks, {
+      scheduler: d.scheduler,
+      runCheck: d.runCheck ?? (() => Promise.resolve({ ok: true })),
+      actions: {
+        restartGroup: (g) => this.restartInPlace(g),
+        handOver: (g, reason) => {
+          this.healthHandOver(g, reason);
+        },
+        log: (level, text) => {
+          this.log(level, text);
+        },
+      },
+    });
     this.wire = new WireProtocol({
       localNode: h.localNode,
       localUuid: d.uuid,
@@ -252,6 +280,9 @@ export class VigilNode {
       // After a partition heals the client may still have the other side's MAC for a VIP we keep: the other side
       // releases without telling the client, so we announce ours again (no outage while its ARP entry ages).
       if (e.kind === 'nodeReturned') this.d.resources.reannounce();
+      // A node heard again needs no reset: a pending attempt (a meatware wait) is abandoned.
+      if (e.kind === 'nodeAlive' || e.kind === 'nodeRestarted' || e.kind === 'nodeReturned')
+        this.d.fencer?.cancel(e.node);
       const ce = clusterEventOf(e);
       if (ce !== undefined) this.handle(ce);
     }
@@ -294,9 +325,12 @@ export class VigilNode {
           if (!ok) this.noteFailure(a.group, 'start failed');
           this.transition(ok ? `holding ${a.group}` : `failed to start ${a.group}`);
           this.handle({ kind: 'acquireDone', group: a.group, ok });
+          // Checks start only once the engine counts the group as held here (it may have been asked to go meanwhile).
+          if (ok && this.engine.state.groups.get(a.group) === 'held') this.health.groupStarted(a.group);
         });
         return;
       case 'release':
+        this.health.groupStopped(a.group);
         this.since.set(a.group, this.d.scheduler.wallNow());
         void this.d.resources.release(a.group).then((r) => {
           this.since.set(a.group, this.d.scheduler.wallNow());
@@ -304,13 +338,17 @@ export class VigilNode {
           this.handle({ kind: 'releaseDone', group: a.group, ok: r.ok });
         });
         return;
-      case 'stonith':
-        // No STONITH plugins in this build: the engine only asks when a device is configured.
-        this.log('ERROR', `STONITH device ${this.cfg.hacf.stonith?.type ?? '?'} is not supported by this Vigil build`);
-        this.d.scheduler.setTimeout(() => {
-          this.handle({ kind: 'stonithDone', node: a.node, ok: false });
-        }, 0);
+      case 'stonith': {
+        const fencer = this.d.fencer;
+        if (fencer === undefined) return; // (the constructor refused a configured device without a fencer)
+        this.transition(`STONITH reset of ${a.node} requested`);
+        void fencer.attempt(a.node).then((r) => {
+          if (!r.ok && r.detail !== '' && r.detail !== 'cancelled') this.log('ERROR', r.detail);
+          if (r.ok) this.transition(`${a.node} reset by STONITH`);
+          this.handle({ kind: 'stonithDone', node: a.node, ok: r.ok });
+        });
         return;
+      }
       case 'setTimer': {
         const old = this.engineTimers.get(a.name);
         if (old !== undefined) this.d.scheduler.clearTimeout(old);
@@ -358,12 +396,63 @@ export class VigilNode {
     const f = this.failures.get(group) ?? { count: 0, last: undefined };
     f.count++;
     f.last = why;
+    f.at = this.d.scheduler.wallNow();
     this.failures.set(group, f);
   }
 
   private transition(text: string): void {
     this.transitions.push({ at: this.d.scheduler.wallNow(), text });
     if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
+  }
+
+  /** Health check: restart in place, only while the engine counts the group as held here. */
+  private async restartInPlace(group: string): Promise<boolean> {
+    if (this.stopped || this.engine.state.groups.get(group) !== 'held') return true;
+    this.transition(`restarting ${group} in place (health check)`);
+    const ok = await this.d.resources.restart(group);
+    this.since.set(group, this.d.scheduler.wallNow());
+    if (!ok) this.noteFailure(group, 'restart in place failed');
+    this.transition(ok ? `restarted ${group}` : `restart of ${group} failed`);
+    return ok;
+  }
+
+  /** Health check gave up: this node is ruled out for the group; the engine hands it to a peer. */
+  private healthHandOver(group: string, reason: string): void {
+    this.transition(`not eligible for ${group}: ${reason}`);
+    this.handle({ kind: 'eligibility', group, eligible: false, reason });
+  }
+
+  /**
+   * `vigil cleanup [GROUP]`: fail counts, last failures and health rulings forgotten; the node is eligible again.
+   * Returns the groups cleared.
+   */
+  cleanup(group?: string): string[] {
+    if (group !== undefined && !this.cfg.groups.some((g) => g.key === group)) {
+      throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', `no resource group [${group}] in haresources`);
+    }
+    const keys = this.cfg.groups.map((g) => g.key).filter((k) => group === undefined || k === group);
+    this.health.clear(group);
+    const ruledOut = this.engine.snapshot().ineligible;
+    for (const k of keys) {
+      this.failures.delete(k);
+      if (ruledOut[k] !== undefined) this.handle({ kind: 'eligibility', group: k, eligible: true });
+      // A group held here with checks idle again (cleared after a failure): watch it again.
+      if (this.engine.state.groups.get(k) === 'held') this.health.groupStarted(k);
+    }
+    this.log('info', `Fail counts cleared by the operator: ${keys.join(' ')}`);
+    this.transition(`cleanup ${group ?? 'all groups'}`);
+    return keys;
+  }
+
+  /** `vigil fence-ack NODE`: the operator power-cycled NODE (meatware). */
+  fenceAck(node: string): void {
+    const f = this.d.fencer;
+    if (f === undefined) throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', 'no STONITH device is configured');
+    if (!f.isMeatware)
+      throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', `the STONITH device is ${f.device.type}, not meatware`);
+    if (!f.acknowledge(node.toLowerCase()))
+      throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', `no reset of ${node} is waiting for a confirmation`);
+    this.transition(`fence-ack ${node} by the operator`);
   }
 
   /** A held group lost its VIP by itself (lease expiry after a stall): release the rest and tell the engine. */
@@ -410,6 +499,8 @@ export class VigilNode {
     if (this.checkTimer !== undefined) this.d.scheduler.clearTimeout(this.checkTimer);
     for (const t of this.engineTimers.values()) this.d.scheduler.clearTimeout(t);
     this.engineTimers.clear();
+    this.health.stopAll();
+    this.d.fencer?.cancelAll();
     for (const u of this.unsubscribe) u();
     this.wire.stop();
     this.d.resources.dispose();
@@ -425,6 +516,7 @@ export class VigilNode {
     const now = this.d.scheduler.now();
     const wallOffset = this.d.scheduler.wallNow() - now;
     const cs = this.engine.snapshot();
+    const health = this.health.snapshot();
     const h = this.cfg.hacf;
     const holderOf = (key: string): string | undefined => {
       const mine = cs.groups.find((g) => g.key === key)?.state;
@@ -463,17 +555,48 @@ export class VigilNode {
         lastHeard: n.lastStatusAt === undefined ? undefined : n.lastStatusAt + wallOffset,
         clients: {},
       })),
-      groups: this.cfg.groups.map((g) => ({
-        key: g.key,
-        preferred: g.node,
-        resources: g.resources.map((r) => r.spec),
-        holder: holderOf(g.key),
-        state: stateOf(g.key),
-        since: this.since.get(g.key) ?? this.startedAt,
-        failCount: this.failures.get(g.key)?.count ?? 0,
-        lastFailure: this.failures.get(g.key)?.last,
-      })),
+      groups: this.cfg.groups.map((g) => {
+        const checks: HealthCheckView[] = health
+          .filter((c) => c.group === g.key)
+          .map((c) => ({
+            id: c.id,
+            target: c.target,
+            state: c.state,
+            failCount: c.failCount,
+            restarts: c.restarts,
+            maxRestarts: c.maxRestarts,
+            lastFailure:
+              c.lastFailure === undefined ? undefined : { at: c.lastFailure.atWallMs, detail: c.lastFailure.detail },
+          }));
+        const own = this.failures.get(g.key);
+        // The most recent failure of any kind is the one an operator wants first.
+        const lastCheck = checks
+          .flatMap((c) => (c.lastFailure === undefined ? [] : [{ ...c.lastFailure, id: c.id }]))
+          .sort((x, y) => y.at - x.at)[0];
+        const lastFailure =
+          lastCheck !== undefined && (own?.at === undefined || lastCheck.at >= own.at)
+            ? `health check ${lastCheck.id}: ${lastCheck.detail}`
+            : own?.last;
+        return {
+          key: g.key,
+          preferred: g.node,
+          resources: g.resources.map((r) => r.spec),
+          holder: holderOf(g.key),
+          state: stateOf(g.key),
+          since: this.since.get(g.key) ?? this.startedAt,
+          failCount: (own?.count ?? 0) + checks.reduce((n, c) => n + c.failCount, 0),
+          lastFailure,
+          eligible: cs.ineligible[g.key] === undefined,
+          ineligibleReason: cs.ineligible[g.key],
+          checks,
+        };
+      }),
       transitions: [...this.transitions],
+      fencing: (this.d.fencer?.inProgress() ?? []).map((node) => ({
+        node,
+        device: this.d.fencer?.device.deviceId ?? '',
+        awaitingOperator: this.d.fencer?.isMeatware === true,
+      })),
       parameters: hbParameters(this.cfg),
     };
   }

@@ -1,4 +1,5 @@
-import type { ResourceAgent } from '../agents/agent.js';
+import type { OpResult, ResourceAgent, StatusResult } from '../agents/agent.js';
+import { createMailToAgent, type MailToAgent, type MailToContext } from '../agents/mailto.js';
 import { IpAddrAgent, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
 import { ScriptAgent, locateScript, type ScriptObserver } from '../agents/script.js';
 import type { CompiledConfig, Resource, ResourceGroup } from '../config/types.js';
@@ -78,7 +79,35 @@ export class ResourceManager {
     }
   }
 
+  /**
+   * `MailTo::addr[::subject]`. A Heartbeat admin's MailTo is resource-agents' script, which pipes to `mail` (the
+   * local MTA): that stays so, untouched, unless ha.cf names one of the `vigil_mail_*` directives — the admin then
+   * asked for Vigil's own SMTP client (relay, language, templates), which needs no local MTA at all.
+   */
+  private builtinMail(): boolean {
+    const raw = this.deps.config.hacf.raw;
+    return ['vigil_mail_relay', 'vigil_mail_lang', 'vigil_mail_templates'].some((k) => raw[k] !== undefined);
+  }
+
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
+    if (r.type === 'MailTo' && this.builtinMail()) {
+      const h = this.deps.config.hacf;
+      return new LazyMailToAgent(r, g.key, {
+        node: h.localNode,
+        vigil: h.vigil,
+        onMailSent: (op, res) => {
+          this.deps.logger.script(
+            'info',
+            `MailTo: ${op} notice for ${g.key} accepted for ${res.accepted.join(', ')} (${res.reply.trim()})`,
+          );
+          for (const x of res.rejected) this.deps.logger.script('ERROR', `MailTo: ${x.address} refused: ${x.reply}`);
+        },
+        onMailError: (op, e) => {
+          // A dead relay never blocks a failover (as with Heartbeat's MailTo): said loudly, then carried on.
+          this.deps.logger.script('ERROR', `MailTo: ${op} notice for ${g.key} not sent: ${e.message}`);
+        },
+      });
+    }
     if ((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined) {
       const agent = new IpAddrAgent(r.spec, r.type, r.ip, {
         addresses: this.deps.addresses,
@@ -132,6 +161,29 @@ export class ResourceManager {
 
   release(group: string): Promise<ReleaseOutcome> {
     return this.serial(group, () => this.runner(group).release());
+  }
+
+  /**
+   * Restart in place (health checks): stop then start as ONE step of the group's queue, so that a release the
+   * engine orders meanwhile runs after it and always has the last word.
+   */
+  restart(group: string): Promise<boolean> {
+    return this.serial(group, async () => {
+      const runner = this.runner(group);
+      const rel = await runner.release();
+      if (!rel.ok) return false;
+      return (await runner.acquire()).ok;
+    });
+  }
+
+  /** The agent a `resource NAME` health check watches: by spec as written, else by agent type. */
+  findAgent(group: string, name: string): ResourceAgent | undefined {
+    const g = this.deps.config.groups.find((x) => x.key === group);
+    const runner = this.runners.get(group);
+    if (g === undefined || runner === undefined) return undefined;
+    const i = g.resources.findIndex((r) => r.spec === name);
+    const j = i >= 0 ? i : g.resources.findIndex((r) => r.type === name);
+    return j >= 0 ? runner.agents[j] : undefined;
   }
 
   /**
@@ -202,6 +254,45 @@ class LazyScriptAgent implements ResourceAgent {
     }
   }
   async status() {
+    try {
+      return await (await this.get()).status();
+    } catch (e) {
+      return { running: false, text: e instanceof Error ? e.message : String(e) };
+    }
+  }
+}
+
+/** The built-in MailTo, created at first use: a bad address or template fails that start, not the daemon. */
+class LazyMailToAgent implements ResourceAgent {
+  readonly spec: string;
+  private agent: Promise<MailToAgent> | undefined;
+  constructor(
+    private readonly r: Resource,
+    private readonly group: string,
+    private readonly ctx: MailToContext,
+  ) {
+    this.spec = r.spec;
+  }
+  private get(): Promise<MailToAgent> {
+    this.agent ??= createMailToAgent(this.r, this.group, this.ctx);
+    return this.agent;
+  }
+  async start(): Promise<OpResult> {
+    try {
+      return await (await this.get()).start();
+    } catch (e) {
+      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  async stop(): Promise<OpResult> {
+    try {
+      return await (await this.get()).stop();
+    } catch (e) {
+      // Never started (bad configuration): nothing to stop.
+      return { ok: true, rc: 0, detail: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  async status(): Promise<StatusResult> {
     try {
       return await (await this.get()).status();
     } catch (e) {

@@ -30,7 +30,7 @@ export class GroupRunner {
   constructor(
     readonly node: string,
     readonly key: string,
-    private readonly agents: readonly ResourceAgent[],
+    readonly agents: readonly ResourceAgent[],
     private readonly opts: GroupRunnerOptions,
   ) {}
 

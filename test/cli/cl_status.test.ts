@@ -32,6 +32,7 @@ const snapshot: StatusSnapshot = {
   generation: 7,
   autoFailback: 'on',
   rscstatus: 'all',
+  fencing: [],
   nodes: [
     {
       name: 'linux1',

@@ -42,9 +42,13 @@ test('vigil status shows each node with its links and each group with holder and
         since: now - 65_000,
         failCount: 2,
         lastFailure: 'apache: Return code 1',
+        eligible: true,
+        ineligibleReason: undefined,
+        checks: [],
       },
     ],
     transitions: [{ at: now - 65_000, text: 'Taking over resource group 192.168.1.50' }],
+    fencing: [],
     parameters: {},
   };
   const out = renderStatus(snap, now);
@@ -55,4 +59,56 @@ test('vigil status shows each node with its links and each group with holder and
     /192\.168\.1\.50 +held on linux1 since .* \(1m05s\) +preferred linux1 +failures 2 \(last: apache: Return code 1\)/,
   );
   assert.match(out, /Taking over resource group 192\.168\.1\.50/);
+  assert.doesNotMatch(out, /NOT ELIGIBLE|STONITH/);
+});
+
+test('vigil status shows health checks, a ruling against this node and a STONITH wait', () => {
+  const now = Date.UTC(2026, 10, 26, 12, 0, 0);
+  const snap: StatusSnapshot = {
+    protocol: 1,
+    version: '0.1.0',
+    node: 'linux1',
+    pid: 42,
+    startedAt: now - 60_000,
+    generation: 9,
+    autoFailback: 'off',
+    rscstatus: 'none',
+    nodes: [],
+    groups: [
+      {
+        key: '10.0.0.50',
+        preferred: 'linux1',
+        resources: ['10.0.0.50', 'websvc'],
+        holder: 'linux2',
+        state: 'held',
+        since: now - 5_000,
+        failCount: 2,
+        lastFailure: 'health check web: exit code 2: connection refused',
+        eligible: false,
+        ineligibleReason: 'health check web still failing after 1 restart(s): exit code 2: connection refused',
+        checks: [
+          {
+            id: 'web',
+            target: 'command /usr/local/bin/check-web',
+            state: 'failed',
+            failCount: 2,
+            restarts: 1,
+            maxRestarts: 1,
+            lastFailure: { at: now - 6_000, detail: 'exit code 2: connection refused' },
+          },
+        ],
+      },
+    ],
+    transitions: [],
+    fencing: [{ node: 'linux3', device: 'Meatware STONITH device', awaitingOperator: true }],
+    parameters: {},
+  };
+  const out = renderStatus(snap, now);
+  assert.match(out, /failures 2 \(last: health check web: exit code 2: connection refused\)/);
+  assert.match(
+    out,
+    /NOT ELIGIBLE here: health check web still failing after 1 restart\(s\).*vigil cleanup 10\.0\.0\.50/,
+  );
+  assert.match(out, /check web +failed +fails 2 +restarts 1\/1 +command \/usr\/local\/bin\/check-web/);
+  assert.match(out, /STONITH: waiting for the operator to confirm the reset of linux3 \(vigil fence-ack linux3\)/);
 });
