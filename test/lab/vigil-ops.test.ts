@@ -114,10 +114,11 @@ function watchVip(lab: Lab, host: string): { stop: () => Promise<boolean> } {
   };
 }
 
-async function teardown(t: TestContext, pfx: string, lab: Lab | undefined): Promise<void> {
-  if (lab !== undefined) {
+/** Tears the lab down; on failure first prints the end of each node's log (the story behind the assertion). */
+async function teardown(t: TestContext, pfx: string, lab: Lab | undefined, passed: boolean): Promise<void> {
+  if (lab !== undefined && (!passed || process.env.VIGIL_LAB_LOGS !== undefined)) {
     for (const n of lab.nodes)
-      t.diagnostic(`--- ${n} log tail\n${(await logOf(lab, n)).split('\n').slice(-25).join('\n')}`);
+      for (const line of (await logOf(lab, n)).split('\n').slice(-40)) t.diagnostic(`${n}| ${line}`);
   }
   await cleanup(pfx);
   assert.deepEqual(await leftovers(pfx), [], 'the lab is torn down');
@@ -143,6 +144,7 @@ test('STONITH command plugin: no takeover while the reset fails; it retries ever
   if (!needRoot(t)) return;
   const pfx = prefix('st');
   let lab: Lab | undefined;
+  let passed = false;
   try {
     ({ lab } = await bringUp(pfx, {
       hacf: ['stonith_host * command /etc/ha.d/fence.sh', 'vigil_stonith_timeout 5'],
@@ -196,8 +198,9 @@ test('STONITH command plugin: no takeover while the reset fails; it retries ever
     }
     const ping = await lab.exec('client', 'ping', ['-c', '1', '-W', '2', VIP]);
     assert.equal(ping.code, 0, `the client reaches the VIP on linux2 (from ${CLIENT_IP})`);
+    passed = true;
   } finally {
-    await teardown(t, pfx, lab);
+    await teardown(t, pfx, lab, passed);
   }
 });
 
@@ -205,6 +208,7 @@ test('STONITH meatware: takeover waits for `vigil fence-ack NODE`', async (t) =>
   if (!needRoot(t)) return;
   const pfx = prefix('mw');
   let lab: Lab | undefined;
+  let passed = false;
   try {
     ({ lab } = await bringUp(pfx, {
       hacf: ['stonith_host * meatware'],
@@ -239,8 +243,9 @@ test('STONITH meatware: takeover waits for `vigil fence-ack NODE`', async (t) =>
     assert.ok(log.indexOf('node Meatware-reset: linux1') < log.indexOf('node linux1 now reset.'));
     assert.ok(log.indexOf('node linux1 now reset.') < log.indexOf(`Taking over resource group ${GROUP}`));
     assert.deepEqual((await status(lab, 'linux2')).fencing, []);
+    passed = true;
   } finally {
-    await teardown(t, pfx, lab);
+    await teardown(t, pfx, lab, passed);
   }
 });
 
@@ -284,6 +289,7 @@ test('health check: a dead service is restarted in place, then (still failing) t
   if (!needRoot(t)) return;
   const pfx = prefix('hc');
   let lab: Lab | undefined;
+  let passed = false;
   try {
     ({ lab } = await bringUp(pfx, {
       hacf: [
@@ -358,8 +364,9 @@ test('health check: a dead service is restarted in place, then (still failing) t
     const bad = await vigil(lab, 'linux1', ['cleanup', 'nosuchgroup']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /no resource group \[nosuchgroup\]/);
+    passed = true;
   } finally {
-    await teardown(t, pfx, lab);
+    await teardown(t, pfx, lab, passed);
   }
 });
 
@@ -387,6 +394,7 @@ test('MailTo from the daemon: takeover and release mails in French reach a real 
   }
   const pfx = prefix('ml');
   let lab: Lab | undefined;
+  let passed = false;
   let smtp: ChildProcess | undefined;
   const maildir = await mkdtemp(join(tmpdir(), 'vop-mail-'));
   try {
@@ -437,9 +445,10 @@ test('MailTo from the daemon: takeover and release mails in French reach a real 
     assert.ok(release !== undefined, JSON.stringify(all.map((m) => m.subject)));
     assert.match(release.subject, /^Grappe-web : ressources déplacées le .* depuis linux1$/);
     assert.match(release.body, /Action : libération \(arrêt\)/);
+    passed = true;
   } finally {
     if (smtp?.pid !== undefined) smtp.kill('SIGTERM');
-    await teardown(t, pfx, lab);
+    await teardown(t, pfx, lab, passed);
     await rm(maildir, { recursive: true, force: true });
   }
 });
