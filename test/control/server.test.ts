@@ -10,7 +10,19 @@ import { VigilError, isVigilError } from '../../src/util/errors.js';
 
 test('requests are validated: unknown commands and bad arguments are refused with a code', () => {
   assert.deepEqual(parseRequest('{"cmd":"standby","which":"foreign"}'), { cmd: 'standby', which: 'foreign' });
-  for (const bad of ['nope', '{}', '{"cmd":"standby","which":"half"}', '{"cmd":"rm -rf"}', '[]']) {
+  assert.deepEqual(parseRequest('{"cmd":"cleanup"}'), { cmd: 'cleanup' });
+  assert.deepEqual(parseRequest('{"cmd":"cleanup","group":"192.168.1.50"}'), { cmd: 'cleanup', group: '192.168.1.50' });
+  assert.deepEqual(parseRequest('{"cmd":"fence-ack","node":"linux1"}'), { cmd: 'fence-ack', node: 'linux1' });
+  for (const bad of [
+    'nope',
+    '{}',
+    '{"cmd":"standby","which":"half"}',
+    '{"cmd":"rm -rf"}',
+    '[]',
+    '{"cmd":"fence-ack"}',
+    '{"cmd":"fence-ack","node":""}',
+    '{"cmd":"cleanup","group":7}',
+  ]) {
     assert.throws(
       () => parseRequest(bad),
       (e) => isVigilError(e) && e.code === 'VIGIL_ERR_CONTROL_REQUEST',
