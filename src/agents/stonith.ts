@@ -263,6 +263,9 @@ interface Fencing {
 }
 
 /**
+ * (Not used by the daemon: there the pure engine owns the gate, the log lines and the 5 s retry, and
+ * daemon/fencing.ts runs one device attempt per engine request. This loop suits a caller without the engine.)
+ *
  * Heartbeat's STONITH gate: a dead node's groups are taken over only after a reset succeeded. One fencing per
  * node at a time (asking twice returns the same promise); retries every 5 s with Heartbeat's lines:
  * `Resetting node X with [dev]`, then `node X now reset.` or `STONITH of X failed.  Retrying...`.

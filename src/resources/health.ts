@@ -131,7 +131,7 @@ export class HealthMonitor {
   }
 
   /**
-   * The operator's clear (`vigil health clear [GROUP]`): fail counts, restarts and last failure forgotten; a failed
+   * The operator's clear (`vigil cleanup [GROUP]`): fail counts, restarts and last failure forgotten; a failed
    * check becomes idle, so the node is eligible again. Returns the ids cleared.
    */
   clear(group?: string): string[] {
