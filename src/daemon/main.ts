@@ -10,6 +10,7 @@ import { realArpAnnouncer } from '../os/garp.js';
 import { loadIdentity } from '../os/identity.js';
 import { IpCommandAddressManager } from '../os/ip.js';
 import { Pinger } from '../os/pinger.js';
+import { makeRealtime } from '../os/realtime.js';
 import { SdNotify } from '../os/sdnotify.js';
 import { createMedium, type Medium } from '../transport/index.js';
 import { VigilError, isVigilError } from '../util/errors.js';
@@ -123,6 +124,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   });
   for (const l of identity.log) logger.log(l.level === 'warn' ? 'WARN' : 'info', l.text);
   logger.info(`Heartbeat generation: ${identity.generation}`);
+
+  if (h.realtime) {
+    const rt = makeRealtime(h.rtprio);
+    if (rt.ok) logger.info(rt.text);
+    else logger.warn(rt.text);
+  }
 
   const loadavg = loadavgReader();
   const sd = new SdNotify();

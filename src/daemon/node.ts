@@ -169,7 +169,8 @@ export class VigilNode {
 
   private runCheck(): void {
     if (this.stopped) return;
-    this.feed(this.membership.check(this.d.scheduler.now()));
+    // Lateness is judged against the timer's due time: a late timer is our stall, not the peers' silence.
+    this.feed(this.membership.check(this.d.scheduler.now(), this.checkScheduledFor));
     this.scheduleCheck();
   }
 
