@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   onPhase?: (phase: string) => void;
   /** Leave the lab up afterwards (for poking around). */
   keep?: boolean;
+  /** Vigil only: `vigil_detector` in ha.cf. */
+  vigilDetector?: 'deadtime' | 'adaptive';
 }
 
 export interface TimelineEvent {
@@ -155,6 +157,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     autoFailback: o.autoFailback ?? true,
     pingIp: ROUTER_IP,
     authKey: 'MaClefSecrete',
+    ...(o.vigilDetector !== undefined ? { vigilDetector: o.vigilDetector } : {}),
   };
   const result: ScenarioResult = {
     impl: o.impl,
