@@ -10,7 +10,8 @@ import { realArpAnnouncer } from '../os/garp.js';
 import { loadIdentity } from '../os/identity.js';
 import { IpCommandAddressManager } from '../os/ip.js';
 import { Pinger } from '../os/pinger.js';
-import { makeRealtime } from '../os/realtime.js';
+import { isRealtime, makeRealtime } from '../os/realtime.js';
+import { RuntimeMonitor } from '../obs/runtime.js';
 import { SdNotify } from '../os/sdnotify.js';
 import { createMedium, type Medium } from '../transport/index.js';
 import { VigilError, isVigilError } from '../util/errors.js';
@@ -131,6 +132,21 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     else logger.warn(rt.text);
   }
 
+  const runtime = new RuntimeMonitor(
+    () => {
+      try {
+        return isRealtime();
+      } catch {
+        return false;
+      }
+    },
+    (ms, kind) => {
+      logger.warn(`${kind} garbage collection paused Vigil for ${Math.round(ms)} ms`);
+    },
+    Math.max(50, Math.floor(h.warntimeMs / 4)),
+  );
+  runtime.start();
+
   const loadavg = loadavgReader();
   const sd = new SdNotify();
   // The node is created below; resource callbacks reach it through this late binding.
@@ -162,6 +178,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     resources,
     scheduler: realScheduler,
     loadavg: loadavg.get,
+    runtime,
     onStopped: (reason) => {
       logger.debug(`stopped: ${reason}`);
       resolveExit(exitCode);
@@ -299,6 +316,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const code = await exited;
   for (const p of pingers) p.close();
   loadavg.stop();
+  runtime.stop();
   sd.close();
   await control.close();
   await releasePidfile(pidfile);

@@ -5,6 +5,7 @@ import type { CompiledConfig } from '../config/types.js';
 import type { GroupState as ViewGroupState, StatusSnapshot, TransitionView } from '../control/protocol.js';
 import { Membership, type MembershipEvent, type NodeStatus } from '../membership/membership.js';
 import type { Logger } from '../obs/log.js';
+import type { RuntimeMonitor } from '../obs/runtime.js';
 import type { Medium } from '../transport/index.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
 import { VigilError } from '../util/errors.js';
@@ -39,6 +40,8 @@ export interface NodeDeps {
   readonly scheduler: Scheduler;
   readonly loadavg: () => string;
   readonly random?: () => number;
+  /** Timer lateness, GC pauses and stalls for `vigil status` (absent in tests). */
+  readonly runtime?: RuntimeMonitor;
   /** Called once the node has stopped (graceful shutdown done): the daemon exits. */
   readonly onStopped: (reason: string) => void;
 }
@@ -170,7 +173,9 @@ export class VigilNode {
   private runCheck(): void {
     if (this.stopped) return;
     // Lateness is judged against the timer's due time: a late timer is our stall, not the peers' silence.
-    this.feed(this.membership.check(this.d.scheduler.now(), this.checkScheduledFor));
+    const now = this.d.scheduler.now();
+    this.d.runtime?.lateness(now - this.checkScheduledFor);
+    this.feed(this.membership.check(now, this.checkScheduledFor));
     this.scheduleCheck();
   }
 
@@ -253,6 +258,7 @@ export class VigilNode {
       // After a partition heals the client may still have the other side's MAC for a VIP we keep: the other side
       // releases without telling the client, so we announce ours again (no outage while its ARP entry ages).
       if (e.kind === 'nodeReturned') this.d.resources.reannounce();
+      if (e.kind === 'localStall') this.d.runtime?.stall(this.d.scheduler.wallNow(), e.lateByMs);
       const ce = clusterEventOf(e);
       if (ce !== undefined) this.handle(ce);
     }
@@ -476,6 +482,7 @@ export class VigilNode {
       })),
       transitions: [...this.transitions],
       parameters: hbParameters(this.cfg),
+      ...(this.d.runtime !== undefined ? { runtime: this.d.runtime.view() } : {}),
     };
   }
 }
