@@ -49,7 +49,7 @@ export type MembershipEvent =
   | { readonly kind: 'localStall'; readonly lateByMs: number };
 
 export interface MembershipOptions {
-  /** How often the daemon promises to call `check` (ms). Default: min(keepalive/2, 500). */
+  /** How often the daemon promises to call `check` (ms). Default: keepalive, at most 1 s. */
   readonly checkIntervalMs?: number;
   /** Lateness of `check` that counts as a local stall. Default: keepalive / 2, within 10–1000 ms. */
   readonly stallMarginMs?: number;
@@ -117,7 +117,9 @@ export class Membership {
     this.localNode = config.hacf.localNode;
     this.startedAt = now;
     this.lastCheckAt = now;
-    this.checkIntervalMs = options.checkIntervalMs ?? Math.min(Math.max(1, Math.floor(this.cfg.keepaliveMs / 2)), 500);
+    // Deadlines get their own wake-ups (nextCheckAt); the interval only paces comm-up and link checks, so one
+    // keepalive (at most 1 s) is enough, and an idle daemon wakes up half as often.
+    this.checkIntervalMs = options.checkIntervalMs ?? Math.min(Math.max(1, this.cfg.keepaliveMs), 1000);
     this.stallMarginMs = options.stallMarginMs ?? Math.min(1000, Math.max(10, Math.floor(this.cfg.keepaliveMs / 2)));
     const v = this.cfg.vigil;
     this.adaptive = v.detector === 'adaptive' ? { phi: v.detectorPhi, minBeats: v.detectorMinBeats } : undefined;
