@@ -201,6 +201,10 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
     .option('--nodes <n>', 'number of cluster nodes (2-16)', int('--nodes'), 2)
     .option('--no-auto-failback', 'auto_failback off (keepalived: nopreempt)')
     .option('--keep', 'leave the lab up afterwards')
+    .option(
+      '--detector <kind>',
+      'Vigil only: vigil_detector deadtime | adaptive (default: the directive default, deadtime)',
+    )
     .option('--json', 'print the result as JSON (one object)')
     .action(
       async (
@@ -213,6 +217,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           autoFailback: boolean;
           keep?: boolean;
           json?: boolean;
+          detector?: string;
         },
       ) => {
         const { runScenario, SCENARIOS } = await import('./scenario.js');
@@ -223,6 +228,9 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
         }
         if (!isImpl(o.impl)) throw new VigilError('VIGIL_ERR_USAGE', `--impl must be vigil, heartbeat or keepalived`);
         checkNodes(o.nodes);
+        if (o.detector !== undefined && o.detector !== 'deadtime' && o.detector !== 'adaptive') {
+          throw new VigilError('VIGIL_ERR_USAGE', `--detector must be deadtime or adaptive, got '${o.detector}'`);
+        }
         await assertRoot();
         const quiet = o.json === true;
         const r = await runScenario({
@@ -234,6 +242,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           prefix: o.prefix,
           autoFailback: o.autoFailback,
           keep: o.keep === true,
+          ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
           onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
         });
         if (quiet) process.stdout.write(JSON.stringify(r) + '\n');

@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   onPhase?: (phase: string) => void;
   /** Leave the lab up afterwards (for poking around). */
   keep?: boolean;
+  /** Vigil only: `vigil_detector` in ha.cf. */
+  vigilDetector?: 'deadtime' | 'adaptive';
 }
 
 export interface TimelineEvent {
@@ -155,6 +157,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     autoFailback: o.autoFailback ?? true,
     pingIp: ROUTER_IP,
     authKey: 'MaClefSecrete',
+    ...(o.vigilDetector !== undefined ? { vigilDetector: o.vigilDetector } : {}),
   };
   const result: ScenarioResult = {
     impl: o.impl,
@@ -368,7 +371,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const dead = events.find((e) => e.t >= t0! && survivors.includes(e.source) && e.kind === 'log_dead');
     const first = detect ?? dead;
     result.detect_ms = first === undefined ? null : round(first.t - t0);
-    result.dual_active_ms = round(dualActiveMs(addrEvents, initialHolders, measureFrom, end));
+    // A powered-off node holds nothing from the moment its port goes down; the lab's `ip addr flush` in its dead
+    // namespace comes tens of ms later and must not count as two holders when the survivor is faster than that.
+    const offAt: LabEvent[] =
+      o.scenario === 'poweroff' || o.scenario === 'failback'
+        ? [{ t: t0, source: spec.primary, kind: 'vip_del', detail: 'powered off' }]
+        : [];
+    result.dual_active_ms = round(dualActiveMs([...offAt, ...addrEvents], initialHolders, measureFrom, end));
     if (recoverAt !== undefined) {
       result.dual_active_after_recover_ms = round(dualActiveMs(addrEvents, initialHolders, recoverAt, end));
     }

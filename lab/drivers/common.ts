@@ -10,7 +10,7 @@ export function hbTime(ms: number): string {
 export const HA_LOGFILE = '/var/log/heartbeat.log';
 
 /** The Heartbeat tutorial's three files, shared by the heartbeat and vigil drivers. */
-export async function writeHaFiles(lab: Lab, spec: ClusterSpec): Promise<void> {
+export async function writeHaFiles(lab: Lab, spec: ClusterSpec, extra: readonly string[] = []): Promise<void> {
   // initdead: Heartbeat requires >= deadtime; twice deadtime (its own default below 10 s) but at least 2 s so two
   // nodes started a few hundred ms apart meet before either gives up on the other.
   const initdead = Math.max(2 * spec.deadtimeMs, 2000);
@@ -26,6 +26,7 @@ export async function writeHaFiles(lab: Lab, spec: ClusterSpec): Promise<void> {
     `ping ${spec.pingIp}`,
     `auto_failback ${spec.autoFailback ? 'on' : 'off'}`,
     ...spec.nodes.map((n) => `node ${n}`),
+    ...extra,
     '',
   ].join('\n');
   const authkeys = `auth 1\n1 sha1 ${spec.authKey}\n`;

@@ -17,6 +17,8 @@ export interface ClusterSpec {
   /** Ping node (the router), as in the tutorial's ha.cf. */
   readonly pingIp: string;
   readonly authKey: string;
+  /** Vigil only: `vigil_detector` (absent = the directive's default, Heartbeat's fixed deadtime). */
+  readonly vigilDetector?: 'deadtime' | 'adaptive';
 }
 
 /**

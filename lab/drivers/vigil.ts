@@ -30,7 +30,7 @@ export class VigilDriver implements Driver {
   }
 
   configure(lab: Lab, spec: ClusterSpec): Promise<void> {
-    return writeHaFiles(lab, spec);
+    return writeHaFiles(lab, spec, spec.vigilDetector === undefined ? [] : [`vigil_detector ${spec.vigilDetector}`]);
   }
 
   async start(lab: Lab, host: string): Promise<void> {
@@ -72,7 +72,11 @@ export class VigilDriver implements Driver {
       );
   }
 
-  notes(_spec: ClusterSpec): string[] {
-    return ['same /etc/ha.d files as heartbeat'];
+  notes(spec: ClusterSpec): string[] {
+    return [
+      spec.vigilDetector === undefined
+        ? 'same /etc/ha.d files as heartbeat'
+        : `same /etc/ha.d files as heartbeat, plus vigil_detector ${spec.vigilDetector}`,
+    ];
   }
 }

@@ -68,5 +68,15 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     lines.push('', 'Last transitions:');
     for (const t of s.transitions.slice(-10)) lines.push(`  ${clock(t.at)}  ${t.text}`);
   }
+  const r = s.runtime;
+  if (r !== undefined) {
+    const stall = r.lastStall === undefined ? '' : `, last ${ago(now - r.lastStall.at)} ago (${r.lastStall.lateMs} ms)`;
+    lines.push(
+      '',
+      `Runtime: ${r.realtime ? 'realtime (SCHED_RR)' : 'normal priority'}, RSS ${(r.rssBytes / 1048576).toFixed(1)} MiB, CPU ${(r.cpuMs / 1000).toFixed(1)} s` +
+        `, timer lateness p99 ${r.loopLateness.p99Ms} ms / max ${r.loopLateness.maxMs} ms` +
+        `, GC max pause ${r.gc.maxPauseMs} ms, local stalls ${r.stalls}${stall}`,
+    );
+  }
   return lines.join('\n') + '\n';
 }

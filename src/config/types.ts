@@ -182,6 +182,12 @@ export interface VigilExtensions {
   readonly stonithTimeoutMs: number;
   /** `vigil_health_check` lines, in file order (ids unique). Default none. */
   readonly healthChecks: readonly HealthCheckSpec[];
+  /** `vigil_detector`: Heartbeat's fixed deadtime, or the adaptive φ-accrual detector capped by deadtime. */
+  readonly detector: 'deadtime' | 'adaptive';
+  /** `vigil_detector_phi`: suspicion threshold φ of the adaptive detector. Default 8. */
+  readonly detectorPhi: number;
+  /** `vigil_detector_min_beats`: missed heartbeats before the adaptive detector may suspect. Default 3. */
+  readonly detectorMinBeats: number;
 }
 
 export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256' | 'sha512';

@@ -8,7 +8,8 @@ import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
  * Adding a directive = one line here + its field in `VigilExtensions` (types.ts); the README lists this table.
  */
 /** `health_check`: the whole line is one `vigil_health_check` (config/health-check.ts); lines accumulate. */
-export type VigilValueKind = 'path' | 'time' | 'boolean' | 'count' | 'word' | 'lease' | 'health_check';
+export type VigilValueKind =
+  'path' | 'time' | 'boolean' | 'count' | 'word' | 'lease' | 'health_check' | 'detector' | 'phi' | 'beats';
 
 export interface VigilDirective {
   readonly field: keyof VigilExtensions;
@@ -79,6 +80,24 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     default: '',
     doc: 'watch a group: <group> [interval=T timeout=T rise=N fall=N restarts=N grace=T failure_timeout=T id=NAME] resource <name> | command </path> [args]; one line per check',
   },
+  vigil_detector: {
+    field: 'detector',
+    kind: 'detector',
+    default: 'deadtime',
+    doc: "deadtime: Heartbeat's fixed rule (dead after deadtime of silence); adaptive: φ-accrual over the peer's observed heartbeat intervals, dead after vigil_detector_min_beats missed beats on a steady link, later when the link jitters, never later than deadtime",
+  },
+  vigil_detector_phi: {
+    field: 'detectorPhi',
+    kind: 'phi',
+    default: '8',
+    doc: 'suspicion threshold of the adaptive detector (1–20; higher waits longer when heartbeats jitter)',
+  },
+  vigil_detector_min_beats: {
+    field: 'detectorMinBeats',
+    kind: 'beats',
+    default: '3',
+    doc: 'the adaptive detector never declares a peer dead before this many heartbeats in a row are missing (2–100)',
+  },
 };
 
 export type VigilValue = string | number | boolean;
@@ -105,6 +124,17 @@ export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue 
     case 'health_check':
       // Whole-line kind: parsed by parseHealthCheck with its own errors, never through here.
       return undefined;
+    case 'detector': {
+      const t = text.toLowerCase();
+      return t === 'deadtime' || t === 'adaptive' ? t : undefined;
+    }
+    case 'phi': {
+      if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
+      const n = Number(text);
+      return n >= 1 && n <= 20 ? n : undefined;
+    }
+    case 'beats':
+      return parseInteger(text, 2, 100);
   }
 }
 
@@ -138,5 +168,11 @@ export function vigilValueExpectation(kind: VigilValueKind): string {
       return 'auto, off, or whole seconds (1-86400)';
     case 'health_check':
       return '<group> [key=value...] resource <name> | command </path> [args]';
+    case 'detector':
+      return 'deadtime or adaptive';
+    case 'phi':
+      return 'a number from 1 to 20';
+    case 'beats':
+      return 'a whole number from 2 to 100';
   }
 }

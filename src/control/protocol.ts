@@ -1,3 +1,4 @@
+import type { RuntimeView } from '../obs/runtime.js';
 /**
  * The local control protocol between the daemon and its tools (vigil status, cl_status, hb_standby, hb_takeover):
  * one JSON object per line over a root-only Unix stream socket. This file holds only types and constants so
@@ -87,6 +88,8 @@ export interface StatusSnapshot {
   readonly fencing: readonly FencingView[];
   /** ha.cf value of every directive as written, and defaults for the rest (cl_status hbparameter). */
   readonly parameters: Readonly<Record<string, string>>;
+  /** The daemon's own health: timer lateness, GC pauses, local stalls, RSS and CPU (Vigil only). */
+  readonly runtime?: RuntimeView;
 }
 
 export type ControlRequest =

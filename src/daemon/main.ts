@@ -10,6 +10,8 @@ import { realArpAnnouncer } from '../os/garp.js';
 import { loadIdentity } from '../os/identity.js';
 import { IpCommandAddressManager } from '../os/ip.js';
 import { Pinger } from '../os/pinger.js';
+import { isRealtime, makeRealtime } from '../os/realtime.js';
+import { RuntimeMonitor } from '../obs/runtime.js';
 import { SdNotify } from '../os/sdnotify.js';
 import { createMedium, type Medium } from '../transport/index.js';
 import { VigilError, isVigilError } from '../util/errors.js';
@@ -148,6 +150,27 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }
   }
 
+  if (h.realtime) {
+    const rt = makeRealtime(h.rtprio);
+    if (rt.ok) logger.info(rt.text);
+    else logger.warn(rt.text);
+  }
+
+  const runtime = new RuntimeMonitor(
+    () => {
+      try {
+        return isRealtime();
+      } catch {
+        return false;
+      }
+    },
+    (ms, kind) => {
+      logger.warn(`${kind} garbage collection paused Vigil for ${Math.round(ms)} ms`);
+    },
+    Math.max(50, Math.floor(h.warntimeMs / 4)),
+  );
+  runtime.start();
+
   const loadavg = loadavgReader();
   const sd = new SdNotify();
   // The node is created below; resource callbacks reach it through this late binding.
@@ -181,6 +204,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     loadavg: loadavg.get,
     fencer,
     runCheck: realCheckRunner((group, name) => resources.findAgent(group, name), scriptEnv(config)),
+    runtime,
     onStopped: (reason) => {
       logger.debug(`stopped: ${reason}`);
       resolveExit(exitCode);
@@ -323,6 +347,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const code = await exited;
   for (const p of pingers) p.close();
   loadavg.stop();
+  runtime.stop();
   sd.close();
   await control.close();
   await releasePidfile(pidfile);

@@ -12,6 +12,7 @@ import { HealthMonitor, type CheckRunner } from '../resources/health.js';
 import type { Fencer } from './fencing.js';
 import { Membership, type MembershipEvent, type NodeStatus } from '../membership/membership.js';
 import type { Logger } from '../obs/log.js';
+import type { RuntimeMonitor } from '../obs/runtime.js';
 import type { Medium } from '../transport/index.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
 import { VigilError } from '../util/errors.js';
@@ -50,6 +51,8 @@ export interface NodeDeps {
   readonly fencer?: Fencer;
   /** Runs `vigil_health_check`s (realCheckRunner in the daemon); without one, configured checks never fail. */
   readonly runCheck?: CheckRunner;
+  /** Timer lateness, GC pauses and stalls for `vigil status` (absent in tests). */
+  readonly runtime?: RuntimeMonitor;
   /** Called once the node has stopped (graceful shutdown done): the daemon exits. */
   readonly onStopped: (reason: string) => void;
 }
@@ -197,7 +200,10 @@ export class VigilNode {
 
   private runCheck(): void {
     if (this.stopped) return;
-    this.feed(this.membership.check(this.d.scheduler.now()));
+    // Lateness is judged against the timer's due time: a late timer is our stall, not the peers' silence.
+    const now = this.d.scheduler.now();
+    this.d.runtime?.lateness(now - this.checkScheduledFor);
+    this.feed(this.membership.check(now, this.checkScheduledFor));
     this.scheduleCheck();
   }
 
@@ -283,6 +289,7 @@ export class VigilNode {
       // A node heard again needs no reset: a pending attempt (a meatware wait) is abandoned.
       if (e.kind === 'nodeAlive' || e.kind === 'nodeRestarted' || e.kind === 'nodeReturned')
         this.d.fencer?.cancel(e.node);
+      if (e.kind === 'localStall') this.d.runtime?.stall(this.d.scheduler.wallNow(), e.lateByMs);
       const ce = clusterEventOf(e);
       if (ce !== undefined) this.handle(ce);
     }
@@ -598,6 +605,7 @@ export class VigilNode {
         awaitingOperator: this.d.fencer?.isMeatware === true,
       })),
       parameters: hbParameters(this.cfg),
+      ...(this.d.runtime !== undefined ? { runtime: this.d.runtime.view() } : {}),
     };
   }
 }

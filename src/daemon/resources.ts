@@ -26,8 +26,9 @@ export function vipPolicy(config: CompiledConfig): VipPolicy {
   const h = config.hacf;
   const lease = h.vigil.vipLease;
   const leaseSec = lease === 'off' ? undefined : lease === 'auto' ? defaultLeaseSec(h.deadtimeMs) : Number(lease);
-  // Renew well inside the lease: a renewal that is a few keepalives late must not let the kernel drop the VIP.
-  const renewIntervalMs = leaseSec === undefined ? 1000 : Math.max(200, Math.min(1000, (leaseSec * 1000) / 4));
+  // Renew four times per lease: three renewals in a row can be late (a stalled loop) before the kernel drops the
+  // VIP. No faster than that: every renewal is a wake-up of an otherwise idle daemon.
+  const renewIntervalMs = leaseSec === undefined ? 1000 : Math.max(200, Math.min(2500, (leaseSec * 1000) / 4));
   return { leaseSec, renewIntervalMs, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: h.vigil.garpRefreshMs };
 }
 

@@ -15,10 +15,14 @@
  * - Ping nodes (and ping groups, which the transport names by group) die after `deadping`.
  *
  * Local stall: if `check` runs more than `stallMarginMs` later than promised, the gap is our own
- * fault (frozen process, blocked loop, suspended VM); every live peer's deadline is pushed back by
- * the gap instead of declaring peers dead on evidence we never had the chance to read.
+ * fault (frozen process, blocked loop, GC pause, suspended VM); every live peer's deadline is pushed
+ * back by the gap instead of declaring peers dead on evidence we never had the chance to read.
+ *
+ * Vigil's adaptive detector (`vigil_detector adaptive`, see detector.ts) replaces the peer's fixed
+ * silence limit by a φ-accrual limit learnt from its inter-arrival times, capped by that deadtime.
  */
 import type { CompiledConfig } from '../config/types.js';
+import { ArrivalWindow, type AdaptiveSettings } from './detector.js';
 
 export type NodeStatus = 'init' | 'up' | 'active' | 'dead' | 'ping';
 export type NodeType = 'normal' | 'ping';
@@ -45,9 +49,9 @@ export type MembershipEvent =
   | { readonly kind: 'localStall'; readonly lateByMs: number };
 
 export interface MembershipOptions {
-  /** How often the daemon promises to call `check` (ms). Default: min(keepalive/2, 500). */
+  /** How often the daemon promises to call `check` (ms). Default: keepalive, at most 1 s. */
   readonly checkIntervalMs?: number;
-  /** Lateness of `check` beyond its interval that counts as a local stall. Default: max(keepalive, 1000). */
+  /** Lateness of `check` that counts as a local stall. Default: keepalive / 2, within 10–1000 ms. */
   readonly stallMarginMs?: number;
 }
 
@@ -63,7 +67,7 @@ export interface NodeView {
   readonly status: NodeStatus;
   readonly generation: number | undefined;
   readonly lastStatusAt: number | undefined;
-  /** The deadtime in force for this node right now (ms). */
+  /** The silence limit in force for this node right now (ms): deadtime, or the adaptive limit below it. */
   readonly timeoutMs: number;
   readonly links: readonly LinkView[];
 }
@@ -86,6 +90,8 @@ interface PeerState {
   dtMs: number | undefined;
   /** Added to the deadline after a local stall; cleared by the next status. */
   graceMs: number;
+  /** Status inter-arrival times of the current incarnation (adaptive detector). */
+  readonly arrivals: ArrivalWindow;
   readonly links: Map<string, LinkState>;
 }
 
@@ -104,14 +110,19 @@ export class Membership {
   private readonly checkIntervalMs: number;
   private readonly stallMarginMs: number;
   private readonly linkNames: readonly string[];
+  private readonly adaptive: AdaptiveSettings | undefined;
 
   constructor(config: CompiledConfig, now: number, options: MembershipOptions = {}) {
     this.cfg = config.hacf;
     this.localNode = config.hacf.localNode;
     this.startedAt = now;
     this.lastCheckAt = now;
-    this.checkIntervalMs = options.checkIntervalMs ?? Math.min(Math.max(1, Math.floor(this.cfg.keepaliveMs / 2)), 500);
-    this.stallMarginMs = options.stallMarginMs ?? Math.max(this.cfg.keepaliveMs, 1000);
+    // Deadlines get their own wake-ups (nextCheckAt); the interval only paces comm-up and link checks, so one
+    // keepalive (at most 1 s) is enough, and an idle daemon wakes up half as often.
+    this.checkIntervalMs = options.checkIntervalMs ?? Math.min(Math.max(1, this.cfg.keepaliveMs), 1000);
+    this.stallMarginMs = options.stallMarginMs ?? Math.min(1000, Math.max(10, Math.floor(this.cfg.keepaliveMs / 2)));
+    const v = this.cfg.vigil;
+    this.adaptive = v.detector === 'adaptive' ? { phi: v.detectorPhi, minBeats: v.detectorMinBeats } : undefined;
     const names: string[] = [];
     for (const m of this.cfg.media) {
       const n = 'dev' in m ? m.dev : m.kind === 'serial' ? m.tty : m.kind;
@@ -139,6 +150,7 @@ export class Membership {
       firstHeardAt: undefined,
       dtMs: undefined,
       graceMs: 0,
+      arrivals: new ArrivalWindow(),
       links,
     };
   }
@@ -172,6 +184,18 @@ export class Membership {
     const dt = p.dtMs ?? this.cfg.deadtimeMs;
     const early = p.firstHeardAt !== undefined && now - p.firstHeardAt < EARLY_WINDOW_MS;
     return early ? dt + EARLY_DT_BONUS_MS : dt;
+  }
+
+  /**
+   * The silence after which a live peer is declared dead: its deadtime, or with the adaptive detector the
+   * φ-accrual limit when that is shorter (never longer: deadtime stays the hard bound).
+   */
+  silenceLimitFor(node: string, now: number): number {
+    const t = this.timeoutFor(node, now);
+    const p = this.peers.get(node);
+    if (this.adaptive === undefined || p === undefined || p.type === 'ping' || !this.commUp) return t;
+    const a = p.arrivals.limit(this.adaptive);
+    return a === undefined ? t : Math.min(t, a);
   }
 
   /** Any accepted packet from a normal node marks the link it arrived on as up. */
@@ -226,6 +250,8 @@ export class Membership {
       ev.push({ kind: 'log', level: 'info', text: `Heartbeat restart on node ${from}` });
       ev.push({ kind: 'nodeRestarted', node: from, generation });
     }
+    if (wasDead || newGen) p.arrivals.reset();
+    p.arrivals.arrived(now);
     p.alive = true;
     p.everHeard = true;
     p.generation = generation;
@@ -293,15 +319,19 @@ export class Membership {
   private deadline(p: PeerState, now: number): number | undefined {
     const base = p.lastStatusAt ?? (p.type === 'ping' ? this.startedAt : this.startedAt);
     if (p.type === 'ping' && !p.everHeard) return base + this.cfg.deadpingMs + p.graceMs;
-    return base + this.timeoutFor(p.name, now) + p.graceMs;
+    return base + this.silenceLimitFor(p.name, now) + p.graceMs;
   }
 
-  /** Judge every node against its deadline. Call regularly, after reading queued packets. */
-  check(now: number): MembershipEvent[] {
+  /**
+   * Judge every node against its deadline. Call regularly, after reading queued packets. `dueAt` is when
+   * this check was scheduled to run (the daemon's timer); without it, lateness is judged against the
+   * promised interval since the previous check.
+   */
+  check(now: number, dueAt?: number): MembershipEvent[] {
     const ev: MembershipEvent[] = [];
     const gap = now - this.lastCheckAt;
     this.lastCheckAt = now;
-    const late = gap - this.checkIntervalMs;
+    const late = dueAt === undefined ? gap - this.checkIntervalMs : now - dueAt;
     if (late > this.stallMarginMs) {
       for (const p of this.peers.values()) if (p.alive) p.graceMs += late;
       ev.push({
@@ -325,6 +355,16 @@ export class Membership {
         continue;
       }
       p.status = 'dead';
+      const limit = this.silenceLimitFor(p.name, now);
+      const deadtime = this.timeoutFor(p.name, now);
+      if (limit < deadtime && p.lastStatusAt !== undefined) {
+        const a = p.arrivals;
+        ev.push({
+          kind: 'log',
+          level: 'info',
+          text: `node ${p.name}: silent for ${Math.round(now - p.lastStatusAt)} ms, past its adaptive limit of ${limit} ms (heartbeat every ${Math.round(a.mean)} ± ${Math.round(a.stddev)} ms; deadtime ${deadtime} ms)`,
+        });
+      }
       ev.push({ kind: 'log', level: 'WARN', text: `node ${p.name}: is dead` });
       ev.push({ kind: 'statusChanged', node: p.name, status: 'dead' });
       ev.push({ kind: 'nodeDead', node: p.name, generation: p.generation });
@@ -384,7 +424,7 @@ export class Membership {
         status: p.status,
         generation: p.generation,
         lastStatusAt: p.lastStatusAt,
-        timeoutMs: this.timeoutFor(p.name, now),
+        timeoutMs: this.silenceLimitFor(p.name, now),
         links: [...p.links].map(([name, l]) => ({ name, up: l.up, lastHeardAt: l.lastHeardAt })),
       });
     }

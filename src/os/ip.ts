@@ -1,7 +1,7 @@
 /**
  * IPv4 address management through iproute2 (`ip -json`, `ip addr add|change|del`), run with execFile (no shell).
- * Listing and lease renewal, which the daemon repeats every few seconds, go over rtnetlink instead by default
- * (src/os/netlink.ts): a spawn costs milliseconds of event-loop time on a quiet host and ~100 ms on a loaded one.
+ * Inside the daemon's own namespace every operation goes over rtnetlink instead (src/os/netlink.ts): a spawn costs
+ * milliseconds of event-loop time on a quiet host and ~100 ms on a loaded one, which a takeover cannot afford.
  *
  * The VIP lease: an address added with `lifetimeSec` gets `valid_lft N preferred_lft N`; the kernel deletes it by
  * itself when that runs out (about 1 s granularity), so a daemon that dies without cleaning up stops holding the VIP.
@@ -13,7 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import { formatIPv4, interfaceIndex, parseIPv4, validateIfName, MAX_IFNAME } from './libc.js';
-import { netlinkListAddresses, netlinkSetLifetime } from './netlink.js';
+import { netlinkAddAddress, netlinkDelAddress, netlinkListAddresses, netlinkSetLifetime } from './netlink.js';
 import { VigilError } from '../util/errors.js';
 
 export interface AddressInfo {
@@ -87,8 +87,7 @@ export interface IpCommandOptions {
   /** Monotonic ms clock (renew measures its own duration); default performance.now. */
   readonly now?: () => number;
   /**
-   * List addresses and renew leases over rtnetlink (src/os/netlink.ts) instead of spawning `ip`; add and remove
-   * always use `ip`. Default: on, unless `netns` is set (a netlink socket lives in the caller's namespace).
+   * List, add, remove and renew over rtnetlink (src/os/netlink.ts) instead of spawning `ip`. Default: on, unless `netns` is set (a netlink socket lives in the caller's namespace).
    * Falls back to `ip` for good if netlink is unusable (no koffi).
    */
   readonly netlink?: boolean;
@@ -346,6 +345,21 @@ export class IpCommandAddressManager implements AddressManager {
       validateLifetime(opts.lifetimeSec);
       args.push('valid_lft', String(opts.lifetimeSec), 'preferred_lft', String(opts.lifetimeSec));
     }
+    const fast = this.viaNetlink(() => {
+      const ifindex = interfaceIndex(opts.device);
+      if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${opts.device}" does not exist.`);
+      const broadcast = brd === 'none' ? undefined : brd === '+' ? broadcastOf(opts.address, opts.prefixLength) : brd;
+      netlinkAddAddress({
+        address: opts.address,
+        prefixLength: opts.prefixLength,
+        ifindex,
+        ...(opts.label !== undefined ? { label: opts.label } : {}),
+        ...(broadcast !== undefined ? { broadcast } : {}),
+        ...(opts.lifetimeSec !== undefined ? { lifetimeSec: opts.lifetimeSec } : {}),
+      });
+      return true;
+    });
+    if (fast !== undefined) return;
     try {
       await this.run(args);
     } catch (e) {
@@ -410,6 +424,12 @@ export class IpCommandAddressManager implements AddressManager {
     validateIfName(device);
     const found = await this.findOn(address, device);
     if (found === undefined) return false;
+    const fast = this.viaNetlink(() => {
+      const ifindex = interfaceIndex(device);
+      if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
+      return netlinkDelAddress(address, found.prefixLength, ifindex);
+    });
+    if (fast !== undefined) return fast;
     try {
       await this.run(['addr', 'del', `${address}/${found.prefixLength}`, 'dev', device]);
     } catch (e) {

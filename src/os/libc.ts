@@ -66,6 +66,8 @@ interface Libc {
   ifIndextoname: Fn<[number, Buffer], unknown>;
   ioctl: Fn<[number, number, string, Buffer], number>;
   strerror: Fn<[number], string>;
+  schedSetscheduler: Fn<[number, number, Buffer], number>;
+  schedGetscheduler: Fn<[number], number>;
 }
 
 let cached: Libc | undefined;
@@ -92,6 +94,10 @@ function libc(): Libc {
       ifIndextoname: lib.func('void *if_indextoname(unsigned int index, void *name)') as Libc['ifIndextoname'],
       ioctl: lib.func('int ioctl(int fd, unsigned long req, ...)') as Libc['ioctl'],
       strerror: lib.func('const char *strerror(int errnum)') as Libc['strerror'],
+      schedSetscheduler: lib.func(
+        'int sched_setscheduler(int pid, int policy, const void *param)',
+      ) as Libc['schedSetscheduler'],
+      schedGetscheduler: lib.func('int sched_getscheduler(int pid)') as Libc['schedGetscheduler'],
     };
     return cached;
   } catch (e) {
@@ -474,4 +480,28 @@ export function sendUnixDatagram(fd: number, path: string, data: Uint8Array): nu
   const alen = 2 + name.length + (path.startsWith('@') ? 0 : 1);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return check(libc().sendto(fd, buf, buf.length, 0, addr, alen), 'VIGIL_ERR_SOCKET_SEND', 'sendto', path);
+}
+
+export const SCHED_OTHER = 0;
+export const SCHED_FIFO = 1;
+export const SCHED_RR = 2;
+/** Children (resource scripts, ping) start with the normal policy: a script must never run at realtime priority. */
+export const SCHED_RESET_ON_FORK = 0x40000000;
+
+/**
+ * Sets the scheduling policy of the calling thread (pid 0 = this thread, which for Node is the event loop).
+ * Throws SyscallError (EPERM without CAP_SYS_NICE or with no realtime budget in the cgroup).
+ */
+export function setScheduler(policy: number, priority: number): void {
+  check(
+    libc().schedSetscheduler(0, policy, intBuf(priority)),
+    'VIGIL_ERR_SCHED',
+    'sched_setscheduler',
+    `policy ${policy}, priority ${priority}`,
+  );
+}
+
+/** The calling thread's policy, flags masked off. */
+export function getScheduler(): number {
+  return check(libc().schedGetscheduler(0), 'VIGIL_ERR_SCHED', 'sched_getscheduler', 'self') & ~SCHED_RESET_ON_FORK;
 }

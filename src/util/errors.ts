@@ -37,6 +37,7 @@ export const ErrorCodes = {
   VIGIL_ERR_NO_DEVICE: 'network interface missing or invalid',
   VIGIL_ERR_NO_ADDRESS: 'network interface lacks the IPv4 address the medium needs',
   VIGIL_ERR_FFI: 'native libc calls (koffi) unavailable',
+  VIGIL_ERR_SCHED: 'the scheduling policy (realtime) could not be set',
   VIGIL_ERR_ADDR_INVALID: 'invalid IP address, prefix, label or lifetime',
   VIGIL_ERR_ADDR_NO_NIC: 'no interface has a subnet holding the address',
   VIGIL_ERR_ADDR_EXISTS: 'the address is already configured',

@@ -83,6 +83,9 @@ test('the tutorial example compiles to the expected object', async () => {
         mailTemplatesDir: '/etc/ha.d/mail-templates',
         stonithTimeoutMs: 60000,
         healthChecks: [],
+        detector: 'deadtime',
+        detectorPhi: 8,
+        detectorMinBeats: 3,
       },
       raw: {
         logfile: '/var/log/heartbeat.log',

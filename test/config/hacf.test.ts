@@ -78,6 +78,9 @@ test('defaults match `heartbeat -D` and the derived rules', () => {
     mailTemplatesDir: '/etc/ha.d/mail-templates',
     stonithTimeoutMs: 60000,
     healthChecks: [],
+    detector: 'deadtime',
+    detectorPhi: 8,
+    detectorMinBeats: 3,
   });
 });
 
@@ -607,4 +610,18 @@ test('Vigil-only directives: accepted only from the documented table', () => {
   );
   assert.match(oneError(`${BASE}vigil_state_dir /a /b\n`).message, /vigil_state_dir takes one value/);
   assert.equal(oneError(`${BASE}vigil_lease 3\n`).message, `Illegal directive [vigil_lease] in ${FILE}`);
+});
+
+test('the adaptive detector directives: values checked, with their ranges in the error', () => {
+  const v = ok(`${BASE}vigil_detector adaptive\nvigil_detector_phi 10.5\nvigil_detector_min_beats 4\n`).vigil;
+  assert.equal(v.detector, 'adaptive');
+  assert.equal(v.detectorPhi, 10.5);
+  assert.equal(v.detectorMinBeats, 4);
+  assert.match(
+    oneError(`${BASE}vigil_detector phi\n`).message,
+    /Invalid vigil_detector \[phi\]: expected deadtime or adaptive/,
+  );
+  assert.match(oneError(`${BASE}vigil_detector_phi 0.5\n`).message, /expected a number from 1 to 20/);
+  assert.match(oneError(`${BASE}vigil_detector_phi 1e3\n`).message, /expected a number from 1 to 20/);
+  assert.match(oneError(`${BASE}vigil_detector_min_beats 1\n`).message, /expected a whole number from 2 to 100/);
 });

@@ -127,3 +127,81 @@ test('ping nodes: alive on answer, dead after deadping', () => {
   assert.ok(ev.some(([t, e]) => e.kind === 'pingNodeDead' && t > 10_500));
   assert.equal(m.livePingNodes(), 0);
 });
+
+test('adaptive detector: a steady peer is declared dead after minBeats missed heartbeats, not after deadtime', () => {
+  const c = cfg({ keepaliveMs: 100, deadtimeMs: 2000, initdeadMs: 4000 });
+  const m = new Membership({ ...c, hacf: { ...c.hacf, vigil: { ...c.hacf.vigil, detector: 'adaptive' } } }, 0, {
+    checkIntervalMs: 50,
+  });
+  let t = 0;
+  // Past Heartbeat's early window (first 5 s: deadtime + 2 s).
+  for (; t <= 6000; t += 100) {
+    m.onPacket('node2', 'eth0', t);
+    m.onStatus('node2', 7, 'active', 2000, t);
+    m.check(t + 1);
+  }
+  const last = t - 100;
+  assert.equal(m.silenceLimitFor('node2', t), 300);
+  const dead: number[] = [];
+  const lines: string[] = [];
+  for (let now = last + 10; now < last + 2500 && dead.length === 0; now += 10) {
+    const ev = m.check(now);
+    if (ev.some((e) => e.kind === 'nodeDead')) dead.push(now);
+    lines.push(...logs(ev));
+  }
+  assert.deepEqual(dead, [last + 310], lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /node node2: silent for 310 ms, past its adaptive limit of 300 ms .*deadtime 2000 ms/.test(l)),
+  );
+  assert.ok(lines.includes('WARN: node node2: is dead'));
+});
+
+test('adaptive detector: jittery heartbeats push the limit up, capped by deadtime; the deadtime detector ignores them', () => {
+  const c = cfg({ keepaliveMs: 100, deadtimeMs: 500, initdeadMs: 4000 });
+  const adaptive = new Membership({ ...c, hacf: { ...c.hacf, vigil: { ...c.hacf.vigil, detector: 'adaptive' } } }, 0, {
+    checkIntervalMs: 50,
+  });
+  const fixed = new Membership(c, 0, { checkIntervalMs: 50 });
+  let t = 0;
+  for (let i = 0; i < 60; i++) {
+    t += i % 2 === 0 ? 20 : 180; // σ = 80 ms
+    for (const m of [adaptive, fixed]) {
+      m.onPacket('node2', 'eth0', t);
+      m.onStatus('node2', 7, 'active', 500, t);
+      m.check(t);
+    }
+  }
+  assert.equal(adaptive.silenceLimitFor('node2', t), 500, '100 + 5.6 × 80 > 500: the deadtime cap');
+  assert.equal(fixed.silenceLimitFor('node2', t), 500);
+  assert.equal(adaptive.nodes(t).find((n) => n.name === 'node2')?.timeoutMs, 500);
+});
+
+test('adaptive detector: a new incarnation starts learning again (deadtime until enough samples)', () => {
+  const c = cfg({ keepaliveMs: 100, deadtimeMs: 2000, initdeadMs: 4000 });
+  const m = new Membership({ ...c, hacf: { ...c.hacf, vigil: { ...c.hacf.vigil, detector: 'adaptive' } } }, 0, {
+    checkIntervalMs: 50,
+  });
+  let t = 0;
+  for (; t <= 2000; t += 100) {
+    m.onStatus('node2', 7, 'active', 2000, t);
+    m.check(t);
+  }
+  assert.equal(m.silenceLimitFor('node2', t), 300);
+  m.onStatus('node2', 8, 'active', 2000, t);
+  assert.equal(m.silenceLimitFor('node2', t), 2000 + 2000, 'restart: deadtime plus the early bonus');
+});
+
+test('a check that runs late against its own due time extends deadlines by the lateness', () => {
+  const c = cfg({ keepaliveMs: 100, deadtimeMs: 500, initdeadMs: 4000 });
+  const m = new Membership(c, 0, { checkIntervalMs: 50 });
+  for (let t = 0; t <= 6000; t += 100) {
+    m.onStatus('node2', 7, 'active', 500, t);
+    m.check(t);
+  }
+  // Due at 6050, ran at 6600 (a GC pause, a CPU hog): 550 ms late, beyond the 50 ms margin.
+  const ev = m.check(6600, 6050);
+  assert.ok(kinds(ev).includes('localStall'));
+  assert.ok(!kinds(ev).includes('nodeDead'), 'the 600 ms silence includes our own 550 ms stall');
+  assert.ok(!kinds(m.check(7000, 7000)).includes('nodeDead'));
+  assert.ok(kinds(m.check(7100, 7100)).includes('nodeDead'));
+});

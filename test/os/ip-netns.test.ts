@@ -107,7 +107,7 @@ describe('iproute2 address manager', { skip: skip ?? false }, () => {
     await ip.remove('10.74.1.62', 'eth1');
   });
 
-  test('the rtnetlink path (default inside the namespace) lists exactly what ip lists and renews the same way', async () => {
+  test('the rtnetlink path (default inside the namespace) lists, adds, removes and renews exactly as ip does', async () => {
     await ip.add({ address: '10.74.1.70', prefixLength: 24, device: 'eth1', label: 'eth1:9', lifetimeSec: 30 });
     await ip.add({ address: '10.74.1.71', prefixLength: 24, device: 'eth1', broadcast: 'none', lifetimeSec: 30 });
     const url = new URL('../../src/os/ip.js', import.meta.url).href;
@@ -133,6 +133,21 @@ describe('iproute2 address manager', { skip: skip ?? false }, () => {
       out.stalled = await stalled.renew('10.74.1.71', 'eth1', 60);
       out.stalledGone = (await ipc.find('10.74.1.71')) === undefined;
       out.missing = await nl.list('nosuch0').catch((e) => e.code);
+      // add/remove over netlink must leave exactly what 'ip addr add' leaves (label, brd, secondary, lifetimes).
+      await nl.add({ address: '10.74.1.80', prefixLength: 24, device: 'eth1', label: 'eth1:7', lifetimeSec: 40 });
+      await ipc.add({ address: '10.74.1.81', prefixLength: 24, device: 'eth1', label: 'eth1:6', lifetimeSec: 40 });
+      await nl.add({ address: '10.74.1.82', prefixLength: 24, device: 'eth1', broadcast: 'none' });
+      await ipc.add({ address: '10.74.1.83', prefixLength: 24, device: 'eth1', broadcast: 'none' });
+      const strip = (a) => a && { ...a, address: '', label: a.label.replace(/:.*/, ''), validLifetimeSec: a.validLifetimeSec === undefined ? 'forever' : 'lease', preferredLifetimeSec: undefined };
+      out.addSame = JSON.stringify(strip(await ipc.find('10.74.1.80'))) === JSON.stringify(strip(await ipc.find('10.74.1.81')));
+      out.addSameNoBrd = JSON.stringify(strip(await ipc.find('10.74.1.82'))) === JSON.stringify(strip(await ipc.find('10.74.1.83')));
+      out.label = (await ipc.find('10.74.1.80')).label;
+      out.dup = await nl.add({ address: '10.74.1.80', prefixLength: 24, device: 'eth1' }).catch((e) => e.code);
+      out.noDev = await nl.add({ address: '10.74.1.84', prefixLength: 24, device: 'nosuch0' }).catch((e) => e.code);
+      out.removed = await nl.remove('10.74.1.80', 'eth1');
+      out.removedAgain = await nl.remove('10.74.1.80', 'eth1');
+      out.gone = (await ipc.find('10.74.1.80')) === undefined;
+      for (const a of ['10.74.1.81', '10.74.1.82', '10.74.1.83']) await nl.remove(a, 'eth1');
       console.log(JSON.stringify(out));
     `;
     const { stdout } = await fx.exec('h', [process.execPath, '--input-type=module', '-e', script], 30_000);
@@ -151,6 +166,14 @@ describe('iproute2 address manager', { skip: skip ?? false }, () => {
     assert.equal(out.stalled, 'expired');
     assert.equal(out.stalledGone, true);
     assert.equal(out.missing, 'VIGIL_ERR_OS_COMMAND');
+    assert.equal(out.addSame, true);
+    assert.equal(out.addSameNoBrd, true);
+    assert.equal(out.label, 'eth1:7');
+    assert.equal(out.dup, 'VIGIL_ERR_ADDR_EXISTS');
+    assert.equal(out.noDev, 'VIGIL_ERR_OS_COMMAND');
+    assert.equal(out.removed, true);
+    assert.equal(out.removedAgain, false);
+    assert.equal(out.gone, true);
     await ip.remove('10.74.1.70', 'eth1');
   });
 });

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeGetAddr, encodeSetLifetime, parseAddrReplies } from '../../src/os/netlink.js';
+import {
+  encodeDelAddr,
+  encodeGetAddr,
+  encodeNewAddr,
+  encodeSetLifetime,
+  parseAddrReplies,
+} from '../../src/os/netlink.js';
 
 test('RTM_GETADDR dump request layout', () => {
   const m = encodeGetAddr(7);
@@ -39,4 +45,40 @@ test('ACK, error and DONE messages are recognised; truncation is an error, not a
   const bad = Buffer.from(done);
   bad.writeUInt32LE(400, 0);
   assert.throws(() => parseAddrReplies(bad, 5), { code: 'VIGIL_ERR_OS_COMMAND' });
+});
+
+test('the address creation carries label, broadcast and lease, and never replaces an existing address', () => {
+  const m = encodeNewAddr(11, {
+    address: '192.168.1.50',
+    prefixLength: 24,
+    ifindex: 4,
+    label: 'eth1:0',
+    broadcast: '192.168.1.255',
+    lifetimeSec: 7,
+  });
+  assert.equal(m.readUInt32LE(0), m.length);
+  assert.equal(m.readUInt16LE(4), 20); // RTM_NEWADDR
+  assert.equal(m.readUInt16LE(6), 0x605); // REQUEST | ACK | CREATE | EXCL
+  const a = parseAddrReplies(m, 11).addresses[0]!;
+  assert.equal(a.ifindex, 4);
+  assert.equal(a.info.address, '192.168.1.50');
+  assert.equal(a.info.labelAttr, 'eth1:0');
+  assert.equal(a.info.broadcast, '192.168.1.255');
+  assert.equal(a.info.validLifetimeSec, 7);
+  const bare = parseAddrReplies(encodeNewAddr(12, { address: '10.0.0.9', prefixLength: 32, ifindex: 2 }), 12);
+  assert.equal(bare.addresses[0]!.info.labelAttr, undefined);
+  assert.equal(bare.addresses[0]!.info.broadcast, undefined);
+  assert.equal(bare.addresses[0]!.info.validLifetimeSec, undefined);
+  assert.throws(() => encodeNewAddr(1, { address: '300.1.1.1', prefixLength: 24, ifindex: 1 }), {
+    code: 'VIGIL_ERR_ADDR_INVALID',
+  });
+});
+
+test('the address removal names address, prefix and interface', () => {
+  const m = encodeDelAddr(13, '192.168.1.50', 24, 4);
+  assert.equal(m.readUInt16LE(4), 21); // RTM_DELADDR
+  assert.equal(m.readUInt16LE(6), 0x5); // REQUEST | ACK
+  assert.equal(m.readUInt8(17), 24);
+  assert.equal(m.readUInt32LE(20), 4);
+  assert.equal(m.subarray(28, 32).toString('hex'), 'c0a80132');
 });
