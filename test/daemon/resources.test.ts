@@ -11,7 +11,7 @@ test('a failed script`s output for the log: stdout then stderr, blank lines drop
   const many = Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n');
   const lines = scriptOutputLines(many, 'x'.repeat(1000));
   assert.equal(lines.length, 21);
-  assert.equal(lines[0], '(30 earlier lines not shown)');
-  assert.equal(lines[1], 'line 30');
+  assert.equal(lines[0], '(31 earlier lines not shown)');
+  assert.equal(lines[1], 'line 31');
   assert.equal(lines[20], `${'x'.repeat(400)}...`);
 });
