@@ -60,6 +60,8 @@ export interface StatusSnapshot {
   readonly transitions: readonly TransitionView[];
   /** ha.cf value of every directive as written, and defaults for the rest (cl_status hbparameter). */
   readonly parameters: Readonly<Record<string, string>>;
+  /** Node names in the order Heartbeat's API lists them (`cl_status listnodes`); absent from older daemons. */
+  readonly listOrder?: readonly string[];
 }
 
 export type ControlRequest =

@@ -39,6 +39,8 @@ export interface NodeDeps {
   readonly scheduler: Scheduler;
   readonly loadavg: () => string;
   readonly random?: () => number;
+  /** Node names in Heartbeat's API order (`cl_status listnodes`), from heartbeatNodeOrder over ha.cf. */
+  readonly nodeListOrder?: readonly string[];
   /** Called once the node has stopped (graceful shutdown done): the daemon exits. */
   readonly onStopped: (reason: string) => void;
 }
@@ -475,6 +477,7 @@ export class VigilNode {
       })),
       transitions: [...this.transitions],
       parameters: hbParameters(this.cfg),
+      ...(this.d.nodeListOrder === undefined ? {} : { listOrder: this.d.nodeListOrder }),
     };
   }
 }
