@@ -167,7 +167,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'nodesite': {
       if (params[0] === undefined) return bare('Not enough parameters.');
-      if (node(params[0]) === undefined) return bare('Error. Maybe due to incorrect node name.');
+      // Not nodeweight's wording: the real tool words the two differently.
+      if (node(params[0]) === undefined) return bare(BAD_NODE);
       out('');
       return 0;
     }
