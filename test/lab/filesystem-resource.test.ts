@@ -176,9 +176,13 @@ test('Filesystem::/dev/loopN::/mnt/data::ext4 through the real resource-agents s
     // Power cut of linux1: its mount dies with it, linux2 mounts after deadtime.
     watch.phase('poweroff');
     const cut = nowMs();
+    const before = (await logOf(lab, 'linux2')).length;
     await powerOff(lab, 'linux1');
     await heldBy(lab, dev, 'linux2', 30_000);
     t.diagnostic(`power cut of linux1 → mounted on linux2 after ${Math.round(nowMs() - cut)} ms (deadtime 2 s)`);
+    // linux2's story of the takeover, for whoever reads the test output.
+    for (const l of (await logOf(lab, 'linux2')).slice(before).split('\n'))
+      if (/is dead|Taking over|Running|acquisition|takeover complete|STONITH|Shared disks/.test(l)) t.diagnostic(l);
     assert.equal(await readOn(lab, 'linux2', 'one'), 'written on linux1');
     await writeOn(lab, 'linux2', 'three', 'written on linux2 after the power cut');
 
