@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { StatusSnapshot } from '../control/protocol.js';
+import type { NodeView, StatusSnapshot } from '../control/protocol.js';
 import { toolError, tryRequest } from './tool-common.js';
 
 // cl_status as shipped with Heartbeat 3.0.6: same sub-commands, output and exit codes, answered from
@@ -116,15 +116,29 @@ async function main(argv: string[]): Promise<number> {
   }
   const snap = resp.result as StatusSnapshot;
   const node = (name: string | undefined) => snap.nodes.find((n) => n.name === name?.toLowerCase());
-  const needNode = (name: string | undefined) => {
-    const n = node(name);
-    if (n === undefined) toolError('cl_status', `Cannot get ${sub} for node ${name ?? ''}`);
-    return n;
+  // Heartbeat's messages and codes, recorded from the real cl_status (test/lab/cl-status-compare.test.ts): a
+  // missing parameter or an unknown node is a bare line on stderr and exit 11; a failed API call is logged
+  // with its REASON and exits 13 (link walk/status) or 1 (parameter).
+  const bare = (text: string): number => {
+    process.stderr.write(`${text}\n`);
+    return 11;
   };
+  const apiFailed = (text: string, reason: string, code: number): number => {
+    toolError('cl_status', text);
+    toolError('cl_status', `REASON: ${reason}`);
+    return code;
+  };
+  const NO_PARAM = 'No enough parameter.';
+  const BAD_NODE = 'Error. May be due to incorrect node name';
+  /** A ping node's one "link" is the ping node itself, named by its address, up while it answers. */
+  const linksOf = (n: NodeView): NodeView['links'] =>
+    n.type === 'ping' && n.links.length === 0
+      ? [{ name: n.name, status: n.status === 'ping' ? 'up' : 'dead' }]
+      : n.links;
 
   switch (sub) {
     case 'listnodes': {
-      for (const n of snap.nodes) {
+      for (const n of listOrder(snap)) {
         if (flags.has('n') && n.type !== 'normal') continue;
         if (flags.has('p') && n.type !== 'ping') continue;
         out(n.name);
@@ -132,48 +146,54 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'nodestatus': {
-      const n = needNode(params[0]);
-      if (n === undefined) return 1;
+      if (params[0] === undefined) return bare('Not enough parameters.');
+      const n = node(params[0]);
+      if (n === undefined) return bare(BAD_NODE);
       out(human ? `Node ${n.name} is ${n.status}.` : n.status);
       return n.status === 'active' || n.status === 'up' || n.status === 'ping' ? 0 : 1;
     }
     case 'nodetype': {
-      const n = needNode(params[0]);
-      if (n === undefined) return 1;
+      if (params[0] === undefined) return bare(NO_PARAM);
+      const n = node(params[0]);
+      if (n === undefined) return bare(BAD_NODE);
       out(n.type);
       return 0;
     }
     case 'nodeweight': {
-      if (needNode(params[0]) === undefined) return 1;
+      if (params[0] === undefined) return bare('Not enough parameters.');
+      if (node(params[0]) === undefined) return bare('Error. Maybe due to incorrect node name.');
       out('100');
       return 0;
     }
     case 'nodesite': {
-      if (needNode(params[0]) === undefined) return 1;
+      if (params[0] === undefined) return bare('Not enough parameters.');
+      // Not nodeweight's wording: the real tool words the two differently.
+      if (node(params[0]) === undefined) return bare(BAD_NODE);
       out('');
       return 0;
     }
     case 'listhblinks': {
-      const n = needNode(params[0]);
-      if (n === undefined) return 1;
-      for (const l of n.links) out(flags.has('v') ? `\t${l.name}\t${l.status}` : `\t${l.name}`);
+      if (params[0] === undefined) return bare(NO_PARAM);
+      const n = node(params[0]);
+      if (n === undefined) return apiFailed('Cannot start heartbeat link interface walk.', 'EINVAL', 13);
+      for (const l of linksOf(n)) out(flags.has('v') ? `\t${l.name}\t${l.status}` : `\t${l.name}`);
       return 0;
     }
     case 'hblinkstatus': {
-      const n = needNode(params[0]);
-      if (n === undefined) return 1;
-      const l = n.links.find((x) => x.name === params[1]);
-      if (l === undefined) {
-        toolError('cl_status', `Cannot get link status of ${params[1] ?? ''} for node ${n.name}`);
-        return 1;
-      }
+      if (params[0] === undefined || params[1] === undefined) return bare(NO_PARAM);
+      const n = node(params[0]);
+      const l = n === undefined ? undefined : linksOf(n).find((x) => x.name === params[1]);
+      if (l === undefined) return apiFailed('Cannot get heartbeat link status', '', 13);
       out(l.status);
       return l.status === 'up' ? 0 : 1;
     }
     case 'clientstatus': {
-      const n = needNode(params[0]);
-      if (n === undefined) return 1;
-      const st = n.clients[params[1] ?? ''] ?? 'offline';
+      if (params[0] === undefined || params[1] === undefined) return bare(NO_PARAM);
+      const n = node(params[0]);
+      // Heartbeat asks the node and, from a node it does not know, gets no answer.
+      if (n === undefined)
+        return apiFailed(`Cannot get heartbeat client ${params[1]}'s status`, 'No timely response.', 13);
+      const st = n.clients[params[1]] ?? 'offline';
       out(st);
       return { online: 0, offline: 1, join: 2, leave: 3 }[st];
     }
@@ -183,20 +203,28 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'hbparameter': {
       if (paramName === undefined) {
-        process.stdout.write(USAGE);
-        return 2;
+        toolError('cl_status', 'parameter name required');
+        return 11;
       }
       const v = snap.parameters[paramName];
-      if (v === undefined) {
-        toolError('cl_status', `Cannot get parameter ${paramName}`);
-        return 1;
-      }
+      if (v === undefined) return apiFailed(`Cannot get parameter ${paramName}'s value`, '', 1);
       out(v);
       return 0;
     }
     default:
       return 11;
   }
+}
+
+/** Heartbeat's API order (see heartbeatNodeOrder); an older daemon's snapshot: the reverse of its own order. */
+function listOrder(snap: StatusSnapshot): NodeView[] {
+  const order = snap.listOrder;
+  if (order === undefined) return [...snap.nodes].reverse();
+  const rank = (n: NodeView): number => {
+    const i = order.indexOf(n.name);
+    return i < 0 ? order.length : i;
+  };
+  return [...snap.nodes].sort((a, b) => rank(a) - rank(b));
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -31,6 +31,17 @@ export async function standbyTool(prog: 'hb_standby' | 'hb_takeover', argv: read
     toolError(prog, resp.message);
     return 1;
   }
-  if (prog === 'hb_standby') process.stdout.write(`Going standby [${which}].\n`);
+  if (prog === 'hb_standby') process.stderr.write(`${haLogStamp(process.stderr.isTTY)}Going standby [${which}].\n`);
   return 0;
+}
+
+/**
+ * hb_standby says "Going standby" through the shell functions' ha_log, which (no logfile or syslog in the
+ * tool's environment) writes to stderr: bare on a terminal, else after `date "+%b %d %T "`.
+ */
+export function haLogStamp(tty: boolean, d = new Date()): string {
+  if (tty) return '';
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${months[d.getMonth()] ?? ''} ${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} `;
 }

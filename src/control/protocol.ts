@@ -90,6 +90,8 @@ export interface StatusSnapshot {
   readonly parameters: Readonly<Record<string, string>>;
   /** The daemon's own health: timer lateness, GC pauses, local stalls, RSS and CPU (Vigil only). */
   readonly runtime?: RuntimeView;
+  /** Node names in the order Heartbeat's API lists them (`cl_status listnodes`); absent from older daemons. */
+  readonly listOrder?: readonly string[];
 }
 
 export type ControlRequest =

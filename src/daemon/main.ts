@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { CompiledConfig } from '../config/types.js';
 import type { ControlRequest, StandbyWhich } from '../control/protocol.js';
 import { ControlServer } from '../control/server.js';
@@ -16,6 +17,7 @@ import { SdNotify } from '../os/sdnotify.js';
 import { createMedium, type Medium } from '../transport/index.js';
 import { VigilError, isVigilError } from '../util/errors.js';
 import { loadConfig } from './load.js';
+import { heartbeatNodeOrder } from './node-order.js';
 import { VERSION, VigilNode } from './node.js';
 import { DEFAULT_PIDFILE, claimPidfile, releasePidfile } from './pidfile.js';
 import { ResourceManager, scriptEnv } from './resources.js';
@@ -195,6 +197,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const media = buildMedia(config, logger);
   const theNode = new VigilNode({
     config,
+    // An unreadable ha.cf here only changes the order `cl_status listnodes` prints (it was read a moment ago).
+    nodeListOrder: heartbeatNodeOrder(await readFile(join(config.configDir, 'ha.cf'), 'utf8').catch(() => '')),
     logger,
     uuid: identity.uuid,
     generation: identity.generation,

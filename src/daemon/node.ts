@@ -53,6 +53,8 @@ export interface NodeDeps {
   readonly runCheck?: CheckRunner;
   /** Timer lateness, GC pauses and stalls for `vigil status` (absent in tests). */
   readonly runtime?: RuntimeMonitor;
+  /** Node names in Heartbeat's API order (`cl_status listnodes`), from heartbeatNodeOrder over ha.cf. */
+  readonly nodeListOrder?: readonly string[];
   /** Called once the node has stopped (graceful shutdown done): the daemon exits. */
   readonly onStopped: (reason: string) => void;
 }
@@ -606,6 +608,7 @@ export class VigilNode {
       })),
       parameters: hbParameters(this.cfg),
       ...(this.d.runtime !== undefined ? { runtime: this.d.runtime.view() } : {}),
+      ...(this.d.nodeListOrder === undefined ? {} : { listOrder: this.d.nodeListOrder }),
     };
   }
 }

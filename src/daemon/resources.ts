@@ -133,8 +133,16 @@ export class ResourceManager {
           this.deps.logger.script('info', `Running ${path} ${[...args, op].join(' ')}`);
         },
         finished: (path, _args, op, res) => {
-          const err = res.stderr.trim();
-          if (err !== '') this.deps.logger.script('debug', `${path} ${op} stderr: ${err}`);
+          const failed = op !== 'status' && (res.code !== 0 || res.timedOut);
+          if (!failed) {
+            const err = res.stderr.trim();
+            if (err !== '') this.deps.logger.script('debug', `${path} ${op} stderr: ${err}`);
+            return;
+          }
+          // Heartbeat sends a script's stderr to the debug log only, so "Return code 1" is all an operator sees of
+          // a failed start; Vigil puts what the script said in the main log, where the failure is.
+          for (const l of scriptOutputLines(res.stdout, res.stderr))
+            this.deps.logger.script('ERROR', `${path} ${op}: ${l}`);
         },
       },
     });
@@ -215,6 +223,23 @@ export class ResourceManager {
   dispose(): void {
     for (const a of this.ipAgents) a.dispose();
   }
+}
+
+/** Bounded: a chatty script must not flood the log. */
+const MAX_OUTPUT_LINES = 20;
+const MAX_OUTPUT_LINE = 400;
+
+/** The last lines a failed script printed (stdout then stderr), for the log. */
+export function scriptOutputLines(stdout: string, stderr: string): string[] {
+  const lines = `${stdout}\n${stderr}`
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
+  const tail = lines
+    .slice(-MAX_OUTPUT_LINES)
+    .map((l) => (l.length > MAX_OUTPUT_LINE ? `${l.slice(0, MAX_OUTPUT_LINE)}...` : l));
+  if (lines.length > MAX_OUTPUT_LINES) tail.unshift(`(${lines.length - MAX_OUTPUT_LINES} earlier lines not shown)`);
+  return tail;
 }
 
 /** A script agent that finds its script at first use: a missing script fails the start, not the daemon. */

@@ -62,6 +62,8 @@ const snapshot: StatusSnapshot = {
   groups: [],
   transitions: [],
   parameters: { keepalive: '1', deadtime: '10' },
+  // ha.cf: node linux1, node linux2, ping 192.168.1.1 → Heartbeat lists them the other way round.
+  listOrder: ['192.168.1.1', 'linux2', 'linux1'],
 };
 
 test('cl_status against a daemon: output and exit codes of Heartbeat 3.0.6', async (t) => {
@@ -82,8 +84,8 @@ test('cl_status against a daemon: output and exit codes of Heartbeat 3.0.6', asy
   });
   const cases: [string[], number, string][] = [
     [['hbstatus'], 0, 'Heartbeat is running on this machine.\n'],
-    [['listnodes'], 0, 'linux1\nlinux2\n192.168.1.1\n'],
-    [['listnodes', '-n'], 0, 'linux1\nlinux2\n'],
+    [['listnodes'], 0, '192.168.1.1\nlinux2\nlinux1\n'],
+    [['listnodes', '-n'], 0, 'linux2\nlinux1\n'],
     [['listnodes', '-p'], 0, '192.168.1.1\n'],
     [['nodestatus', 'linux1'], 0, 'active\n'],
     [['nodestatus', 'LINUX2'], 1, 'dead\n'],
@@ -96,19 +98,33 @@ test('cl_status against a daemon: output and exit codes of Heartbeat 3.0.6', asy
     [['rscstatus', '-m'], 0, 'This node is holding all resources.\n'],
     [['hbparameter', '-p', 'deadtime'], 0, '10\n'],
     [['clientstatus', 'linux2', 'ipfail'], 1, 'offline\n'],
+    // Errors as the real cl_status reports them (recorded live in test/lab/cl-status-compare.test.ts).
+    [['nodestatus'], 11, ''],
+    [['nodestatus', 'nosuch'], 11, ''],
+    [['hblinkstatus', 'linux2', 'eth9'], 13, ''],
+    [['hbparameter'], 11, ''],
+    [['hbparameter', '-p', 'nosuch'], 1, ''],
   ];
   for (const [args, code, stdout] of cases) {
     const r = await run('cl_status', args, sock);
     assert.equal(r.stdout, stdout, args.join(' '));
     assert.equal(r.code, code, args.join(' '));
   }
+  assert.equal((await run('cl_status', ['nodestatus'], sock)).stderr, 'Not enough parameters.\n');
+  assert.equal((await run('cl_status', ['nodetype', 'x'], sock)).stderr, 'Error. May be due to incorrect node name\n');
+  assert.match(
+    (await run('cl_status', ['listhblinks', 'x'], sock)).stderr,
+    /ERROR: Cannot start heartbeat link interface walk\.\n.*ERROR: REASON: EINVAL\n$/,
+  );
   const bad = await run('cl_status', ['bogus'], sock);
   assert.equal(bad.code, 11);
   assert.match(bad.stderr, /cl_status: \[\d+\]: ERROR: bogus: invalid sub-command\.\n$/);
 
   const sb = await run('hb_standby', ['failback'], sock);
   assert.equal(sb.code, 0);
-  assert.equal(sb.stdout, 'Going standby [foreign].\n');
+  assert.equal(sb.stdout, '');
+  // Not a terminal: `date "+%b %d %T "` first, as Heartbeat's ha_log writes it.
+  assert.match(sb.stderr, /^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d Going standby \[foreign\]\.\n$/);
   const tk = await run('hb_takeover', [], sock);
   assert.equal(tk.code, 0);
   assert.deepEqual(seen.slice(-2), [

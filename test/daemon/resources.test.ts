@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CompiledConfig, Resource } from '../../src/config/types.js';
-import { ResourceManager } from '../../src/daemon/resources.js';
+import { ResourceManager, scriptOutputLines } from '../../src/daemon/resources.js';
 import { Logger } from '../../src/obs/log.js';
 import type { ArpAnnouncer } from '../../src/os/garp.js';
 import type { AddressManager } from '../../src/os/ip.js';
@@ -114,4 +114,18 @@ test('a built-in MailTo with a bad address fails its start, and its stop succeed
     lines.some((l) => l.includes('invalid email address')),
     lines.join(''),
   );
+});
+
+test('a failed script`s output for the log: stdout then stderr, blank lines dropped, bounded', () => {
+  assert.deepEqual(scriptOutputLines('out 1\n\nout 2\n', 'Failed to modprobe drbd\n'), [
+    'out 1',
+    'out 2',
+    'Failed to modprobe drbd',
+  ]);
+  const many = Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n');
+  const lines = scriptOutputLines(many, 'x'.repeat(1000));
+  assert.equal(lines.length, 21);
+  assert.equal(lines[0], '(31 earlier lines not shown)');
+  assert.equal(lines[1], 'line 31');
+  assert.equal(lines[20], `${'x'.repeat(400)}...`);
 });
