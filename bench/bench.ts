@@ -155,6 +155,8 @@ async function appendLine(file: string, obj: unknown): Promise<void> {
   await appendFile(file, JSON.stringify(obj) + '\n');
 }
 
+const RUN_ID = `${new Date().toISOString()}/${process.pid}`;
+
 function invocation(): string {
   return ['npm run bench --', ...process.argv.slice(2)].join(' ');
 }
@@ -209,11 +211,13 @@ async function runMatrix(o: RunOpts): Promise<number> {
   const vigil = pending.length > 0 ? await vigilCli(o) : '';
   installSignals();
   let index = already;
+  let ran = 0;
   for (const t of pending) {
     if (stopMode() !== 'none') break;
-    index++;
     const rec = await runTrial(t, vigil, o);
     if (rec === undefined) break;
+    index++;
+    ran++;
     await appendLine(o.out, rec);
     finished.push(rec);
     const left = pending.slice(pending.indexOf(t) + 1);
@@ -223,7 +227,7 @@ async function runMatrix(o: RunOpts): Promise<number> {
     );
   }
   const stopped = stopMode();
-  if (stopped !== 'none') log(`# stopped after ${index - already} trials this run; rerun the same command to resume`);
+  if (stopped !== 'none') log(`# stopped after ${ran} trials this run; rerun the same command to resume`);
   if (o.report) await report(o);
   return stopped === 'abandon' ? 130 : 0;
 }
@@ -283,6 +287,7 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
     loadavg_end: await loadavg(),
     nproc: nproc(),
     invocation: invocation(),
+    run_id: RUN_ID,
     ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
   };
   return { ...result, bench: meta };
@@ -380,6 +385,7 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
       loadavg_end: await loadavg(),
       nproc: nproc(),
       invocation: invocation(),
+      run_id: RUN_ID,
       ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
     };
     const rec: SoakRecord = valid

@@ -144,6 +144,8 @@ export interface BenchMeta {
   nproc: number;
   /** The `npm run bench` command line that ran this trial. */
   invocation: string;
+  /** Identifies one runner process (start time and PID): trials sharing it were measured in the same run. */
+  run_id?: string;
   stderr_tail?: string;
 }
 

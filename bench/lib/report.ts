@@ -109,15 +109,25 @@ function spread(xs: readonly number[]): string {
   return `${Math.min(...xs).toFixed(2)} / ${median(xs)!.toFixed(2)} / ${Math.max(...xs).toFixed(2)}`;
 }
 
-/** Whether two sets of trials were interleaved in time (started within each other's span). */
-function overlapping(a: readonly BenchRecord[], b: readonly BenchRecord[]): boolean {
+/**
+ * Whether two sets of trials were measured in the same run(s): every runner process that contributed to one also
+ * contributed to the other (records without a run id: their time spans overlap).
+ */
+export function sameRun(a: readonly BenchRecord[], b: readonly BenchRecord[]): boolean {
+  if (a.length === 0 || b.length === 0) return false;
+  const ids = (rs: readonly BenchRecord[]) => new Set(rs.map((r) => r.bench.run_id));
+  const ia = ids(a);
+  const ib = ids(b);
+  if (!ia.has(undefined) && !ib.has(undefined))
+    return [...ia].every((x) => ib.has(x)) && [...ib].every((x) => ia.has(x));
   const span = (rs: readonly BenchRecord[]) => {
-    const ts = rs.map((r) => Date.parse(r.bench.started_at)).filter((t) => Number.isFinite(t));
-    return ts.length === 0 ? undefined : { lo: Math.min(...ts), hi: Math.max(...ts) };
+    const lo = Math.min(...rs.map((r) => Date.parse(r.bench.started_at)));
+    const hi = Math.max(...rs.map((r) => Date.parse(r.bench.started_at) + r.bench.trial_ms));
+    return { lo, hi };
   };
   const sa = span(a);
   const sb = span(b);
-  return sa !== undefined && sb !== undefined && sa.lo <= sb.hi && sb.lo <= sa.hi;
+  return sa.lo <= sb.hi && sb.lo <= sa.hi;
 }
 
 function mb(kb: number | null | undefined): string {
@@ -244,7 +254,7 @@ export function buildReport(inp: ReportInput): string {
     if (intervals.length === 0) L.push('No interval with poweroff trials of both yet.', '');
     else {
       L.push(
-        '| keepalive / advert ms | vigil deadtime ms | vigil trials | vigil median / p95 | keepalived trials | keepalived median / p95 | ratio of medians | interleaved in one run |',
+        '| keepalive / advert ms | vigil deadtime ms | vigil trials | vigil median / p95 | keepalived trials | keepalived median / p95 | ratio of medians | same run |',
         '|---|---|---|---|---|---|---|---|',
       );
       for (const k of intervals) {
@@ -253,7 +263,7 @@ export function buildReport(inp: ReportInput): string {
         const vo = present(v.map((r) => r.outage_ms));
         const ko = present(kk.map((r) => r.outage_ms));
         L.push(
-          `| ${k} | ${[...new Set(v.map((r) => r.deadtime_ms))].join(', ')} | ${v.length} | ${n(median(vo))} / ${n(p95(vo))} | ${kk.length} | ${n(median(ko))} / ${n(p95(ko))} | ${ratio(median(vo), median(ko))} | ${overlapping(v, kk) ? 'yes' : 'no'} |`,
+          `| ${k} | ${[...new Set(v.map((r) => r.deadtime_ms))].join(', ')} | ${v.length} | ${n(median(vo))} / ${n(p95(vo))} | ${kk.length} | ${n(median(ko))} / ${n(p95(ko))} | ${ratio(median(vo), median(ko))} | ${sameRun(v, kk) ? 'yes' : 'no'} |`,
         );
       }
       L.push('');

@@ -62,7 +62,10 @@ const RIGHT = 20;
 const PLOT_H = 190;
 
 function fmt(ms: number): string {
-  if (ms >= 1000) return `${(ms / 1000).toFixed(ms >= 10_000 ? 0 : 1)} s`;
+  if (ms >= 1000) {
+    const s = ms / 1000;
+    return `${Number.isInteger(s) || s >= 10 ? Math.round(s) : s.toFixed(1)} s`;
+  }
   return `${Math.round(ms)} ms`;
 }
 

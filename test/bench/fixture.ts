@@ -44,6 +44,7 @@ export function record(
       loadavg_end: [2.5, 1, 1],
       nproc: 2,
       invocation: 'npm run bench -- --scenario poweroff,standby --trials 3',
+      run_id: '2026-11-26T20:10:00.000Z/4242',
     },
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildReport, cellStats, parseSoakResults } from '../../bench/lib/report.js';
-import { fixture, soakFixture } from './fixture.js';
+import { buildReport, cellStats, parseSoakResults, sameRun } from '../../bench/lib/report.js';
+import { fixture, record, soakFixture } from './fixture.js';
 
 function report(): string {
   return buildReport({
@@ -98,4 +98,20 @@ test('soak results parser keeps records and counts the rest', () => {
   const p = parseSoakResults(`${good}\nnot json\n{"mode":"soak"}\n`);
   assert.equal(p.records.length, 1);
   assert.equal(p.skipped, 2);
+});
+
+test('"same run": the same runner processes on both sides; without run ids, overlapping time spans', () => {
+  const a = record('vigil', 'fast', 'poweroff', 1, 300);
+  const b = record('keepalived', 'fast', 'poweroff', 1, 300);
+  assert.equal(sameRun([a], [b]), true);
+  const other = { ...b, bench: { ...b.bench, run_id: 'another' } };
+  assert.equal(sameRun([a], [other]), false);
+  assert.equal(sameRun([a], [b, other]), false);
+  const noId = (r: typeof a, start: string) => {
+    const { run_id: _drop, ...bench } = r.bench;
+    return { ...r, bench: { ...bench, started_at: start, trial_ms: 20_000 } };
+  };
+  assert.equal(sameRun([noId(a, '2026-11-26T20:00:00.000Z')], [noId(b, '2026-11-26T20:00:15.000Z')]), true);
+  assert.equal(sameRun([noId(a, '2026-11-26T20:00:00.000Z')], [noId(b, '2026-11-26T21:00:00.000Z')]), false);
+  assert.equal(sameRun([], [b]), false);
 });
