@@ -198,11 +198,41 @@ export function pendingTrials(plan: readonly Trial[], done: ReadonlySet<string>)
   return plan.filter((t) => !done.has(trialKey(t)));
 }
 
+/** Measured wall time of one `poweroff` trial (lab build to teardown) on the 2-CPU lab machine under load, ms. */
+const POWEROFF_MS: Record<Impl, Record<ProfileName, number>> = {
+  vigil: { tutorial: 55_000, fast: 34_000, fastest: 33_000 },
+  heartbeat: { tutorial: 68_000, fast: 41_000, fastest: 44_000 },
+  keepalived: { tutorial: 45_000, fast: 17_000, fastest: 18_000 },
+};
+
+/**
+ * A priori duration of a trial before any was measured: the measured power cut plus what the scenario waits for
+ * beyond it (lab/scenario.ts: the restart and the re-convergence after kill, the freeze, the partition held for
+ * 2 x deadtime, the power-on and second convergence of failback).
+ */
+export function priorMs(t: Trial): number {
+  const stable = Math.min(20_000, Math.max(4000, 2 * t.deadtimeMs));
+  const extra: Record<ScenarioName, number> = {
+    kill: 1500 + stable + 5000,
+    freeze: Math.max(3000, 4 * t.keepaliveMs) + (t.impl === 'keepalived' ? 3 * t.keepaliveMs : 0),
+    poweroff: 0,
+    partition: 1500 + 2 * t.deadtimeMs + stable,
+    stop: 0,
+    failback: stable + 8000,
+    standby: 0,
+  };
+  return POWEROFF_MS[t.impl][t.profile] + extra[t.scenario];
+}
+
 /**
  * Expected duration of the pending trials: each from the mean of finished trials of its cell, else of its
- * implementation and profile, else of everything finished, else `fallbackMs`.
+ * implementation and profile (scaled by the a-priori ratio of the two), else `prior`.
  */
-export function etaMs(pending: readonly Trial[], finished: readonly BenchRecord[], fallbackMs = 60_000): number {
+export function etaMs(
+  pending: readonly Trial[],
+  finished: readonly BenchRecord[],
+  prior: (t: Trial) => number = priorMs,
+): number {
   const by = new Map<string, number[]>();
   const add = (k: string, v: number): void => {
     const a = by.get(k);
@@ -214,15 +244,13 @@ export function etaMs(pending: readonly Trial[], finished: readonly BenchRecord[
     const cell = r.bench.key.replace(/#\d+$/, '');
     add(`c:${cell}`, r.bench.trial_ms);
     add(`p:${r.impl}/${r.bench.profile}`, r.bench.trial_ms);
-    add('all', r.bench.trial_ms);
   }
   const mean = (k: string): number | undefined => {
     const a = by.get(k);
     return a === undefined ? undefined : a.reduce((s, x) => s + x, 0) / a.length;
   };
   let total = 0;
-  for (const t of pending)
-    total += mean(`c:${cellKey(t)}`) ?? mean(`p:${t.impl}/${t.profile}`) ?? mean('all') ?? fallbackMs;
+  for (const t of pending) total += mean(`c:${cellKey(t)}`) ?? mean(`p:${t.impl}/${t.profile}`) ?? prior(t);
   return total;
 }
 

@@ -11,6 +11,7 @@ import {
   parseResults,
   pendingTrials,
   planTrials,
+  priorMs,
   PROFILES,
   SCENARIOS,
   IMPLS,
@@ -102,7 +103,7 @@ test('--fastest and the selection lists are validated', () => {
   assert.throws(() => parseList('scenario', 'kill,reboot', SCENARIOS), /unknown scenario 'reboot'/);
 });
 
-test('eta uses the cell mean, then the implementation/profile mean, then everything, then the fallback', () => {
+test('eta uses the cell mean, then the implementation/profile mean, then the a-priori estimate', () => {
   const plan = planTrials({
     ...ALL,
     impls: ['vigil', 'heartbeat'],
@@ -119,7 +120,20 @@ test('eta uses the cell mean, then the implementation/profile mean, then everyth
   // vigil kill #2: 10 s (cell); vigil stop #2: 30 s (cell); heartbeat kill #2: 100 s (cell);
   // heartbeat stop #1 and #2: 100 s each (heartbeat/fast mean).
   assert.equal(etaMs(pending, done), 10_000 + 30_000 + 100_000 + 2 * 100_000);
-  assert.equal(etaMs(pending, [], 1000), pending.length * 1000);
+  assert.equal(
+    etaMs(pending, [], () => 1000),
+    pending.length * 1000,
+  );
+  // A priori: the partition holds 2 x deadtime longer than a power cut, plus the convergence wait.
+  const [po, pa] = planTrials({
+    ...ALL,
+    impls: ['vigil'],
+    profiles: ['tutorial'],
+    scenarios: ['poweroff', 'partition'],
+    trials: 1,
+  });
+  assert.equal(priorMs(pa!) - priorMs(po!), 1500 + 20_000 + 20_000);
+  assert.ok(etaMs(planTrials(ALL), []) > 5 * 3600_000, 'the full matrix takes hours');
   assert.equal(formatDuration(59_400), '59s');
   assert.equal(formatDuration(61_000), '1m01s');
   assert.equal(formatDuration(3 * 3600_000 + 12 * 60_000), '3h12m');
