@@ -8,6 +8,7 @@
  * tearing its lab down), SIGTERM abandons it; what was gathered stays.
  */
 import { appendFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, release } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -64,6 +65,10 @@ function stopMode(): StopMode {
 }
 
 function installSignals(): void {
+  // npm does not pass a SIGINT sent to its own PID on to the runner: name the PID to signal.
+  log(
+    `# runner pid ${process.pid}: kill -INT ${process.pid} stops after the current trial, kill -TERM ${process.pid} abandons it`,
+  );
   process.on('SIGINT', () => {
     const now = Date.now();
     if (ctl.stop === 'none') {
@@ -437,6 +442,7 @@ async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
     svgPath: o.svg,
     mdPath: o.md,
     generatedAt: new Date().toISOString(),
+    machine: `Linux ${release()}, ${cpus()[0]?.model ?? 'unknown CPU'} (where the report was generated)`,
   });
   await writeFile(o.md, md);
   log(`# wrote ${o.md} and ${o.svg} (${records.length} trials, ${soak.records.length} soak/idle runs)`);

@@ -40,7 +40,7 @@ export interface SoakOptions {
 /** One node's daemon (all its processes) over the measurement window. */
 export interface ProcUsage {
   host: string;
-  /** Most processes of the daemon seen at once. */
+  /** Most processes of the daemon (with its children: pingers, scripts) seen at once. */
   processes: number;
   /** Sum of VmRSS over the daemon's processes: max and mean over the samples (kB). */
   rss_kb_max: number;
@@ -119,6 +119,32 @@ export function parseStatTicks(stat: string): number | undefined {
   const utime = Number(f[11]);
   const stime = Number(f[12]);
   return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : undefined;
+}
+
+/** The parent PID from /proc/<pid>/stat (field 4). */
+export function parseStatPpid(stat: string): number | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+  return Number.isInteger(ppid) ? ppid : undefined;
+}
+
+/**
+ * The daemon's processes and everything they spawned (Vigil's `ping` for the ping node, resource scripts running at
+ * that moment): the footprint of "the daemon" whatever its process model. `parentOf` maps the host's PIDs.
+ */
+export function withDescendants(roots: readonly number[], parentOf: ReadonlyMap<number, number>): number[] {
+  const inTree = new Set(roots);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid] of parentOf)
+      if (!inTree.has(pid) && inTree.has(ppid)) {
+        inTree.add(pid);
+        grew = true;
+      }
+  }
+  return [...inTree].sort((a, b) => a - b);
 }
 
 /** A `Key:   123 kB` line of /proc/<pid>/status or smaps_rollup. */
@@ -364,7 +390,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const sample = async (): Promise<void> => {
       for (const n of lab.nodes) {
         const m = new Map<number, ProcSample>();
-        for (const pid of await driver.daemonPids(lab, n)) {
+        const parentOf = new Map<number, number>();
+        for (const pid of await lab.hostPids(n)) {
+          const ppid = parseStatPpid(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''));
+          if (ppid !== undefined) parentOf.set(pid, ppid);
+        }
+        for (const pid of withDescendants(await driver.daemonPids(lab, n), parentOf)) {
           const s = await sampleProc(pid);
           if (s !== undefined) m.set(pid, s);
         }

@@ -277,22 +277,23 @@ export function buildReport(inp: ReportInput): string {
     '',
     "A healthy two-node cluster, busy loops running inside both nodes' namespaces, the standby's daemon frozen (SIGSTOP/SIGCONT) periodically. " +
       'Nothing should move: "takeovers" counts every VIP acquisition during the window (any node), "dead" every log line declaring a peer dead; ' +
-      'client gaps are counted above the threshold (the prober shares the saturated CPUs, so short gaps are partly its own).',
+      "client gaps are counted above the threshold. The client's ping and tcpdump run at nice -10 (the client stands for another machine), " +
+      'yet share the saturated CPUs: "probes/s" below 200 shows how much the prober itself was slowed, and short gaps may be partly its own.',
     '',
   );
   if (soaks.length === 0) L.push('No soak run yet (`npm run bench -- soak`).', '');
   else {
     L.push(
-      '| impl | keepalive/deadtime ms | window s | burners/node | freezes | takeovers | VIP off preferred ms | dual-active ms (episodes) | dead | gaps > threshold | longest gap ms | intact at end | load (mean) | error |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| impl | keepalive/deadtime ms | window s | burners/node | freezes | takeovers | VIP off preferred ms | dual-active ms (episodes) | dead | gaps > threshold | longest gap ms | probes/s | intact at end | load (mean) | error |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of soaks) {
       if (!complete(s)) {
-        L.push(`| ${s.impl} | ${s.keepalive_ms}/${s.deadtime_ms} | | | | | | | | | | | | ${s.error} |`);
+        L.push(`| ${s.impl} | ${s.keepalive_ms}/${s.deadtime_ms} | | | | | | | | | | | | | ${s.error ?? ''} |`);
         continue;
       }
       L.push(
-        `| ${s.impl} | ${s.keepalive_ms}/${s.deadtime_ms} | ${Math.round(s.measured_ms / 1000)} | ${s.burners_per_node} | ${s.freezes} × ${s.freeze_ms} ms | ${s.spurious_takeovers} | ${s.standby_held_ms} | ${s.dual_active_ms} (${s.dual_active_episodes}) | ${s.dead_declarations} | ${s.gaps_over_threshold} (> ${s.gap_threshold_ms} ms) | ${s.longest_gap_ms ?? '–'} | ${s.intact_at_end ? 'yes' : 'no'} | ${s.loadavg_1m?.mean ?? '–'} | ${s.error ?? ''} |`,
+        `| ${s.impl} | ${s.keepalive_ms}/${s.deadtime_ms} | ${Math.round(s.measured_ms / 1000)} | ${s.burners_per_node} | ${s.freezes} × ${s.freeze_ms} ms | ${s.spurious_takeovers} | ${s.standby_held_ms} | ${s.dual_active_ms} (${s.dual_active_episodes}) | ${s.dead_declarations} | ${s.gaps_over_threshold} (> ${s.gap_threshold_ms} ms) | ${s.longest_gap_ms ?? '–'} | ${s.measured_ms > 0 ? Math.round(s.probes_answered / (s.measured_ms / 1000)) : '–'} | ${s.intact_at_end ? 'yes' : 'no'} | ${s.loadavg_1m?.mean ?? '–'} | ${s.error ?? ''} |`,
       );
     }
     L.push('');

@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LabEvent } from '../../lab/monitor.js';
-import { dualEpisodes, heldElsewhereMs, parseKb, parseStatTicks, UsageMeter } from '../../lab/soak.js';
+import {
+  dualEpisodes,
+  heldElsewhereMs,
+  parseKb,
+  parseStatPpid,
+  parseStatTicks,
+  UsageMeter,
+  withDescendants,
+} from '../../lab/soak.js';
 
 test('utime + stime from /proc/<pid>/stat, even with spaces and parentheses in the command name', () => {
   const stat =
@@ -66,4 +74,20 @@ test('dual-active episodes and time off the preferred node', () => {
   assert.equal(heldElsewhereMs(events, initial, 'linux1', 0, 1000), 200 + 350);
   assert.equal(heldElsewhereMs([], initial, 'linux1', 0, 1000), 0);
   assert.equal(dualEpisodes([], initial), 0);
+});
+
+test("the daemon's footprint includes what it spawned, not its siblings", () => {
+  assert.equal(parseStatPpid('77 (ping) S 4242 77 77 0 -1'), 4242);
+  assert.equal(parseStatPpid('nothing'), undefined);
+  // 10 = daemon; 11 its pinger; 12 a script it runs, 13 the script's child; 20 a burner, 21 its child.
+  const parentOf = new Map([
+    [10, 1],
+    [11, 10],
+    [12, 10],
+    [13, 12],
+    [20, 1],
+    [21, 20],
+  ]);
+  assert.deepEqual(withDescendants([10], parentOf), [10, 11, 12, 13]);
+  assert.deepEqual(withDescendants([], parentOf), []);
 });
