@@ -74,6 +74,9 @@ export interface SoakResult {
   dual_active_episodes: number;
   /** Log lines declaring a peer dead (Heartbeat/Vigil "is dead", keepalived advert timeout), any node. */
   dead_declarations: number;
+  /** The same per node that wrote them. When a freeze outlasts the deadtime, the VIP holder declaring the frozen
+   *  standby dead is right; the standby declaring the holder dead is the false alarm. */
+  dead_by_node: Record<string, number>;
   /** Log lines starting a takeover, any node. */
   takeover_lines: number;
   gaps_over_threshold: number;
@@ -303,6 +306,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     dual_active_ms: 0,
     dual_active_episodes: 0,
     dead_declarations: 0,
+    dead_by_node: {},
     takeover_lines: 0,
     gaps_over_threshold: 0,
     gaps_over_100ms: 0,
@@ -444,6 +448,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     result.dual_active_ms = Math.round(dualActiveMs(vipEvents, initial, from, to));
     result.dual_active_episodes = dualEpisodes(vipEvents, initial);
     result.dead_declarations = inWindow.filter((e) => e.kind === 'log_dead').length;
+    for (const n of lab.nodes)
+      result.dead_by_node[n] = inWindow.filter((e) => e.kind === 'log_dead' && e.source === n).length;
     result.takeover_lines = inWindow.filter((e) => e.kind === 'log_takeover').length;
     const gaps = prober.gaps(from, to, 100);
     result.gaps_over_100ms = gaps.length;

@@ -32,6 +32,15 @@ export function parseSoakResults(text: string): { records: SoakRecord[]; skipped
   return { records, skipped };
 }
 
+/** "(linux1 1, linux2 0)": who declared a peer dead (older records lack the split). */
+function deadBy(s: SoakRecord): string {
+  const d = (s as Partial<SoakRecord>).dead_by_node;
+  if (d === undefined || s.dead_declarations === 0) return '';
+  return ` (${Object.entries(d)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')})`;
+}
+
 /** A soak record the runner synthesized for a run without result carries only the identifying fields. */
 function complete(s: SoakRecord): boolean {
   return s.bench.status !== 'no-output';
@@ -276,7 +285,8 @@ export function buildReport(inp: ReportInput): string {
     '## False-failover soak',
     '',
     "A healthy two-node cluster, busy loops running inside both nodes' namespaces, the standby's daemon frozen (SIGSTOP/SIGCONT) periodically. " +
-      'Nothing should move: "takeovers" counts every VIP acquisition during the window (any node), "dead" every log line declaring a peer dead; ' +
+      'Nothing should move: "takeovers" counts every VIP acquisition during the window (any node), "dead" every log line declaring a peer dead ' +
+      '(per node: when a freeze outlasts the deadtime, the holder declaring the frozen standby dead is right, the standby declaring the holder dead is a false alarm); ' +
       "client gaps are counted above the threshold. The client's ping and tcpdump run at nice -10 (the client stands for another machine), " +
       'yet share the saturated CPUs: "probes/s" below 200 shows how much the prober itself was slowed, and short gaps may be partly its own.',
     '',
@@ -293,7 +303,7 @@ export function buildReport(inp: ReportInput): string {
         continue;
       }
       L.push(
-        `| ${s.impl} | ${s.keepalive_ms}/${s.deadtime_ms} | ${Math.round(s.measured_ms / 1000)} | ${s.burners_per_node} | ${s.freezes} × ${s.freeze_ms} ms | ${s.spurious_takeovers} | ${s.standby_held_ms} | ${s.dual_active_ms} (${s.dual_active_episodes}) | ${s.dead_declarations} | ${s.gaps_over_threshold} (> ${s.gap_threshold_ms} ms) | ${s.longest_gap_ms ?? '–'} | ${s.measured_ms > 0 ? Math.round(s.probes_answered / (s.measured_ms / 1000)) : '–'} | ${s.intact_at_end ? 'yes' : 'no'} | ${s.loadavg_1m?.mean ?? '–'} | ${s.error ?? ''} |`,
+        `| ${s.impl} | ${s.keepalive_ms}/${s.deadtime_ms} | ${Math.round(s.measured_ms / 1000)} | ${s.burners_per_node} | ${s.freezes} × ${s.freeze_ms} ms | ${s.spurious_takeovers} | ${s.standby_held_ms} | ${s.dual_active_ms} (${s.dual_active_episodes}) | ${s.dead_declarations}${deadBy(s)} | ${s.gaps_over_threshold} (> ${s.gap_threshold_ms} ms) | ${s.longest_gap_ms ?? '–'} | ${s.measured_ms > 0 ? Math.round(s.probes_answered / (s.measured_ms / 1000)) : '–'} | ${s.intact_at_end ? 'yes' : 'no'} | ${s.loadavg_1m?.mean ?? '–'} | ${s.error ?? ''} |`,
       );
     }
     L.push('');

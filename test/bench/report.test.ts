@@ -68,7 +68,12 @@ test('the report has the tables, the ratios, the same-interval power-cut compari
   ]);
   assert.deepEqual(row(md, '| 20 | 100 |').slice(7, 9), ['0.93', 'yes']);
   // Soak and resources.
-  assert.deepEqual(row(md, '| keepalived | 100/500 | 600 |').slice(6, 10), ['4', '0', '0 (0)', '4']);
+  assert.deepEqual(row(md, '| keepalived | 100/500 | 600 |').slice(6, 10), [
+    '4',
+    '0',
+    '0 (0)',
+    '4 (linux1 1, linux2 3)',
+  ]);
   assert.deepEqual(row(md, '| soak | vigil | 100/500 | 600 | linux1 |').slice(7, 11), ['50.0', '49.9', '25.0', '0.20']);
   assert.match(md, /\| soak \| vigil \| 100\/500 \| 600 \| linux2 \| 1 \| 50\.0 \| 49\.9 \| – \| 0\.18 \|/);
   // Conditions and commands.
