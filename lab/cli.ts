@@ -90,6 +90,63 @@ export function registerLab(program: Command): void {
     });
 
   registerLabMore(lab, prefixOpt, int);
+  registerSoak(lab, prefixOpt, int);
+}
+
+function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) => (v: string) => number): void {
+  lab
+    .command('soak')
+    .description(
+      "false-failover soak: a healthy cluster under CPU burners and periodic standby freezes; counts every VIP move, dual-active, dead declaration and client gap, and samples the daemons' RSS and CPU (--burners 0 --freeze-every 0: idle measurement)",
+    )
+    .addOption(prefixOpt())
+    .requiredOption('--impl <impl>', 'vigil | heartbeat | keepalived')
+    .option('--keepalive <ms>', 'keepalive / advert interval, ms', int('--keepalive'), 100)
+    .option('--deadtime <ms>', 'deadtime, ms', int('--deadtime'), 500)
+    .option('--seconds <s>', 'how long to watch the settled cluster', int('--seconds'), 600)
+    .option('--burners <n>', 'busy-loop processes per node (normal priority)', int('--burners'), 2)
+    .option('--freeze-every <ms>', 'period of the standby freezes (0: none)', int('--freeze-every'), 10_000)
+    .option('--freeze-ms <ms>', 'length of each standby freeze (SIGSTOP ... SIGCONT)', int('--freeze-ms'), 300)
+    .option('--gap-ms <ms>', 'client gaps longer than this count as outages', int('--gap-ms'), 200)
+    .option('--json', 'print the result as JSON (one object)')
+    .action(
+      async (
+        o: CommonOpts & {
+          impl: string;
+          keepalive: number;
+          deadtime: number;
+          seconds: number;
+          burners: number;
+          freezeEvery: number;
+          freezeMs: number;
+          gapMs: number;
+          json?: boolean;
+        },
+      ) => {
+        const { runSoak } = await import('./soak.js');
+        const { isImpl } = await import('./drivers/index.js');
+        const { assertRoot } = await import('./topology.js');
+        if (!isImpl(o.impl)) throw new VigilError('VIGIL_ERR_USAGE', `--impl must be vigil, heartbeat or keepalived`);
+        if (o.burners > 16) throw new VigilError('VIGIL_ERR_USAGE', '--burners: at most 16 per node');
+        await assertRoot();
+        const quiet = o.json === true;
+        const r = await runSoak({
+          impl: o.impl,
+          keepaliveMs: o.keepalive,
+          deadtimeMs: o.deadtime,
+          prefix: o.prefix,
+          durationMs: o.seconds * 1000,
+          burnersPerNode: o.burners,
+          freezeEveryMs: o.freezeEvery,
+          freezeMs: o.freezeMs,
+          gapThresholdMs: o.gapMs,
+          onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
+        });
+        if (quiet) process.stdout.write(JSON.stringify(r) + '\n');
+        else process.stdout.write(JSON.stringify({ ...r, events: r.events.slice(0, 50) }, null, 2) + '\n');
+        process.exitCode = r.error !== null ? 1 : 0;
+      },
+    );
 }
 
 function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string) => (v: string) => number): void {

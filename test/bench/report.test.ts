@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildReport, cellStats, parseSoakResults, sameRun } from '../../bench/lib/report.js';
+import { fixture, record, soakFixture } from './fixture.js';
+
+function report(): string {
+  return buildReport({
+    records: fixture(),
+    soak: soakFixture(),
+    resultFiles: ['bench/results/bench.jsonl'],
+    soakFile: 'bench/results/soak.jsonl',
+    svgPath: 'bench/outage.svg',
+    mdPath: 'bench/RESULTS.md',
+    generatedAt: '2026-11-26T22:00:00.000Z',
+  });
+}
+
+function row(md: string, startsWith: string): string[] {
+  const line = md.split('\n').find((l) => l.startsWith(startsWith));
+  assert.ok(line !== undefined, `no row starting with ${startsWith}`);
+  return line.split('|').map((c) => c.trim());
+}
+
+test('cell statistics: trials, median/p95, failures, results without output kept apart', () => {
+  const cells = cellStats(fixture());
+  const vs = cells.find((c) => c.impl === 'vigil' && c.profile === 'fast' && c.scenario === 'standby')!;
+  assert.equal(vs.trials, 2);
+  assert.equal(vs.noOutput, 1);
+  assert.equal(vs.failures, 1);
+  assert.equal(vs.outage.median, 10);
+  const kp = cells.find((c) => c.impl === 'keepalived' && c.profile === 'fast' && c.scenario === 'poweroff')!;
+  assert.equal(kp.outage.median, 350);
+  assert.ok(Math.abs(kp.outage.p95! - 359) < 1e-9);
+  assert.equal(cells.find((c) => c.impl === 'keepalived' && c.scenario === 'standby')!.unsupported, true);
+});
+
+test('the report has the tables, the ratios, the same-interval power-cut comparison, soak, resources and commands', () => {
+  const md = report();
+  assert.match(md, /!\[Median outage[^\]]*\]\(outage\.svg\)/);
+  assert.deepEqual(row(md, '| vigil | fast | 100/500 | poweroff |').slice(5, 10), [
+    '3',
+    '310 / 319',
+    '279 / 287',
+    '0 / 0',
+    '0',
+  ]);
+  assert.deepEqual(row(md, '| vigil | fast | 100/500 | standby |').slice(5, 10), [
+    '2',
+    '10 / 12',
+    '9 / 11',
+    '0 / 0',
+    '1 (+1 without result)',
+  ]);
+  assert.match(md, /\| keepalived \| fast \| 100\/500 \| standby \| 1 \| unsupported \|/);
+  // Ratios: vigil 310 vs keepalived 350 at fast; no heartbeat data.
+  assert.deepEqual(row(md, '| fast | poweroff |').slice(1, 8), ['fast', 'poweroff', '310', '–', '–', '350', '0.89']);
+  assert.deepEqual(row(md, '| fast | standby |').slice(6, 8), ['unsupported', '–']);
+  // Same interval: 100 ms (fast) and 20 ms (fastest), interleaved.
+  assert.deepEqual(row(md, '| 100 | 500 |').slice(1, 9), [
+    '100',
+    '500',
+    '3',
+    '310 / 319',
+    '3',
+    '350 / 359',
+    '0.89',
+    'yes',
+  ]);
+  assert.deepEqual(row(md, '| 20 | 100 |').slice(7, 9), ['0.93', 'yes']);
+  // Soak and resources.
+  assert.deepEqual(row(md, '| keepalived | 100/500 | 600 |').slice(6, 10), [
+    '4',
+    '0',
+    '0 (0)',
+    '4 (linux1 1, linux2 3)',
+  ]);
+  assert.deepEqual(row(md, '| soak | vigil | 100/500 | 600 | linux1 |').slice(7, 11), ['50.0', '49.9', '25.0', '0.20']);
+  assert.match(md, /\| soak \| vigil \| 100\/500 \| 600 \| linux2 \| 1 \| 50\.0 \| 49\.9 \| – \| 0\.18 \|/);
+  // Conditions and commands.
+  assert.match(md, /CPUs \(nproc\): 2/);
+  assert.match(md, /load average[^:]*: 1\.50 \/ 2\.00 \/ 2\.50/);
+  assert.match(md, /npm run bench -- --scenario poweroff,standby --trials 3/);
+  assert.match(md, /lab run poweroff --impl keepalived --keepalive 20 --deadtime 100 --prefix vbench --json/);
+  assert.match(md, /lab soak --impl vigil/);
+});
+
+test('the report says so when there is nothing yet', () => {
+  const md = buildReport({
+    records: [],
+    soak: [],
+    resultFiles: ['x.jsonl'],
+    soakFile: 'y.jsonl',
+    svgPath: 'bench/outage.svg',
+    mdPath: 'bench/RESULTS.md',
+    generatedAt: 'now',
+  });
+  assert.match(md, /No scenario trials yet/);
+  assert.match(md, /No soak run yet/);
+});
+
+test('soak results parser keeps records and counts the rest', () => {
+  const good = JSON.stringify(soakFixture()[0]);
+  const p = parseSoakResults(`${good}\nnot json\n{"mode":"soak"}\n`);
+  assert.equal(p.records.length, 1);
+  assert.equal(p.skipped, 2);
+});
+
+test('"same run": the same runner processes on both sides; without run ids, overlapping time spans', () => {
+  const a = record('vigil', 'fast', 'poweroff', 1, 300);
+  const b = record('keepalived', 'fast', 'poweroff', 1, 300);
+  assert.equal(sameRun([a], [b]), true);
+  const other = { ...b, bench: { ...b.bench, run_id: 'another' } };
+  assert.equal(sameRun([a], [other]), false);
+  assert.equal(sameRun([a], [b, other]), false);
+  const noId = (r: typeof a, start: string) => {
+    const { run_id: _drop, ...bench } = r.bench;
+    return { ...r, bench: { ...bench, started_at: start, trial_ms: 20_000 } };
+  };
+  assert.equal(sameRun([noId(a, '2026-11-26T20:00:00.000Z')], [noId(b, '2026-11-26T20:00:15.000Z')]), true);
+  assert.equal(sameRun([noId(a, '2026-11-26T20:00:00.000Z')], [noId(b, '2026-11-26T21:00:00.000Z')]), false);
+  assert.equal(sameRun([], [b]), false);
+});
