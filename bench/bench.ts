@@ -237,6 +237,11 @@ async function runMatrix(o: RunOpts): Promise<number> {
   return stopped === 'abandon' ? 130 : 0;
 }
 
+/** `vigil_detector adaptive` for Vigil at the fast and fastest profiles (README: sub-second failover). */
+function vigilDetectorArgs(impl: string, profile: string): string[] {
+  return impl === 'vigil' && profile !== 'tutorial' ? ['--detector', 'adaptive'] : [];
+}
+
 async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecord | undefined> {
   const argv = [
     process.execPath,
@@ -250,6 +255,8 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
     String(t.keepaliveMs),
     '--deadtime',
     String(t.deadtimeMs),
+    // Vigil runs the tutorial's files as they are; at sub-second timings it runs what it recommends for them.
+    ...vigilDetectorArgs(t.impl, t.profile),
     '--prefix',
     o.prefix,
     '--json',
@@ -351,6 +358,7 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
       String(t.keepaliveMs),
       '--deadtime',
       String(t.deadtimeMs),
+      ...vigilDetectorArgs(impl, p),
       '--seconds',
       String(seconds),
       '--burners',

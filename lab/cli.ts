@@ -108,6 +108,10 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
     .option('--freeze-every <ms>', 'period of the standby freezes (0: none)', int('--freeze-every'), 10_000)
     .option('--freeze-ms <ms>', 'length of each standby freeze (SIGSTOP ... SIGCONT)', int('--freeze-ms'), 300)
     .option('--gap-ms <ms>', 'client gaps longer than this count as outages', int('--gap-ms'), 200)
+    .option(
+      '--detector <kind>',
+      'Vigil only: vigil_detector deadtime | adaptive (default: the directive default, deadtime)',
+    )
     .option('--json', 'print the result as JSON (one object)')
     .action(
       async (
@@ -121,6 +125,7 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
           freezeMs: number;
           gapMs: number;
           json?: boolean;
+          detector?: string;
         },
       ) => {
         const { runSoak } = await import('./soak.js');
@@ -128,6 +133,9 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
         const { assertRoot } = await import('./topology.js');
         if (!isImpl(o.impl)) throw new VigilError('VIGIL_ERR_USAGE', `--impl must be vigil, heartbeat or keepalived`);
         if (o.burners > 16) throw new VigilError('VIGIL_ERR_USAGE', '--burners: at most 16 per node');
+        if (o.detector !== undefined && o.detector !== 'deadtime' && o.detector !== 'adaptive') {
+          throw new VigilError('VIGIL_ERR_USAGE', `--detector must be deadtime or adaptive, got '${o.detector}'`);
+        }
         await assertRoot();
         const quiet = o.json === true;
         const r = await runSoak({
@@ -140,6 +148,7 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
           freezeEveryMs: o.freezeEvery,
           freezeMs: o.freezeMs,
           gapThresholdMs: o.gapMs,
+          ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
           onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
         });
         if (quiet) process.stdout.write(JSON.stringify(r) + '\n');

@@ -35,6 +35,8 @@ export interface SoakOptions {
   /** /proc sampling period of the daemons' memory and CPU. */
   sampleEveryMs?: number;
   onPhase?: (phase: string) => void;
+  /** Vigil only: `vigil_detector` in ha.cf. */
+  vigilDetector?: 'deadtime' | 'adaptive';
 }
 
 /** One node's daemon (all its processes) over the measurement window. */
@@ -288,6 +290,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     autoFailback: true,
     pingIp: ROUTER_IP,
     authKey: 'MaClefSecrete',
+    ...(o.vigilDetector !== undefined ? { vigilDetector: o.vigilDetector } : {}),
   };
   const result: SoakResult = {
     mode: o.burnersPerNode === 0 && o.freezeEveryMs === 0 ? 'idle' : 'soak',
