@@ -19,6 +19,7 @@ import {
   type Accepted,
   type WireEvent,
 } from '../wire/index.js';
+import { IpfailHook } from './ipfail.js';
 import type { ResourceManager } from './resources.js';
 
 export const VERSION = '0.1.0';
@@ -67,6 +68,8 @@ export class VigilNode {
   private shutdownWaiters: (() => void)[] = [];
   /** Peers that announced a clean stop (`shutdone`), with the generation that stopped. */
   private readonly shutDownPeers = new Map<string, number>();
+  /** Built-in ipfail (ha.cf `respawn … ipfail`); undefined when off. */
+  private readonly ipfail: IpfailHook | undefined;
 
   constructor(private readonly d: NodeDeps) {
     this.cfg = d.config;
@@ -97,6 +100,21 @@ export class VigilNode {
       },
     });
     for (const g of d.config.groups) this.since.set(g.key, this.startedAt);
+    this.ipfail = IpfailHook.create({
+      config: d.config,
+      scheduler: d.scheduler,
+      membership: this.membership,
+      engine: this.engine,
+      log: (level, text) => {
+        this.log(level, text);
+      },
+      send: (m) => {
+        this.sendEngineMessage(m);
+      },
+      standby: (which) => {
+        this.command({ op: 'standby', which });
+      },
+    });
   }
 
   private log(level: 'debug' | 'info' | 'WARN' | 'ERROR' | 'CRIT', text: string): void {
@@ -239,6 +257,7 @@ export class VigilNode {
       return;
     }
     this.handle({ kind: 'message', from: r.from, generation: r.control.generation ?? 0, msg: m });
+    this.ipfail?.onMessage(r.from, m);
   }
 
   private feed(events: readonly MembershipEvent[]): void {
@@ -254,6 +273,7 @@ export class VigilNode {
       if (e.kind === 'nodeReturned') this.d.resources.reannounce();
       const ce = clusterEventOf(e);
       if (ce !== undefined) this.handle(ce);
+      this.ipfail?.onMembership(e);
     }
   }
 
@@ -410,6 +430,7 @@ export class VigilNode {
     if (this.checkTimer !== undefined) this.d.scheduler.clearTimeout(this.checkTimer);
     for (const t of this.engineTimers.values()) this.d.scheduler.clearTimeout(t);
     this.engineTimers.clear();
+    this.ipfail?.close();
     for (const u of this.unsubscribe) u();
     this.wire.stop();
     this.d.resources.dispose();
