@@ -222,6 +222,10 @@ export class Ipfail {
         if (this.lastSent === undefined || this.local === undefined) return;
         this.imbalance = true;
         this.peerCount = Math.max(this.peerCount ?? 0, this.lastSent + 1);
+        if (this.gaveUpAt === this.key()) {
+          this.log(out, 'debug', 'ipfail: told again that we have less ping nodes: already gave up for these counts.');
+          return;
+        }
         this.log(out, 'info', 'Giving up because we were told that we have less ping nodes.');
         this.decide(out, ctx);
         return;

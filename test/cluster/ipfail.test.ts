@@ -326,6 +326,11 @@ test('no flapping: a give-up is not repeated while the counts are unchanged', ()
   }
   assert.deepEqual(n1.holds(), [G1]);
   assert.equal(n1.texts().filter((t) => t === 'Giving up because we have less visible ping nodes.').length, 1);
+  assert.equal(
+    n1.texts().filter((t) => t === 'Giving up because we were told that we have less ping nodes.').length,
+    1,
+    'repeated answers to the same counts are not news',
+  );
 });
 
 test('no flapping: the node that gained the groups keeps them while the router answers linux1 only now and then', () => {
