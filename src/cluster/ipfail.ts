@@ -22,6 +22,10 @@
  *   equal *again*.
  * - auto_failback on: groups that moved because of ping counts go home (standby `foreign` by their holder)
  *   only after the counts stayed equal for deadping, so one stray echo reply does not bounce the service.
+ * - It asks (sends its count) only when something changed: its count, the peer's liveness, a link, or the real
+ *   Heartbeat ipfail on the peer signing on. Never on the peer's resource announcements: a real ipfail that finds
+ *   the counts balanced runs a standby `foreign` (even an empty one), and the peer's next stable announcement
+ *   would ask again, for ever.
  * - A give-up the engine cannot start now (a hand-over or start in progress, peer not stable) is retried every
  *   2 × keepalive for at most GIVEUP_RETRY_LIMIT_MS.
  */
@@ -46,8 +50,8 @@ export type IpfailEvent =
   | { readonly kind: 'peerDown' }
   /** A link to the peer went up or down. */
   | { readonly kind: 'link' }
-  /** The peer's `resource` announcement (isstable). */
-  | { readonly kind: 'peerResource'; readonly stable: boolean }
+  /** The peer's ipfail client signed on (`t=hbapi-clstat st=join from_id=ipfail`, sent by a real Heartbeat). */
+  | { readonly kind: 'peerJoined' }
   | { readonly kind: 'message'; readonly msg: IpfailMessage }
   | { readonly kind: 'timer'; readonly name: string };
 
@@ -91,7 +95,6 @@ export class Ipfail {
   private peerCount: number | undefined;
   private lastSent: number | undefined;
   private peerUp = false;
-  private peerStable = false;
   private giveupPending = false;
   private giveupId = 0;
   private giveupTries = 0;
@@ -143,7 +146,6 @@ export class Ipfail {
       case 'peerDown':
         if (!this.peerUp) break;
         this.peerUp = false;
-        this.peerStable = false;
         this.peerCount = undefined;
         this.lastSent = undefined;
         this.imbalance = false;
@@ -155,11 +157,9 @@ export class Ipfail {
         this.log(out, 'debug', 'Checking remote count of ping nodes.');
         this.ask(out);
         break;
-      case 'peerResource':
-        if (ev.stable === this.peerStable) break;
-        this.peerStable = ev.stable;
-        this.log(out, 'debug', ev.stable ? 'Other side is now stable.' : 'Other side is unstable.');
-        if (ev.stable) this.ask(out);
+      case 'peerJoined':
+        this.log(out, 'info', `Got join message from another ipfail client. (${this.o.peer})`);
+        this.ask(out);
         break;
       case 'message':
         this.onMessage(out, ev.msg, ctx);

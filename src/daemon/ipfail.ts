@@ -95,9 +95,16 @@ export class IpfailHook {
     if (from !== this.peer) return;
     if (m.t === 'num_ping_nodes' || m.t === 'you_are_dead' || m.t === 'abort_giveup') {
       this.run({ kind: 'message', msg: m });
-    } else if (m.t === 'resource') {
-      this.run({ kind: 'peerResource', stable: m.isstable });
     }
+  }
+
+  /**
+   * A message the engine has no type for. A real Heartbeat peer announces its API clients
+   * (`t=hbapi-clstat st=join from_id=ipfail`): its ipfail has just signed on and missed what we said before.
+   */
+  onOtherMessage(from: string, type: string, get: (field: string) => string | undefined): void {
+    if (from !== this.peer || type !== 'hbapi-clstat') return;
+    if (get('from_id') === 'ipfail' && get('st') === 'join') this.run({ kind: 'peerJoined' });
   }
 
   close(): void {

@@ -254,6 +254,7 @@ export class VigilNode {
     if (m instanceof VigilError) {
       // Messages of API clients (ipfail, crm...) and types we do not act on are not errors.
       this.log('debug', `message t=${r.type} from ${r.from} not handled: ${m.message}`);
+      this.ipfail?.onOtherMessage(r.from, r.type, (name) => getString(r.message, name));
       return;
     }
     this.handle({ kind: 'message', from: r.from, generation: r.control.generation ?? 0, msg: m });

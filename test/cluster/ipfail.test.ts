@@ -100,7 +100,6 @@ class SimNode {
     if (!this.alive) return;
     this.handle({ kind: 'message', from: this.peerName, generation: 1, msg: m });
     if (isIpfail(m)) this.ipf({ kind: 'message', msg: m });
-    else if (m.t === 'resource') this.ipf({ kind: 'peerResource', stable: m.isstable });
   }
 
   private send(m: EngineMessage): void {
@@ -445,6 +444,38 @@ test('before every ping node has a verdict the node neither asks nor answers', (
   assert.deepEqual(
     b.filter((x) => x.kind === 'send'),
     [{ kind: 'send', msg: { t: 'num_ping_nodes', numPing: 1, dest: 'linux2' } }],
+  );
+});
+
+test('the real ipfail signing on at the peer gets our count; nothing else is sent unasked', () => {
+  const ipf = new Ipfail({ me: 'linux2', peer: 'linux1', keepaliveMs: 1000, deadpingMs: 5000, autoFailback: true });
+  const ctx = { holds: 'none', canStandby: true } as const;
+  ipf.handle({ kind: 'peerUp' }, ctx);
+  ipf.handle({ kind: 'localCount', count: 1, known: true }, ctx);
+  // Same count again (membership re-reports after a ping group member change): nothing to say.
+  assert.deepEqual(
+    ipf.handle({ kind: 'localCount', count: 1, known: true }, ctx).filter((a) => a.kind === 'send'),
+    [],
+  );
+  const a = ipf.handle({ kind: 'peerJoined' }, ctx);
+  assert.deepEqual(
+    a.map((x) => (x.kind === 'log' ? x.text : x)),
+    [
+      'Got join message from another ipfail client. (linux1)',
+      'Asking other side for ping node count.',
+      { kind: 'send', msg: { t: 'num_ping_nodes', numPing: 1, dest: 'linux1' } },
+    ],
+  );
+  // Balanced answers start no further exchange (a real ipfail hands back foreign groups on each one).
+  assert.deepEqual(
+    ipf
+      .handle({ kind: 'message', msg: { t: 'num_ping_nodes', numPing: 1, dest: 'linux2' } }, ctx)
+      .filter((x) => x.kind === 'send'),
+    [{ kind: 'send', msg: { t: 'abort_giveup', dest: 'linux1' } }],
+  );
+  assert.deepEqual(
+    ipf.handle({ kind: 'message', msg: { t: 'abort_giveup', dest: 'linux2' } }, ctx).filter((x) => x.kind !== 'log'),
+    [],
   );
 });
 

@@ -11,9 +11,10 @@
  * a second; the test checks that things happen, and in order, not how fast.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { test } from 'node:test';
-import { HA_LOGFILE } from '../../lab/drivers/common.js';
+import { access, constants, readFile } from 'node:fs/promises';
+import { test, type TestContext } from 'node:test';
+import { HA_LOGFILE, pidsByExe } from '../../lab/drivers/common.js';
+import { HeartbeatDriver } from '../../lab/drivers/heartbeat.js';
 import { VigilDriver } from '../../lab/drivers/vigil.js';
 import { mustRun, nowMs, runCmd, waitFor } from '../../lab/exec.js';
 import { cleanup, IFACE, Lab, ROUTER_IP, VIP } from '../../lab/topology.js';
@@ -27,18 +28,37 @@ const MOVE_BOUND_MS = 20_000;
 const BACK_BOUND_MS = 25_000;
 
 const vigil = new VigilDriver();
+const REAL_IPFAIL = '/usr/libexec/heartbeat/ipfail';
 
-async function writeFiles(lab: Lab): Promise<void> {
+interface Timing {
+  readonly keepalive: string;
+  readonly deadtime: string;
+  readonly initdead: string;
+  readonly deadping: string;
+  readonly ipfail: string;
+}
+
+const FAST: Timing = {
+  keepalive: `${KEEPALIVE_MS}ms`,
+  deadtime: '3',
+  initdead: '6',
+  deadping: `${DEADPING_MS / 1000}`,
+  ipfail: '/usr/lib/heartbeat/ipfail',
+};
+
+async function writeFiles(lab: Lab, f: Timing = FAST): Promise<void> {
   const hacf = [
     `logfile ${HA_LOGFILE}`,
-    `keepalive ${KEEPALIVE_MS}ms`,
-    'deadtime 3',
-    'initdead 6',
-    `deadping ${DEADPING_MS / 1000}`,
+    `debugfile /var/log/ha-debug`,
+    'debug 1',
+    `keepalive ${f.keepalive}`,
+    `deadtime ${f.deadtime}`,
+    `initdead ${f.initdead}`,
+    `deadping ${f.deadping}`,
     `bcast ${IFACE}`,
     `ping ${ROUTER_IP}`,
     // What a Heartbeat admin already has in ha.cf: Vigil reads it as "ipfail on" and starts no process.
-    'respawn hacluster /usr/lib/heartbeat/ipfail',
+    `respawn hacluster ${f.ipfail}`,
     'auto_failback on',
     ...lab.nodes.map((n) => `node ${n}`),
     '',
@@ -182,4 +202,107 @@ test('ipfail: linux1 loses the router only, the VIP moves to linux2, and comes b
     await cleanup(PREFIX);
     assert.deepEqual(await leftovers(PREFIX), [], 'the lab is torn down');
   }
+});
+
+/**
+ * A mixed cluster: the real Heartbeat 3.0.6 with its real ipfail (respawned by heartbeat) on `real`, Vigil on the
+ * other node, the same files on both. linux1 (preferred) loses the router; whichever side that is gives the VIP up
+ * to the other through the other's ipfail messages, and gets it back when the path returns (auto_failback on).
+ * Heartbeat pings the router once a second, so deadping is 5 s here; bounds as above, plus Heartbeat's own start.
+ */
+async function mixed(t: TestContext, real: 'linux1' | 'linux2'): Promise<void> {
+  const hb = new HeartbeatDriver();
+  try {
+    await hb.checkAvailable();
+    await access(REAL_IPFAIL, constants.X_OK);
+  } catch {
+    t.skip(`needs the real Heartbeat and ${REAL_IPFAIL} (Debian package heartbeat)`);
+    return;
+  }
+  const ours = real === 'linux1' ? 'linux2' : 'linux1';
+  const prefix = `${PREFIX}${real === 'linux1' ? 'h' : 'g'}`;
+  const lab = await Lab.up({ prefix, nodes: 2 });
+  const story = /ipfail|Giving|standby|Telling|balanced|Delayed|Aborted|Asking|giveup|you_are_dead|num_ping/;
+  const show = async (from: { linux1: number; linux2: number }): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const n of lab.nodes) {
+      out[n] = (await logOf(lab, n)).slice(from[n as 'linux1' | 'linux2']);
+      for (const x of lines(out[n], story)) t.diagnostic(`${n}${n === real ? ' (heartbeat)' : ' (vigil)'}: ${x}`);
+    }
+    const dbg = await readFile(lab.hostPath(ours, '/var/log/ha-debug'), 'utf8').catch(() => '');
+    for (const x of lines(dbg, /num_ping|you_are_dead|abort_giveup/).slice(-20)) t.diagnostic(`${ours} debug: ${x}`);
+    return out;
+  };
+  const mark = async (): Promise<{ linux1: number; linux2: number }> => ({
+    linux1: (await logOf(lab, 'linux1')).length,
+    linux2: (await logOf(lab, 'linux2')).length,
+  });
+  try {
+    await writeFiles(lab, { keepalive: '500ms', deadtime: '5', initdead: '12', deadping: '5', ipfail: REAL_IPFAIL });
+    await hb.start(lab, real);
+    await vigil.start(lab, ours);
+    await vipOn(lab, 'linux1', 60_000);
+    await waitFor(`the real ipfail on ${real}`, 20_000, async () =>
+      (await pidsByExe(lab, real, REAL_IPFAIL)).length > 0 ? true : undefined,
+    );
+    await waitFor(`${ours} sees the router`, 20_000, async () =>
+      /ipfail: we see 1 ping node\(s\)\./.test(await logOf(lab, ours)) ? true : undefined,
+    );
+    // The real ipfail walks the nodes once at start and learns the counts from the first exchange.
+    await waitFor('the two ipfails agree the counts are balanced', 30_000, async () =>
+      /Ping node count is balanced\./.test(await logOf(lab, 'linux1')) ||
+      /Ping node count is balanced\./.test(await logOf(lab, 'linux2'))
+        ? true
+        : undefined,
+    );
+    const m0 = await mark();
+    await cutRouterPath(lab, 'linux1');
+    let moved: number;
+    let cut: Record<string, string>;
+    try {
+      moved = await vipOn(lab, 'linux2', 40_000);
+    } finally {
+      cut = await show(m0);
+    }
+    t.diagnostic(`VIP on linux2 ${moved} ms after the cut`);
+    const l1 = cut.linux1 ?? '';
+    const l2 = cut.linux2 ?? '';
+    // linux1 gave everything up, after linux2's ipfail (real or ours) told it that it sees more. Vigil gives up as
+    // soon as the delay ends when it already knew linux2's count, so the real ipfail's late answer may come after.
+    const gaveUp =
+      real === 'linux1'
+        ? /Giving up because we were told that we have less ping nodes\./
+        : /Giving up because we have less visible ping nodes\./;
+    assert.ok(lines(l1, gaveUp).length >= 1, l1);
+    assert.ok(lines(l1, /linux1 wants to go standby \[all\]/).length === 1, l1);
+    assert.ok(lines(l2, /Telling other node that we have more visible ping nodes\./).length >= 1, l2);
+    assert.deepEqual(lines(l1 + l2, /node linux\d: is dead|Resources being acquired/), []);
+
+    const m1 = await mark();
+    await restoreRouterPath(lab, 'linux1');
+    let back: number;
+    let restored: Record<string, string>;
+    try {
+      back = await vipOn(lab, 'linux1', 40_000);
+    } finally {
+      restored = await show(m1);
+    }
+    t.diagnostic(`VIP back on linux1 ${back} ms after the path came back`);
+    assert.ok(lines(restored.linux2 ?? '', /Giving up foreign resources \(auto_failback\)\./).length >= 1);
+  } finally {
+    await hb.stop(lab, real).catch(() => undefined);
+    await vigil.stop(lab, ours).catch(() => undefined);
+    await cleanup(prefix);
+    assert.deepEqual(await leftovers(prefix), [], 'the lab is torn down');
+  }
+}
+
+test('mixed cluster: real Heartbeat + its ipfail on linux1 loses the router, Vigil on linux2 takes the VIP', async (t) => {
+  if (!needRoot(t)) return;
+  await mixed(t, 'linux1');
+});
+
+test('mixed cluster: Vigil on linux1 loses the router, real Heartbeat + its ipfail on linux2 takes the VIP', async (t) => {
+  if (!needRoot(t)) return;
+  await mixed(t, 'linux2');
 });
