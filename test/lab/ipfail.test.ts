@@ -255,6 +255,18 @@ async function mixed(t: TestContext, real: 'linux1' | 'linux2'): Promise<void> {
         ? true
         : undefined,
     );
+    // heartbeat respawns a killed ipfail; the new one announces itself (hbapi-clstat join) and Vigil tells it its
+    // count, so a real ipfail that starts after Vigil still learns the counts without waiting for a change.
+    const k = await mark();
+    for (const pid of await pidsByExe(lab, real, REAL_IPFAIL)) process.kill(pid, 'SIGKILL');
+    await waitFor(`Vigil on ${ours} answers the respawned ipfail's join`, 30_000, async () =>
+      (await logOf(lab, ours)).slice(k[ours]).includes(`Got join message from another ipfail client. (${real})`)
+        ? true
+        : undefined,
+    );
+    await waitFor('the respawned ipfail finds the counts balanced', 30_000, async () =>
+      (await logOf(lab, real)).slice(k[real]).includes('Ping node count is balanced.') ? true : undefined,
+    );
     const m0 = await mark();
     await cutRouterPath(lab, 'linux1');
     let moved: number;
