@@ -33,6 +33,7 @@ export class IpfailHook {
   /** Ping nodes with a verdict (answered, or declared dead): until all have one, our count means nothing. */
   private readonly decided = new Set<string>();
   private closed = false;
+  private peerHeard = false;
 
   private constructor(
     private readonly d: IpfailHookDeps,
@@ -71,12 +72,15 @@ export class IpfailHook {
       case 'nodeRestarted':
         // A new incarnation knows nothing of the old one's counts.
         if (e.node !== this.peer) return;
+        this.peerHeard = false;
         this.run({ kind: 'peerDown' });
         this.run({ kind: 'peerUp' });
         return;
       case 'nodeDead':
       case 'nodeShutdown':
-        if (e.node === this.peer) this.run({ kind: 'peerDown' });
+        if (e.node !== this.peer) return;
+        this.peerHeard = false;
+        this.run({ kind: 'peerDown' });
         return;
       case 'linkUp':
       case 'linkDead':
@@ -94,8 +98,19 @@ export class IpfailHook {
   onMessage(from: string, m: EngineMessage): void {
     if (from !== this.peer) return;
     if (m.t === 'num_ping_nodes' || m.t === 'you_are_dead' || m.t === 'abort_giveup') {
+      this.peerHeard = true;
       this.run({ kind: 'message', msg: m });
     }
+  }
+
+  /**
+   * `cl_status clientstatus <node> ipfail`: online here (built in), and on the peer while it is alive and its
+   * ipfail (Vigil's or a real one) has spoken since it came up.
+   */
+  clients(node: string, alive: boolean): Record<string, 'online' | 'offline'> {
+    if (node === this.d.config.hacf.localNode) return { ipfail: 'online' };
+    if (node === this.peer) return { ipfail: alive && this.peerHeard ? 'online' : 'offline' };
+    return {};
   }
 
   /**
@@ -104,7 +119,13 @@ export class IpfailHook {
    */
   onOtherMessage(from: string, type: string, get: (field: string) => string | undefined): void {
     if (from !== this.peer || type !== 'hbapi-clstat') return;
-    if (get('from_id') === 'ipfail' && get('st') === 'join') this.run({ kind: 'peerJoined' });
+    if (get('from_id') !== 'ipfail') return;
+    if (get('st') === 'join') {
+      this.peerHeard = true;
+      this.run({ kind: 'peerJoined' });
+    } else if (get('st') === 'leave') {
+      this.peerHeard = false;
+    }
   }
 
   close(): void {

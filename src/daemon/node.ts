@@ -483,7 +483,7 @@ export class VigilNode {
         status: n.status,
         links: n.links.map((l) => ({ name: l.name, status: l.up ? 'up' : 'dead' })),
         lastHeard: n.lastStatusAt === undefined ? undefined : n.lastStatusAt + wallOffset,
-        clients: {},
+        clients: this.ipfail?.clients(n.name, n.status !== 'dead') ?? {},
       })),
       groups: this.cfg.groups.map((g) => ({
         key: g.key,

@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { access, constants, readFile } from 'node:fs/promises';
 import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { HA_LOGFILE, pidsByExe } from '../../lab/drivers/common.js';
 import { HeartbeatDriver } from '../../lab/drivers/heartbeat.js';
 import { VigilDriver } from '../../lab/drivers/vigil.js';
@@ -29,6 +30,7 @@ const BACK_BOUND_MS = 25_000;
 
 const vigil = new VigilDriver();
 const REAL_IPFAIL = '/usr/libexec/heartbeat/ipfail';
+const CL_STATUS_JS = fileURLToPath(new URL('../../src/cli/cl_status.js', import.meta.url));
 
 interface Timing {
   readonly keepalive: string;
@@ -144,6 +146,15 @@ test('ipfail: linux1 loses the router only, the VIP moves to linux2, and comes b
       await waitFor(`${n} sees the router`, 15_000, async () =>
         /ipfail: we see 1 ping node\(s\)\./.test(await logOf(lab, n)) ? true : undefined,
       );
+    }
+    // cl_status sees ipfail as a client on both nodes, as with Heartbeat's respawned ipfail.
+    for (const [on, about] of [
+      ['linux1', 'linux1'],
+      ['linux1', 'linux2'],
+      ['linux2', 'linux1'],
+    ] as const) {
+      const r = await lab.exec(on, process.execPath, [CL_STATUS_JS, 'clientstatus', about, 'ipfail']);
+      assert.deepEqual([r.stdout.trim(), r.code], ['online', 0], `cl_status clientstatus ${about} ipfail on ${on}`);
     }
     const before = { linux1: (await logOf(lab, 'linux1')).length, linux2: (await logOf(lab, 'linux2')).length };
     for (const n of lab.nodes) {
