@@ -10,6 +10,8 @@
  * 2 × keepalive later unless an `abort_giveup` (or its own recount) cancels it: the delay lets a network-wide
  * outage, which both sides see a moment apart, end balanced instead of moving anything.
  *
+ * Messages, fields and log lines checked live against the real /usr/libexec/heartbeat/ipfail (3.0.6) in a mixed
+ * lab cluster (test/lab/ipfail.test.ts): each side's give-up is triggered by the other's messages, both ways.
  * Vigil keeps the messages, the fields and the log lines, and adds what an admin expects from a daemon that
  * must not flap:
  * - It acts only once its own count means something: every ping node answered or was declared dead
@@ -26,6 +28,11 @@
  *   Heartbeat ipfail on the peer signing on. Never on the peer's resource announcements: a real ipfail that finds
  *   the counts balanced runs a standby `foreign` (even an empty one), and the peer's next stable announcement
  *   would ask again, for ever.
+ * - Seen from the real one: it logs `Giving up because we have less visible ping nodes.` only when it compares a
+ *   count itself, and on every balanced comparison with auto_failback on it runs `Giving up foreign resources
+ *   (auto_failback).` (a standby `foreign`, even an empty one) 2 x keepalive later. Vigil logs the line at every
+ *   give-up for fewer ping nodes, and gives foreign groups back only after an imbalance, once equality has
+ *   lasted deadping (above).
  * - A give-up the engine cannot start now (a hand-over or start in progress, peer not stable) is retried every
  *   2 × keepalive for at most GIVEUP_RETRY_LIMIT_MS.
  */
@@ -295,7 +302,7 @@ export class Ipfail {
 
   private onGiveupTimer(out: Out, ctx: IpfailContext): void {
     if (!this.giveupPending) return;
-    this.log(out, 'debug', 'giveup() called (timeout worked)');
+    this.log(out, 'info', 'giveup() called (timeout worked)');
     // Re-check everything: the delay exists so that the facts can change.
     if (!this.peerUp || this.local === undefined || this.peerCount === undefined || this.local >= this.peerCount) {
       this.giveupPending = false;

@@ -4,6 +4,7 @@
  * starts and stops that take 10 ms. The ping-node counts are set by the test.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { test } from 'node:test';
 import { ClusterEngine } from '../../src/cluster/engine.js';
 import {
@@ -13,6 +14,7 @@ import {
   Ipfail,
   ipfailSetup,
   type IpfailAction,
+  type IpfailContext,
   type IpfailEvent,
   type IpfailMessage,
 } from '../../src/cluster/ipfail.js';
@@ -563,4 +565,61 @@ test('enabled by the respawn line, from either Heartbeat path; off with a reason
   assert.equal(legacy.log[0]?.text, 'auto_failback set to incompatible legacy option.');
   const noPing = ipfailSetup(withLine([respawn('/usr/lib/heartbeat/ipfail')], { pingNodes: [] }));
   assert.match(noPing.log[0]?.text ?? '', /no ping or ping_group node to count/);
+});
+
+test('property: whatever the order of events, no give-up while the peer is down, none outside a timer, none twice for the same counts', () => {
+  const count = fc.integer({ min: 0, max: 3 });
+  const event: fc.Arbitrary<IpfailEvent> = fc.oneof(
+    fc.record({ kind: fc.constant('localCount' as const), count, known: fc.boolean() }),
+    fc.constant({ kind: 'peerUp' as const }),
+    fc.constant({ kind: 'peerDown' as const }),
+    fc.constant({ kind: 'link' as const }),
+    fc.constant({ kind: 'peerJoined' as const }),
+    count.map((n) => ({ kind: 'message' as const, msg: { t: 'num_ping_nodes' as const, numPing: n, dest: 'linux1' } })),
+    fc.constant({ kind: 'message' as const, msg: { t: 'you_are_dead' as const, dest: 'linux1' } }),
+    fc.constant({ kind: 'message' as const, msg: { t: 'abort_giveup' as const, dest: 'linux1' } }),
+    fc.constantFrom(GIVEUP_TIMER, FAILBACK_TIMER).map((name) => ({ kind: 'timer' as const, name })),
+  );
+  const ctx = fc.record({
+    holds: fc.constantFrom<IpfailContext['holds'][]>('none', 'local', 'foreign', 'all', 'transition'),
+    canStandby: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(fc.boolean(), fc.array(fc.tuple(event, ctx), { maxLength: 60 }), (autoFailback, steps) => {
+      const ipf = new Ipfail({ me: 'linux1', peer: 'linux2', keepaliveMs: 200, deadpingMs: 3000, autoFailback });
+      let peerUp = false;
+      const armed = new Set<string>();
+      let lastGiveUp: string | undefined;
+      for (const [ev, c] of steps) {
+        if (ev.kind === 'timer' && !armed.has(ev.name)) continue; // only timers that were set fire
+        if (ev.kind === 'timer') armed.delete(ev.name);
+        if (ev.kind === 'peerUp') peerUp = true;
+        if (ev.kind === 'peerDown') peerUp = false;
+        const out = ipf.handle(ev, c);
+        const s = ipf.snapshot();
+        for (const a of out) {
+          if (a.kind === 'setTimer') armed.add(a.name);
+          if (a.kind === 'cancelTimer') armed.delete(a.name);
+          // Answers go to whoever just spoke (its message may overtake its first status); nothing else to a dead peer.
+          if (a.kind === 'send') assert.ok(peerUp || ev.kind === 'message', 'nothing is sent to a dead peer');
+          if (a.kind !== 'standby') continue;
+          assert.equal(ev.kind, 'timer', 'give-ups happen when a delay ends');
+          assert.ok(peerUp, 'never to a dead peer');
+          assert.ok(c.canStandby && c.holds !== 'none' && c.holds !== 'transition');
+          if (a.which === 'foreign') {
+            assert.ok(autoFailback);
+            assert.equal(s.local, s.peer);
+          } else {
+            assert.ok(s.local !== undefined && s.peer !== undefined && s.local < s.peer);
+            const key = `${s.local}/${s.peer}`;
+            assert.notEqual(key, lastGiveUp, 'not repeated for the same counts');
+            lastGiveUp = key;
+          }
+        }
+        // Any change of either count ends the "same counts" window.
+        if (lastGiveUp !== undefined && `${s.local}/${s.peer}` !== lastGiveUp) lastGiveUp = undefined;
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });
