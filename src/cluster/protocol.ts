@@ -61,8 +61,8 @@ export type EngineMessage =
     }
   | { readonly t: 'stonith'; readonly node: string; readonly result: StonithResult }
   /**
-   * ipfail's client messages (2-node ping-count arbitration). Field names from ipfail.c as far as
-   * known (`num_ping`); not yet checked against a capture.
+   * ipfail's client messages (2-node ping-count arbitration), sent with `dest` = the other node.
+   * Checked live against the real ipfail 3.0.6 (test/lab/ipfail.test.ts).
    */
   | { readonly t: 'num_ping_nodes'; readonly numPing: number; readonly dest: string | undefined }
   | { readonly t: 'you_are_dead'; readonly dest: string | undefined }

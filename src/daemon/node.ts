@@ -27,6 +27,7 @@ import {
   type Accepted,
   type WireEvent,
 } from '../wire/index.js';
+import { IpfailHook } from './ipfail.js';
 import type { ResourceManager } from './resources.js';
 
 export const VERSION = '0.1.0';
@@ -84,6 +85,8 @@ export class VigilNode {
   private shutdownWaiters: (() => void)[] = [];
   /** Peers that announced a clean stop (`shutdone`), with the generation that stopped. */
   private readonly shutDownPeers = new Map<string, number>();
+  /** Built-in ipfail (ha.cf `respawn … ipfail`); undefined when off. */
+  private readonly ipfail: IpfailHook | undefined;
 
   constructor(private readonly d: NodeDeps) {
     this.cfg = d.config;
@@ -130,6 +133,21 @@ export class VigilNode {
       },
     });
     for (const g of d.config.groups) this.since.set(g.key, this.startedAt);
+    this.ipfail = IpfailHook.create({
+      config: d.config,
+      scheduler: d.scheduler,
+      membership: this.membership,
+      engine: this.engine,
+      log: (level, text) => {
+        this.log(level, text);
+      },
+      send: (m) => {
+        this.sendEngineMessage(m);
+      },
+      standby: (which) => {
+        this.command({ op: 'standby', which });
+      },
+    });
   }
 
   private log(level: 'debug' | 'info' | 'WARN' | 'ERROR' | 'CRIT', text: string): void {
@@ -272,9 +290,11 @@ export class VigilNode {
     if (m instanceof VigilError) {
       // Messages of API clients (ipfail, crm...) and types we do not act on are not errors.
       this.log('debug', `message t=${r.type} from ${r.from} not handled: ${m.message}`);
+      this.ipfail?.onOtherMessage(r.from, r.type, (name) => getString(r.message, name));
       return;
     }
     this.handle({ kind: 'message', from: r.from, generation: r.control.generation ?? 0, msg: m });
+    this.ipfail?.onMessage(r.from, m);
   }
 
   private feed(events: readonly MembershipEvent[]): void {
@@ -294,6 +314,7 @@ export class VigilNode {
       if (e.kind === 'localStall') this.d.runtime?.stall(this.d.scheduler.wallNow(), e.lateByMs);
       const ce = clusterEventOf(e);
       if (ce !== undefined) this.handle(ce);
+      this.ipfail?.onMembership(e);
     }
   }
 
@@ -510,6 +531,7 @@ export class VigilNode {
     this.engineTimers.clear();
     this.health.stopAll();
     this.d.fencer?.cancelAll();
+    this.ipfail?.close();
     for (const u of this.unsubscribe) u();
     this.wire.stop();
     this.d.resources.dispose();
@@ -562,7 +584,7 @@ export class VigilNode {
         status: n.status,
         links: n.links.map((l) => ({ name: l.name, status: l.up ? 'up' : 'dead' })),
         lastHeard: n.lastStatusAt === undefined ? undefined : n.lastStatusAt + wallOffset,
-        clients: {},
+        clients: this.ipfail?.clients(n.name, n.status !== 'dead') ?? {},
       })),
       groups: this.cfg.groups.map((g) => {
         const checks: HealthCheckView[] = health
