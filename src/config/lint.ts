@@ -226,7 +226,9 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
           ),
         );
       }
-      if (!facts.executable) {
+      // Vigil has ipfail built in (the respawn line only turns it on): a host without Heartbeat has no binary.
+      const builtIn = (r.argv[0] ?? '').endsWith('/ipfail') || r.argv[0] === 'ipfail';
+      if (!facts.executable && !builtIn) {
         out.push(
           warning(
             'VIGIL_WARN_RESPAWN',

@@ -2,7 +2,7 @@ import type { RuntimeView } from '../obs/runtime.js';
 /**
  * The local control protocol between the daemon and its tools (vigil status, cl_status, hb_standby, hb_takeover):
  * one JSON object per line over a root-only Unix stream socket. This file holds only types and constants so
- * that the tools start fast (no zod here; the server validates).
+ * that the tools start fast (the server validates requests by hand).
  */
 
 export const DEFAULT_CONTROL_SOCKET = '/run/vigil/control.sock';

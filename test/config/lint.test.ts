@@ -185,10 +185,14 @@ test('warnings format as file:line: warning: message (hint: ...)', () => {
 });
 
 test('respawn clients whose user or command is missing on this host (heartbeat refuses to start)', () => {
-  const c = compile(`${HACF}respawn nosuchuser /usr/bin/nothing\nrespawn hacluster /usr/lib/heartbeat/ipfail\n`);
+  const c = compile(
+    `${HACF}respawn nosuchuser /usr/bin/nothing\nrespawn hacluster /usr/lib/heartbeat/ipfail\nrespawn hacluster /usr/libexec/heartbeat/ipfail\n`,
+  );
   const respawn = new Map([
     [respawnKey('nosuchuser', '/usr/bin/nothing'), { userExists: false, executable: false }],
     [respawnKey('hacluster', '/usr/lib/heartbeat/ipfail'), { userExists: undefined, executable: true }],
+    // ipfail is built into Vigil: a host without Heartbeat's binary is fine.
+    [respawnKey('hacluster', '/usr/libexec/heartbeat/ipfail'), { userExists: true, executable: false }],
   ]);
   const w = lintConfig(c, { respawn });
   assert.deepEqual(
