@@ -249,10 +249,10 @@ export class IpCommandAddressManager implements AddressManager {
   }
 
   /** Runs `fn` over netlink; on a libc/koffi failure switches to `ip` for good and returns undefined. */
-  private viaNetlink<T>(fn: () => T): T | undefined {
+  private async viaNetlink<T>(fn: () => Promise<T>): Promise<T | undefined> {
     if (!this.netlink) return undefined;
     try {
-      return fn();
+      return await fn();
     } catch (e) {
       if (e instanceof VigilError && (e.code === 'VIGIL_ERR_FFI' || e.code === 'VIGIL_ERR_SOCKET')) {
         this.netlink = false;
@@ -292,11 +292,11 @@ export class IpCommandAddressManager implements AddressManager {
 
   async list(device?: string): Promise<AddressInfo[]> {
     if (device !== undefined) validateIfName(device);
-    const fast = this.viaNetlink(() => {
+    const fast = await this.viaNetlink(async () => {
       if (device !== undefined && interfaceIndex(device) === 0) {
         throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
       }
-      const all = netlinkListAddresses();
+      const all = await netlinkListAddresses();
       return device === undefined ? all : all.filter((a) => a.device === device);
     });
     if (fast !== undefined) return fast;
@@ -345,11 +345,11 @@ export class IpCommandAddressManager implements AddressManager {
       validateLifetime(opts.lifetimeSec);
       args.push('valid_lft', String(opts.lifetimeSec), 'preferred_lft', String(opts.lifetimeSec));
     }
-    const fast = this.viaNetlink(() => {
+    const fast = await this.viaNetlink(async () => {
       const ifindex = interfaceIndex(opts.device);
       if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${opts.device}" does not exist.`);
       const broadcast = brd === 'none' ? undefined : brd === '+' ? broadcastOf(opts.address, opts.prefixLength) : brd;
-      netlinkAddAddress({
+      await netlinkAddAddress({
         address: opts.address,
         prefixLength: opts.prefixLength,
         ifindex,
@@ -380,10 +380,10 @@ export class IpCommandAddressManager implements AddressManager {
     const t0 = this.now();
     const before = await this.findOn(address, device);
     if (before === undefined) return 'absent';
-    const done = this.viaNetlink(() => {
+    const done = await this.viaNetlink(async () => {
       const ifindex = interfaceIndex(device);
       if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
-      netlinkSetLifetime(address, before.prefixLength, ifindex, lifetimeSec);
+      await netlinkSetLifetime(address, before.prefixLength, ifindex, lifetimeSec);
       return true;
     });
     if (done === undefined) {
@@ -424,10 +424,10 @@ export class IpCommandAddressManager implements AddressManager {
     validateIfName(device);
     const found = await this.findOn(address, device);
     if (found === undefined) return false;
-    const fast = this.viaNetlink(() => {
+    const fast = await this.viaNetlink(async () => {
       const ifindex = interfaceIndex(device);
       if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
-      return netlinkDelAddress(address, found.prefixLength, ifindex);
+      return await netlinkDelAddress(address, found.prefixLength, ifindex);
     });
     if (fast !== undefined) return fast;
     try {

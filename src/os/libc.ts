@@ -67,6 +67,8 @@ interface Libc {
   ioctl: Fn<[number, number, string, Buffer], number>;
   strerror: Fn<[number], string>;
   schedSetscheduler: Fn<[number, number, Buffer], number>;
+  /** Non-variadic ioctl and plain send/recv for koffi's async calls (run on the libuv threadpool). */
+  ioctl3: Fn<[number, number, Buffer], number>;
   schedGetscheduler: Fn<[number], number>;
 }
 
@@ -98,6 +100,7 @@ function libc(): Libc {
         'int sched_setscheduler(int pid, int policy, const void *param)',
       ) as Libc['schedSetscheduler'],
       schedGetscheduler: lib.func('int sched_getscheduler(int pid)') as Libc['schedGetscheduler'],
+      ioctl3: lib.func('int ioctl(int fd, unsigned long req, void *arg)') as Libc['ioctl3'],
     };
     return cached;
   } catch (e) {
@@ -418,6 +421,83 @@ export function sendFrame(
     'sendto',
     `AF_PACKET ifindex ${ifindex}`,
   );
+}
+
+interface AsyncCallable {
+  async: (...args: unknown[]) => void;
+}
+
+/**
+ * Runs a libc call on the libuv threadpool. What needs it: calls that take the kernel's RTNL lock (rtnetlink
+ * requests, the SIOCGIFADDR family). Another process holding RTNL (a namespace teardown, a container start) can
+ * block them for a second; on the event loop that second is a missed heartbeat and a false failover.
+ */
+function offLoop(fn: unknown, ...args: unknown[]): Promise<{ rc: number; errno: number }> {
+  return new Promise((resolve, reject) => {
+    (fn as AsyncCallable).async(...args, (err: unknown, rc: number) => {
+      if (err !== null && err !== undefined) {
+        reject(
+          new VigilError(
+            'VIGIL_ERR_FFI',
+            `asynchronous libc call failed: ${err instanceof Error ? err.message : 'unknown error'}`,
+          ),
+        );
+        return;
+      }
+      resolve({ rc, errno: rc < 0 ? koffi.errno() : 0 });
+    });
+  });
+}
+
+/** interfaceIPv4 with the RTNL-taking ioctls off the event loop (periodic device checks). */
+export async function interfaceIPv4Async(name: string): Promise<InterfaceIPv4 | undefined> {
+  const index = interfaceIndex(name);
+  if (index === 0) return undefined;
+  const L = libc();
+  const fd = openUdpSocket();
+  try {
+    const req = ifreq(name);
+    // SIOCGIFFLAGS is answered under RCU: no lock to wait for.
+    if (L.ioctl(fd, SIOCGIFFLAGS, 'void *', req) < 0) return undefined;
+    const flags = req.readUInt16LE(16);
+    const addrOf = async (ioc: number): Promise<string | undefined> => {
+      const r = ifreq(name);
+      if ((await offLoop(L.ioctl3, fd, ioc, r)).rc < 0) return undefined;
+      return formatIPv4(r, 20);
+    };
+    const address = await addrOf(SIOCGIFADDR);
+    return {
+      index,
+      up: (flags & IFF_UP) !== 0,
+      loopback: (flags & IFF_LOOPBACK) !== 0,
+      multicast: (flags & IFF_MULTICAST) !== 0,
+      address,
+      netmask: address === undefined ? undefined : await addrOf(SIOCGIFNETMASK),
+      broadcast: address === undefined || (flags & IFF_BROADCAST) === 0 ? undefined : await addrOf(SIOCGIFBRDADDR),
+    };
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** netlinkSend off the event loop: the kernel runs the request (and waits for RTNL) inside sendto. */
+export async function netlinkSendAsync(fd: number, msg: Uint8Array): Promise<void> {
+  const nl = Buffer.alloc(12);
+  nl.writeUInt16LE(AF_NETLINK, 0);
+  const buf = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+  const r = await offLoop(libc().sendto, fd, buf, buf.length, 0, nl, 12);
+  if (r.rc < 0) throw new SyscallError('VIGIL_ERR_SOCKET_SEND', 'sendto', 'AF_NETLINK', r.errno);
+}
+
+/** netlinkRecv off the event loop (further dump parts are built inside recv). */
+export async function netlinkRecvAsync(fd: number, maxBytes = 65536): Promise<Buffer | undefined> {
+  const buf = Buffer.allocUnsafe(maxBytes);
+  const r = await offLoop(libc().recv, fd, buf, maxBytes, 0);
+  if (r.rc < 0) {
+    if (r.errno === osConstants.errno.EAGAIN) return undefined;
+    throw new SyscallError('VIGIL_ERR_SOCKET', 'recv', 'AF_NETLINK', r.errno);
+  }
+  return buf.subarray(0, r.rc);
 }
 
 /** A non-blocking NETLINK_ROUTE socket (address queries and lifetime changes without spawning `ip`). */

@@ -6,8 +6,8 @@
  */
 import {
   interfaceName,
-  netlinkRecv,
-  netlinkSend,
+  netlinkRecvAsync as netlinkRecv,
+  netlinkSendAsync as netlinkSend,
   openRtnetlinkSocket,
   closeFd,
   formatIPv4,
@@ -242,24 +242,28 @@ function nextSeq(): number {
   return seqCounter;
 }
 
-function withSocket<T>(fn: (fd: number) => T): T {
+/**
+ * Each request runs its send and recv on the libuv threadpool (libc.ts offLoop): the kernel takes RTNL for them,
+ * and the daemon's event loop, which carries the heartbeats, must never wait for that lock.
+ */
+async function withSocket<T>(fn: (fd: number) => Promise<T>): Promise<T> {
   const fd = openRtnetlinkSocket();
   try {
-    return fn(fd);
+    return await fn(fd);
   } finally {
     closeFd(fd);
   }
 }
 
 /** Every IPv4 address of this namespace, as `ip -json -4 addr show` would list them. */
-export function netlinkListAddresses(): AddressInfo[] {
-  return withSocket((fd) => {
+export function netlinkListAddresses(): Promise<AddressInfo[]> {
+  return withSocket(async (fd) => {
     const seq = nextSeq();
-    netlinkSend(fd, encodeGetAddr(seq));
+    await netlinkSend(fd, encodeGetAddr(seq));
     const out: AddressInfo[] = [];
     const names = new Map<number, string | undefined>();
     for (let part = 0; part < MAX_DUMP_PARTS; part++) {
-      const buf = netlinkRecv(fd);
+      const buf = await netlinkRecv(fd);
       if (buf === undefined) throw new VigilError('VIGIL_ERR_OS_COMMAND', 'rtnetlink: address dump ended early');
       const r = parseAddrReplies(buf, seq);
       if (r.error !== undefined && r.error !== 0) {
@@ -279,12 +283,12 @@ export function netlinkListAddresses(): AddressInfo[] {
 }
 
 /** Sends one request and waits for its ACK; returns the kernel's errno (0 = done). */
-function request(msg: (seq: number) => Buffer, what: string): number {
-  return withSocket((fd) => {
+function request(msg: (seq: number) => Buffer, what: string): Promise<number> {
+  return withSocket(async (fd) => {
     const seq = nextSeq();
-    netlinkSend(fd, msg(seq));
+    await netlinkSend(fd, msg(seq));
     for (let part = 0; part < 16; part++) {
-      const buf = netlinkRecv(fd);
+      const buf = await netlinkRecv(fd);
       if (buf === undefined) break;
       const r = parseAddrReplies(buf, seq);
       if (r.error !== undefined) return r.error;
@@ -297,8 +301,8 @@ function request(msg: (seq: number) => Buffer, what: string): number {
  * Adds an address in one syscall pair: the takeover path cannot afford a spawn of `ip` (tens of ms on a loaded
  * host). Throws VIGIL_ERR_ADDR_EXISTS when it is already there, VIGIL_ERR_OS_COMMAND on any other refusal.
  */
-export function netlinkAddAddress(a: NewAddress): void {
-  const errno = request((seq) => encodeNewAddr(seq, a), `adding ${a.address}`);
+export async function netlinkAddAddress(a: NewAddress): Promise<void> {
+  const errno = await request((seq) => encodeNewAddr(seq, a), `adding ${a.address}`);
   if (errno === 0) return;
   if (errno === EEXIST) throw new VigilError('VIGIL_ERR_ADDR_EXISTS', `${a.address} is already configured`);
   throw new VigilError(
@@ -308,8 +312,8 @@ export function netlinkAddAddress(a: NewAddress): void {
 }
 
 /** Removes an address; false when it was not there (an expiring lease may beat us to it). */
-export function netlinkDelAddress(address: string, prefixLength: number, ifindex: number): boolean {
-  const errno = request((seq) => encodeDelAddr(seq, address, prefixLength, ifindex), `removing ${address}`);
+export async function netlinkDelAddress(address: string, prefixLength: number, ifindex: number): Promise<boolean> {
+  const errno = await request((seq) => encodeDelAddr(seq, address, prefixLength, ifindex), `removing ${address}`);
   if (errno === 0) return true;
   if (errno === EADDRNOTAVAIL) return false;
   throw new VigilError(
@@ -322,12 +326,17 @@ export function netlinkDelAddress(address: string, prefixLength: number, ifindex
  * Sets the lifetimes of `address/prefixLength` on `ifindex` (like `ip addr change ... valid_lft N preferred_lft N`,
  * including its quirk: an address that is not there is created). Throws with the kernel's errno on refusal.
  */
-export function netlinkSetLifetime(address: string, prefixLength: number, ifindex: number, lifetimeSec: number): void {
-  withSocket((fd) => {
+export function netlinkSetLifetime(
+  address: string,
+  prefixLength: number,
+  ifindex: number,
+  lifetimeSec: number,
+): Promise<void> {
+  return withSocket(async (fd) => {
     const seq = nextSeq();
-    netlinkSend(fd, encodeSetLifetime(seq, address, prefixLength, ifindex, lifetimeSec));
+    await netlinkSend(fd, encodeSetLifetime(seq, address, prefixLength, ifindex, lifetimeSec));
     for (let part = 0; part < 16; part++) {
-      const buf = netlinkRecv(fd);
+      const buf = await netlinkRecv(fd);
       if (buf === undefined) break;
       const r = parseAddrReplies(buf, seq);
       if (r.error === 0) return;

@@ -15,6 +15,7 @@ import dgram from 'node:dgram';
 import {
   closeFd,
   interfaceIPv4,
+  interfaceIPv4Async,
   openUdpSocket,
   setIntOption,
   SO_RCVBUF,
@@ -403,7 +404,8 @@ export abstract class UdpMedium implements Medium {
     try {
       let info: InterfaceIPv4 | undefined;
       try {
-        info = interfaceIPv4(this.name);
+        // Off the event loop: SIOCGIFADDR waits for RTNL, which a busy host can hold for a second.
+        info = await interfaceIPv4Async(this.name);
       } catch (e) {
         if (e instanceof VigilError) this.reportError(e);
         return;

@@ -90,3 +90,10 @@ test('interface lookups: index, IPv4 side and hardware address of lo; nothing fo
   assert.equal(libc.interfaceHwAddr('vigilnosuch0'), undefined);
   assert.equal(libc.libcAvailable(), true);
 });
+
+test('the off-loop interface lookup answers exactly like the synchronous one', async () => {
+  assert.deepEqual(await libc.interfaceIPv4Async('lo'), libc.interfaceIPv4('lo'));
+  assert.equal(await libc.interfaceIPv4Async('vigilnosuch0'), undefined);
+  const many = await Promise.all(Array.from({ length: 20 }, () => libc.interfaceIPv4Async('lo')));
+  assert.ok(many.every((x) => x?.address === '127.0.0.1'));
+});
