@@ -79,6 +79,18 @@ class MountWatch {
     this.stopped = true;
     await this.loop;
   }
+  /**
+   * Waits until a sample of the current phase saw the filesystem on `host` only. The test moves to its next
+   * phase right after a move; on a loaded machine one round of the watch (three nsenters) can outlast that.
+   */
+  async seen(host: string, timeoutMs = 30_000): Promise<void> {
+    const label = this.label;
+    await waitFor(`the watch to see ${host} only (${label})`, timeoutMs, () =>
+      Promise.resolve(
+        this.samples.some((s) => s.label === label && s.on.length === 1 && s.on[0] === host) ? true : undefined,
+      ),
+    );
+  }
   /** The samples of these phases that saw the filesystem on more than one node. */
   doubles(phases: readonly string[]): Sample[] {
     return this.samples.filter((s) => phases.includes(s.label) && s.on.length > 1);
@@ -160,6 +172,7 @@ test('Filesystem::/dev/loopN::/mnt/data::ext4 through the real resource-agents s
     watch.phase('stop');
     await vigil.stop(lab, 'linux1');
     await heldBy(lab, dev, 'linux2', 30_000);
+    await watch.seen('linux2');
     assert.equal(await readOn(lab, 'linux2', 'one'), 'written on linux1');
     assert.match(
       await logOf(lab, 'linux1'),
@@ -171,6 +184,7 @@ test('Filesystem::/dev/loopN::/mnt/data::ext4 through the real resource-agents s
     watch.phase('failback');
     await startVigil(lab, 'linux1');
     await heldBy(lab, dev, 'linux1', 60_000);
+    await watch.seen('linux1');
     assert.equal(await readOn(lab, 'linux1', 'two'), 'written on linux2');
 
     // Power cut of linux1: its mount dies with it, linux2 mounts after deadtime.
@@ -179,6 +193,7 @@ test('Filesystem::/dev/loopN::/mnt/data::ext4 through the real resource-agents s
     const before = (await logOf(lab, 'linux2')).length;
     await powerOff(lab, 'linux1');
     await heldBy(lab, dev, 'linux2', 30_000);
+    await watch.seen('linux2');
     t.diagnostic(`power cut of linux1 → mounted on linux2 after ${Math.round(nowMs() - cut)} ms (deadtime 2 s)`);
     // linux2's story of the takeover, for whoever reads the test output.
     for (const l of (await logOf(lab, 'linux2')).slice(before).split('\n'))
@@ -189,6 +204,7 @@ test('Filesystem::/dev/loopN::/mnt/data::ext4 through the real resource-agents s
     watch.phase('poweron');
     await faults.powerOn(lab, 'linux1', vigil);
     await heldBy(lab, dev, 'linux1', 60_000);
+    await watch.seen('linux1');
     assert.equal(await readOn(lab, 'linux1', 'three'), 'written on linux2 after the power cut');
 
     // kill -9 of Vigil on linux1: the kernel keeps linux1's mount, and without STONITH linux2 mounts too after
