@@ -360,7 +360,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         /* gone */
       }
     }
-    result.notes.push(`client ping at SCHED_FIFO 10 (lab/prober.ts), tcpdump at nice ${CLIENT_NICE}; burners at nice 0`);
+    result.notes.push(
+      `client ping at SCHED_FIFO 10 (lab/prober.ts), tcpdump at nice ${CLIENT_NICE}; burners at nice 0`,
+    );
     const primaryMac = await macOf(lab, spec.primary);
     phase(`starting ${o.impl}`);
     for (const n of lab.nodes) await driver.start(lab, n);
