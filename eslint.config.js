@@ -53,7 +53,8 @@ const pureLayer = (allowed) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'bin/**'] },
+  // bench/results/snapshots: copies of the build that `npm run bench -- --snapshot` runs (git-ignored).
+  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'bin/**', 'bench/results/snapshots/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -120,3 +120,25 @@ test('"same run": the same runner processes on both sides; without run ids, over
   assert.equal(sameRun([noId(a, '2026-11-26T20:00:00.000Z')], [noId(b, '2026-11-26T21:00:00.000Z')]), false);
   assert.equal(sameRun([], [b]), false);
 });
+
+test('planned moves: failback counts the gap of the move back, stop and standby their outage', () => {
+  const md = buildReport({
+    records: [
+      ...fixture(),
+      record('vigil', 'fast', 'failback', 1, 300, { failback_outage_ms: 15 }),
+      record('vigil', 'fast', 'failback', 2, 280, { failback_outage_ms: 25 }),
+      record('keepalived', 'fast', 'failback', 1, 310, { failback_outage_ms: 0 }),
+    ],
+    soak: [],
+    resultFiles: ['bench/results/bench.jsonl'],
+    soakFile: 'bench/results/soak.jsonl',
+    svgPath: 'bench/outage.svg',
+    mdPath: 'bench/RESULTS.md',
+    generatedAt: '2026-11-26T22:00:00.000Z',
+  });
+  assert.match(md, /## Planned moves/);
+  assert.deepEqual(row(md, '| failback | vigil | fast |').slice(1, 7), ['failback', 'vigil', 'fast', '2', '20', '25']);
+  assert.deepEqual(row(md, '| failback | keepalived | fast |').slice(4, 6), ['1', '0']);
+  assert.deepEqual(row(md, '| standby | vigil | fast |').slice(4, 6), ['2', '10']);
+  assert.ok(!md.includes('| standby | keepalived |'), 'unsupported: no row');
+});
