@@ -66,6 +66,13 @@ export interface ScenarioResult {
   /** failback: the primary powered back on → the VIP is back on it; longest gap during that phase. */
   failback_ms: number | null;
   failback_outage_ms: number | null;
+  /**
+   * The switch itself: from the last reply of the old holder to the first reply of the new one (kernel capture
+   * timestamps), for the first move after the fault and, for failback, the move back. Unlike `outage_ms` (the
+   * longest gap anywhere in the window) it is not inflated by a stall of the machine elsewhere in the window.
+   */
+  switch_gap_ms: number | null;
+  failback_switch_gap_ms: number | null;
   /** Distinct MACs that answered the client's probes after the fault, in order. */
   reply_macs: string[];
   probes_answered: number;
@@ -123,6 +130,16 @@ async function clientNeighMac(lab: Lab): Promise<string | undefined> {
 }
 
 /** Total time (ms) within [from, to] during which two or more nodes held the VIP, from the address events. */
+/** Last reply of the answering MAC before the first reply of another MAC after `from` → that reply (ms). */
+export function switchGap(replies: readonly { t: number; mac: string }[], from: number): number | null {
+  for (let i = 1; i < replies.length; i++) {
+    const prev = replies[i - 1]!;
+    const cur = replies[i]!;
+    if (cur.t >= from && cur.mac !== prev.mac) return round(cur.t - prev.t);
+  }
+  return null;
+}
+
 export function dualActiveMs(
   events: readonly LabEvent[],
   initial: ReadonlySet<string>,
@@ -175,6 +192,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     takeover_ms: null,
     failback_ms: null,
     failback_outage_ms: null,
+    switch_gap_ms: null,
+    failback_switch_gap_ms: null,
     reply_macs: [],
     probes_answered: 0,
     fault_at: null,
@@ -387,6 +406,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       const g = prober.longestGap(recoverAt, end);
       result.failback_outage_ms = g === undefined ? null : round(g.ms);
     }
+    result.switch_gap_ms = switchGap(prober.between(measureFrom, end), t0);
+    if (recoverAt !== undefined && o.scenario === 'failback')
+      result.failback_switch_gap_ms = switchGap(prober.between(recoverAt, end), recoverAt);
     const macChanges = prober.macChanges(t0, end);
     result.reply_macs = macChanges.map((e) => `${e.detail} (${macs.get(e.detail) ?? '?'})`);
     result.probes_answered = prober.between(measureFrom, end).length;

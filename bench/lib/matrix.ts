@@ -280,6 +280,8 @@ export function emptyResult(t: Trial, error: string): ScenarioResult {
     takeover_ms: null,
     failback_ms: null,
     failback_outage_ms: null,
+    switch_gap_ms: null,
+    failback_switch_gap_ms: null,
     reply_macs: [],
     probes_answered: 0,
     fault_at: null,

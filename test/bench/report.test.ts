@@ -125,8 +125,8 @@ test('planned moves: failback counts the gap of the move back, stop and standby 
   const md = buildReport({
     records: [
       ...fixture(),
-      record('vigil', 'fast', 'failback', 1, 300, { failback_outage_ms: 15 }),
-      record('vigil', 'fast', 'failback', 2, 280, { failback_outage_ms: 25 }),
+      record('vigil', 'fast', 'failback', 1, 300, { failback_outage_ms: 15, failback_switch_gap_ms: 6 }),
+      record('vigil', 'fast', 'failback', 2, 280, { failback_outage_ms: 25, failback_switch_gap_ms: 8 }),
       record('keepalived', 'fast', 'failback', 1, 310, { failback_outage_ms: 0 }),
     ],
     soak: [],
@@ -137,8 +137,17 @@ test('planned moves: failback counts the gap of the move back, stop and standby 
     generatedAt: '2026-11-26T22:00:00.000Z',
   });
   assert.match(md, /## Planned moves/);
-  assert.deepEqual(row(md, '| failback | vigil | fast |').slice(1, 7), ['failback', 'vigil', 'fast', '2', '20', '25']);
+  assert.deepEqual(row(md, '| failback | vigil | fast |').slice(1, 9), [
+    'failback',
+    'vigil',
+    'fast',
+    '2',
+    '20',
+    '25',
+    '7',
+    '8',
+  ]);
   assert.deepEqual(row(md, '| failback | keepalived | fast |').slice(4, 6), ['1', '0']);
-  assert.deepEqual(row(md, '| standby | vigil | fast |').slice(4, 6), ['2', '10']);
+  assert.deepEqual(row(md, '| standby | vigil | fast |').slice(4, 9), ['2', '10', '12', '–', '–']);
   assert.ok(!md.includes('| standby | keepalived |'), 'unsupported: no row');
 });

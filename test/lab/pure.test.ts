@@ -5,7 +5,16 @@ import { classifyHeartbeatLine, hbTime } from '../../lab/drivers/common.js';
 import { KeepalivedDriver } from '../../lab/drivers/keepalived.js';
 import { parseIpTs, type LabEvent } from '../../lab/monitor.js';
 import { Prober } from '../../lab/prober.js';
-import { dualActiveMs } from '../../lab/scenario.js';
+import { dualActiveMs, switchGap } from '../../lab/scenario.js';
+
+test('switch gap: last reply of the old holder to the first reply of the new one, after the fault only', () => {
+  const r = (t: number, mac: string) => ({ t, mac });
+  const replies = [r(0, 'a'), r(5, 'a'), r(10, 'a'), r(62, 'a'), r(67, 'a'), r(81, 'b'), r(86, 'b'), r(200, 'a')];
+  // The 52 ms stall (10 → 62) is not the switch; the switch is 67 → 81.
+  assert.equal(switchGap(replies, 1), 14);
+  assert.equal(switchGap(replies, 100), 114, 'the move back after 100');
+  assert.equal(switchGap([r(0, 'a'), r(5, 'a')], 0), null, 'no switch');
+});
 
 test('dual-active time counts only the spans with two or more holders', () => {
   const ev = (t: number, source: string, kind: 'vip_add' | 'vip_del'): LabEvent => ({ t, source, kind, detail: '' });
