@@ -46,6 +46,12 @@ export class IpAddrAgent implements ResourceAgent {
   private refreshTimer: NodeJS.Timeout | undefined;
   private burst: AbortController | undefined;
   private held = false;
+  /**
+   * The renewal in flight. The kernel re-creates an address whose lifetime is changed right after it was removed
+   * (see os/ip.ts), and netlink calls run off the event loop: a stop must wait for it, or a renewal that checked
+   * before the removal and changes after it brings the VIP back on a node that just gave it up.
+   */
+  private renewing: Promise<void> | undefined;
   /** this.now() when the last renewal (or the add) that succeeded was issued: the lease runs from there. */
   private leaseFrom = 0;
 
@@ -137,7 +143,11 @@ export class IpAddrAgent implements ResourceAgent {
     const { leaseSec, renewIntervalMs, garpRefreshMs } = this.deps.policy;
     if (leaseSec !== undefined) {
       this.renewTimer = setInterval(() => {
-        void this.renew(leaseSec);
+        if (this.renewing !== undefined) return; // the previous one is still waiting for the kernel
+        const r = this.renew(leaseSec).finally(() => {
+          if (this.renewing === r) this.renewing = undefined;
+        });
+        this.renewing = r;
       }, renewIntervalMs);
     }
     if (garpRefreshMs > 0) {
@@ -225,6 +235,7 @@ export class IpAddrAgent implements ResourceAgent {
   async stop(): Promise<OpResult> {
     this.held = false;
     this.stopTimers();
+    await this.renewing;
     try {
       const where = await this.deps.addresses.find(this.ip.address);
       if (where !== undefined) await this.deps.addresses.remove(this.ip.address, where.device);

@@ -204,3 +204,33 @@ test('reannounce sends a full burst only while the VIP is held', async () => {
   agent.reannounce();
   assert.equal(arp.calls.length, 2, 'released: nothing to announce');
 });
+
+test('a stop waits for the renewal in flight, so the renewal cannot bring the VIP back after the removal', async () => {
+  const { addresses, agent } = memorySetup({ renewIntervalMs: 20 });
+  assert.equal((await agent.start()).ok, true);
+  // The next renewal hangs (RTNL held elsewhere) until released by hand.
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const realRenew = addresses.renew.bind(addresses);
+  const order: string[] = [];
+  addresses.renew = async (a, d, s) => {
+    order.push('renew begins');
+    await gate;
+    const r = await realRenew(a, d, s);
+    order.push('renew ends');
+    return r;
+  };
+  const realRemove = addresses.remove.bind(addresses);
+  addresses.remove = async (a, d) => {
+    order.push('remove');
+    return realRemove(a, d);
+  };
+  while (!order.includes('renew begins')) await sleep(5);
+  const stopped = agent.stop();
+  await sleep(30);
+  assert.deepEqual(order, ['renew begins'], 'no removal while the renewal is in flight; no second renewal either');
+  release();
+  assert.equal((await stopped).ok, true);
+  assert.deepEqual(order, ['renew begins', 'renew ends', 'remove']);
+  assert.equal(await addresses.find('192.168.1.50'), undefined);
+});
