@@ -11,7 +11,7 @@ import { realArpAnnouncer } from '../os/garp.js';
 import { loadIdentity } from '../os/identity.js';
 import { IpCommandAddressManager } from '../os/ip.js';
 import { Pinger } from '../os/pinger.js';
-import { isRealtime, makeRealtime } from '../os/realtime.js';
+import { isRealtime, makeRealtime, makeThreadsRealtime } from '../os/realtime.js';
 import { RuntimeMonitor } from '../obs/runtime.js';
 import { SdNotify } from '../os/sdnotify.js';
 import { createMedium, type Medium } from '../transport/index.js';
@@ -154,8 +154,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   if (h.realtime) {
     const rt = makeRealtime(h.rtprio);
-    if (rt.ok) logger.info(rt.text);
-    else logger.warn(rt.text);
+    if (rt.ok) {
+      logger.info(rt.text);
+      logger.debug(`realtime policy applied to ${await makeThreadsRealtime(h.rtprio)} helper threads`);
+    } else logger.warn(rt.text);
   }
 
   const runtime = new RuntimeMonitor(

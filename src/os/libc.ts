@@ -572,9 +572,9 @@ export const SCHED_RESET_ON_FORK = 0x40000000;
  * Sets the scheduling policy of the calling thread (pid 0 = this thread, which for Node is the event loop).
  * Throws SyscallError (EPERM without CAP_SYS_NICE or with no realtime budget in the cgroup).
  */
-export function setScheduler(policy: number, priority: number): void {
+export function setScheduler(policy: number, priority: number, tid = 0): void {
   check(
-    libc().schedSetscheduler(0, policy, intBuf(priority)),
+    libc().schedSetscheduler(tid, policy, intBuf(priority)),
     'VIGIL_ERR_SCHED',
     'sched_setscheduler',
     `policy ${policy}, priority ${priority}`,

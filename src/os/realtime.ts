@@ -8,6 +8,7 @@
  * children are started with the normal policy (SCHED_RESET_ON_FORK): resource scripts, ping and STONITH
  * commands must never compete at realtime priority.
  */
+import { readdir } from 'node:fs/promises';
 import { SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR, getScheduler, setScheduler } from './libc.js';
 
 export const HEARTBEAT_RT_PRIORITY = 1;
@@ -25,6 +26,26 @@ export function makeRealtime(priority: number = HEARTBEAT_RT_PRIORITY): Realtime
       text: `Cannot run at realtime priority ${priority}: ${e instanceof Error ? e.message : String(e)}; heartbeats may be late on a busy host.`,
     };
   }
+}
+
+/**
+ * The same policy for the process's other threads (the libuv threadpool, which runs the lease renewals and device
+ * checks off the event loop, and V8's helpers): at normal priority a CPU hog starves them, a renewal comes too late
+ * and the kernel drops the VIP of a healthy holder. Returns how many threads were changed.
+ */
+export async function makeThreadsRealtime(priority: number = HEARTBEAT_RT_PRIORITY): Promise<number> {
+  let n = 0;
+  for (const t of await readdir('/proc/self/task').catch(() => [] as string[])) {
+    const tid = Number(t);
+    if (!Number.isInteger(tid) || tid === process.pid) continue;
+    try {
+      setScheduler(SCHED_RR | SCHED_RESET_ON_FORK, priority, tid);
+      n++;
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return n;
 }
 
 /** Back to the normal policy (tests, and `realtime off` after a reload). */

@@ -16,15 +16,19 @@ test('realtime on: the event loop runs SCHED_RR, its children do not', async (t)
   }
   const url = new URL('../../src/os/realtime.js', import.meta.url).href;
   const script = `
-    const { makeRealtime, isRealtime, makeNormal } = await import(${JSON.stringify(url)});
+    const { makeRealtime, isRealtime, makeNormal, makeThreadsRealtime } = await import(${JSON.stringify(url)});
     const { execFileSync } = await import('node:child_process');
     const before = isRealtime();
     const r = makeRealtime(3);
     const own = execFileSync('chrt', ['-p', String(process.pid)], { encoding: 'utf8' });
     const child = execFileSync('sh', ['-c', 'chrt -p $$'], { encoding: 'utf8' });
+    await import('node:fs/promises').then((f) => f.readFile('/proc/self/stat')); // the threadpool exists
+    const threads = await makeThreadsRealtime(3);
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const policies = readdirSync('/proc/self/task').map((t) => readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ')[38]);
     const bad = makeRealtime(1000);
     makeNormal();
-    console.log(JSON.stringify({ before, r, own, child, bad, after: isRealtime() }));
+    console.log(JSON.stringify({ before, r, own, child, bad, after: isRealtime(), threads, policies }));
   `;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]);
   const out = JSON.parse(stdout) as Record<string, unknown>;
@@ -35,4 +39,10 @@ test('realtime on: the event loop runs SCHED_RR, its children do not', async (t)
   assert.equal((out.bad as { ok: boolean }).ok, false);
   assert.match((out.bad as { text: string }).text, /Cannot run at realtime priority 1000: .*EINVAL/);
   assert.equal(out.after, false);
+  // Every thread (event loop, threadpool, V8 helpers) ran SCHED_RR (policy 2 in /proc/<pid>/task/<tid>/stat).
+  assert.ok((out.threads as number) >= 4, String(out.threads));
+  assert.ok(
+    (out.policies as string[]).every((p) => p === '2'),
+    JSON.stringify(out.policies),
+  );
 });
