@@ -87,8 +87,9 @@ export interface IpCommandOptions {
   /** Monotonic ms clock (renew measures its own duration); default performance.now. */
   readonly now?: () => number;
   /**
-   * List, add, remove and renew over rtnetlink (src/os/netlink.ts) instead of spawning `ip`. Default: on, unless `netns` is set (a netlink socket lives in the caller's namespace).
-   * Falls back to `ip` for good if netlink is unusable (no koffi).
+   * List, add, remove and renew over rtnetlink (src/os/netlink.ts) instead of spawning `ip`. Default: on, unless
+   * `netns` is set (a netlink socket lives in the caller's namespace). Falls back to `ip` for good if netlink is
+   * unusable (no koffi).
    */
   readonly netlink?: boolean;
 }
