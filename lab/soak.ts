@@ -101,7 +101,8 @@ const SETTLE_MS = 1500;
 const MAX_EVENTS = 400;
 const CLIENT_NICE = -10;
 
-async function vipHolders(lab: Lab): Promise<string[]> {
+/** Nodes that have the VIP on eth1 right now (the lab's own view, from `ip addr` in each namespace). */
+export async function vipHolders(lab: Lab): Promise<string[]> {
   const out: string[] = [];
   for (const n of lab.nodes) {
     const r = await runCmd('ip', ['-n', lab.netns(n), '-4', '-o', 'addr', 'show', 'dev', IFACE]);

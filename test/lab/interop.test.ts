@@ -4,6 +4,7 @@
  * tight). Timing bounds are generous on purpose: the machine has 2 shared cores and Heartbeat's own start-up
  * negotiation waits up to 10 s when both nodes start together.
  */
+import { vipHolders } from '../../lab/soak.js';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -138,15 +139,6 @@ async function vigilSees(lab: Lab, host: string, peer: string): Promise<string> 
   return r.stdout.trim();
 }
 
-async function holders(lab: Lab): Promise<string[]> {
-  const out: string[] = [];
-  for (const n of lab.nodes) {
-    const r = await runCmd('ip', ['-n', lab.netns(n), '-4', '-o', 'addr', 'show', 'dev', IFACE]);
-    if (r.stdout.includes(` ${VIP}/`)) out.push(n);
-  }
-  return out;
-}
-
 async function macOf(lab: Lab, host: string): Promise<string> {
   const r = await runCmd('ip', ['-n', lab.netns(host), 'link', 'show', IFACE]);
   return /link\/ether (\S+)/.exec(r.stdout)?.[1] ?? '?';
@@ -159,7 +151,7 @@ async function converged(lab: Lab, expected: string, timeoutMs: number): Promise
   let last = '';
   try {
     await waitFor(`the VIP on ${expected} only, reached by the client`, timeoutMs, async () => {
-      const h = await holders(lab);
+      const h = await vipHolders(lab);
       last = `holders [${h.join(', ')}]`;
       if (h.length !== 1 || h[0] !== expected) return undefined;
       const p = await runCmd('ip', ['netns', 'exec', lab.netns('client'), 'ping', '-c1', '-W1', VIP]);

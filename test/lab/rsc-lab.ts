@@ -5,8 +5,8 @@
 import { access, constants, readFile, rm, writeFile } from 'node:fs/promises';
 import { HA_LOGFILE } from '../../lab/drivers/common.js';
 import { VigilDriver } from '../../lab/drivers/vigil.js';
-import { runCmd, sleep, waitFor } from '../../lab/exec.js';
-import { IFACE, type Lab, VIP } from '../../lab/topology.js';
+import { sleep, waitFor } from '../../lab/exec.js';
+import { IFACE, type Lab } from '../../lab/topology.js';
 
 export const vigil = new VigilDriver();
 export const DEBUGFILE = '/var/log/ha-debug';
@@ -113,11 +113,4 @@ export async function killAll(lab: Lab): Promise<void> {
 }
 
 /** Nodes holding the VIP on eth1 right now. */
-export async function vipHolders(lab: Lab): Promise<string[]> {
-  const out: string[] = [];
-  for (const n of lab.nodes) {
-    const r = await runCmd('ip', ['-n', lab.netns(n), '-4', '-o', 'addr', 'show', 'dev', IFACE]);
-    if (r.stdout.includes(` ${VIP}/`)) out.push(n);
-  }
-  return out;
-}
+export { vipHolders } from '../../lab/soak.js';
