@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -60,16 +61,20 @@ function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger;
   return { logger, sinks: files };
 }
 
-/** The /proc/loadavg line for `ld`, refreshed in the background (never read on the heartbeat path). */
+/**
+ * The /proc/loadavg line for `ld`, refreshed every 5 s by a timer and never read on the heartbeat path itself. Read
+ * synchronously: procfs answers from memory without a lock, and an async read would cost five threadpool hops
+ * (open, stat, read, read, close), and an idle daemon's CPU is mostly such wake-ups.
+ */
 function loadavgReader(): { get: () => string; stop: () => void } {
   let line = '0.00 0.00 0.00 1/1 1';
   const refresh = (): void => {
-    readFile('/proc/loadavg', 'utf8').then(
-      (s) => {
-        line = s.trim();
-      },
-      () => undefined,
-    );
+    try {
+      // eslint-disable-next-line no-restricted-syntax -- procfs, from memory, no lock: see above
+      line = readFileSync('/proc/loadavg', 'utf8').trim();
+    } catch {
+      // No procfs (a container without it): keep the last line.
+    }
   };
   refresh();
   const t = setInterval(refresh, 5000);

@@ -5,15 +5,18 @@
  * Device watch: SO_BINDTODEVICE and multicast membership bind to an ifindex at setsockopt time. When the device is
  * deleted and recreated (network restart, bond/VLAN rebuild, veth recreation) the old sockets stay bound to an index
  * that no longer exists: Heartbeat then goes deaf on that link until restarted (reference §8). Here every
- * `deviceCheckMs` the medium compares if_nametoindex(dev) (one cheap syscall) with the index it bound to; when the
- * device is gone or its index changed it closes the sockets (`down` event), and reopens them as soon as the device
- * exists again with what the medium needs (for bcast, an IPv4 broadcast address) (`reopened` event). A send failing
- * with ENODEV/ENXIO triggers the same check at once. The bcast destination is refreshed on every check, so
- * readdressing the interface is followed too.
+ * `deviceCheckMs` the medium compares if_nametoindex(dev) (one cheap syscall, answered under RCU) with the index it
+ * bound to; when the device is gone or its index changed it closes the sockets (`down` event), and reopens them as
+ * soon as the device exists again with what the medium needs (for bcast, an IPv4 broadcast address) (`reopened`
+ * event). A send failing with ENODEV/ENXIO triggers the same check at once. Every FULL_CHECK_EVERY-th check also
+ * reads the device's addresses and refreshes the bcast destination, so readdressing the interface is followed too:
+ * not on every check, because those ioctls take RTNL and so run on the threadpool, three thread hops each, and an
+ * idle daemon's CPU is mostly wake-ups.
  */
 import dgram from 'node:dgram';
 import {
   closeFd,
+  interfaceIndex,
   interfaceIPv4,
   interfaceIPv4Async,
   openUdpSocket,
@@ -59,6 +62,7 @@ export interface SocketDescription {
 }
 
 const DEFAULT_CHECK_MS = 1000;
+const FULL_CHECK_EVERY = 5;
 const DEFAULT_MAX_IN_FLIGHT = 512;
 
 /** Makes a dgram socket of an fd made by libc; on failure the fd is closed. */
@@ -224,7 +228,10 @@ export abstract class UdpMedium implements Medium {
     this.emit({ type: 'open', ifindex: this.ifindex });
     const every = this.options.deviceCheckMs ?? DEFAULT_CHECK_MS;
     if (every > 0) {
+      let ticks = 0;
       this.timer = setInterval(() => {
+        ticks++;
+        if (ticks % FULL_CHECK_EVERY !== 0 && this.sameDevice()) return;
         void this.checkDevice();
       }, every);
       this.timer.unref();
@@ -395,6 +402,14 @@ export abstract class UdpMedium implements Medium {
     this.ifindex = 0;
     this.dest = undefined;
     for (const s of socks) if (s !== undefined) await closeSocket(s);
+  }
+
+  /** The cheap part of the check: true when nothing the index can tell has changed. */
+  private sameDevice(): boolean {
+    if (this.reopening) return true;
+    const index = interfaceIndex(this.name);
+    if (this.st === 'open') return index === this.ifindex;
+    return this.st === 'down' && index === 0;
   }
 
   /** Exposed for tests and for callers that learn of a link change some other way (e.g. a netlink monitor). */

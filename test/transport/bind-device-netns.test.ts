@@ -116,4 +116,27 @@ describe('device binding', { skip: skip ?? false }, () => {
     await a.close();
     await b.close();
   });
+
+  test('interface readdressed: the bcast destination follows (the periodic full check)', async () => {
+    const opts = { deviceCheckMs: 100 };
+    const a = launch(fx, 'a', { kind: 'bcast', dev: 'eth1', port: PORT + 3 }, opts);
+    const b = launch(fx, 'b', { kind: 'bcast', dev: 'eth1', port: PORT + 3 }, opts);
+    const [ra] = await Promise.all([a.ready(), b.ready()]);
+    assert.equal(ra.dest?.address, '10.72.1.255');
+    await sendUntilReceived(a, b, 'before');
+    for (const [h, ip] of [
+      ['a', '10.72.9.1/24'],
+      ['b', '10.72.9.2/24'],
+    ] as const) {
+      await fx.exec(h, ['ip', 'addr', 'flush', 'dev', 'eth1']);
+      await fx.exec(h, ['ip', 'addr', 'add', ip, 'brd', '+', 'dev', 'eth1']);
+    }
+    // Same ifindex, so only the address part of the check (every fifth one) can notice.
+    await sendUntilReceived(a, b, 'after-readdress');
+    const st = await a.stats();
+    assert.equal(st.state, 'open');
+    assert.equal(st.stats.reopens ?? 0, 0);
+    await a.close();
+    await b.close();
+  });
 });
