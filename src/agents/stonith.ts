@@ -2,7 +2,6 @@ import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { StonithConfig } from '../config/types.js';
 import { runProgram, type RunResult } from '../os/spawn.js';
-import type { Scheduler, TimerHandle } from '../util/clock.js';
 import { VigilError } from '../util/errors.js';
 
 /** What one reset attempt produced. */
@@ -10,7 +9,7 @@ export type ResetOutcome = { readonly ok: true } | { readonly ok: false; readonl
 
 /**
  * A fencing device. `reset` resolves (never rejects) once the node is known to be off or the attempt failed;
- * `signal` aborts a pending attempt (the coordinator was cancelled: the node came back, or we shut down).
+ * `signal` aborts a pending attempt (the fencing was cancelled: the node came back, or we shut down).
  */
 export interface StonithDevice {
   /** Plugin type as written in ha.cf (`command`, `meatware`, `null`, or a cluster-glue type such as `external/ipmi`). */
@@ -236,121 +235,5 @@ export async function createStonithDevice(cfg: StonithConfig, ctx: DeviceContext
       const config = cfg.directive === 'stonith' ? { file: cfg.params[0] ?? '' } : { params: params.join(' ') };
       return new ClusterGlueStonith(cfg.type, config, { timeoutMs: ctx.timeoutMs, env: ctx.env, stonithTool: tool });
     }
-  }
-}
-
-export type FenceResult =
-  | { readonly ok: true; readonly attempts: number }
-  | { readonly ok: false; readonly reason: 'cancelled' | 'exhausted'; readonly attempts: number };
-
-export interface FencingOptions {
-  readonly scheduler: Scheduler;
-  readonly log: StonithLog;
-  /** Pause after a failed attempt (Heartbeat: 5 s). */
-  readonly retryIntervalMs?: number;
-  /**
-   * Attempts before giving up. Heartbeat retries forever; Vigil keeps a bound (default 720: an hour at 5 s) and
-   * then says so loudly: the dead node's groups stay unowned, which is the safe side.
-   */
-  readonly maxAttempts?: number;
-}
-
-interface Fencing {
-  readonly abort: AbortController;
-  timer: TimerHandle | undefined;
-  attempts: number;
-  wake: (() => void) | undefined;
-}
-
-/**
- * (Not used by the daemon: there the pure engine owns the gate, the log lines and the 5 s retry, and
- * daemon/fencing.ts runs one device attempt per engine request. This loop suits a caller without the engine.)
- *
- * Heartbeat's STONITH gate: a dead node's groups are taken over only after a reset succeeded. One fencing per
- * node at a time (asking twice returns the same promise); retries every 5 s with Heartbeat's lines:
- * `Resetting node X with [dev]`, then `node X now reset.` or `STONITH of X failed.  Retrying...`.
- */
-export class FencingCoordinator {
-  private readonly active = new Map<string, Fencing>();
-  private readonly promises = new Map<string, Promise<FenceResult>>();
-  private readonly retryMs: number;
-  private readonly maxAttempts: number;
-
-  constructor(
-    readonly device: StonithDevice,
-    private readonly opts: FencingOptions,
-  ) {
-    this.retryMs = opts.retryIntervalMs ?? 5000;
-    this.maxAttempts = opts.maxAttempts ?? 720;
-    if (this.maxAttempts < 1) throw new VigilError('VIGIL_ERR_STONITH_CONFIG', 'maxAttempts must be at least 1');
-  }
-
-  fence(node: string): Promise<FenceResult> {
-    const existing = this.promises.get(node);
-    if (existing !== undefined) return existing;
-    const f: Fencing = { abort: new AbortController(), attempts: 0, timer: undefined, wake: undefined };
-    this.active.set(node, f);
-    const promise = this.run(node, f).finally(() => {
-      this.active.delete(node);
-      this.promises.delete(node);
-    });
-    this.promises.set(node, promise);
-    return promise;
-  }
-
-  private async run(node: string, f: Fencing): Promise<FenceResult> {
-    const { log } = this.opts;
-    // A function, not the property: the flag flips while we await, which flow analysis cannot see.
-    const aborted = (): boolean => f.abort.signal.aborted;
-    for (;;) {
-      if (aborted()) return { ok: false, reason: 'cancelled', attempts: f.attempts };
-      f.attempts++;
-      log('info', `Resetting node ${node} with [${this.device.deviceId}]`);
-      const r = await this.device.reset(node, f.abort.signal);
-      if (aborted()) return { ok: false, reason: 'cancelled', attempts: f.attempts };
-      if (r.ok) {
-        log('info', `node ${node} now reset.`);
-        return { ok: true, attempts: f.attempts };
-      }
-      if (r.detail !== '' && r.detail !== 'cancelled') log('ERROR', r.detail);
-      if (f.attempts >= this.maxAttempts) {
-        log(
-          'CRIT',
-          `STONITH of ${node} failed ${f.attempts} times: giving up. Its resources stay unowned until an operator acts.`,
-        );
-        return { ok: false, reason: 'exhausted', attempts: f.attempts };
-      }
-      log('ERROR', `STONITH of ${node} failed.  Retrying...`);
-      await new Promise<void>((resolve) => {
-        f.wake = resolve;
-        f.timer = this.opts.scheduler.setTimeout(resolve, this.retryMs);
-      });
-      f.timer = undefined;
-      f.wake = undefined;
-    }
-  }
-
-  /** Stops fencing `node` (it came back, or we are shutting down). True if a fencing was in progress. */
-  cancel(node: string): boolean {
-    const f = this.active.get(node);
-    if (f === undefined) return false;
-    f.abort.abort();
-    if (f.timer !== undefined) this.opts.scheduler.clearTimeout(f.timer);
-    f.wake?.();
-    return true;
-  }
-
-  cancelAll(): void {
-    for (const node of [...this.active.keys()]) this.cancel(node);
-  }
-
-  /** The operator's `vigil fence-ack NODE`: only meaningful with meatware; false otherwise or when nothing waits. */
-  acknowledge(node: string): boolean {
-    return this.device instanceof MeatwareStonith ? this.device.acknowledge(node) : false;
-  }
-
-  /** Nodes being fenced and the attempts made so far, for `vigil status`. */
-  inProgress(): { node: string; attempts: number }[] {
-    return [...this.active.entries()].map(([node, f]) => ({ node, attempts: f.attempts }));
   }
 }

@@ -3,8 +3,8 @@ import { MeatwareStonith, type ResetOutcome, type StonithDevice } from '../agent
 /**
  * One reset attempt per `stonith` action of the engine. The engine owns Heartbeat's gate, its log lines
  * (`Resetting node X with [dev]`, `node X now reset.`, `STONITH of X failed.  Retrying...`) and the 5 s retry
- * (a pure state machine, tested under a simulated clock), so the daemon must not loop on its own as
- * FencingCoordinator would: it runs one attempt, reports why it failed, and answers `stonithDone`.
+ * (a pure state machine, tested under a simulated clock), so the daemon must not loop on its own: it runs one
+ * attempt, reports why it failed, and answers `stonithDone`.
  */
 export class Fencer {
   private readonly running = new Map<string, { abort: AbortController; promise: Promise<ResetOutcome> }>();

@@ -8,15 +8,11 @@ import {
   CLUSTER_GLUE_STONITH,
   ClusterGlueStonith,
   CommandStonith,
-  FencingCoordinator,
   MeatwareStonith,
   NullStonith,
   createStonithDevice,
-  type FenceResult,
   type ResetOutcome,
-  type StonithDevice,
 } from '../../src/agents/stonith.js';
-import { SimulatedClock } from '../../src/util/clock.js';
 import { VigilError, isVigilError } from '../../src/util/errors.js';
 
 type Line = [string, string];
@@ -25,133 +21,29 @@ const logger = (): { lines: Line[]; log: (l: 'info' | 'WARN' | 'ERROR' | 'CRIT',
   return { lines, log: (l, t) => lines.push([l, t]) };
 };
 
-/** Lets promise continuations run (the coordinator awaits between steps). */
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-};
-
-/** Fails the first `failures` attempts, then succeeds. */
-class Flaky implements StonithDevice {
-  readonly type = 'flaky';
-  readonly deviceId = 'flaky test device';
-  calls = 0;
-  constructor(private failures: number) {}
-  reset(): Promise<ResetOutcome> {
-    this.calls++;
-    if (this.failures > 0) {
-      this.failures--;
-      return Promise.resolve({ ok: false, detail: 'power switch did not answer' });
-    }
-    return Promise.resolve({ ok: true });
-  }
-}
-
-function track(p: Promise<FenceResult>): { result: FenceResult | undefined } {
-  const box: { result: FenceResult | undefined } = { result: undefined };
-  void p.then((r) => {
-    box.result = r;
-  });
-  return box;
-}
-
-test('null device: one attempt, Heartbeat lines', async () => {
-  const clock = new SimulatedClock();
-  const { lines, log } = logger();
-  const c = new FencingCoordinator(new NullStonith(), { scheduler: clock, log });
-  assert.deepEqual(await c.fence('node2'), { ok: true, attempts: 1 });
-  assert.deepEqual(lines, [
-    ['info', 'Resetting node node2 with [null STONITH device]'],
-    ['info', 'node node2 now reset.'],
-  ]);
-});
-
-test('no success, no result: retries every 5 s with "STONITH of X failed.  Retrying..." until the device succeeds', async () => {
-  const clock = new SimulatedClock();
-  const { lines, log } = logger();
-  const dev = new Flaky(2);
-  const c = new FencingCoordinator(dev, { scheduler: clock, log });
-  const box = track(c.fence('node2'));
-  await settle();
-  assert.equal(dev.calls, 1);
-  assert.equal(box.result, undefined);
-  assert.deepEqual(c.inProgress(), [{ node: 'node2', attempts: 1 }]);
-  clock.advance(4999);
-  await settle();
-  assert.equal(dev.calls, 1, 'no retry before 5 s');
-  clock.advance(1);
-  await settle();
-  assert.equal(dev.calls, 2);
-  assert.equal(box.result, undefined, 'still not reset: the takeover must keep waiting');
-  clock.advance(5000);
-  await settle();
-  assert.deepEqual(box.result, { ok: true, attempts: 3 });
-  assert.deepEqual(c.inProgress(), []);
-  assert.deepEqual(lines, [
-    ['info', 'Resetting node node2 with [flaky test device]'],
-    ['ERROR', 'power switch did not answer'],
-    ['ERROR', 'STONITH of node2 failed.  Retrying...'],
-    ['info', 'Resetting node node2 with [flaky test device]'],
-    ['ERROR', 'power switch did not answer'],
-    ['ERROR', 'STONITH of node2 failed.  Retrying...'],
-    ['info', 'Resetting node node2 with [flaky test device]'],
-    ['info', 'node node2 now reset.'],
-  ]);
-});
-
-test('bounded: gives up after maxAttempts with a CRIT line; cancel stops a fencing in its wait', async () => {
-  const clock = new SimulatedClock();
-  const { lines, log } = logger();
-  const c = new FencingCoordinator(new Flaky(100), { scheduler: clock, log, maxAttempts: 3 });
-  const box = track(c.fence('node2'));
-  for (let i = 0; i < 3; i++) {
-    await settle();
-    clock.advance(5000);
-  }
-  await settle();
-  assert.deepEqual(box.result, { ok: false, reason: 'exhausted', attempts: 3 });
-  assert.match(lines.at(-1)?.[1] ?? '', /^STONITH of node2 failed 3 times: giving up/);
-  assert.equal(lines.at(-1)?.[0], 'CRIT');
-
-  const dev = new Flaky(100);
-  const c2 = new FencingCoordinator(dev, { scheduler: clock, log });
-  const p1 = c2.fence('node3');
-  assert.equal(c2.fence('node3'), p1, 'one fencing per node');
-  await settle();
-  assert.equal(c2.cancel('node3'), true);
-  assert.deepEqual(await p1, { ok: false, reason: 'cancelled', attempts: 1 });
-  clock.advance(60_000);
-  await settle();
-  assert.equal(dev.calls, 1, 'no attempt after cancel');
-  assert.equal(c2.cancel('node3'), false);
-});
-
-test('meatware: waits for the operator acknowledgement and only for the right node', async () => {
-  const clock = new SimulatedClock();
+test('meatware: waits for the operator acknowledgement and only for the right node; a cancel ends the wait', async () => {
   const { lines, log } = logger();
   const dev = new MeatwareStonith(log);
-  const c = new FencingCoordinator(dev, { scheduler: clock, log });
-  assert.equal(c.acknowledge('node2'), false, 'an ack before any request changes nothing');
-  const box = track(c.fence('node2'));
-  await settle();
-  clock.advance(3_600_000);
-  await settle();
-  assert.equal(box.result, undefined, 'no timeout: a human must confirm');
+  assert.equal(dev.acknowledge('node2'), false, 'an ack before any request changes nothing');
+  let result: ResetOutcome | undefined;
+  const p = dev.reset('node2', new AbortController().signal).then((r) => (result = r));
+  // No timeout of its own: a human must confirm (the engine's 5 s retries join this same wait).
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(result, undefined);
   assert.deepEqual(dev.pending(), ['node2']);
-  assert.equal(c.acknowledge('node9'), false);
-  assert.equal(c.acknowledge('node2'), true);
-  await settle();
-  assert.deepEqual(box.result, { ok: true, attempts: 1 });
+  assert.equal(dev.acknowledge('node9'), false);
+  assert.equal(dev.acknowledge('node2'), true);
+  await p;
+  assert.deepEqual(result, { ok: true });
   assert.deepEqual(lines, [
-    ['info', 'Resetting node node2 with [Meatware STONITH device]'],
     ['CRIT', 'OPERATOR INTERVENTION REQUIRED to reset node2.'],
     ['CRIT', 'Run "vigil fence-ack node2" AFTER power-cycling the machine.'],
     ['info', 'node Meatware-reset: node2'],
-    ['info', 'node node2 now reset.'],
   ]);
-  const p = c.fence('node3');
-  await settle();
-  c.cancelAll();
-  assert.deepEqual(await p, { ok: false, reason: 'cancelled', attempts: 1 });
+  const abort = new AbortController();
+  const p3 = dev.reset('node3', abort.signal);
+  abort.abort();
+  assert.deepEqual(await p3, { ok: false, detail: 'cancelled' });
   assert.deepEqual(dev.pending(), []);
 });
 
