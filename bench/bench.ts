@@ -115,6 +115,13 @@ function positiveInt(name: string) {
   };
 }
 
+function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new Error(`${name} must be a whole number, got '${v}'`);
+    return Number(v);
+  };
+}
+
 function commonOptions(c: Command): Command {
   return c
     .option('--out <file>', 'results file (JSON lines; appended, resumed from)', env('BENCH_OUT') ?? DEFAULT_OUT)
@@ -312,6 +319,7 @@ interface SoakOpts extends CommonOpts {
   profile?: string;
   minutes?: string;
   seconds?: number;
+  warmup?: number;
   burners: number;
   freezeEvery: number;
   freezeMs: number;
@@ -328,6 +336,7 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
   const seconds =
     o.seconds ?? (o.minutes !== undefined ? Math.round(Number(o.minutes) * 60) : mode === 'idle' ? 60 : 600);
   if (!(seconds > 0)) throw new Error('--minutes/--seconds must be positive');
+  const warmup = o.warmup ?? (mode === 'idle' ? 60 : 0);
   const burners = mode === 'idle' ? 0 : o.burners;
   const freezeEvery = mode === 'idle' ? 0 : o.freezeEvery;
   const existing = parseSoakResults(await readText(o.soakOut));
@@ -342,7 +351,8 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
     n++;
     const t = timingFor(p, impl, fastest);
     checkTiming(impl, t);
-    const key = `${mode}/${impl}/${p}/${t.keepaliveMs}/${t.deadtimeMs}/${seconds}s/b${burners}/f${freezeEvery}x${o.freezeMs}#${trial}`;
+    const warm = warmup > 0 ? `/w${warmup}s` : '';
+    const key = `${mode}/${impl}/${p}/${t.keepaliveMs}/${t.deadtimeMs}/${seconds}s${warm}/b${burners}/f${freezeEvery}x${o.freezeMs}#${trial}`;
     if (done.has(key)) {
       log(`[${n}/${todo.length}] ${mode} ${impl} ${p} #${trial}: already in ${o.soakOut}`);
       continue;
@@ -361,6 +371,8 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
       ...vigilDetectorArgs(impl, p),
       '--seconds',
       String(seconds),
+      '--warmup',
+      String(warmup),
       '--burners',
       String(burners),
       '--freeze-every',
@@ -499,6 +511,11 @@ async function main(): Promise<void> {
         .option('--profile <name>', `timing profile (default ${mode === 'soak' ? 'fast' : 'tutorial'})`)
         .option('--minutes <m>', `duration (default ${mode === 'soak' ? 10 : 1})`)
         .option('--seconds <s>', 'duration in seconds (overrides --minutes)', positiveInt('--seconds'))
+        .option(
+          '--warmup <s>',
+          `run the settled cluster this long before measuring (default ${mode === 'idle' ? 60 : 0})`,
+          nonNegativeInt('--warmup'),
+        )
         .option('--burners <n>', 'busy loops per node', positiveInt('--burners'), 2)
         .option('--freeze-every <ms>', 'standby freeze period', positiveInt('--freeze-every'), 10_000)
         .option('--freeze-ms <ms>', 'standby freeze length', positiveInt('--freeze-ms'), 300)

@@ -104,6 +104,12 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
     .option('--keepalive <ms>', 'keepalive / advert interval, ms', int('--keepalive'), 100)
     .option('--deadtime <ms>', 'deadtime, ms', int('--deadtime'), 500)
     .option('--seconds <s>', 'how long to watch the settled cluster', int('--seconds'), 600)
+    .option(
+      '--warmup <s>',
+      'run the settled cluster this long before watching (idle: skip start-up)',
+      int('--warmup'),
+      0,
+    )
     .option('--burners <n>', 'busy-loop processes per node (normal priority)', int('--burners'), 2)
     .option('--freeze-every <ms>', 'period of the standby freezes (0: none)', int('--freeze-every'), 10_000)
     .option('--freeze-ms <ms>', 'length of each standby freeze (SIGSTOP ... SIGCONT)', int('--freeze-ms'), 300)
@@ -120,6 +126,7 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
           keepalive: number;
           deadtime: number;
           seconds: number;
+          warmup: number;
           burners: number;
           freezeEvery: number;
           freezeMs: number;
@@ -144,6 +151,7 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
           deadtimeMs: o.deadtime,
           prefix: o.prefix,
           durationMs: o.seconds * 1000,
+          warmupMs: o.warmup * 1000,
           burnersPerNode: o.burners,
           freezeEveryMs: o.freezeEvery,
           freezeMs: o.freezeMs,

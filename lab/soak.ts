@@ -25,6 +25,11 @@ export interface SoakOptions {
   prefix: string;
   /** How long the healthy cluster is watched, once it has settled. */
   durationMs: number;
+  /**
+   * How long the settled cluster runs before the window opens (default 0). For an idle measurement: a JIT runtime
+   * spends its first minute compiling and sizing its heap, which is start-up, not idle.
+   */
+  warmupMs?: number;
   /** Busy-loop processes started in each node's namespaces (normal priority); 0 = none. */
   burnersPerNode: number;
   /** Period of the standby freezes; 0 = no freeze. */
@@ -63,6 +68,8 @@ export interface SoakResult {
   duration_ms: number;
   /** The window actually observed (shorter when interrupted by an error). */
   measured_ms: number;
+  /** Time the settled cluster ran before the window opened (absent in results older than the option). */
+  warmup_ms?: number;
   burners_per_node: number;
   freeze_every_ms: number;
   freeze_ms: number;
@@ -300,6 +307,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     deadtime_ms: o.deadtimeMs,
     duration_ms: o.durationMs,
     measured_ms: 0,
+    warmup_ms: o.warmupMs ?? 0,
     burners_per_node: o.burnersPerNode,
     freeze_every_ms: o.freezeEveryMs,
     freeze_ms: o.freezeMs,
@@ -390,6 +398,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     if (burners.length > 0) {
       phase(`${burners.length} CPU burners running; settling`);
       await sleep(SETTLE_MS);
+    }
+
+    if ((o.warmupMs ?? 0) > 0) {
+      phase(`warming up for ${Math.round((o.warmupMs ?? 0) / 1000)} s`);
+      await sleep(o.warmupMs ?? 0);
     }
 
     const initial = new Set(await vipHolders(lab));

@@ -367,20 +367,20 @@ export function buildReport(inp: ReportInput): string {
     '',
     'All processes of the daemon on the node, sampled every second from `/proc/<pid>/stat` (utime+stime) and `/proc/<pid>/status` (VmRSS; ' +
       'PSS from `smaps_rollup` splits shared pages between processes). CPU in percent of one core over the window. ' +
-      'Idle: a quiet cluster at keepalive 1 s / deadtime 10 s; soak: the run above.',
+      'Idle: a quiet cluster at keepalive 1 s / deadtime 10 s, measured after a warm-up (the column: a JIT runtime compiles and sizes its heap in its first minute); soak: the run above.',
     '',
   );
   if (withRes.length === 0) L.push('No measurement yet (`npm run bench -- idle`, `npm run bench -- soak`).', '');
   else {
     L.push(
-      '| mode | impl | keepalive/deadtime ms | window s | node | processes | RSS max MB | RSS mean MB | PSS max MB | CPU % |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| mode | impl | keepalive/deadtime ms | warm-up s | window s | node | processes | RSS max MB | RSS mean MB | PSS max MB | CPU % |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const mode of ['idle', 'soak'] as const)
       for (const s of withRes.filter((x) => x.mode === mode))
         for (const u of s.resources)
           L.push(
-            `| ${mode} | ${s.impl} | ${s.keepalive_ms}/${s.deadtime_ms} | ${Math.round(s.measured_ms / 1000)} | ${u.host} | ${u.processes} | ${mb(u.rss_kb_max)} | ${mb(u.rss_kb_mean)} | ${mb(u.pss_kb_max)} | ${u.cpu_pct.toFixed(2)} |`,
+            `| ${mode} | ${s.impl} | ${s.keepalive_ms}/${s.deadtime_ms} | ${Math.round((s.warmup_ms ?? 0) / 1000)} | ${Math.round(s.measured_ms / 1000)} | ${u.host} | ${u.processes} | ${mb(u.rss_kb_max)} | ${mb(u.rss_kb_mean)} | ${mb(u.pss_kb_max)} | ${u.cpu_pct.toFixed(2)} |`,
           );
     L.push('');
   }
