@@ -1,14 +1,16 @@
 /**
- * The client prober: ICMP echo to the VIP from the client host, 200 probes/s (`ping -i 0.005`, no reply awaited),
+ * The client prober: ICMP echo to the VIP from the client host, 200 probes/s (probe-sender.ts, no reply awaited),
  * with every echo reply and every ARP frame captured by tcpdump in the client's namespace (-tt: kernel capture
  * timestamps, µs). From the capture: every gap between consecutive replies, and the source MAC of every reply
  * (two MACs interleaving = two hosts answering for the VIP).
  */
+import { fileURLToPath } from 'node:url';
 import { VigilError } from '../src/util/errors.js';
 import { nowMs, sleep } from './exec.js';
 import { LineProcess, type LabEvent } from './monitor.js';
 
 export const PROBE_INTERVAL_MS = 5;
+const SENDER = fileURLToPath(new URL('./probe-sender.js', import.meta.url));
 
 export interface Reply {
   t: number;
@@ -75,10 +77,11 @@ export class Prober {
     this.ping = new LineProcess(
       'nsenter',
       // Realtime and above the daemons it measures (Vigil and Heartbeat run SCHED_RR 1): on a busy host a
-      // normal-priority ping skips probes and reports gaps of 50-700 ms that are the prober's own, not an outage.
-      // It costs the daemons nothing measurable: 200 tiny sends a second.
-      [...nsArgs, 'chrt', '-f', '10', 'ping', '-n', '-q', '-i', String(PROBE_INTERVAL_MS / 1000), this.vip],
+      // normal-priority sender skips probes and reports gaps of 50-700 ms that are the prober's own, not an outage.
+      // Not iputils ping: see probe-sender.ts (it busy-waits below 10 ms and RT throttling pauses it every second).
+      [...nsArgs, 'chrt', '-f', '10', process.execPath, SENDER, this.vip, String(PROBE_INTERVAL_MS)],
       () => undefined,
+      (l) => this.stderr.push(l),
     );
   }
 

@@ -272,6 +272,27 @@ export function bindIPv4(fd: number, address: string, port: number): void {
   check(libc().bind(fd, sockaddrIn(address, port), 16), 'VIGIL_ERR_SOCKET_BIND', 'bind', `${address}:${port}`);
 }
 
+/** A non-blocking raw IPv4 socket for one protocol (needs CAP_NET_RAW); the kernel builds the IP header. */
+export function openRawIPv4Socket(protocol: number): number {
+  return check(
+    libc().socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
+    'VIGIL_ERR_SOCKET',
+    'socket',
+    `AF_INET, SOCK_RAW, ${protocol}`,
+  );
+}
+
+/** One datagram to an IPv4 address (port 0 for raw sockets); the bytes sent, or a SyscallError. */
+export function sendToIPv4(fd: number, bytes: Uint8Array, address: string, port = 0): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return check(
+    libc().sendto(fd, buf, buf.length, 0, sockaddrIn(address, port), 16),
+    'VIGIL_ERR_SOCKET_SEND',
+    'sendto',
+    address,
+  );
+}
+
 /** IP_ADD_MEMBERSHIP with a struct ip_mreqn: joins `group` on the interface `ifindex` (not "whichever route wins"). */
 export function addMembership(fd: number, group: string, ifindex: number, ifaddr = '0.0.0.0'): void {
   const mreqn = Buffer.alloc(12);
