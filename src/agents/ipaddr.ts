@@ -1,6 +1,6 @@
 import type { IpResourceArgs } from '../config/types.js';
 import type { ArpAnnouncer } from '../os/garp.js';
-import type { AddressManager } from '../os/ip.js';
+import { firstFreeLabel, pickNic, type AddressInfo, type AddressManager } from '../os/ip.js';
 import { VigilError } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from './agent.js';
 
@@ -63,8 +63,12 @@ export class IpAddrAgent implements ResourceAgent {
   ) {}
 
   /** Resolves device and prefix the way IPaddr's findif does. */
-  private async placement(): Promise<{ device: string; prefixLength: number; broadcast: string | undefined }> {
-    const match = await this.deps.addresses.findNic(this.ip.address);
+  private placement(addrs: readonly AddressInfo[]): {
+    device: string;
+    prefixLength: number;
+    broadcast: string | undefined;
+  } {
+    const match = pickNic(this.ip.address, addrs);
     const device = this.ip.nic ?? match?.device;
     if (device === undefined) {
       throw new VigilError(
@@ -85,7 +89,10 @@ export class IpAddrAgent implements ResourceAgent {
   async start(): Promise<OpResult> {
     const issued = this.now();
     try {
-      const existing = await this.deps.addresses.find(this.ip.address);
+      // One address dump answers "already here?", "which NIC?" and "which label?": on the takeover path each dump
+      // is a netlink round trip through the threadpool, so one instead of three.
+      const addrs = await this.deps.addresses.list();
+      const existing = addrs.find((a) => a.address === this.ip.address);
       let device: string;
       if (existing !== undefined) {
         device = existing.device;
@@ -93,13 +100,20 @@ export class IpAddrAgent implements ResourceAgent {
           await this.deps.addresses.renew(this.ip.address, device, this.deps.policy.leaseSec);
         }
       } else {
-        const p = await this.placement();
+        const p = this.placement(addrs);
         device = p.device;
         await this.deps.addresses.add({
           address: this.ip.address,
           prefixLength: p.prefixLength,
           device,
-          ...(this.kind === 'IPaddr' ? { label: await this.deps.addresses.nextLabel(device) } : {}),
+          ...(this.kind === 'IPaddr'
+            ? {
+                label: firstFreeLabel(
+                  device,
+                  addrs.filter((a) => a.device === device).map((a) => a.label),
+                ),
+              }
+            : {}),
           ...(p.broadcast !== undefined ? { broadcast: p.broadcast } : {}),
           ...(this.deps.policy.leaseSec !== undefined ? { lifetimeSec: this.deps.policy.leaseSec } : {}),
         });
