@@ -336,7 +336,7 @@ export function buildReport(inp: ReportInput): string {
     "A healthy two-node cluster, busy loops running inside both nodes' namespaces, the standby's daemon frozen (SIGSTOP/SIGCONT) periodically. " +
       'Nothing should move: "takeovers" counts every VIP acquisition during the window (any node), "dead" every log line declaring a peer dead ' +
       '(per node: when a freeze outlasts the deadtime, the holder declaring the frozen standby dead is right, the standby declaring the holder dead is a false alarm); ' +
-      "client gaps are counted above the threshold. The client's ping runs at SCHED_FIFO 10 and tcpdump at nice -10 (the client stands for " +
+      "client gaps are counted above the threshold. The client's probe sender runs at SCHED_FIFO 10 and tcpdump at nice -10 (the client stands for " +
       'another machine), yet the lab network (veth, bridge) is processed in softirqs that share the saturated CPUs: "probes/s" below 200 ' +
       'and gaps while nothing moved show how much of that is the machine. A takeover by the holder itself (its VIP lost and re-added) ' +
       'counts as a takeover too; "VIP off preferred" is how long the standby held it.',
