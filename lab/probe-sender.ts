@@ -40,8 +40,10 @@ function main(): void {
   const fd = openRawIPv4Socket(IPPROTO_ICMP);
   const id = process.pid;
   let seq = 0;
-  // On a fixed grid from the start, so a late timer does not shift every later probe.
-  const start = performance.now();
+  // On a fixed grid, so a late timer does not shift every later probe; after a stall of our own, the grid
+  // restarts from now instead of sending the missed probes in a burst.
+  let start = performance.now();
+  let n = 0;
   const tick = (): void => {
     try {
       sendToIPv4(fd, echoRequest(id, seq), vip);
@@ -49,8 +51,13 @@ function main(): void {
       // No route yet, or the VIP's neighbour entry is unresolved: the next probe tries again, the gap shows.
     }
     seq++;
-    const next = start + seq * intervalMs;
-    setTimeout(tick, Math.max(0, next - performance.now()));
+    n++;
+    const now = performance.now();
+    if (start + n * intervalMs < now - intervalMs) {
+      start = now;
+      n = 0;
+    }
+    setTimeout(tick, Math.max(0, start + n * intervalMs - now));
   };
   tick();
 }

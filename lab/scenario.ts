@@ -129,7 +129,6 @@ async function clientNeighMac(lab: Lab): Promise<string | undefined> {
   return j[0]?.lladdr;
 }
 
-/** Total time (ms) within [from, to] during which two or more nodes held the VIP, from the address events. */
 /** Last reply of the answering MAC before the first reply of another MAC after `from` → that reply (ms). */
 export function switchGap(replies: readonly { t: number; mac: string }[], from: number): number | null {
   for (let i = 1; i < replies.length; i++) {
@@ -140,6 +139,7 @@ export function switchGap(replies: readonly { t: number; mac: string }[], from: 
   return null;
 }
 
+/** Total time (ms) within [from, to] during which two or more nodes held the VIP, from the address events. */
 export function dualActiveMs(
   events: readonly LabEvent[],
   initial: ReadonlySet<string>,

@@ -400,9 +400,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await sleep(SETTLE_MS);
     }
 
-    if ((o.warmupMs ?? 0) > 0) {
-      phase(`warming up for ${Math.round((o.warmupMs ?? 0) / 1000)} s`);
-      await sleep(o.warmupMs ?? 0);
+    const warmupMs = o.warmupMs ?? 0;
+    if (warmupMs > 0) {
+      phase(`warming up for ${Math.round(warmupMs / 1000)} s`);
+      await sleep(warmupMs);
     }
 
     const initial = new Set(await vipHolders(lab));
