@@ -42,6 +42,8 @@ export interface IpAgentDeps {
  */
 export class IpAddrAgent implements ResourceAgent {
   private device: string | undefined;
+  /** The prefix length the held VIP was found or added with: a renewal is then a single netlink request. */
+  private prefixLength: number | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private burst: AbortController | undefined;
@@ -94,14 +96,17 @@ export class IpAddrAgent implements ResourceAgent {
       const addrs = await this.deps.addresses.list();
       const existing = addrs.find((a) => a.address === this.ip.address);
       let device: string;
+      let prefixLength: number;
       if (existing !== undefined) {
         device = existing.device;
+        prefixLength = existing.prefixLength;
         if (this.deps.policy.leaseSec !== undefined && existing.dynamic) {
-          await this.deps.addresses.renew(this.ip.address, device, this.deps.policy.leaseSec);
+          await this.deps.addresses.renew(this.ip.address, device, this.deps.policy.leaseSec, prefixLength);
         }
       } else {
         const p = this.placement(addrs);
         device = p.device;
+        prefixLength = p.prefixLength;
         await this.deps.addresses.add({
           address: this.ip.address,
           prefixLength: p.prefixLength,
@@ -119,6 +124,7 @@ export class IpAddrAgent implements ResourceAgent {
         });
       }
       this.device = device;
+      this.prefixLength = prefixLength;
       this.held = true;
       this.leaseFrom = issued;
       this.announce(this.deps.policy.garpCount, this.deps.policy.garpIntervalMs);
@@ -197,7 +203,7 @@ export class IpAddrAgent implements ResourceAgent {
     const issued = this.now();
     let result;
     try {
-      result = await this.deps.addresses.renew(this.ip.address, device, leaseSec);
+      result = await this.deps.addresses.renew(this.ip.address, device, leaseSec, this.prefixLength);
     } catch (e) {
       this.deps.log(
         'WARN',
@@ -251,8 +257,15 @@ export class IpAddrAgent implements ResourceAgent {
     this.stopTimers();
     await this.renewing;
     try {
-      const where = await this.deps.addresses.find(this.ip.address);
-      if (where !== undefined) await this.deps.addresses.remove(this.ip.address, where.device);
+      // Where we put it, first: one removal request, no dump, on the planned-move path. Anywhere else (never held
+      // here, moved by hand, its device gone) it takes a dump to find it, and only that path's errors count.
+      const device = this.device;
+      const removed =
+        device !== undefined && (await this.deps.addresses.remove(this.ip.address, device).catch(() => false));
+      if (!removed) {
+        const where = await this.deps.addresses.find(this.ip.address);
+        if (where !== undefined) await this.deps.addresses.remove(this.ip.address, where.device);
+      }
       return { ok: true, rc: 0, detail: '' };
     } catch (e) {
       return {

@@ -28,6 +28,8 @@ export class MemoryAddressManager implements AddressManager {
   private entries: Entry[] = [];
   /** Every mutating call, in order, for assertions: `add 10.0.0.50/24 eth1 eth1:0 30`, `renew ...`, `remove ...`. */
   readonly log: string[] = [];
+  /** How many times the addresses were listed (a dump, on the real manager): the hot paths must not need one. */
+  lists = 0;
 
   /** `devices`: interface name → its fixed addresses (`10.0.0.1/24`). */
   constructor(
@@ -79,6 +81,7 @@ export class MemoryAddressManager implements AddressManager {
   }
 
   list(device?: string): Promise<AddressInfo[]> {
+    this.lists++;
     this.expire();
     return Promise.resolve(
       this.entries.filter((e) => device === undefined || e.info.device === device).map((e) => this.current(e)),
@@ -134,10 +137,10 @@ export class MemoryAddressManager implements AddressManager {
     return Promise.resolve();
   }
 
-  renew(address: string, device: string, lifetimeSec: number): Promise<RenewResult> {
+  renew(address: string, device: string, lifetimeSec: number, prefixLength?: number): Promise<RenewResult> {
     this.expire();
     const e = this.entries.find((x) => x.info.address === address && x.info.device === device);
-    this.log.push(`renew ${address} ${device} ${lifetimeSec}`);
+    this.log.push(`renew ${address} ${device} ${lifetimeSec}${prefixLength === undefined ? '' : ` /${prefixLength}`}`);
     if (e === undefined) return Promise.resolve('absent');
     e.expiresAt = this.clock.now() + lifetimeSec * 1000;
     e.info = { ...e.info, dynamic: true };

@@ -7,13 +7,14 @@
  * itself when that runs out (about 1 s granularity), so a daemon that dies without cleaning up stops holding the VIP.
  * `renew` pushes the lifetime forward. One kernel quirk shapes `renew`: IPv4 RTM_NEWADDR ignores the absence of
  * NLM_F_CREATE, so `ip addr change` on an address that has just expired silently adds it back (without its label).
- * A node that was frozen past its lease must not resurrect the VIP that way, so renew first checks that the address
- * is still there, and if the lifetime could have run out while the renew itself was in progress (a stall between
- * the check and the change), checks again afterwards and removes a resurrected address (see `renew`).
+ * A node that was frozen past its lease must not resurrect the VIP that way. Over netlink the renewal cannot create
+ * an address at all (netlink.ts encodeRenew). Through `ip`, renew first checks that the address is still there, and
+ * if the lifetime could have run out while the renew itself was in progress (a stall between the check and the
+ * change), checks again afterwards and removes a resurrected address (see `renew`).
  */
 import { execFile } from 'node:child_process';
 import { formatIPv4, interfaceIndex, parseIPv4, validateIfName, MAX_IFNAME } from './libc.js';
-import { netlinkAddAddress, netlinkDelAddress, netlinkListAddresses, netlinkSetLifetime } from './netlink.js';
+import { netlinkAddAddress, netlinkDelAddress, netlinkListAddresses, netlinkRenewAddress } from './netlink.js';
 import { VigilError } from '../util/errors.js';
 
 export interface AddressInfo {
@@ -63,8 +64,11 @@ export type RenewResult = 'renewed' | 'absent' | 'expired';
 export interface AddressManager {
   /** Adds the address; VIGIL_ERR_ADDR_EXISTS if it is already on the device. */
   add(opts: AddAddressOptions): Promise<void>;
-  /** Sets the lease of an existing address to `lifetimeSec` from now (see RenewResult). */
-  renew(address: string, device: string, lifetimeSec: number): Promise<RenewResult>;
+  /**
+   * Sets the lease of an existing address to `lifetimeSec` from now (see RenewResult). `prefixLength`, when the
+   * caller knows it, saves looking it up.
+   */
+  renew(address: string, device: string, lifetimeSec: number, prefixLength?: number): Promise<RenewResult>;
   /** Removes the address from the device; false when it was not there. */
   remove(address: string, device: string): Promise<boolean>;
   /** IPv4 addresses, of one device or of all. */
@@ -374,32 +378,27 @@ export class IpCommandAddressManager implements AddressManager {
     }
   }
 
-  async renew(address: string, device: string, lifetimeSec: number): Promise<RenewResult> {
+  async renew(address: string, device: string, lifetimeSec: number, prefixLength?: number): Promise<RenewResult> {
     validateAddress(address);
     validateIfName(device);
     validateLifetime(lifetimeSec);
+    if (prefixLength !== undefined) validatePrefix(prefixLength);
+    const fast = await this.viaNetlink(() => this.renewOverNetlink(address, device, lifetimeSec, prefixLength));
+    if (fast !== undefined) return fast;
     const t0 = this.now();
     const before = await this.findOn(address, device);
     if (before === undefined) return 'absent';
-    const done = await this.viaNetlink(async () => {
-      const ifindex = interfaceIndex(device);
-      if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
-      await netlinkSetLifetime(address, before.prefixLength, ifindex, lifetimeSec);
-      return true;
-    });
-    if (done === undefined) {
-      await this.run([
-        'addr',
-        'change',
-        `${address}/${before.prefixLength}`,
-        'dev',
-        device,
-        'valid_lft',
-        String(lifetimeSec),
-        'preferred_lft',
-        String(lifetimeSec),
-      ]);
-    }
+    await this.run([
+      'addr',
+      'change',
+      `${address}/${before.prefixLength}`,
+      'dev',
+      device,
+      'valid_lft',
+      String(lifetimeSec),
+      'preferred_lft',
+      String(lifetimeSec),
+    ]);
     const elapsed = this.now() - t0;
     // The kernel reports whole seconds, truncating the time spent: the real remainder may be up to 1 s shorter.
     if (before.validLifetimeSec === undefined || elapsed < (before.validLifetimeSec - 1) * 1000) return 'renewed';
@@ -420,17 +419,47 @@ export class IpCommandAddressManager implements AddressManager {
     return 'expired';
   }
 
+  /**
+   * One request when the prefix length is known (the holder's every renewal): the kernel checks and renews in one
+   * step and never re-creates the address (netlink.ts encodeRenew), so there is no 'expired' case here. Without
+   * the prefix, or when the kernel refuses, a dump tells an absent address from one readdressed by hand.
+   */
+  private async renewOverNetlink(
+    address: string,
+    device: string,
+    lifetimeSec: number,
+    prefixLength: number | undefined,
+  ): Promise<RenewResult> {
+    const ifindex = interfaceIndex(device);
+    if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
+    if (prefixLength !== undefined) {
+      if ((await netlinkRenewAddress(address, prefixLength, ifindex, lifetimeSec)) === 'renewed') return 'renewed';
+    }
+    const here = async (): Promise<AddressInfo | undefined> =>
+      (await netlinkListAddresses()).find((a) => a.address === address && a.device === device);
+    const found = await here();
+    if (found === undefined) return 'absent';
+    if ((await netlinkRenewAddress(address, found.prefixLength, ifindex, lifetimeSec)) === 'renewed') return 'renewed';
+    // Listed, then refused: it vanished in between, or the kernel refuses for a reason of its own.
+    if ((await here()) === undefined) return 'absent';
+    throw new VigilError(
+      'VIGIL_ERR_OS_COMMAND',
+      `rtnetlink: lease renewal of ${address}/${found.prefixLength} on ${device} refused (EINVAL)`,
+    );
+  }
+
   async remove(address: string, device: string): Promise<boolean> {
     validateAddress(address);
     validateIfName(device);
-    const found = await this.findOn(address, device);
-    if (found === undefined) return false;
+    // Over netlink the removal matches on the address alone (netlink.ts encodeDelAddr): no dump first.
     const fast = await this.viaNetlink(async () => {
       const ifindex = interfaceIndex(device);
       if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
-      return await netlinkDelAddress(address, found.prefixLength, ifindex);
+      return await netlinkDelAddress(address, ifindex);
     });
     if (fast !== undefined) return fast;
+    const found = await this.findOn(address, device);
+    if (found === undefined) return false;
     try {
       await this.run(['addr', 'del', `${address}/${found.prefixLength}`, 'dev', device]);
     } catch (e) {

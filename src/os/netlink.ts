@@ -8,6 +8,7 @@ import {
   interfaceName,
   netlinkRecvAsync as netlinkRecv,
   netlinkSendAsync as netlinkSend,
+  netlinkRecv as netlinkRecvNow,
   openRtnetlinkSocket,
   closeFd,
   formatIPv4,
@@ -36,12 +37,17 @@ const IFA_CACHEINFO = 6;
 const IFA_FLAGS = 8;
 const IFA_F_SECONDARY = 0x01;
 const IFA_F_PERMANENT = 0x80;
+/** See encodeRenew: on a new address the kernel joins its multicast group, which fails for a unicast one. */
+const IFA_F_MCAUTOJOIN = 0x400;
 const INFINITY_LIFE = 0xffffffff;
 const RT_SCOPE_UNIVERSE = 0;
 const EEXIST = 17;
+const EINVAL = 22;
 const EADDRNOTAVAIL = 99;
 /** A dump never needs more datagrams than this; a bound so a confused kernel cannot keep us looping. */
 const MAX_DUMP_PARTS = 10_000;
+/** An ACK, or an error echoing the request (our requests are under 100 bytes): room to spare. */
+const ACK_BYTES = 8192;
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -77,8 +83,15 @@ export function encodeGetAddr(seq: number): Buffer {
   return message(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq, ifaddrmsg(0, 0, 0, 0));
 }
 
-/** RTM_NEWADDR with NLM_F_REPLACE setting only the lifetimes of an existing address. Exported for tests. */
-export function encodeSetLifetime(
+/**
+ * RTM_NEWADDR with NLM_F_REPLACE that sets the lifetimes of `address/prefixLength` on `ifindex` if, and only if, it
+ * is there. IPv4 ignores a missing NLM_F_CREATE (an `ip addr change` of an address that has just expired adds it
+ * back), so the message also carries IFA_F_MCAUTOJOIN: the kernel looks at that flag only when it creates the
+ * address, where it joins the address's multicast group, and a unicast address makes that fail with EINVAL before
+ * anything is added. An existing address keeps its flags (the update path sets lifetimes, metric and protocol only).
+ * The check and the change are one step under RTNL: a lease cannot run out between them. Exported for tests.
+ */
+export function encodeRenew(
   seq: number,
   address: string,
   prefixLength: number,
@@ -90,11 +103,14 @@ export function encodeSetLifetime(
   const ci = Buffer.alloc(16);
   ci.writeUInt32LE(lifetimeSec, 0); // ifa_prefered
   ci.writeUInt32LE(lifetimeSec, 4); // ifa_valid
+  const flags = Buffer.alloc(4);
+  flags.writeUInt32LE(IFA_F_MCAUTOJOIN, 0);
   const body = Buffer.concat([
     ifaddrmsg(prefixLength, 0, 0, ifindex),
     attr(IFA_LOCAL, a),
     attr(IFA_ADDRESS, a),
     attr(IFA_CACHEINFO, ci),
+    attr(IFA_FLAGS, flags),
   ]);
   return message(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE, seq, body);
 }
@@ -132,11 +148,15 @@ export function encodeNewAddr(seq: number, a: NewAddress): Buffer {
   return message(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, Buffer.concat(parts));
 }
 
-/** RTM_DELADDR for `address/prefixLength` on `ifindex`, as `ip addr del` sends it. Exported for tests. */
-export function encodeDelAddr(seq: number, address: string, prefixLength: number, ifindex: number): Buffer {
+/**
+ * RTM_DELADDR for `address` on `ifindex`. Only IFA_LOCAL is given: the kernel then matches on the address alone and
+ * ignores the prefix length (it compares that only with an IFA_ADDRESS), so no dump is needed to learn it first.
+ * Exported for tests.
+ */
+export function encodeDelAddr(seq: number, address: string, ifindex: number): Buffer {
   const local = parseIPv4(address);
   if (local === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv4 address: ${address}`);
-  const body = Buffer.concat([ifaddrmsg(prefixLength, 0, 0, ifindex), attr(IFA_LOCAL, local)]);
+  const body = Buffer.concat([ifaddrmsg(32, 0, 0, ifindex), attr(IFA_LOCAL, local)]);
   return message(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq, body);
 }
 
@@ -282,13 +302,17 @@ export function netlinkListAddresses(): Promise<AddressInfo[]> {
   });
 }
 
-/** Sends one request and waits for its ACK; returns the kernel's errno (0 = done). */
+/**
+ * Sends one request and returns the kernel's errno (0 = done). rtnetlink runs a (non-dump) request and queues its
+ * ACK within sendto, which may wait for RTNL and so runs off the loop; the ACK is then already queued, and is read
+ * at once on the loop: one threadpool round trip per request instead of two.
+ */
 function request(msg: (seq: number) => Buffer, what: string): Promise<number> {
   return withSocket(async (fd) => {
     const seq = nextSeq();
     await netlinkSend(fd, msg(seq));
     for (let part = 0; part < 16; part++) {
-      const buf = await netlinkRecv(fd);
+      const buf = netlinkRecvNow(fd, ACK_BYTES);
       if (buf === undefined) break;
       const r = parseAddrReplies(buf, seq);
       if (r.error !== undefined) return r.error;
@@ -312,41 +336,29 @@ export async function netlinkAddAddress(a: NewAddress): Promise<void> {
 }
 
 /** Removes an address; false when it was not there (an expiring lease may beat us to it). */
-export async function netlinkDelAddress(address: string, prefixLength: number, ifindex: number): Promise<boolean> {
-  const errno = await request((seq) => encodeDelAddr(seq, address, prefixLength, ifindex), `removing ${address}`);
+export async function netlinkDelAddress(address: string, ifindex: number): Promise<boolean> {
+  const errno = await request((seq) => encodeDelAddr(seq, address, ifindex), `removing ${address}`);
   if (errno === 0) return true;
   if (errno === EADDRNOTAVAIL) return false;
-  throw new VigilError(
-    'VIGIL_ERR_OS_COMMAND',
-    `rtnetlink: removing ${address}/${prefixLength} refused, errno ${errno}`,
-  );
+  throw new VigilError('VIGIL_ERR_OS_COMMAND', `rtnetlink: removing ${address} refused, errno ${errno}`);
 }
 
 /**
- * Sets the lifetimes of `address/prefixLength` on `ifindex` (like `ip addr change ... valid_lft N preferred_lft N`,
- * including its quirk: an address that is not there is created). Throws with the kernel's errno on refusal.
+ * Pushes the lease of `address/prefixLength` on `ifindex` to `lifetimeSec` from now, never creating it (see
+ * encodeRenew): 'renewed', or 'refused' when the kernel said EINVAL, which is what an absent address (or one with
+ * another prefix length) gets; the caller finds out which. Throws with the kernel's errno on any other refusal.
  */
-export function netlinkSetLifetime(
+export async function netlinkRenewAddress(
   address: string,
   prefixLength: number,
   ifindex: number,
   lifetimeSec: number,
-): Promise<void> {
-  return withSocket(async (fd) => {
-    const seq = nextSeq();
-    await netlinkSend(fd, encodeSetLifetime(seq, address, prefixLength, ifindex, lifetimeSec));
-    for (let part = 0; part < 16; part++) {
-      const buf = await netlinkRecv(fd);
-      if (buf === undefined) break;
-      const r = parseAddrReplies(buf, seq);
-      if (r.error === 0) return;
-      if (r.error !== undefined) {
-        throw new VigilError(
-          'VIGIL_ERR_OS_COMMAND',
-          `rtnetlink: lifetime change of ${address} refused, errno ${r.error}`,
-        );
-      }
-    }
-    throw new VigilError('VIGIL_ERR_OS_COMMAND', `rtnetlink: no answer to the lifetime change of ${address}`);
-  });
+): Promise<'renewed' | 'refused'> {
+  const errno = await request(
+    (seq) => encodeRenew(seq, address, prefixLength, ifindex, lifetimeSec),
+    `the lease renewal of ${address}`,
+  );
+  if (errno === 0) return 'renewed';
+  if (errno === EINVAL) return 'refused';
+  throw new VigilError('VIGIL_ERR_OS_COMMAND', `rtnetlink: lease renewal of ${address} refused, errno ${errno}`);
 }

@@ -57,14 +57,27 @@ test('a bare VIP finds its NIC from the subnet, gets the eth1:0 label and a leas
   assert.match((await agent.status()).text, /running on eth1:0/);
   await sleep(70);
   assert.ok(
-    addresses.log.some((l) => l.startsWith('renew 192.168.1.50 eth1 7')),
-    addresses.log.join('\n'),
+    addresses.log.some((l) => l === 'renew 192.168.1.50 eth1 7 /24'),
+    `renewals name the prefix they added (one request, no lookup): ${addresses.log.join('\n')}`,
   );
+  const lists = addresses.lists;
   assert.equal((await agent.stop()).ok, true);
+  assert.equal(addresses.lists, lists, 'the release removes where it added, without listing first');
+  assert.equal(addresses.log.at(-1), 'remove 192.168.1.50 eth1');
   assert.equal((await agent.status()).running, false);
   const n = addresses.log.length;
   await sleep(60);
   assert.equal(addresses.log.length, n, 'no renewals after stop');
+});
+
+test('a VIP moved to another device by hand is still found and removed by stop', async () => {
+  const { addresses, agent } = memorySetup({ renewIntervalMs: 60_000 });
+  assert.equal((await agent.start()).ok, true);
+  await addresses.remove('192.168.1.50', 'eth1');
+  await addresses.add({ address: '192.168.1.50', prefixLength: 24, device: 'eth2' });
+  assert.equal((await agent.stop()).ok, true);
+  assert.equal(await addresses.find('192.168.1.50'), undefined);
+  assert.deepEqual(addresses.log.slice(-2), ['remove 192.168.1.50 eth1', 'remove 192.168.1.50 eth2']);
 });
 
 test('start announces the VIP even when the address is already present (Heartbeat skips that)', async () => {

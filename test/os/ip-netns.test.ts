@@ -128,10 +128,22 @@ describe('iproute2 address manager', { skip: skip ?? false }, () => {
       out.after = (await ipc.find('10.74.1.70')).validLifetimeSec;
       out.absent = await nl.renew('10.74.1.99', 'eth1', 60);
       out.resurrected = (await ipc.find('10.74.1.99')) !== undefined;
+      // One request with the prefix known; a wrong prefix costs a lookup, not the address; never a re-creation.
+      out.hinted = await nl.renew('10.74.1.70', 'eth1', 50, 24);
+      out.hintedLife = (await ipc.find('10.74.1.70')).validLifetimeSec;
+      out.wrongHint = await nl.renew('10.74.1.70', 'eth1', 45, 27);
+      out.wrongHintLife = (await ipc.find('10.74.1.70')).validLifetimeSec;
+      out.absentHinted = await nl.renew('10.74.1.98', 'eth1', 60, 24);
+      out.resurrectedHinted = (await ipc.find('10.74.1.98')) !== undefined;
+      out.otherDevice = await nl.renew('10.74.1.70', 'lo', 60, 24);
+      out.kept = await ipc.find('10.74.1.70');
+      const { execFileSync } = await import('node:child_process');
+      out.flags = execFileSync('ip', ['-d', '-4', 'addr', 'show', 'dev', 'eth1'], { encoding: 'utf8' });
+      // The netlink renewal is one step in the kernel: a stall around it cannot make it re-create the address.
       let calls = 0;
       const stalled = new IpCommandAddressManager({ now: () => (calls++ === 0 ? 0 : 60_000) });
       out.stalled = await stalled.renew('10.74.1.71', 'eth1', 60);
-      out.stalledGone = (await ipc.find('10.74.1.71')) === undefined;
+      out.stalledKept = (await ipc.find('10.74.1.71')) !== undefined;
       out.missing = await nl.list('nosuch0').catch((e) => e.code);
       // add/remove over netlink must leave exactly what 'ip addr add' leaves (label, brd, secondary, lifetimes).
       await nl.add({ address: '10.74.1.80', prefixLength: 24, device: 'eth1', label: 'eth1:7', lifetimeSec: 40 });
@@ -163,8 +175,20 @@ describe('iproute2 address manager', { skip: skip ?? false }, () => {
     assert.ok((out.after as number) > 30);
     assert.equal(out.absent, 'absent');
     assert.equal(out.resurrected, false);
-    assert.equal(out.stalled, 'expired');
-    assert.equal(out.stalledGone, true);
+    assert.equal(out.hinted, 'renewed');
+    assert.ok((out.hintedLife as number) > 40 && (out.hintedLife as number) <= 50);
+    assert.equal(out.wrongHint, 'renewed');
+    assert.ok((out.wrongHintLife as number) > 35 && (out.wrongHintLife as number) <= 45);
+    assert.equal(out.absentHinted, 'absent');
+    assert.equal(out.resurrectedHinted, false);
+    assert.equal(out.otherDevice, 'absent');
+    const kept = out.kept as { label: string; broadcast?: string; prefixLength: number };
+    assert.deepEqual([kept.label, kept.broadcast, kept.prefixLength], ['eth1:9', '10.74.1.255', 24]);
+    // The renewal's IFA_F_MCAUTOJOIN only matters when creating: the renewed address must not carry it.
+    assert.doesNotMatch(out.flags as string, /autojoin/);
+    assert.match(out.flags as string, /10\.74\.1\.70\/24 brd 10\.74\.1\.255 scope global secondary dynamic eth1:9/);
+    assert.equal(out.stalled, 'renewed');
+    assert.equal(out.stalledKept, true);
     assert.equal(out.missing, 'VIGIL_ERR_OS_COMMAND');
     assert.equal(out.addSame, true);
     assert.equal(out.addSameNoBrd, true);

@@ -1,23 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  encodeDelAddr,
-  encodeGetAddr,
-  encodeNewAddr,
-  encodeSetLifetime,
-  parseAddrReplies,
-} from '../../src/os/netlink.js';
+import { encodeDelAddr, encodeGetAddr, encodeNewAddr, encodeRenew, parseAddrReplies } from '../../src/os/netlink.js';
 
 test('RTM_GETADDR dump request layout', () => {
   const m = encodeGetAddr(7);
   assert.equal(m.toString('hex'), '18000000' + '1600' + '0103' + '07000000' + '00000000' + '0200000000000000');
 });
 
-test('the lifetime change parses back as the address it names (same layout as the kernel replies)', () => {
-  const m = encodeSetLifetime(9, '192.168.1.50', 24, 3, 8);
+test('the lease renewal parses back as the address it names (same layout as the kernel replies)', () => {
+  const m = encodeRenew(9, '192.168.1.50', 24, 3, 8);
   assert.equal(m.readUInt32LE(0), m.length);
   assert.equal(m.readUInt16LE(4), 20); // RTM_NEWADDR
   assert.equal(m.readUInt16LE(6), 0x105); // REQUEST | ACK | REPLACE: never CREATE
+  assert.equal(
+    m.subarray(-8).toString('hex'),
+    '08000800' + '00040000',
+    'IFA_FLAGS = IFA_F_MCAUTOJOIN (see encodeRenew)',
+  );
   const r = parseAddrReplies(m, 9);
   assert.equal(r.addresses.length, 1);
   const a = r.addresses[0]!;
@@ -74,11 +73,12 @@ test('the address creation carries label, broadcast and lease, and never replace
   });
 });
 
-test('the address removal names address, prefix and interface', () => {
-  const m = encodeDelAddr(13, '192.168.1.50', 24, 4);
+test('the address removal names address and interface only (no IFA_ADDRESS: the prefix length is not matched)', () => {
+  const m = encodeDelAddr(13, '192.168.1.50', 4);
   assert.equal(m.readUInt16LE(4), 21); // RTM_DELADDR
   assert.equal(m.readUInt16LE(6), 0x5); // REQUEST | ACK
-  assert.equal(m.readUInt8(17), 24);
+  assert.equal(m.length, 32, 'one attribute');
+  assert.equal(m.readUInt16LE(26), 2, 'IFA_LOCAL');
   assert.equal(m.readUInt32LE(20), 4);
   assert.equal(m.subarray(28, 32).toString('hex'), 'c0a80132');
 });
