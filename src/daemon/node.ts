@@ -75,6 +75,9 @@ export class VigilNode {
   private beatTimer: TimerHandle | undefined;
   private checkTimer: TimerHandle | undefined;
   private checkScheduledFor = 0;
+  /** When the next heartbeat is due (scheduler time); the liveness check rides on it when nothing is due sooner. */
+  private nextBeatAt: number | undefined;
+  private checkOnBeat = false;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly since = new Map<string, number>();
   private readonly failures = new Map<string, { count: number; last: string | undefined; at?: number }>();
@@ -192,7 +195,12 @@ export class VigilNode {
         n = Math.ceil((now - first) / h.keepaliveMs);
         next = first + n * h.keepaliveMs;
       }
+      this.nextBeatAt = next;
       this.beatTimer = this.d.scheduler.setTimeout(beat, next - now);
+      if (this.checkOnBeat) {
+        this.checkOnBeat = false;
+        this.queueCheck();
+      }
     };
     beat();
     this.scheduleCheck();
@@ -206,16 +214,27 @@ export class VigilNode {
     if (this.stopped) return;
     const now = this.d.scheduler.now();
     const at = this.membership.nextCheckAt(now);
+    // No deadline before the next beat: the check runs right after that beat, in the same wake-up (an idle daemon's
+    // CPU is mostly wake-ups). It is never later than its own timer would have been: at most one keepalive.
+    if (this.nextBeatAt !== undefined && at >= this.nextBeatAt) {
+      this.checkScheduledFor = this.nextBeatAt;
+      this.checkOnBeat = true;
+      return;
+    }
     this.checkScheduledFor = at;
     this.checkTimer = this.d.scheduler.setTimeout(
       () => {
-        // Read every queued packet before judging anyone dead: the check runs after the poll phase.
-        setImmediate(() => {
-          this.runCheck();
-        });
+        this.queueCheck();
       },
       Math.max(1, at - now),
     );
+  }
+
+  /** Read every queued packet before judging anyone dead: the check runs after the poll phase. */
+  private queueCheck(): void {
+    setImmediate(() => {
+      this.runCheck();
+    });
   }
 
   private runCheck(): void {

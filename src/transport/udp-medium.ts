@@ -4,8 +4,9 @@
  *
  * Device watch: SO_BINDTODEVICE and multicast membership bind to an ifindex at setsockopt time. When the device is
  * deleted and recreated (network restart, bond/VLAN rebuild, veth recreation) the old sockets stay bound to an index
- * that no longer exists: Heartbeat then goes deaf on that link until restarted (reference §8). Here every
- * `deviceCheckMs` the medium compares if_nametoindex(dev) (one cheap syscall, answered under RCU) with the index it
+ * that no longer exists: Heartbeat then goes deaf on that link until restarted (reference §8). Here about every
+ * `deviceCheckMs` (on a send, so an idle daemon does not wake up for it; by a timer only when sends are sparse)
+ * the medium compares if_nametoindex(dev) (one cheap syscall, answered under RCU) with the index it
  * bound to; when the device is gone or its index changed it closes the sockets (`down` event), and reopens them as
  * soon as the device exists again with what the medium needs (for bcast, an IPv4 broadcast address) (`reopened`
  * event). A send failing with ENODEV/ENXIO triggers the same check at once. Every FULL_CHECK_EVERY-th check also
@@ -63,6 +64,11 @@ export interface SocketDescription {
 
 const DEFAULT_CHECK_MS = 1000;
 const FULL_CHECK_EVERY = 5;
+/**
+ * The device timer's period, in deviceCheckMs: sends run the check (watchOnSend) and push the timer back, so it
+ * fires only while sends are sparser than this (keepalive above 2.5 × deviceCheckMs, or none at all).
+ */
+const BACKSTOP_FACTOR = 2.5;
 const DEFAULT_MAX_IN_FLIGHT = 512;
 
 /** Makes a dgram socket of an fd made by libc; on failure the fd is closed. */
@@ -134,9 +140,13 @@ export abstract class UdpMedium implements Medium {
   private recvSock: dgram.Socket | undefined;
   private fds: SocketDescription[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private lastWatchAt = 0;
+  private watches = 0;
   private inFlight = 0;
   private lastErrorText = '';
   private reopening = false;
+  /** A full device check is in flight (see checkDevice). */
+  private checking = false;
   private downFrom = 0;
   private readonly packetHandlers = new Set<PacketHandler>();
   private readonly eventHandlers = new Set<MediumEventHandler>();
@@ -228,17 +238,30 @@ export abstract class UdpMedium implements Medium {
     this.emit({ type: 'open', ifindex: this.ifindex });
     const every = this.options.deviceCheckMs ?? DEFAULT_CHECK_MS;
     if (every > 0) {
-      let ticks = 0;
+      this.lastWatchAt = performance.now();
       this.timer = setInterval(() => {
-        ticks++;
-        if (ticks % FULL_CHECK_EVERY !== 0 && this.sameDevice()) return;
-        void this.checkDevice();
-      }, every);
+        this.watchDevice();
+      }, every * BACKSTOP_FACTOR);
       this.timer.unref();
     }
   }
 
+  /** One device check (see the module comment); sends run it, the timer only when sends are sparse. */
+  private watchDevice(): void {
+    this.lastWatchAt = performance.now();
+    this.timer?.refresh();
+    this.watches++;
+    if (this.watches % FULL_CHECK_EVERY !== 0 && this.sameDevice()) return;
+    void this.checkDevice();
+  }
+
   send(bytes: Uint8Array): void {
+    this.sendNow(bytes);
+    // After the datagram is on its way: a device check never delays the heartbeat it rides on.
+    if (this.st === 'open' || this.st === 'down') this.watchOnSend();
+  }
+
+  private sendNow(bytes: Uint8Array): void {
     switch (this.st) {
       case 'new':
         throw new VigilError('VIGIL_ERR_MEDIUM_STATE', `${this.description}: send before start`);
@@ -292,6 +315,15 @@ export abstract class UdpMedium implements Medium {
       );
       if (code === 'ENODEV' || code === 'ENXIO') void this.checkDevice();
     });
+  }
+
+  /**
+   * The device check rides on the heartbeat's own wake-up instead of one of its own: at half the period already,
+   * so that sends at exactly the period (keepalive = deviceCheckMs) never leave it to the timer.
+   */
+  private watchOnSend(): void {
+    const every = this.options.deviceCheckMs ?? DEFAULT_CHECK_MS;
+    if (every > 0 && performance.now() - this.lastWatchAt >= every / 2) this.watchDevice();
   }
 
   async close(): Promise<void> {
@@ -406,7 +438,7 @@ export abstract class UdpMedium implements Medium {
 
   /** The cheap part of the check: true when nothing the index can tell has changed. */
   private sameDevice(): boolean {
-    if (this.reopening) return true;
+    if (this.checking) return true;
     const index = interfaceIndex(this.name);
     if (this.st === 'open') return index === this.ifindex;
     return this.st === 'down' && index === 0;
@@ -414,8 +446,10 @@ export abstract class UdpMedium implements Medium {
 
   /** Exposed for tests and for callers that learn of a link change some other way (e.g. a netlink monitor). */
   async checkDevice(): Promise<void> {
-    if (this.reopening || (this.st !== 'open' && this.st !== 'down')) return;
-    this.reopening = true;
+    if (this.checking || (this.st !== 'open' && this.st !== 'down')) return;
+    // Only `reopening` stops sends, and only while the sockets are swapped: a check that finds the device as it
+    // was must not cost a heartbeat (the check runs right after a send, and the next one may come within it).
+    this.checking = true;
     try {
       let info: InterfaceIPv4 | undefined;
       try {
@@ -432,6 +466,7 @@ export abstract class UdpMedium implements Medium {
           return;
         }
         const previous = this.ifindex;
+        this.reopening = true;
         await this.closeSockets();
         if ((this.st as MediumState) === 'closed') return;
         this.st = 'down';
@@ -447,6 +482,7 @@ export abstract class UdpMedium implements Medium {
       }
       if (info === undefined) return;
       if (this.destinationFor(info) === undefined) return;
+      this.reopening = true;
       try {
         await this.openOn(info);
       } catch (e) {
@@ -461,6 +497,7 @@ export abstract class UdpMedium implements Medium {
       this.counters.reopens++;
       this.emit({ type: 'reopened', ifindex: info.index, previousIfindex: this.downFrom });
     } finally {
+      this.checking = false;
       this.reopening = false;
     }
   }

@@ -117,6 +117,37 @@ describe('device binding', { skip: skip ?? false }, () => {
     await b.close();
   });
 
+  test('device checks ride on sends and never cost one: 60 sends across a dozen full checks, none dropped', async () => {
+    // deviceCheckMs 20 with two sends back to back every 25 ms: the first send of a pair runs a check, every
+    // fifth check is a full (async) one, and the second send comes while it is in flight. A full check must not
+    // block sends while it only reads the device's addresses (it once did: every fifth heartbeat was lost).
+    const opts = { deviceCheckMs: 20 };
+    const a = launch(fx, 'a', { kind: 'bcast', dev: 'eth1', port: PORT + 4 }, opts);
+    const b = launch(fx, 'b', { kind: 'bcast', dev: 'eth1', port: PORT + 4 }, opts);
+    await Promise.all([a.ready(), b.ready()]);
+    await sendUntilReceived(a, b, 'warm-up');
+    const before = (await a.stats()).stats.sendDropped ?? 0;
+    for (let i = 0; i < 60; i += 2) {
+      a.command({ cmd: 'send', text: `n${i}` });
+      a.command({ cmd: 'send', text: `n${i + 1}` });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const deadline = Date.now() + WAIT_MS;
+    const got = (): number =>
+      new Set(
+        b
+          .packets()
+          .filter((p) => /^n\d+$/.test(p.text))
+          .map((p) => p.text),
+      ).size;
+    while (got() < 60 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const st = await a.stats();
+    assert.equal((st.stats.sendDropped ?? 0) - before, 0, 'sends dropped');
+    assert.equal(got(), 60);
+    await a.close();
+    await b.close();
+  });
+
   test('interface readdressed: the bcast destination follows (the periodic full check)', async () => {
     const opts = { deviceCheckMs: 100 };
     const a = launch(fx, 'a', { kind: 'bcast', dev: 'eth1', port: PORT + 3 }, opts);
