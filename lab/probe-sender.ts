@@ -7,28 +7,9 @@
  * Usage: node probe-sender.js VIP INTERVAL_MS (runs until killed). Needs CAP_NET_RAW (the lab runs as root).
  */
 import { openRawIPv4Socket, sendToIPv4 } from '../src/os/libc.js';
+import { echoRequest } from '../src/os/icmp-pinger.js';
 
 const IPPROTO_ICMP = 1;
-
-/** An ICMP echo request: type 8, code 0, checksum, identifier, sequence, then 8 bytes of payload. */
-export function echoRequest(id: number, seq: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt8(8, 0);
-  b.writeUInt16BE(id & 0xffff, 4);
-  b.writeUInt16BE(seq & 0xffff, 6);
-  b.writeDoubleBE(Date.now(), 8);
-  b.writeUInt16BE(internetChecksum(b), 2);
-  return b;
-}
-
-/** RFC 1071 checksum over an even-length buffer (the checksum field zero). */
-export function internetChecksum(b: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  if (b.length % 2 === 1) sum += b[b.length - 1]! << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
 
 function main(): void {
   const [vip, intervalText] = process.argv.slice(2);

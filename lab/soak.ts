@@ -143,7 +143,7 @@ export function parseStatPpid(stat: string): number | undefined {
 }
 
 /**
- * The daemon's processes and everything they spawned (Vigil's `ping` for the ping node, resource scripts running at
+ * The daemon's processes and everything they spawned (Vigil's `ping` when it cannot probe in-process, scripts running at
  * that moment): the footprint of "the daemon" whatever its process model. `parentOf` maps the host's PIDs.
  */
 export function withDescendants(roots: readonly number[], parentOf: ReadonlyMap<number, number>): number[] {

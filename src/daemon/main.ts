@@ -11,6 +11,7 @@ import { realScheduler } from '../os/clock.js';
 import { realArpAnnouncer } from '../os/garp.js';
 import { loadIdentity } from '../os/identity.js';
 import { IpCommandAddressManager } from '../os/ip.js';
+import { IcmpPinger } from '../os/icmp-pinger.js';
 import { Pinger } from '../os/pinger.js';
 import { isRealtime, makeRealtime, makeThreadsRealtime } from '../os/realtime.js';
 import { RuntimeMonitor } from '../obs/runtime.js';
@@ -83,6 +84,65 @@ function loadavgReader(): { get: () => string; stop: () => void } {
     get: () => line,
     stop: () => {
       clearInterval(t);
+    },
+  };
+}
+
+interface PingerSet {
+  tick(): void;
+  close(): void;
+}
+
+/**
+ * The ping nodes' probes: raw ICMP from the daemon, riding on the heartbeat's wake-up (IcmpPinger); one iputils
+ * `ping` child per address (Pinger) only when no raw socket can be had (no CAP_NET_RAW, no koffi).
+ */
+function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingNode: string) => void): PingerSet {
+  const nodesOf = new Map<string, string[]>();
+  for (const p of h.pingNodes) for (const a of p.addresses) nodesOf.set(a, [...(nodesOf.get(a) ?? []), p.name]);
+  if (nodesOf.size === 0) return { tick: () => undefined, close: () => undefined };
+  const replied = (address: string): void => {
+    for (const n of nodesOf.get(address) ?? []) onReply(n);
+  };
+  const icmp = new IcmpPinger({
+    addresses: [...nodesOf.keys()],
+    intervalMs: h.keepaliveMs,
+    onReply: replied,
+    onError: (text) => {
+      logger.error(text);
+    },
+  });
+  try {
+    icmp.open();
+    return {
+      tick: () => {
+        icmp.tick();
+      },
+      close: () => {
+        icmp.close();
+      },
+    };
+  } catch (e) {
+    logger.warn(
+      `cannot probe ping nodes over a raw ICMP socket (${e instanceof Error ? e.message : String(e)}): running ping`,
+    );
+  }
+  const children = [...nodesOf.keys()].map(
+    (address) =>
+      new Pinger({
+        address,
+        intervalMs: h.keepaliveMs,
+        onReply: replied,
+        onError: (text) => {
+          logger.error(text);
+        },
+      }),
+  );
+  for (const c of children) c.start();
+  return {
+    tick: () => undefined,
+    close: () => {
+      for (const c of children) c.close();
     },
   };
 }
@@ -202,6 +262,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   });
 
   const media = buildMedia(config, logger);
+  // Set once the node has started; the node's beat drives it from then on.
+  const pingers: { current?: PingerSet } = {};
   const theNode = new VigilNode({
     config,
     // An unreadable ha.cf here only changes the order `cl_status listnodes` prints (it was read a moment ago).
@@ -220,6 +282,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       logger.debug(`stopped: ${reason}`);
       resolveExit(exitCode);
     },
+    onBeat: () => {
+      pingers.current?.tick();
+    },
   });
   nodeRef.current = theNode;
   try {
@@ -232,22 +297,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 1;
   }
 
-  const pingers = h.pingNodes.flatMap((p) =>
-    p.addresses.map(
-      (address) =>
-        new Pinger({
-          address,
-          intervalMs: h.keepaliveMs,
-          onReply: () => {
-            theNode.pingReply(p.name);
-          },
-          onError: (text) => {
-            logger.error(text);
-          },
-        }),
-    ),
-  );
-  for (const p of pingers) p.start();
+  pingers.current = startPingers(h, logger, (name) => {
+    theNode.pingReply(name);
+  });
 
   const reload = async (): Promise<string> => {
     let next;
@@ -356,7 +408,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 
   const code = await exited;
-  for (const p of pingers) p.close();
+  pingers.current?.close();
   loadavg.stop();
   runtime.stop();
   sd.close();

@@ -58,6 +58,8 @@ export interface NodeDeps {
   readonly nodeListOrder?: readonly string[];
   /** Called once the node has stopped (graceful shutdown done): the daemon exits. */
   readonly onStopped: (reason: string) => void;
+  /** Called right after each heartbeat is sent: work that can share its wake-up (probing the ping nodes). */
+  readonly onBeat?: () => void;
 }
 
 /**
@@ -187,6 +189,7 @@ export class VigilNode {
     const beat = (): void => {
       if (this.stopped) return;
       this.sendStatus();
+      this.d.onBeat?.();
       n++;
       let next = first + n * h.keepaliveMs;
       const now = this.d.scheduler.now();

@@ -57,6 +57,8 @@ type Fn<A extends unknown[], R> = (...args: A) => R;
 interface Libc {
   socket: Fn<[number, number, number], number>;
   setsockopt: Fn<[number, number, number, Buffer, number], number>;
+  /** setsockopt with a struct sock_fprog (SO_ATTACH_FILTER): koffi passes the Buffer as the struct's pointer. */
+  setsockoptFprog: Fn<[number, number, number, { len: number; filter: Buffer }, number], number>;
   getsockopt: Fn<[number, number, number, Buffer, Buffer], number>;
   bind: Fn<[number, Buffer, number], number>;
   close: Fn<[number], number>;
@@ -80,7 +82,11 @@ function libc(): Libc {
   if (loadError !== undefined) throw loadError;
   try {
     const lib = koffi.load('libc.so.6');
+    koffi.struct('vigil_sock_fprog', { len: 'uint16_t', filter: 'void *' });
     cached = {
+      setsockoptFprog: lib.func(
+        'int setsockopt(int fd, int level, int name, const vigil_sock_fprog *val, uint32_t len)',
+      ) as Libc['setsockoptFprog'],
       socket: lib.func('int socket(int domain, int type, int protocol)') as Libc['socket'],
       setsockopt: lib.func(
         'int setsockopt(int fd, int level, int name, const void *val, uint32_t len)',
@@ -280,6 +286,43 @@ export function openRawIPv4Socket(protocol: number): number {
     'socket',
     `AF_INET, SOCK_RAW, ${protocol}`,
   );
+}
+
+export const SOL_RAW = 255;
+/** Raw ICMP sockets: a bitmask of the ICMP types the kernel must NOT queue (bit n = type n). */
+export const ICMP_FILTER = 1;
+const SO_ATTACH_FILTER = 26;
+/** struct sock_fprog on LP64: a 16-bit length, padding, a pointer. */
+const SOCK_FPROG_BYTES = 16;
+/** The kernel's own limit on a classic BPF program (BPF_MAXINSNS). */
+const BPF_MAXINSNS = 4096;
+
+/**
+ * Attaches a classic BPF program (8-byte `struct sock_filter` instructions) to a socket; the kernel then queues only
+ * what it accepts.
+ */
+export function attachSocketFilter(fd: number, program: Buffer, label: string): void {
+  const n = program.length / 8;
+  if (!Number.isInteger(n) || n < 1 || n > BPF_MAXINSNS) {
+    throw new VigilError('VIGIL_ERR_SOCKET_OPTION', `${label}: a socket filter is 1 to ${BPF_MAXINSNS} instructions`);
+  }
+  check(
+    libc().setsockoptFprog(fd, SOL_SOCKET, SO_ATTACH_FILTER, { len: n, filter: program }, SOCK_FPROG_BYTES),
+    'VIGIL_ERR_SOCKET_OPTION',
+    'setsockopt',
+    `${label}, SO_ATTACH_FILTER`,
+  );
+}
+
+/** One queued datagram of a non-blocking socket into `buf`: its length, or undefined when none is queued. */
+export function recvNow(fd: number, buf: Buffer): number | undefined {
+  const n = libc().recv(fd, buf, buf.length, 0);
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errno === osConstants.errno.EAGAIN) return undefined;
+    throw new SyscallError('VIGIL_ERR_SOCKET', 'recv', `fd ${fd}`, errno);
+  }
+  return n;
 }
 
 /** One datagram to an IPv4 address (port 0 for raw sockets); the bytes sent, or a SyscallError. */

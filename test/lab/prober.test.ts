@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { sleep } from '../../lab/exec.js';
 import { watchAddresses, type LabEvent } from '../../lab/monitor.js';
-import { echoRequest, internetChecksum } from '../../lab/probe-sender.js';
+import { echoRequest, internetChecksum } from '../../src/os/icmp-pinger.js';
 import { Prober } from '../../lab/prober.js';
 import { cleanup, IFACE, Lab, VIP } from '../../lab/topology.js';
 import { leftovers, needRoot, uniquePrefix } from './helpers.js';
