@@ -151,7 +151,8 @@ function buildMedia(config: CompiledConfig, logger: Logger): Medium[] {
   const media: Medium[] = [];
   for (const m of config.hacf.media) {
     if (m.kind === 'bcast' || m.kind === 'ucast' || m.kind === 'mcast') {
-      media.push(createMedium(m));
+      // The heartbeat goes out every keepalive whatever the medium's state: the device checks ride on it.
+      media.push(createMedium(m, { deviceWatch: 'sends' }));
     } else {
       logger.warn(`${m.kind} media are not supported by this Vigil build: ${m.origin.file}:${m.origin.line} ignored`);
     }
@@ -408,7 +409,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 
   const code = await exited;
-  pingers.current?.close();
+  pingers.current.close();
   loadavg.stop();
   runtime.stop();
   sd.close();

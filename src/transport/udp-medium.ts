@@ -4,12 +4,11 @@
  *
  * Device watch: SO_BINDTODEVICE and multicast membership bind to an ifindex at setsockopt time. When the device is
  * deleted and recreated (network restart, bond/VLAN rebuild, veth recreation) the old sockets stay bound to an index
- * that no longer exists: Heartbeat then goes deaf on that link until restarted (reference §8). Here about every
- * `deviceCheckMs` (on a send, so an idle daemon does not wake up for it; by a timer only when sends are sparse)
- * the medium compares if_nametoindex(dev) (one cheap syscall, answered under RCU) with the index it
- * bound to; when the device is gone or its index changed it closes the sockets (`down` event), and reopens them as
- * soon as the device exists again with what the medium needs (for bcast, an IPv4 broadcast address) (`reopened`
- * event). A send failing with ENODEV/ENXIO triggers the same check at once. Every FULL_CHECK_EVERY-th check also
+ * that no longer exists: Heartbeat then goes deaf on that link until restarted (reference §8). Here every
+ * `deviceCheckMs` (by a timer, or on the daemon's sends: `deviceWatch`) the medium compares if_nametoindex(dev) (one
+ * cheap syscall, answered under RCU) with the index it bound to; when the device is gone or its index changed it
+ * closes the sockets (`down` event), and reopens them as soon as the device exists again with what the medium needs
+ * (for bcast, an IPv4 broadcast address) (`reopened` event). A send failing with ENODEV/ENXIO triggers the same check at once. Every FULL_CHECK_EVERY-th check also
  * reads the device's addresses and refreshes the bcast destination, so readdressing the interface is followed too:
  * not on every check, because those ioctls take RTNL and so run on the threadpool, three thread hops each, and an
  * idle daemon's CPU is mostly wake-ups.
@@ -43,6 +42,12 @@ import {
 export interface UdpMediumOptions {
   /** Device check period in ms (see the module comment). Default 1000; 0 disables the watch. */
   readonly deviceCheckMs?: number;
+  /**
+   * Where the checks run: `timer` (default), every deviceCheckMs on a timer of their own; `sends`, riding on sends,
+   * at most every deviceCheckMs, for an owner that sends at least every few seconds whatever the medium's state
+   * (the daemon's heartbeat), so an idle daemon does not wake up for them.
+   */
+  readonly deviceWatch?: 'timer' | 'sends';
   /** Datagrams handed to libuv and not yet sent; beyond this, sends are dropped and counted. Default 512. */
   readonly maxInFlight?: number;
   /** SO_RCVBUF for the receiving socket, bytes (the kernel doubles it); default: the kernel's. */
@@ -64,11 +69,6 @@ export interface SocketDescription {
 
 const DEFAULT_CHECK_MS = 1000;
 const FULL_CHECK_EVERY = 5;
-/**
- * The device timer's period, in deviceCheckMs: sends run the check (watchOnSend) and push the timer back, so it
- * fires only while sends are sparser than this (keepalive above 2.5 × deviceCheckMs, or none at all).
- */
-const BACKSTOP_FACTOR = 2.5;
 const DEFAULT_MAX_IN_FLIGHT = 512;
 
 /** Makes a dgram socket of an fd made by libc; on failure the fd is closed. */
@@ -237,19 +237,18 @@ export abstract class UdpMedium implements Medium {
     this.st = 'open';
     this.emit({ type: 'open', ifindex: this.ifindex });
     const every = this.options.deviceCheckMs ?? DEFAULT_CHECK_MS;
-    if (every > 0) {
-      this.lastWatchAt = performance.now();
+    this.lastWatchAt = performance.now();
+    if (every > 0 && this.options.deviceWatch !== 'sends') {
       this.timer = setInterval(() => {
         this.watchDevice();
-      }, every * BACKSTOP_FACTOR);
+      }, every);
       this.timer.unref();
     }
   }
 
-  /** One device check (see the module comment); sends run it, the timer only when sends are sparse. */
+  /** One device check (see the module comment). */
   private watchDevice(): void {
     this.lastWatchAt = performance.now();
-    this.timer?.refresh();
     this.watches++;
     if (this.watches % FULL_CHECK_EVERY !== 0 && this.sameDevice()) return;
     void this.checkDevice();
@@ -258,7 +257,7 @@ export abstract class UdpMedium implements Medium {
   send(bytes: Uint8Array): void {
     this.sendNow(bytes);
     // After the datagram is on its way: a device check never delays the heartbeat it rides on.
-    if (this.st === 'open' || this.st === 'down') this.watchOnSend();
+    if (this.options.deviceWatch === 'sends' && (this.st === 'open' || this.st === 'down')) this.watchOnSend();
   }
 
   private sendNow(bytes: Uint8Array): void {
@@ -318,8 +317,9 @@ export abstract class UdpMedium implements Medium {
   }
 
   /**
-   * The device check rides on the heartbeat's own wake-up instead of one of its own: at half the period already,
-   * so that sends at exactly the period (keepalive = deviceCheckMs) never leave it to the timer.
+   * `deviceWatch: 'sends'`: the check rides on the heartbeat's own wake-up. Due at half the period already, so that
+   * sends at exactly the period (keepalive = deviceCheckMs) with jitter do not skip every other one. No timer at
+   * all, not even a backstop pushed back on each send: Node wakes up at a pushed-back timer's old expiry anyway.
    */
   private watchOnSend(): void {
     const every = this.options.deviceCheckMs ?? DEFAULT_CHECK_MS;

@@ -87,41 +87,51 @@ describe('device binding', { skip: skip ?? false }, () => {
     for (const d of [a1, a2, b2]) await d.close();
   });
 
-  test('device deleted and recreated with a new ifindex: the medium goes down, reopens, carries packets again', async () => {
-    const opts = { deviceCheckMs: 100 };
-    const a = launch(fx, 'a', { kind: 'ucast', dev: 'eth1', peer: '10.72.1.2', port: PORT + 2 }, opts);
-    const b = launch(fx, 'b', { kind: 'ucast', dev: 'eth1', peer: '10.72.1.1', port: PORT + 2 }, opts);
-    const [ra] = await Promise.all([a.ready(), b.ready()]);
-    await sendUntilReceived(b, a, 'before');
+  for (const deviceWatch of ['timer', 'sends'] as const) {
+    test(`device deleted and recreated with a new ifindex: down, reopened, carrying packets again (checks on ${deviceWatch})`, async () => {
+      const opts = { deviceCheckMs: 100, deviceWatch };
+      const a = launch(fx, 'a', { kind: 'ucast', dev: 'eth1', peer: '10.72.1.2', port: PORT + 2 }, opts);
+      const b = launch(fx, 'b', { kind: 'ucast', dev: 'eth1', peer: '10.72.1.1', port: PORT + 2 }, opts);
+      const [ra] = await Promise.all([a.ready(), b.ready()]);
+      // As the daemon's heartbeat does: a send every 100 ms, whatever the medium's state.
+      const beat = setInterval(() => {
+        a.command({ cmd: 'send', text: 'beat' });
+      }, 100);
+      try {
+        await sendUntilReceived(b, a, 'before');
 
-    await fx.exec('a', ['ip', 'link', 'del', 'eth1']);
-    await a.waitFor((l) => l.ev === 'event' && l.type === 'down', WAIT_MS, 'down event');
-    a.command({ cmd: 'send', text: 'while-down' });
-    const down = await a.stats();
-    assert.equal(down.state, 'down');
-    assert.ok(down.stats.sendDropped! >= 1);
+        await fx.exec('a', ['ip', 'link', 'del', 'eth1']);
+        await a.waitFor((l) => l.ev === 'event' && l.type === 'down', WAIT_MS, 'down event');
+        a.command({ cmd: 'send', text: 'while-down' });
+        const down = await a.stats();
+        assert.equal(down.state, 'down');
+        assert.ok(down.stats.sendDropped! >= 1);
 
-    await fx.attach('l1', { host: 'a', ifname: 'eth1', cidr: '10.72.1.1/24' });
-    // The new veth has a new MAC; b would keep the old one until its neighbour entry ages out (not the medium's
-    // business), so forget it now.
-    await fx.exec('b', ['ip', 'neigh', 'flush', 'dev', 'eth1']);
-    const reopened = await a.waitFor((l) => l.ev === 'event' && l.type === 'reopened', WAIT_MS, 'reopened event');
-    assert.ok(reopened.ev === 'event');
-    const after = await a.stats();
-    assert.equal(after.state, 'open');
-    assert.notEqual(after.ifindex, ra.ifindex);
-    assert.equal(after.stats.reopens, 1);
-    await sendUntilReceived(b, a, 'after');
-    await sendUntilReceived(a, b, 'after-from-a');
-    await a.close();
-    await b.close();
-  });
+        await fx.attach('l1', { host: 'a', ifname: 'eth1', cidr: '10.72.1.1/24' });
+        // The new veth has a new MAC; b would keep the old one until its neighbour entry ages out (not the
+        // medium's business), so forget it now.
+        await fx.exec('b', ['ip', 'neigh', 'flush', 'dev', 'eth1']);
+        const reopened = await a.waitFor((l) => l.ev === 'event' && l.type === 'reopened', WAIT_MS, 'reopened event');
+        assert.ok(reopened.ev === 'event');
+        const after = await a.stats();
+        assert.equal(after.state, 'open');
+        assert.notEqual(after.ifindex, ra.ifindex);
+        assert.equal(after.stats.reopens, 1);
+        await sendUntilReceived(b, a, 'after');
+        await sendUntilReceived(a, b, 'after-from-a');
+      } finally {
+        clearInterval(beat);
+      }
+      await a.close();
+      await b.close();
+    });
+  }
 
   test('device checks ride on sends and never cost one: 60 sends across a dozen full checks, none dropped', async () => {
     // deviceCheckMs 20 with two sends back to back every 25 ms: the first send of a pair runs a check, every
     // fifth check is a full (async) one, and the second send comes while it is in flight. A full check must not
     // block sends while it only reads the device's addresses (it once did: every fifth heartbeat was lost).
-    const opts = { deviceCheckMs: 20 };
+    const opts = { deviceCheckMs: 20, deviceWatch: 'sends' as const };
     const a = launch(fx, 'a', { kind: 'bcast', dev: 'eth1', port: PORT + 4 }, opts);
     const b = launch(fx, 'b', { kind: 'bcast', dev: 'eth1', port: PORT + 4 }, opts);
     await Promise.all([a.ready(), b.ready()]);
