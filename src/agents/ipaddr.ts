@@ -18,7 +18,15 @@ export interface VipPolicy {
   readonly garpIntervalMs: number;
   /** Periodic single gratuitous ARP while holding the VIP (0 = off), for switches and clients that missed the burst. */
   readonly garpRefreshMs: number;
+  /**
+   * Renewals and refreshes ride on the daemon's heartbeat (tick()) instead of timers of their own: each goes out at
+   * the first beat at least 3/4 of its interval after the last. Only when beats are frequent enough for that.
+   */
+  readonly onBeat?: boolean;
 }
+
+/** On the beat, a renewal or refresh is due this fraction of its interval after the last one. */
+export const ON_BEAT_DUE_FRACTION = 0.75;
 
 export interface IpAgentDeps {
   readonly addresses: AddressManager;
@@ -56,6 +64,9 @@ export class IpAddrAgent implements ResourceAgent {
   private renewing: Promise<void> | undefined;
   /** this.now() when the last renewal (or the add) that succeeded was issued: the lease runs from there. */
   private leaseFrom = 0;
+  /** When tick() last started a renewal, or a refresh (policy.onBeat). */
+  private renewedAt = 0;
+  private refreshedAt = 0;
 
   constructor(
     readonly spec: string,
@@ -160,20 +171,41 @@ export class IpAddrAgent implements ResourceAgent {
   }
 
   private schedule(): void {
-    const { leaseSec, renewIntervalMs, garpRefreshMs } = this.deps.policy;
+    const { leaseSec, renewIntervalMs, garpRefreshMs, onBeat } = this.deps.policy;
+    this.renewedAt = this.refreshedAt = this.now();
+    if (onBeat === true) return;
     if (leaseSec !== undefined) {
       this.renewTimer = setInterval(() => {
-        if (this.renewing !== undefined) return; // the previous one is still waiting for the kernel
-        const r = this.renew(leaseSec).finally(() => {
-          if (this.renewing === r) this.renewing = undefined;
-        });
-        this.renewing = r;
+        this.renewInBackground(leaseSec);
       }, renewIntervalMs);
     }
     if (garpRefreshMs > 0) {
       this.refreshTimer = setInterval(() => {
         this.announce(1, 0);
       }, garpRefreshMs);
+    }
+  }
+
+  private renewInBackground(leaseSec: number): void {
+    if (this.renewing !== undefined) return; // the previous one is still waiting for the kernel
+    const r = this.renew(leaseSec).finally(() => {
+      if (this.renewing === r) this.renewing = undefined;
+    });
+    this.renewing = r;
+  }
+
+  /** The daemon's heartbeat (policy.onBeat): renews the lease and refreshes the ARP entries when they are due. */
+  tick(): void {
+    const { leaseSec, renewIntervalMs, garpRefreshMs, onBeat } = this.deps.policy;
+    if (onBeat !== true || !this.held) return;
+    const now = this.now();
+    if (leaseSec !== undefined && now - this.renewedAt >= renewIntervalMs * ON_BEAT_DUE_FRACTION) {
+      this.renewedAt = now;
+      this.renewInBackground(leaseSec);
+    }
+    if (garpRefreshMs > 0 && now - this.refreshedAt >= garpRefreshMs * ON_BEAT_DUE_FRACTION) {
+      this.refreshedAt = now;
+      this.announce(1, 0);
     }
   }
 

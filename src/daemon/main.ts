@@ -285,6 +285,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     },
     onBeat: () => {
       pingers.current?.tick();
+      resources.tick();
     },
   });
   nodeRef.current = theNode;

@@ -1,6 +1,6 @@
 import type { OpResult, ResourceAgent, StatusResult } from '../agents/agent.js';
 import { createMailToAgent, type MailToAgent, type MailToContext } from '../agents/mailto.js';
-import { IpAddrAgent, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
+import { IpAddrAgent, ON_BEAT_DUE_FRACTION, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
 import { ScriptAgent, locateScript, type ScriptObserver } from '../agents/script.js';
 import type { CompiledConfig, Resource, ResourceGroup } from '../config/types.js';
 import type { ArpAnnouncer } from '../os/garp.js';
@@ -29,7 +29,19 @@ export function vipPolicy(config: CompiledConfig): VipPolicy {
   // Renew four times per lease: three renewals in a row can be late (a stalled loop) before the kernel drops the
   // VIP. No faster than that: every renewal is a wake-up of an otherwise idle daemon.
   const renewIntervalMs = leaseSec === undefined ? 1000 : Math.max(200, Math.min(2500, (leaseSec * 1000) / 4));
-  return { leaseSec, renewIntervalMs, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: h.vigil.garpRefreshMs };
+  // On the heartbeat a renewal goes out at the first beat 3/4 of the interval after the last: at keepalive 1 s and
+  // a 7 s lease, every 2 s. Only while that still renews three times per lease; else on a timer of its own.
+  const k = h.keepaliveMs;
+  const onBeatEvery = Math.ceil((renewIntervalMs * ON_BEAT_DUE_FRACTION) / k) * k;
+  const onBeat = leaseSec === undefined || onBeatEvery * 3 <= leaseSec * 1000;
+  return {
+    leaseSec,
+    renewIntervalMs,
+    garpCount: 10,
+    garpIntervalMs: 500,
+    garpRefreshMs: h.vigil.garpRefreshMs,
+    onBeat,
+  };
 }
 
 /** The environment Heartbeat gives resource scripts (HA_* from ha.cf, `env` lines as HA_N=V). */
@@ -213,6 +225,11 @@ export class ResourceManager {
   /** A gratuitous ARP burst for every VIP held here (a peer came back from behind a partition). */
   reannounce(): void {
     for (const a of this.ipAgents) a.reannounce();
+  }
+
+  /** The daemon's heartbeat: held VIPs renew their leases and refresh ARP on it (VipPolicy.onBeat). */
+  tick(): void {
+    for (const a of this.ipAgents) a.tick();
   }
 
   /** Synchronous and cheap (no `ip` call): reports every held VIP whose lease surely ran out (see IpAddrAgent). */

@@ -70,6 +70,36 @@ test('a bare VIP finds its NIC from the subnet, gets the eth1:0 label and a leas
   assert.equal(addresses.log.length, n, 'no renewals after stop');
 });
 
+test('on the beat (policy.onBeat): no timers; tick() renews and refreshes once each is 3/4 of its interval old', async () => {
+  const { clock, addresses, arp, agent } = memorySetup({ onBeat: true, renewIntervalMs: 1000, garpRefreshMs: 4000 });
+  assert.equal((await agent.start()).ok, true);
+  const renewals = (): number => addresses.log.filter((l) => l.startsWith('renew')).length;
+  await sleep(60);
+  assert.equal(renewals(), 0, 'no timer of its own');
+  clock.t = 700;
+  agent.tick();
+  assert.equal(renewals(), 0, 'not due before 750 ms');
+  clock.t = 800;
+  agent.tick();
+  await sleep(5);
+  assert.equal(renewals(), 1);
+  agent.tick();
+  await sleep(5);
+  assert.equal(renewals(), 1, 'once per interval');
+  assert.equal(arp.calls.length, 1, 'the takeover burst only');
+  clock.t = 3000;
+  agent.tick();
+  await sleep(5);
+  assert.equal(renewals(), 2);
+  assert.equal(arp.calls.length, 2, 'refreshed 3 s (3/4 of 4 s) after the burst');
+  assert.equal(arp.calls[1]!.count, 1);
+  await agent.stop();
+  clock.t = 10_000;
+  agent.tick();
+  await sleep(5);
+  assert.equal(renewals(), 2, 'nothing once released');
+});
+
 test('a VIP moved to another device by hand is still found and removed by stop', async () => {
   const { addresses, agent } = memorySetup({ renewIntervalMs: 60_000 });
   assert.equal((await agent.start()).ok, true);

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CompiledConfig, Resource } from '../../src/config/types.js';
-import { ResourceManager, scriptOutputLines } from '../../src/daemon/resources.js';
+import { ResourceManager, scriptOutputLines, vipPolicy } from '../../src/daemon/resources.js';
 import { Logger } from '../../src/obs/log.js';
 import type { ArpAnnouncer } from '../../src/os/garp.js';
 import type { AddressManager } from '../../src/os/ip.js';
@@ -128,4 +128,17 @@ test('a failed script`s output for the log: stdout then stderr, blank lines drop
   assert.equal(lines[0], '(31 earlier lines not shown)');
   assert.equal(lines[1], 'line 31');
   assert.equal(lines[20], `${'x'.repeat(400)}...`);
+});
+
+test('the VIP lease rides on the heartbeat only while that still renews it three times per lease', () => {
+  const at = (keepaliveMs: number, deadtimeMs: number) =>
+    vipPolicy(simConfig({ nodes: ['a', 'b'], localNode: 'a', groups: [], keepaliveMs, deadtimeMs }));
+  // Tutorial: lease 7 s, renewal due every 1.75 s, on the beat every 2 s.
+  assert.deepEqual(
+    [at(1000, 10_000).leaseSec, at(1000, 10_000).renewIntervalMs, at(1000, 10_000).onBeat],
+    [7, 1750, true],
+  );
+  assert.equal(at(100, 500).onBeat, true, 'lease 2 s, renewed every 400 ms');
+  assert.equal(at(2000, 30_000).onBeat, true);
+  assert.equal(at(5000, 10_000).onBeat, false, 'a beat every 5 s would renew a 7 s lease 1.4 times');
 });
