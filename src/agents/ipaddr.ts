@@ -57,9 +57,10 @@ export class IpAddrAgent implements ResourceAgent {
   private burst: AbortController | undefined;
   private held = false;
   /**
-   * The renewal in flight. The kernel re-creates an address whose lifetime is changed right after it was removed
-   * (see os/ip.ts), and netlink calls run off the event loop: a stop must wait for it, or a renewal that checked
-   * before the removal and changes after it brings the VIP back on a node that just gave it up.
+   * The renewal in flight. Through `ip` (no netlink) the kernel re-creates an address whose lifetime is changed
+   * right after it was removed (see os/ip.ts): a stop must wait for it, or a renewal that checked before the
+   * removal and changes after it brings the VIP back on a node that just gave it up. (The netlink renewal cannot
+   * re-create; waiting costs the release nothing but the renewal's one round trip.)
    */
   private renewing: Promise<void> | undefined;
   /** this.now() when the last renewal (or the add) that succeeded was issued: the lease runs from there. */
