@@ -14,6 +14,12 @@ test('a live owner blocks a second daemon; a stale pidfile is taken over', async
   // A process whose command line says vigil (a daemon that owns the pidfile) ...
   const other = spawn('bash', ['-c', 'exec -a vigil-fake sleep 30']);
   t.after(() => other.kill('SIGKILL'));
+  // Until bash has exec'd, the process is still `bash -c ...`: wait for the name (a loaded CI host is slow to).
+  const deadline = Date.now() + 10_000;
+  while (!(await readFile(`/proc/${other.pid}/cmdline`, 'utf8').catch(() => '')).startsWith('vigil-fake')) {
+    assert.ok(Date.now() < deadline, 'the fake daemon never exec-ed');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await writeFile(path, `${other.pid}\n`);
   assert.equal(await readLivePid(path), other.pid);
   await assert.rejects(claimPidfile(path), (e) => isVigilError(e) && e.code === 'VIGIL_ERR_ALREADY_RUNNING');
