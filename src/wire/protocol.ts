@@ -27,7 +27,8 @@ export type DropReason =
   | 'replay'
   | 'internal'
   | 'duplicate'
-  | 'not_for_us';
+  | 'not_for_us'
+  | 'own';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'too_big',
@@ -42,11 +43,12 @@ export const DROP_REASONS: readonly DropReason[] = [
   'internal',
   'duplicate',
   'not_for_us',
+  'own',
 ];
 
-/** Drops that say nothing bad about the packet: it was authentic, just not new or not ours. */
+/** Drops that say nothing bad about the packet: it was authentic, just not new or not ours (or our own echo). */
 export function isBenignDrop(r: DropReason): boolean {
-  return r === 'duplicate' || r === 'not_for_us';
+  return r === 'duplicate' || r === 'not_for_us' || r === 'own';
 }
 
 export interface Accepted {
@@ -173,6 +175,14 @@ interface NodeEntry {
 const RECENT_COPIES = 32;
 const RECENT_MAX_BYTES = 4096;
 
+/**
+ * Datagrams we sent last. bcast (and mcast with loop on) hand every one of them back to us; a byte-identical
+ * echo is dropped before the parse and the HMAC. On an idle cluster that is one of the three packets a second
+ * a node receives. An echo that fell out of the ring (a long rexmit burst) takes the full path and is ignored
+ * as `self` there, as before.
+ */
+const OWN_ECHOES = 16;
+
 /** A map key for a uuid: its bytes as a 16-char string (cheaper than hex on the hot path). */
 function uuidKey(u: Uint8Array): string {
   let s = '';
@@ -189,6 +199,8 @@ export class WireProtocol {
   /** Heartbeat turns ACKs off for good once any node's status lacks `protocol` (an older peer). */
   private flowControl = true;
   private readonly counts = new Map<DropReason | 'accepted', number>();
+  private readonly sentRing: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(OWN_ECHOES);
+  private sentNext = 0;
 
   constructor(o: WireProtocolOptions) {
     this.o = o;
@@ -314,8 +326,21 @@ export class WireProtocol {
       this.seq = seq;
       this.history.add(seq, packet);
     }
-    this.o.transmit(packet);
+    this.transmit(packet);
     return { packet, message: m, seq };
+  }
+
+  private transmit(packet: Uint8Array): void {
+    this.sentRing[this.sentNext] = packet;
+    this.sentNext = (this.sentNext + 1) % OWN_ECHOES;
+    this.o.transmit(packet);
+  }
+
+  private isOwnEcho(bytes: Uint8Array): boolean {
+    for (const p of this.sentRing) {
+      if (p !== undefined && p.length === bytes.length && Buffer.compare(p, bytes) === 0) return true;
+    }
+    return false;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -340,6 +365,7 @@ export class WireProtocol {
   private receiveInner(bytes: Uint8Array): ReceiveResult {
     const max = this.o.codec?.maxBytes ?? MAX_MESSAGE_BYTES;
     if (bytes.length > max) return this.drop('too_big', `${bytes.length} bytes`);
+    if (this.isOwnEcho(bytes)) return this.drop('own', 'our own packet', this.o.localNode);
     if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(COMPRESS_TAG)) {
       // A (4) field is inflated while parsing: check the digest first so forged packets cost no inflate.
       const split = splitNetstringTrailer(bytes);
@@ -676,7 +702,7 @@ export class WireProtocol {
       served++;
       this.history.markRexmit(s, now);
       this.emit('debug', 'rexmit_served', `Retransmitting pkt ${s}`, node.name);
-      this.o.transmit(h.bytes);
+      this.transmit(h.bytes);
     }
   }
 

@@ -326,6 +326,49 @@ test('the same packet over two media is accepted once; the second copy is a dupl
   assert.ok(first.kind === 'accepted' && getString(first.message, 'auth') === undefined);
 });
 
+test('our own broadcast echo is dropped before parse and HMAC; an echo out of the ring still ends as self', () => {
+  const clock = new SimulatedClock(0);
+  const sentBy = new Map<string, Uint8Array[]>();
+  const make = (name: string) =>
+    new WireProtocol({
+      localNode: name,
+      localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
+      generation: 5,
+      nodes: ['a', 'b'],
+      keys: K,
+      msgfmt: 'classic',
+      ttl: 3,
+      maxRexmitDelayMs: 250,
+      scheduler: clock,
+      random: Math.random,
+      loadavg: () => 'l',
+      transmit: (p) => {
+        sentBy.set(name, [...(sentBy.get(name) ?? []), Uint8Array.from(p)]);
+      },
+    });
+  const a = make('a');
+  const b = make('b');
+  a.send(statusBody('active', 5000));
+  for (let i = 0; i < 20; i++) a.send(msg(str('t', 'x'), str('i', String(i))));
+  b.send(statusBody('active', 5000));
+  const mine = sentBy.get('a')!;
+  const last = mine[mine.length - 1]!;
+  assert.deepEqual(a.receive(last), { kind: 'dropped', reason: 'own', detail: 'our own packet', from: 'a' });
+  assert.equal(a.counters().own, 1);
+  // The first status fell out of the 16-packet ring: the full path verifies it and marks it as ours.
+  const old = a.receive(mine[0]!);
+  assert.ok(old.kind === 'accepted' && old.self && old.type === 'status');
+  // A peer's packet of the same length is no echo; a tampered echo is no echo either.
+  const theirs = sentBy.get('b')![0]!;
+  assert.equal(theirs.length, mine[0]!.length);
+  const r = a.receive(theirs);
+  assert.ok(r.kind === 'accepted' && !r.self && r.from === 'b');
+  const forged = Uint8Array.from(last);
+  forged[forged.length - 2]! ^= 1;
+  const f = a.receive(forged);
+  assert.ok(f.kind === 'dropped' && f.reason !== 'own', JSON.stringify(f));
+});
+
 test('gap > 250: lost a lot of packets!, tracking restarts without rexmit requests', () => {
   const net = new Net();
   const a = net.add('a');
