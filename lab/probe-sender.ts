@@ -7,9 +7,7 @@
  * Usage: node probe-sender.js VIP INTERVAL_MS (runs until killed). Needs CAP_NET_RAW (the lab runs as root).
  */
 import { openRawIPv4Socket, sendToIPv4 } from '../src/os/libc.js';
-import { echoRequest } from '../src/os/icmp-pinger.js';
-
-const IPPROTO_ICMP = 1;
+import { IPPROTO_ICMP, echoRequest } from '../src/os/icmp-pinger.js';
 
 function main(): void {
   const [vip, intervalText] = process.argv.slice(2);

@@ -19,13 +19,15 @@ export interface VipPolicy {
   /** Periodic single gratuitous ARP while holding the VIP (0 = off), for switches and clients that missed the burst. */
   readonly garpRefreshMs: number;
   /**
-   * Renewals and refreshes ride on the daemon's heartbeat (tick()) instead of timers of their own: each goes out at
-   * the first beat at least 3/4 of its interval after the last. Only when beats are frequent enough for that.
+   * Renewals and refreshes ride on the daemon's heartbeat (tick()) instead of timers of their own. A renewal goes
+   * out at the first beat at least 3/4 of its interval after the last (the lease needs margin), a refresh at the
+   * first beat a full `garpRefreshMs` after the last (at most one keepalive late). Only when beats are frequent
+   * enough for the lease.
    */
   readonly onBeat?: boolean;
 }
 
-/** On the beat, a renewal or refresh is due this fraction of its interval after the last one. */
+/** On the beat, a lease renewal is due this fraction of its interval after the last one. */
 export const ON_BEAT_DUE_FRACTION = 0.75;
 
 export interface IpAgentDeps {
@@ -204,7 +206,7 @@ export class IpAddrAgent implements ResourceAgent {
       this.renewedAt = now;
       this.renewInBackground(leaseSec);
     }
-    if (garpRefreshMs > 0 && now - this.refreshedAt >= garpRefreshMs * ON_BEAT_DUE_FRACTION) {
+    if (garpRefreshMs > 0 && now - this.refreshedAt >= garpRefreshMs) {
       this.refreshedAt = now;
       this.announce(1, 0);
     }

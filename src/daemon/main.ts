@@ -104,14 +104,10 @@ function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingN
   const replied = (address: string): void => {
     for (const n of nodesOf.get(address) ?? []) onReply(n);
   };
-  const icmp = new IcmpPinger({
-    addresses: [...nodesOf.keys()],
-    intervalMs: h.keepaliveMs,
-    onReply: replied,
-    onError: (text) => {
-      logger.error(text);
-    },
-  });
+  const onError = (text: string): void => {
+    logger.error(text);
+  };
+  const icmp = new IcmpPinger({ addresses: [...nodesOf.keys()], intervalMs: h.keepaliveMs, onReply: replied, onError });
   try {
     icmp.open();
     return {
@@ -128,15 +124,7 @@ function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingN
     );
   }
   const children = [...nodesOf.keys()].map(
-    (address) =>
-      new Pinger({
-        address,
-        intervalMs: h.keepaliveMs,
-        onReply: replied,
-        onError: (text) => {
-          logger.error(text);
-        },
-      }),
+    (address) => new Pinger({ address, intervalMs: h.keepaliveMs, onReply: replied, onError }),
   );
   for (const c of children) c.start();
   return {

@@ -21,7 +21,7 @@ import {
   formatIPv4,
 } from './libc.js';
 
-const IPPROTO_ICMP = 1;
+export const IPPROTO_ICMP = 1;
 const ICMP_ECHOREPLY = 0;
 const ICMP_ECHO = 8;
 /** Replies read per tick at most: a bound on the work of one wake-up (the filter lets only ours through). */

@@ -70,7 +70,7 @@ test('a bare VIP finds its NIC from the subnet, gets the eth1:0 label and a leas
   assert.equal(addresses.log.length, n, 'no renewals after stop');
 });
 
-test('on the beat (policy.onBeat): no timers; tick() renews and refreshes once each is 3/4 of its interval old', async () => {
+test('on the beat (policy.onBeat): no timers; tick() renews at 3/4 of the interval, refreshes at the full one', async () => {
   const { clock, addresses, arp, agent } = memorySetup({ onBeat: true, renewIntervalMs: 1000, garpRefreshMs: 4000 });
   assert.equal((await agent.start()).ok, true);
   const renewals = (): number => addresses.log.filter((l) => l.startsWith('renew')).length;
@@ -91,13 +91,18 @@ test('on the beat (policy.onBeat): no timers; tick() renews and refreshes once e
   agent.tick();
   await sleep(5);
   assert.equal(renewals(), 2);
-  assert.equal(arp.calls.length, 2, 'refreshed 3 s (3/4 of 4 s) after the burst');
+  assert.equal(arp.calls.length, 1, 'no refresh before the full 4 s');
+  clock.t = 4000;
+  agent.tick();
+  await sleep(5);
+  assert.equal(arp.calls.length, 2, 'refreshed 4 s after the burst');
   assert.equal(arp.calls[1]!.count, 1);
+  assert.equal(renewals(), 3);
   await agent.stop();
   clock.t = 10_000;
   agent.tick();
   await sleep(5);
-  assert.equal(renewals(), 2, 'nothing once released');
+  assert.equal(renewals(), 3, 'nothing once released');
 });
 
 test('a VIP moved to another device by hand is still found and removed by stop', async () => {
