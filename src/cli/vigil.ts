@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../util/errors.js';
 
+/** Bytes of bytecode per V8 profiler tick in the daemon (V8's default: 67584). */
+const V8_INTERRUPT_BUDGET = 8192;
+
 // Subcommands import their modules lazily: `vigil status` must not pay for the lab or the config compiler.
 const program = new Command();
 program
@@ -29,6 +32,15 @@ program
   .option('--pidfile <path>', 'pid file', process.env.VIGIL_PIDFILE ?? '/var/run/vigil.pid')
   .option('--stderr', 'also write log lines to stderr')
   .action(async (opts: { configDir: string; node?: string; pidfile: string; stderr?: boolean }) => {
+    // V8 optimises a function once about 200 kB of its bytecode has run (3 ticks of a 66 kB interrupt budget).
+    // A busy server gets there in seconds; an idle daemon, whose heartbeat path runs a few times a second, takes
+    // hours, and until then every wake-up runs in the slower baseline tier. With an 8 kB budget the heartbeat path
+    // is optimised within its first minutes (idle CPU: see bench/RESULTS.md). Set before the daemon's modules
+    // load, because a function takes its budget when its feedback is allocated. A budget given to node wins.
+    if (!process.execArgv.some((a) => a.startsWith('--interrupt-budget'))) {
+      const { setFlagsFromString } = await import('node:v8');
+      setFlagsFromString(`--interrupt-budget=${V8_INTERRUPT_BUDGET}`);
+    }
     const { runDaemon } = await import('../daemon/main.js');
     const { controlSocketPath } = await import('../control/client.js');
     process.exitCode = await runDaemon({
