@@ -326,26 +326,38 @@ test('the same packet over two media is accepted once; the second copy is a dupl
   assert.ok(first.kind === 'accepted' && getString(first.message, 'auth') === undefined);
 });
 
+/** Options of a node of the two-node cluster a/b (classic format, SHA1 key K) sending through `transmit`. */
+function pairOpts(
+  name: string,
+  clock: SimulatedClock,
+  generation: number,
+  transmit: (p: Uint8Array) => void,
+): WireProtocolOptions {
+  return {
+    localNode: name,
+    localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
+    generation,
+    nodes: ['a', 'b'],
+    keys: K,
+    msgfmt: 'classic',
+    ttl: 3,
+    maxRexmitDelayMs: 250,
+    scheduler: clock,
+    random: () => 0.5,
+    loadavg: () => 'l',
+    transmit,
+  };
+}
+
 test('our own broadcast echo is dropped before parse and HMAC; an echo out of the ring still ends as self', () => {
   const clock = new SimulatedClock(0);
   const sentBy = new Map<string, Uint8Array[]>();
   const make = (name: string) =>
-    new WireProtocol({
-      localNode: name,
-      localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
-      generation: 5,
-      nodes: ['a', 'b'],
-      keys: K,
-      msgfmt: 'classic',
-      ttl: 3,
-      maxRexmitDelayMs: 250,
-      scheduler: clock,
-      random: Math.random,
-      loadavg: () => 'l',
-      transmit: (p) => {
+    new WireProtocol(
+      pairOpts(name, clock, 5, (p) => {
         sentBy.set(name, [...(sentBy.get(name) ?? []), Uint8Array.from(p)]);
-      },
-    });
+      }),
+    );
   const a = make('a');
   const b = make('b');
   a.send(statusBody('active', 5000));
@@ -540,22 +552,10 @@ test('compressed fields are inflated only for authentic packets', () => {
 test('old seqnos are dropped unverified; only a byte-identical copy of a verified packet names its sender', () => {
   const clock = new SimulatedClock();
   let pkt: Uint8Array = new Uint8Array();
-  const opts = (name: string): WireProtocolOptions => ({
-    localNode: name,
-    localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
-    generation: 9,
-    nodes: ['a', 'b'],
-    keys: K,
-    msgfmt: 'classic',
-    ttl: 3,
-    maxRexmitDelayMs: 250,
-    scheduler: clock,
-    random: () => 0.5,
-    loadavg: () => 'l',
-    transmit: (p) => {
+  const opts = (name: string): WireProtocolOptions =>
+    pairOpts(name, clock, 9, (p) => {
       pkt = Uint8Array.from(p);
-    },
-  });
+    });
   const a = new WireProtocol(opts('a'));
   const b = new WireProtocol(opts('b'));
   a.send(msg(str('t', 'x')));
