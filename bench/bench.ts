@@ -388,7 +388,8 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
     log(`# ${mode} ${impl} ${p} (${t.keepaliveMs}/${t.deadtimeMs} ms) for ${seconds} s: ${displayCommand(argv, REPO)}`);
     const started = new Date().toISOString();
     const la0 = await loadavg();
-    const child = runChild(argv, (seconds + 600) * 1000);
+    // The warm-up runs inside the same CLI call: a 600 s warm-up with a 300 s window once hit a flat 900 s limit.
+    const child = runChild(argv, (warmup + seconds + 600) * 1000);
     ctl.current = child;
     if (stopMode() === 'abandon') child.abandon();
     const out = await child.done;
