@@ -34,6 +34,8 @@ test('quantiles lie within the sample and are monotone in q', () => {
 test('present drops missing measures; ratio names its degenerate cases', () => {
   assert.deepEqual(present([1, null, undefined, 3, Number.NaN]), [1, 3]);
   assert.equal(ratio(50, 100), '0.50');
+  assert.equal(ratio(14, 6333), '0.0022');
+  assert.equal(ratio(0, 5), '0.00');
   assert.equal(ratio(0, 0), '1.00 (both 0)');
   assert.equal(ratio(3, 0), '∞');
   assert.equal(ratio(undefined, 3), '–');
