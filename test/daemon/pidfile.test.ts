@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimPidfile, readLivePid, releasePidfile } from '../../src/daemon/pidfile.js';
 import { isVigilError } from '../../src/util/errors.js';
+import { waitFor } from '../../lab/exec.js';
 
 test('a live owner blocks a second daemon; a stale pidfile is taken over', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-pid-'));
@@ -15,11 +16,15 @@ test('a live owner blocks a second daemon; a stale pidfile is taken over', async
   const other = spawn('bash', ['-c', 'exec -a vigil-fake sleep 30']);
   t.after(() => other.kill('SIGKILL'));
   // Until bash has exec'd, the process is still `bash -c ...`: wait for the name (a loaded CI host is slow to).
-  const deadline = Date.now() + 10_000;
-  while (!(await readFile(`/proc/${other.pid}/cmdline`, 'utf8').catch(() => '')).startsWith('vigil-fake')) {
-    assert.ok(Date.now() < deadline, 'the fake daemon never exec-ed');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(
+    'the fake daemon to exec',
+    10_000,
+    async () =>
+      (await readFile(`/proc/${other.pid}/cmdline`, 'utf8').catch(() => '')).startsWith('vigil-fake')
+        ? true
+        : undefined,
+    10,
+  );
   await writeFile(path, `${other.pid}\n`);
   assert.equal(await readLivePid(path), other.pid);
   await assert.rejects(claimPidfile(path), (e) => isVigilError(e) && e.code === 'VIGIL_ERR_ALREADY_RUNNING');
