@@ -161,6 +161,44 @@ export function dualActiveMs(
   return total;
 }
 
+/** A result with nothing measured yet: what a scenario fills in, and what the bench records for a trial that printed none. */
+export function blankResult(
+  impl: Impl,
+  scenario: ScenarioName,
+  keepaliveMs: number,
+  deadtimeMs: number,
+  nodes: number,
+): ScenarioResult {
+  return {
+    impl,
+    scenario,
+    keepalive_ms: keepaliveMs,
+    deadtime_ms: deadtimeMs,
+    outage_ms: null,
+    detect_ms: null,
+    dual_active_ms: null,
+    holders_after: [],
+    client_mac_ok: false,
+    converged: false,
+    supported: true,
+    nodes,
+    takeover_ms: null,
+    failback_ms: null,
+    failback_outage_ms: null,
+    switch_gap_ms: null,
+    failback_switch_gap_ms: null,
+    reply_macs: [],
+    probes_answered: 0,
+    fault_at: null,
+    vip_labels_before: [],
+    dual_active_after_recover_ms: null,
+    audit: null,
+    notes: [],
+    error: null,
+    events: [],
+  };
+}
+
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const driver = driverFor(o.impl);
   const spec: ClusterSpec = {
@@ -176,34 +214,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     authKey: 'MaClefSecrete',
     ...(o.vigilDetector !== undefined ? { vigilDetector: o.vigilDetector } : {}),
   };
-  const result: ScenarioResult = {
-    impl: o.impl,
-    scenario: o.scenario,
-    keepalive_ms: o.keepaliveMs,
-    deadtime_ms: o.deadtimeMs,
-    outage_ms: null,
-    detect_ms: null,
-    dual_active_ms: null,
-    holders_after: [],
-    client_mac_ok: false,
-    converged: false,
-    supported: true,
-    nodes: o.nodes,
-    takeover_ms: null,
-    failback_ms: null,
-    failback_outage_ms: null,
-    switch_gap_ms: null,
-    failback_switch_gap_ms: null,
-    reply_macs: [],
-    probes_answered: 0,
-    fault_at: null,
-    vip_labels_before: [],
-    dual_active_after_recover_ms: null,
-    audit: null,
-    notes: driver.notes(spec),
-    error: null,
-    events: [],
-  };
+  const result = blankResult(o.impl, o.scenario, o.keepaliveMs, o.deadtimeMs, o.nodes);
+  result.notes.push(...driver.notes(spec));
   if (o.scenario === 'standby' && !driver.supportsStandby) {
     result.supported = false;
     result.notes.push(`${o.impl} has no planned switchover (standby): scenario unsupported`);

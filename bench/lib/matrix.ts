@@ -5,7 +5,7 @@
  */
 import { VigilError } from '../../src/util/errors.js';
 import { IMPLS, type Impl } from '../../lab/drivers/types.js';
-import { SCENARIOS, type ScenarioName, type ScenarioResult } from '../../lab/scenario.js';
+import { SCENARIOS, blankResult, type ScenarioName, type ScenarioResult } from '../../lab/scenario.js';
 
 export const PROFILES = ['tutorial', 'fast', 'fastest'] as const;
 export type ProfileName = (typeof PROFILES)[number];
@@ -264,34 +264,7 @@ export function formatDuration(ms: number): string {
 
 /** A result for a trial whose CLI printed none, so the failure is on record (and retried on resume). */
 export function emptyResult(t: Trial, error: string): ScenarioResult {
-  return {
-    impl: t.impl,
-    scenario: t.scenario,
-    keepalive_ms: t.keepaliveMs,
-    deadtime_ms: t.deadtimeMs,
-    outage_ms: null,
-    detect_ms: null,
-    dual_active_ms: null,
-    holders_after: [],
-    client_mac_ok: false,
-    converged: false,
-    supported: true,
-    nodes: 2,
-    takeover_ms: null,
-    failback_ms: null,
-    failback_outage_ms: null,
-    switch_gap_ms: null,
-    failback_switch_gap_ms: null,
-    reply_macs: [],
-    probes_answered: 0,
-    fault_at: null,
-    vip_labels_before: [],
-    dual_active_after_recover_ms: null,
-    audit: null,
-    notes: [],
-    error,
-    events: [],
-  };
+  return { ...blankResult(t.impl, t.scenario, t.keepaliveMs, t.deadtimeMs, 2), error };
 }
 
 export { IMPLS, SCENARIOS };
