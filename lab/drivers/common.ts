@@ -1,4 +1,5 @@
 import { chmod, readFile, readlink, writeFile } from 'node:fs/promises';
+import { SERVICE_PATH } from '../../src/cli/daemon-env.js';
 import type { Lab } from '../topology.js';
 import type { ClusterSpec, LogKind } from './types.js';
 
@@ -75,4 +76,16 @@ export async function pidsByCmdline(lab: Lab, host: string, test: (argv: string[
     if (raw !== '' && test(raw.split('\0').filter((a) => a !== ''))) out.push(pid);
   }
   return out;
+}
+
+/**
+ * The `env` prefix a daemon starts under: the clean environment a service manager gives (systemd and Debian's
+ * `service` pass PATH and LANG, not the caller's shell), plus `extra`. Inheriting the lab user's shell would measure
+ * something no server runs: NODE_EXTRA_CA_CERTS alone makes Node parse a CA bundle and keep ~2 MB more resident.
+ */
+export function serviceEnv(extra: Readonly<Record<string, string>> = {}): string {
+  const vars = { PATH: SERVICE_PATH, LANG: 'C.UTF-8', ...extra };
+  return `env -i ${Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`;
 }

@@ -2,7 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { VigilError } from '../../src/util/errors.js';
 import { sleep, waitFor } from '../exec.js';
 import type { Lab } from '../topology.js';
-import { classifyHeartbeatLine, HA_LOGFILE, pidsByExe, writeHaFiles } from './common.js';
+import { classifyHeartbeatLine, HA_LOGFILE, pidsByExe, serviceEnv, writeHaFiles } from './common.js';
 import type { ClusterSpec, Driver, LogKind } from './types.js';
 
 export const HEARTBEAT_BIN = '/usr/libexec/heartbeat/heartbeat';
@@ -30,7 +30,7 @@ export class HeartbeatDriver implements Driver {
   }
 
   async start(lab: Lab, host: string): Promise<void> {
-    const r = await lab.sh(host, `${HEARTBEAT_BIN} </dev/null >>/var/log/heartbeat.start 2>&1`, { timeoutMs: 30_000 });
+    const r = await lab.sh(host, `${serviceEnv()} ${HEARTBEAT_BIN} </dev/null >>/var/log/heartbeat.start 2>&1`, { timeoutMs: 30_000 });
     if (r.code !== 0)
       throw new VigilError('VIGIL_ERR_LAB', `heartbeat failed to start on ${host} (exit ${r.code}); see its /var/log`);
     await waitFor(`heartbeat processes on ${host}`, 10_000, async () =>

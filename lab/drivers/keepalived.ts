@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { VigilError } from '../../src/util/errors.js';
 import { runCmd, waitFor } from '../exec.js';
 import type { Lab } from '../topology.js';
-import { pidsByExe } from './common.js';
+import { pidsByExe, serviceEnv } from './common.js';
 import type { ClusterSpec, Driver, LogKind } from './types.js';
 
 const KEEPALIVED_BIN = '/usr/sbin/keepalived';
@@ -55,7 +55,7 @@ export class KeepalivedDriver implements Driver {
     // No log-file option in this build: run in the foreground logging to the console, detached, into /var/log.
     const r = await lab.sh(
       host,
-      `setsid ${KEEPALIVED_BIN} -n -l -D -G -P -f ${CONF} -p /run/keepalived.pid -r /run/keepalived_vrrp.pid </dev/null >>${this.logPath} 2>&1 &`,
+      `setsid ${serviceEnv()} ${KEEPALIVED_BIN} -n -l -D -G -P -f ${CONF} -p /run/keepalived.pid -r /run/keepalived_vrrp.pid </dev/null >>${this.logPath} 2>&1 &`,
     );
     if (r.code !== 0)
       throw new VigilError('VIGIL_ERR_LAB', `keepalived failed to start on ${host}: ${r.stderr.trim()}`);

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { VigilError } from '../../src/util/errors.js';
 import { runCmd, waitFor } from '../exec.js';
 import type { Lab } from '../topology.js';
-import { classifyHeartbeatLine, HA_LOGFILE, pidsByCmdline, writeHaFiles } from './common.js';
+import { DAEMON_ENV } from '../../src/cli/daemon-env.js';
+import { classifyHeartbeatLine, HA_LOGFILE, pidsByCmdline, serviceEnv, writeHaFiles } from './common.js';
 import type { ClusterSpec, Driver, LogKind } from './types.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -35,7 +36,7 @@ export class VigilDriver implements Driver {
 
   async start(lab: Lab, host: string): Promise<void> {
     await this.checkAvailable();
-    const r = await lab.sh(host, `setsid ${process.execPath} ${VIGIL_JS} run </dev/null >>/var/log/vigil.start 2>&1 &`);
+    const r = await lab.sh(host, `setsid ${serviceEnv(DAEMON_ENV)} ${process.execPath} ${VIGIL_JS} run </dev/null >>/var/log/vigil.start 2>&1 &`);
     if (r.code !== 0) throw new VigilError('VIGIL_ERR_LAB', `vigil failed to start on ${host}: ${r.stderr.trim()}`);
     await waitFor(`vigil on ${host}`, 10_000, async () =>
       (await this.daemonPids(lab, host)).length > 0 ? true : undefined,

@@ -86,9 +86,11 @@ export async function startCommand(opts: { configDir: string; timeout: string })
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const script = fileURLToPath(new URL('./vigil.js', import.meta.url));
+  const { daemonEnv } = await import('./daemon-env.js');
   const child = spawn(process.execPath, [script, 'run', '--config-dir', opts.configDir, '--pidfile', pidfilePath()], {
     detached: true,
     stdio: 'ignore',
+    env: daemonEnv(process.env),
   });
   child.unref();
   const end = Date.now() + Number(opts.timeout) * 1000;

@@ -121,8 +121,11 @@ program
   });
 
 async function main(): Promise<void> {
-  const { registerLab } = await import('../../lab/cli.js');
-  registerLab(program);
+  // The daemon does not carry the lab's command tree (its options and commander objects stay resident for good).
+  if (process.argv[2] !== 'run') {
+    const { registerLab } = await import('../../lab/cli.js');
+    registerLab(program);
+  }
   try {
     await program.parseAsync(process.argv);
   } catch (e) {
