@@ -10,7 +10,7 @@ import { VigilError } from '../util/errors.js';
 import { addInnerAuth, signNetstring, verifyPacket } from './auth.js';
 import { type CodecOptions, decodePacket, expandCompressed, splitNetstringTrailer } from './codec.js';
 import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
-import { DEFAULT_HISTORY_SIZE, SendHistory } from './history.js';
+import { DEFAULT_HISTORY_SIZE, SendHistory, ownBytes } from './history.js';
 import { MAX_MESSAGE_BYTES, type WireMessage, getString } from './message.js';
 import { type NakReason, ackBody, nakBody, repnodesBody, rexmitBody } from './messages.js';
 
@@ -322,16 +322,17 @@ export class WireProtocol {
     });
     if (this.o.msgfmt === 'classic') m = addInnerAuth(m, this.o.keys);
     const packet = signNetstring(m, this.o.keys);
+    let kept: Uint8Array = packet;
     if (seq !== undefined) {
       this.seq = seq;
-      this.history.add(seq, packet);
+      kept = this.history.add(seq, packet);
     }
-    this.transmit(packet);
+    this.transmit(kept);
     return { packet, message: m, seq };
   }
 
   private transmit(packet: Uint8Array): void {
-    this.sentRing[this.sentNext] = packet;
+    this.sentRing[this.sentNext] = ownBytes(packet);
     this.sentNext = (this.sentNext + 1) % OWN_ECHOES;
     this.o.transmit(packet);
   }

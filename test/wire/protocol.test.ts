@@ -5,7 +5,7 @@ import { SimulatedClock } from '../../src/util/clock.js';
 import { decodePacket } from '../../src/wire/codec.js';
 import { getString, msg, str, type WireMessage } from '../../src/wire/message.js';
 import { rexmitBody, statusBody } from '../../src/wire/messages.js';
-import { SendHistory } from '../../src/wire/history.js';
+import { SendHistory, ownBytes } from '../../src/wire/history.js';
 import {
   firstRexmitDelay,
   type ReceiveResult,
@@ -476,6 +476,20 @@ test('history is bounded in bytes too', () => {
   assert.equal(h.size, 3);
   assert.equal(h.totalBytes, 900);
   assert.equal(h.lowest(), 8);
+});
+
+test('kept packets own their memory: a view into a pool slab would pin the whole slab', () => {
+  const pooled = Buffer.concat([Buffer.from('###\n', 'latin1'), Buffer.from('t=status\n', 'latin1')]);
+  assert.ok(pooled.buffer.byteLength > pooled.length, 'a small Buffer is a view into a shared slab');
+  const h = new SendHistory();
+  const kept = h.add(1, pooled);
+  assert.equal(kept.buffer.byteLength, pooled.length);
+  assert.deepEqual(Buffer.from(kept), pooled);
+  const found = h.lookup(1);
+  assert.ok(found.found);
+  assert.equal(found.bytes, kept);
+  const owned = new Uint8Array(12);
+  assert.equal(ownBytes(owned), owned, 'no copy of a packet that already owns its buffer');
 });
 
 test('a known uuid under a new name renames the node (lookup by uuid first)', () => {
