@@ -726,10 +726,13 @@ export class ClusterEngine {
       // Answer a heal announcement with ours, and tell a peer that claims a group we keep that we
       // keep it (it may not know we are alive: only one side of a partition may have seen it).
       const mine = this.myHolds();
-      const weWin = [...p.holds].some((g) => mine.has(g) && this.conflictWinner(g, [this.me, p.name]) === this.me);
+      const kept = [...p.holds].filter((g) => mine.has(g) && this.conflictWinner(g, [this.me, p.name]) === this.me);
       const changed = before !== [...p.holds].sort().join(' ');
-      if (msg.info === HEAL_INFO || (weWin && changed)) {
+      if (msg.info === HEAL_INFO || (kept.length > 0 && changed)) {
         this.send(out, this.resourceMsg(!this.anyInTransition(), undefined));
+        // The peer gives these up as soon as it learns we keep them. Announcing now, not when its next
+        // heartbeat brings `returning after partition`, spares clients that last heard its ARP up to a keepalive.
+        for (const g of kept) if (this.state.groups.get(g) === 'held') out.push({ kind: 'reannounce', group: g });
       }
     }
   }

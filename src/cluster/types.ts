@@ -44,6 +44,11 @@ export type ClusterAction =
   | { readonly kind: 'acquire'; readonly group: string }
   /** Stop a group (right to left). Answer with `releaseDone`. */
   | { readonly kind: 'release'; readonly group: string }
+  /**
+   * Announce a held group's addresses again (gratuitous ARP): a peer that held it too (a healed partition) is
+   * letting go of it, and clients may still be sending to the peer's MAC.
+   */
+  | { readonly kind: 'reannounce'; readonly group: string }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly text: string }
   /** Reset a node through the configured STONITH device. Answer with `stonithDone`. */
   | { readonly kind: 'stonith'; readonly node: string }

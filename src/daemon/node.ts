@@ -390,6 +390,9 @@ export class VigilNode {
           this.handle({ kind: 'releaseDone', group: a.group, ok: r.ok });
         });
         return;
+      case 'reannounce':
+        this.d.resources.reannounce(a.group);
+        return;
       case 'stonith': {
         const fencer = this.d.fencer;
         if (fencer === undefined) return; // (the constructor refused a configured device without a fencer)

@@ -71,6 +71,7 @@ export function scriptEnv(config: CompiledConfig): NodeJS.ProcessEnv {
 export class ResourceManager {
   private readonly runners = new Map<string, GroupRunner>();
   private readonly ipAgents: IpAddrAgent[] = [];
+  private readonly ipAgentsByGroup = new Map<string, IpAddrAgent[]>();
   private readonly chains = new Map<string, Promise<unknown>>();
   readonly policy: VipPolicy;
 
@@ -134,6 +135,7 @@ export class ResourceManager {
         },
       });
       this.ipAgents.push(agent);
+      this.ipAgentsByGroup.set(g.key, [...(this.ipAgentsByGroup.get(g.key) ?? []), agent]);
       return agent;
     }
     return new LazyScriptAgent(r, {
@@ -222,9 +224,9 @@ export class ResourceManager {
     }
   }
 
-  /** A gratuitous ARP burst for every VIP held here (a peer came back from behind a partition). */
-  reannounce(): void {
-    for (const a of this.ipAgents) a.reannounce();
+  /** A gratuitous ARP burst for every VIP held here, or for those of `group` (a peer came back from behind a partition). */
+  reannounce(group?: string): void {
+    for (const a of group === undefined ? this.ipAgents : (this.ipAgentsByGroup.get(group) ?? [])) a.reannounce();
   }
 
   /** The daemon's heartbeat: held VIPs renew their leases and refresh ARP on it (VipPolicy.onBeat). */

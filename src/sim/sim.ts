@@ -490,6 +490,12 @@ class Sim {
         });
         return;
       }
+      case 'reannounce': {
+        // Announcing an address this node does not run would steer clients away from the one that does.
+        const st = n.rsc.get(a.group);
+        if (st !== 'up') this.violation(`${n.name} announced ${a.group} while it is ${String(st)}`);
+        return;
+      }
       case 'setTimer': {
         const token = this.seq;
         n.timers.set(a.name, token);

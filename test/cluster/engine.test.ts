@@ -272,6 +272,21 @@ test('partition heal keeps the winner running: only the loser releases', () => {
   assert.equal(b.snapshot().groups.find((g) => g.key === G2)?.state, 'held');
 });
 
+test('partition heal: the keeper announces its VIP again as soon as the peer claims the group, not a beat later', () => {
+  const [a, b] = bothStable();
+  a.handle({ kind: 'nodeDead', node: 'node2' });
+  a.handle({ kind: 'acquireDone', group: G2, ok: true });
+  b.handle({ kind: 'nodeDead', node: 'node1' });
+  b.handle({ kind: 'acquireDone', group: G1, ok: true });
+  // Only b has heard a again: a learns of the heal from b's announcement, before b's next heartbeat.
+  const atA = deliver(b, b.handle({ kind: 'nodeReturned', node: 'node1' }), a);
+  const reannounced = (x: ClusterAction[]) => x.flatMap((y) => (y.kind === 'reannounce' ? [y.group] : []));
+  // a keeps G1 (b lets go of it, and clients may still have b's MAC); G2 is a's to give up, not to announce.
+  assert.deepEqual(reannounced(atA), [G1]);
+  // a's answer still claims G2, which b keeps: b announces G2, never G1.
+  assert.deepEqual(reannounced(deliver(a, atA, b)), [G2]);
+});
+
 test('legacy: ip-request, the owner releases and answers, the requester acquires', () => {
   const b = engine('node2', 'legacy');
   b.handle({ kind: 'commUp' });

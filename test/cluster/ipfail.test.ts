@@ -152,6 +152,7 @@ class SimNode {
       case 'cancelTimer':
         this.timer(this.engineTimers, a.name, undefined, () => undefined);
         return;
+      case 'reannounce':
       case 'stonith':
       case 'shutdownComplete':
       case 'reboot':
