@@ -8,7 +8,8 @@
 import { fileURLToPath } from 'node:url';
 import { driverFor } from '../lab/drivers/index.js';
 import { runCmd, spawnCmd, sleep } from '../lab/exec.js';
-import { cleanup, CLIENT_IP, IFACE, Lab, nodeIp, ROUTER_IP, VIP, VIP_CIDR } from '../lab/topology.js';
+import { cleanup, CLIENT_IP, IFACE, Lab, nodeIp, VIP } from '../lab/topology.js';
+import { tutorialSpec } from '../lab/scenario.js';
 
 const [ppsText = '50000', secondsText = '10', kaText = '100', dtText = '1000'] = process.argv.slice(2);
 const pps = Number(ppsText);
@@ -36,18 +37,7 @@ const lab = await Lab.up({ prefix, nodes: 2 });
 const beats: number[] = [];
 try {
   const driver = driverFor('vigil');
-  await driver.configure(lab, {
-    nodes: ['linux1', 'linux2'],
-    primary: 'linux1',
-    vip: VIP,
-    cidr: VIP_CIDR,
-    iface: IFACE,
-    keepaliveMs,
-    deadtimeMs,
-    autoFailback: true,
-    pingIp: ROUTER_IP,
-    authKey: 'MaClefSecrete',
-  });
+  await driver.configure(lab, tutorialSpec(2, keepaliveMs, deadtimeMs, true, undefined));
   for (const n of ['linux1', 'linux2']) await driver.start(lab, n);
   await sleep(Math.max(5000, deadtimeMs * 3));
   // linux1's heartbeats as they leave it: tcpdump in the client (same broadcast domain), kernel timestamps.

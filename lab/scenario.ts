@@ -199,21 +199,32 @@ export function blankResult(
   };
 }
 
-export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
-  const driver = driverFor(o.impl);
-  const spec: ClusterSpec = {
-    nodes: Array.from({ length: o.nodes }, (_, i) => `linux${i + 1}`),
+/** The tutorial cluster (linux1 preferred, the lab's VIP on eth1, the router as ping node) at the given timing. */
+export function tutorialSpec(
+  nodes: number,
+  keepaliveMs: number,
+  deadtimeMs: number,
+  autoFailback: boolean,
+  vigilDetector: ClusterSpec['vigilDetector'],
+): ClusterSpec {
+  return {
+    nodes: Array.from({ length: nodes }, (_, i) => `linux${i + 1}`),
     primary: 'linux1',
     vip: VIP,
     cidr: VIP_CIDR,
     iface: IFACE,
-    keepaliveMs: o.keepaliveMs,
-    deadtimeMs: o.deadtimeMs,
-    autoFailback: o.autoFailback ?? true,
+    keepaliveMs,
+    deadtimeMs,
+    autoFailback,
     pingIp: ROUTER_IP,
     authKey: 'MaClefSecrete',
-    ...(o.vigilDetector !== undefined ? { vigilDetector: o.vigilDetector } : {}),
+    ...(vigilDetector !== undefined ? { vigilDetector } : {}),
   };
+}
+
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const driver = driverFor(o.impl);
+  const spec = tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector);
   const result = blankResult(o.impl, o.scenario, o.keepaliveMs, o.deadtimeMs, o.nodes);
   result.notes.push(...driver.notes(spec));
   if (o.scenario === 'standby' && !driver.supportsStandby) {

@@ -10,13 +10,13 @@ import { readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { VigilError } from '../src/util/errors.js';
 import { driverFor } from './drivers/index.js';
-import type { ClusterSpec, Driver, Impl } from './drivers/types.js';
+import type { Driver, Impl } from './drivers/types.js';
 import { nowMs, runCmd, sleep } from './exec.js';
 import * as faults from './faults.js';
 import { LogFollower, watchAddresses, type LabEvent, type LineProcess } from './monitor.js';
 import { Prober } from './prober.js';
-import { dualActiveMs, type TimelineEvent } from './scenario.js';
-import { IFACE, Lab, ROUTER_IP, VIP, VIP_CIDR } from './topology.js';
+import { dualActiveMs, tutorialSpec, type TimelineEvent } from './scenario.js';
+import { IFACE, Lab, VIP } from './topology.js';
 
 export interface SoakOptions {
   impl: Impl;
@@ -287,19 +287,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   if (o.freezeEveryMs > 0 && o.freezeMs >= o.freezeEveryMs)
     throw new VigilError('VIGIL_ERR_USAGE', `--freeze-ms must be shorter than --freeze-every`);
   const driver: Driver = driverFor(o.impl);
-  const spec: ClusterSpec = {
-    nodes: ['linux1', 'linux2'],
-    primary: 'linux1',
-    vip: VIP,
-    cidr: VIP_CIDR,
-    iface: IFACE,
-    keepaliveMs: o.keepaliveMs,
-    deadtimeMs: o.deadtimeMs,
-    autoFailback: true,
-    pingIp: ROUTER_IP,
-    authKey: 'MaClefSecrete',
-    ...(o.vigilDetector !== undefined ? { vigilDetector: o.vigilDetector } : {}),
-  };
+  const spec = tutorialSpec(2, o.keepaliveMs, o.deadtimeMs, true, o.vigilDetector);
   const result: SoakResult = {
     mode: o.burnersPerNode === 0 && o.freezeEveryMs === 0 ? 'idle' : 'soak',
     impl: o.impl,

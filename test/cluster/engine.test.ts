@@ -254,13 +254,18 @@ test('hb_takeover: the peer goes standby with the complement', () => {
   assert.deepEqual(logs(r), ['node2 wants to go standby [foreign]']);
 });
 
-test('partition heal keeps the winner running: only the loser releases', () => {
+/** A partition of bothStable(): each side declared the other dead and took its group. */
+function partitioned(): [ClusterEngine, ClusterEngine] {
   const [a, b] = bothStable();
-  // Partition: both declare the other dead and take everything.
   a.handle({ kind: 'nodeDead', node: 'node2' });
   a.handle({ kind: 'acquireDone', group: G2, ok: true });
   b.handle({ kind: 'nodeDead', node: 'node1' });
   b.handle({ kind: 'acquireDone', group: G1, ok: true });
+  return [a, b];
+}
+
+test('partition heal keeps the winner running: only the loser releases', () => {
+  const [a, b] = partitioned();
   const ha = a.handle({ kind: 'nodeReturned', node: 'node2' });
   const hb = b.handle({ kind: 'nodeReturned', node: 'node1' });
   const toB = deliver(a, ha, b);
@@ -273,11 +278,7 @@ test('partition heal keeps the winner running: only the loser releases', () => {
 });
 
 test('partition heal: the keeper announces its VIP again as soon as the peer claims the group, not a beat later', () => {
-  const [a, b] = bothStable();
-  a.handle({ kind: 'nodeDead', node: 'node2' });
-  a.handle({ kind: 'acquireDone', group: G2, ok: true });
-  b.handle({ kind: 'nodeDead', node: 'node1' });
-  b.handle({ kind: 'acquireDone', group: G1, ok: true });
+  const [a, b] = partitioned();
   // Only b has heard a again: a learns of the heal from b's announcement, before b's next heartbeat.
   const atA = deliver(b, b.handle({ kind: 'nodeReturned', node: 'node1' }), a);
   const reannounced = (x: ClusterAction[]) => x.flatMap((y) => (y.kind === 'reannounce' ? [y.group] : []));
