@@ -273,7 +273,14 @@ export class VigilNode {
       const dt = Number.parseInt(getString(r.message, 'dt') ?? '', 16);
       if (st !== undefined) {
         events.push(
-          ...this.membership.onStatus(r.from, r.control.generation ?? 0, st, Number.isFinite(dt) ? dt : undefined, now),
+          ...this.membership.onStatus(
+            r.from,
+            r.control.generation ?? 0,
+            st,
+            Number.isFinite(dt) ? dt : undefined,
+            now,
+            r.late,
+          ),
         );
       }
       this.feed(events);

@@ -195,7 +195,8 @@ export class Membership {
     const p = this.peers.get(node);
     if (this.adaptive === undefined || p === undefined || p.type === 'ping' || !this.commUp) return t;
     const a = p.arrivals.limit(this.adaptive);
-    return a === undefined ? t : Math.min(t, a);
+    // Whatever the arrivals say, never fewer than minBeats of our own keepalive (the cluster's beat).
+    return a === undefined ? t : Math.min(t, Math.max(a, this.adaptive.minBeats * this.cfg.keepaliveMs));
   }
 
   /** Any accepted packet from a normal node marks the link it arrived on as up. */
@@ -218,8 +219,20 @@ export class Membership {
     return ev;
   }
 
-  /** A `t=status` from a normal node (also call onPacket for the link). */
-  onStatus(from: string, generation: number, st: NodeStatus, dtMs: number | undefined, now: number): MembershipEvent[] {
+  /**
+   * A `t=status` from a normal node (also call onPacket for the link). `late`: it filled a gap in the sender's
+   * sequence (see the wire layer's Accepted.late), so its arrival time is not a heartbeat interval: after a
+   * partition heals, the retransmitted backlog arrives in one burst, and counted as heartbeats it taught the
+   * adaptive detector "every 5 ms" and got the peer declared dead 40 ms later.
+   */
+  onStatus(
+    from: string,
+    generation: number,
+    st: NodeStatus,
+    dtMs: number | undefined,
+    now: number,
+    late = false,
+  ): MembershipEvent[] {
     const p = this.peers.get(from);
     if (p === undefined || p.type === 'ping') return [];
     const ev: MembershipEvent[] = [];
@@ -251,7 +264,7 @@ export class Membership {
       ev.push({ kind: 'nodeRestarted', node: from, generation });
     }
     if (wasDead || newGen) p.arrivals.reset();
-    p.arrivals.arrived(now);
+    if (!late) p.arrivals.arrived(now);
     p.alive = true;
     p.everHeard = true;
     p.generation = generation;

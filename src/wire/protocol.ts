@@ -62,6 +62,11 @@ export interface Accepted {
   readonly self: boolean;
   /** First packet of a new generation of the sender (`Heartbeat restart on node n`). */
   readonly restart: boolean;
+  /**
+   * The message fills a gap in the sender's sequence (a retransmission, or a packet overtaken by a later one): it
+   * was sent before the last one we have, so it says nothing about when the sender was last alive.
+   */
+  readonly late: boolean;
   /** NS_rexmit, NS_nak_rexmit and NS_ackmsg are consumed here; the caller may still use them for link status. */
   readonly handled: boolean;
 }
@@ -450,6 +455,7 @@ export class WireProtocol {
       control: info,
       self,
       restart: t.restart,
+      late: t.late === true,
       handled,
     };
   }
@@ -529,7 +535,7 @@ export class WireProtocol {
   private track(
     node: NodeEntry,
     info: ControlInfo,
-  ): { verdict: 'keep' | 'duplicate' | 'replay'; detail: string; restart: boolean } {
+  ): { verdict: 'keep' | 'duplicate' | 'replay'; detail: string; restart: boolean; late?: boolean } {
     const t = node.track;
     const gen = info.generation;
     // Heartbeat skips NS_ types entirely; Vigil also refuses an NS_ packet from an older generation,
@@ -580,7 +586,7 @@ export class WireProtocol {
       this.clearMissing(node, seq);
       if (t.missing.size === 0) this.emit('info', 'no_pkts_missing', `No pkts missing from ${node.name}!`, node.name);
       this.maybeAck(node, seq);
-      return { verdict: 'keep', detail: '', restart };
+      return { verdict: 'keep', detail: '', restart, late: true };
     }
     return { verdict: 'duplicate', detail: `old seq ${seq} (last ${t.lastSeq})`, restart };
   }

@@ -191,6 +191,32 @@ test('adaptive detector: a new incarnation starts learning again (deadtime until
   assert.equal(m.silenceLimitFor('node2', t), 2000 + 2000, 'restart: deadtime plus the early bonus');
 });
 
+test('adaptive detector: a retransmitted backlog is not heartbeats; the limit never drops below minBeats keepalives', () => {
+  const c = cfg({ keepaliveMs: 100, deadtimeMs: 2000, initdeadMs: 4000 });
+  const m = new Membership({ ...c, hacf: { ...c.hacf, vigil: { ...c.hacf.vigil, detector: 'adaptive' } } }, 0, {
+    checkIntervalMs: 50,
+  });
+  let t = 0;
+  for (; t <= 6000; t += 100) {
+    m.onStatus('node2', 7, 'active', 2000, t);
+    m.check(t);
+  }
+  // A healed partition: 48 missed statuses come back retransmitted within a few ms of each other.
+  for (let i = 0; i < 48; i++) m.onStatus('node2', 7, 'active', 2000, t + i, true);
+  assert.equal(m.silenceLimitFor('node2', t + 48), 300, 'late statuses do not count as arrivals');
+  const dead = (from: number) => {
+    for (let now = from; now < from + 280; now += 10) if (m.check(now).some((e) => e.kind === 'nodeDead')) return now;
+    return undefined;
+  };
+  assert.equal(dead(t + 60), undefined, 'alive 280 ms after the burst, with a heartbeat every 100 ms');
+  // Even counted as arrivals (a peer that really beats every 1 ms), the limit stays at 3 of our keepalives.
+  const fast = new Membership({ ...c, hacf: { ...c.hacf, vigil: { ...c.hacf.vigil, detector: 'adaptive' } } }, 0, {
+    checkIntervalMs: 50,
+  });
+  for (let u = 0; u <= 6000; u += 1) fast.onStatus('node2', 7, 'active', 2000, u);
+  assert.equal(fast.silenceLimitFor('node2', 6000), 300);
+});
+
 test('a check that runs late against its own due time extends deadlines by the lateness', () => {
   const c = cfg({ keepaliveMs: 100, deadtimeMs: 500, initdeadMs: 4000 });
   const m = new Membership(c, 0, { checkIntervalMs: 50 });

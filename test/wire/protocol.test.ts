@@ -144,6 +144,9 @@ test('loss -> WARN lost packet(s) -> NS_rexmit after 50..max_rexmit_delay ms -> 
   assert.equal(getString(req, 'dest'), 'a');
   assert.equal(getString(req, 'seq'), undefined);
   assert.deepEqual(accepted(b), [1, 2, 4, 5, 3]);
+  // Only the gap-fill is late: it tells nothing about when a was last alive (the adaptive detector skips it).
+  const late = b.received.flatMap((r) => (r.kind === 'accepted' && r.type === 'x' ? [r.late] : []));
+  assert.deepEqual(late, [false, false, false, false, true]);
   assert.ok(texts(b).includes('No pkts missing from a!'));
   assert.deepEqual(b.proto.missingFrom('a'), []);
   // The retransmission is the original packet: same seq, same ts, same signature.
