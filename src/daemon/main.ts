@@ -14,6 +14,7 @@ import { IpCommandAddressManager } from '../os/ip.js';
 import { IcmpPinger } from '../os/icmp-pinger.js';
 import { Pinger } from '../os/pinger.js';
 import { isRealtime, makeRealtime, makeThreadsRealtime } from '../os/realtime.js';
+import { HeapTrimmer, exposeGc } from '../obs/heap-trim.js';
 import { RuntimeMonitor } from '../obs/runtime.js';
 import { SdNotify } from '../os/sdnotify.js';
 import { createMedium, type Medium } from '../transport/index.js';
@@ -228,6 +229,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     Math.max(50, Math.floor(h.warntimeMs / 4)),
   );
   runtime.start();
+  const gc = exposeGc();
+  const heapTrim = gc === undefined ? undefined : new HeapTrimmer(gc);
+  if (heapTrim === undefined) logger.debug('heap trimming unavailable: V8 refused --expose-gc');
+  heapTrim?.start();
 
   const loadavg = loadavgReader();
   const sd = new SdNotify();
@@ -401,6 +406,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   pingers.current.close();
   loadavg.stop();
   runtime.stop();
+  heapTrim?.stop();
   sd.close();
   await control.close();
   await releasePidfile(pidfile);
