@@ -270,8 +270,9 @@ export class Membership {
     p.generation = generation;
     p.lastStatusAt = now;
     p.graceMs = 0;
-    if (dtMs !== undefined && dtMs > 0) p.dtMs = dtMs;
-    if (p.status !== st) {
+    // A late status is older than what we know: it proves the node alive but does not roll its status back.
+    if (!late && dtMs !== undefined && dtMs > 0) p.dtMs = dtMs;
+    if (p.status !== st && (!late || wasDead)) {
       p.status = st;
       ev.push({ kind: 'log', level: 'info', text: `Status update for node ${from}: status ${st}` });
       ev.push({ kind: 'statusChanged', node: from, status: st });

@@ -204,6 +204,8 @@ test('adaptive detector: a retransmitted backlog is not heartbeats; the limit ne
   // A healed partition: 48 missed statuses come back retransmitted within a few ms of each other.
   for (let i = 0; i < 48; i++) m.onStatus('node2', 7, 'active', 2000, t + i, true);
   assert.equal(m.silenceLimitFor('node2', t + 48), 300, 'late statuses do not count as arrivals');
+  assert.deepEqual(kinds(m.onStatus('node2', 7, 'up', 4000, t + 48, true)), [], 'nor roll the status back');
+  assert.equal(m.nodes(t + 48).find((n) => n.name === 'node2')?.status, 'active');
   const dead = (from: number) => {
     for (let now = from; now < from + 280; now += 10) if (m.check(now).some((e) => e.kind === 'nodeDead')) return now;
     return undefined;
