@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HeapTrimmer, exposeGc, oldSpaceUsed } from '../../src/obs/heap-trim.js';
+import { HeapTrimmer, exposeGc, heapUsed, oldSpaceUsed } from '../../src/obs/heap-trim.js';
 
 const MB = 1024 * 1024;
 
@@ -42,4 +42,5 @@ test("V8's gc() is reachable without --expose-gc, and an asynchronous major GC e
   delete holder.junk;
   await gc!({ type: 'major', execution: 'async' });
   assert.ok(oldSpaceUsed() < withJunk - 5 * MB, `${oldSpaceUsed()} vs ${withJunk}`);
+  assert.ok(heapUsed() >= oldSpaceUsed(), 'the watched size counts old space and the other old-generation spaces');
 });
