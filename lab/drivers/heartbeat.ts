@@ -30,7 +30,9 @@ export class HeartbeatDriver implements Driver {
   }
 
   async start(lab: Lab, host: string): Promise<void> {
-    const r = await lab.sh(host, `${serviceEnv()} ${HEARTBEAT_BIN} </dev/null >>/var/log/heartbeat.start 2>&1`, { timeoutMs: 30_000 });
+    const r = await lab.sh(host, `${serviceEnv()} ${HEARTBEAT_BIN} </dev/null >>/var/log/heartbeat.start 2>&1`, {
+      timeoutMs: 30_000,
+    });
     if (r.code !== 0)
       throw new VigilError('VIGIL_ERR_LAB', `heartbeat failed to start on ${host} (exit ${r.code}); see its /var/log`);
     await waitFor(`heartbeat processes on ${host}`, 10_000, async () =>

@@ -36,7 +36,10 @@ export class VigilDriver implements Driver {
 
   async start(lab: Lab, host: string): Promise<void> {
     await this.checkAvailable();
-    const r = await lab.sh(host, `setsid ${serviceEnv(DAEMON_ENV)} ${process.execPath} ${VIGIL_JS} run </dev/null >>/var/log/vigil.start 2>&1 &`);
+    const r = await lab.sh(
+      host,
+      `setsid ${serviceEnv(DAEMON_ENV)} ${process.execPath} ${VIGIL_JS} run </dev/null >>/var/log/vigil.start 2>&1 &`,
+    );
     if (r.code !== 0) throw new VigilError('VIGIL_ERR_LAB', `vigil failed to start on ${host}: ${r.stderr.trim()}`);
     await waitFor(`vigil on ${host}`, 10_000, async () =>
       (await this.daemonPids(lab, host)).length > 0 ? true : undefined,

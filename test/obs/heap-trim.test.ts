@@ -7,7 +7,11 @@ const MB = 1024 * 1024;
 test('a major GC is asked for once old space grew by the threshold since its last low point', () => {
   let used = 10 * MB;
   const asked: unknown[] = [];
-  const t = new HeapTrimmer((o) => void asked.push(o), () => used, 2 * MB);
+  const t = new HeapTrimmer(
+    (o) => void asked.push(o),
+    () => used,
+    2 * MB,
+  );
   used += 1.5 * MB;
   assert.equal(t.check(), false);
   used += 0.6 * MB;
