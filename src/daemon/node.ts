@@ -12,6 +12,7 @@ import { HealthMonitor, type CheckRunner } from '../resources/health.js';
 import type { Fencer } from './fencing.js';
 import { Membership, type MembershipEvent, type NodeStatus } from '../membership/membership.js';
 import type { Logger } from '../obs/log.js';
+import { LogLimiter } from '../obs/log-limiter.js';
 import type { RuntimeMonitor } from '../obs/runtime.js';
 import type { Medium } from '../transport/index.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
@@ -92,12 +93,15 @@ export class VigilNode {
   private readonly shutDownPeers = new Map<string, number>();
   /** Built-in ipfail (ha.cf `respawn … ipfail`); undefined when off. */
   private readonly ipfail: IpfailHook | undefined;
+  /** A flood of forged packets writes one line a second per drop reason, not one per packet. */
+  private readonly dropLines: LogLimiter;
 
   constructor(private readonly d: NodeDeps) {
     this.cfg = d.config;
     const h = d.config.hacf;
     const now = d.scheduler.now();
     this.startedAt = d.scheduler.wallNow();
+    this.dropLines = new LogLimiter(() => d.scheduler.now());
     this.membership = new Membership(d.config, now);
     if (d.config.hacf.stonith !== undefined && d.fencer === undefined) {
       throw new VigilError('VIGIL_ERR_STONITH_CONFIG', 'a STONITH device is configured but none was built');
@@ -161,7 +165,7 @@ export class VigilNode {
 
   private onWireEvent(e: WireEvent): void {
     const level = e.level === 'warn' ? 'WARN' : e.level === 'error' ? 'ERROR' : e.level;
-    this.log(level, e.text);
+    this.log(level, e.suppressed === undefined ? e.text : `${e.text} (${e.suppressed} more like it suppressed)`);
   }
 
   /** Starts the media, the heartbeat and the liveness check. */
@@ -190,6 +194,7 @@ export class VigilNode {
       if (this.stopped) return;
       this.sendStatus();
       this.d.onBeat?.();
+      for (const line of this.dropLines.flush()) this.log('debug', line);
       n++;
       let next = first + n * h.keepaliveMs;
       const now = this.d.scheduler.now();
@@ -261,8 +266,10 @@ export class VigilNode {
       // An authentic duplicate (the same packet over a second medium) still proves that link works.
       if (r.from !== undefined && r.from !== this.cfg.hacf.localNode && !this.shutDownPeers.has(r.from))
         this.feed(this.membership.onPacket(r.from, link, now));
-      if (!isBenignDrop(r.reason) && this.cfg.hacf.logBadpack)
-        this.log('debug', `dropped packet (${r.reason}): ${r.detail}`);
+      if (!isBenignDrop(r.reason) && this.cfg.hacf.logBadpack) {
+        const line = this.dropLines.take(r.reason, `dropped packet (${r.reason}): ${r.detail}`);
+        if (line !== undefined) this.log('debug', line);
+      }
       return;
     }
     if (r.self) return;

@@ -35,6 +35,26 @@ export function formatLine(
   return `${syslogTime(d)} ${node} ${tag}: [${pid}]: ${level}: ${text}\n`;
 }
 
+// C0 controls but tab, DEL, and C1 controls (a terminal reads 0x9b as CSI). Wire strings are latin1, one char a byte.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHAR = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex -- as above
+const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+/**
+ * One log line stays one line: node names, field values and script output come from the network or from files an
+ * admin does not read first, and a raw newline in them could forge a line ("Resources being acquired...") for
+ * whoever greps the log. Control characters are written as `\n`, `\r` or `\xNN`.
+ */
+export function escapeControl(text: string): string {
+  if (!CONTROL_CHAR.test(text)) return text;
+  return text.replace(CONTROL_CHARS, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** A destination for log lines; the syslog writer implements it too. */
 export interface LogSink {
   write(level: LogLevel, line: string, text: string): void;
@@ -134,8 +154,9 @@ export class Logger {
   debugLevel = 0;
   constructor(private readonly opts: LoggerOptions) {}
 
-  log(level: LogLevel, text: string): void {
+  log(level: LogLevel, raw: string): void {
     if (level === 'debug' && this.debugLevel === 0) return;
+    const text = escapeControl(raw);
     const line = formatLine(
       (this.opts.now ?? (() => new Date()))(),
       this.opts.node,
@@ -148,7 +169,8 @@ export class Logger {
   }
 
   /** A line of a resource script run, in the ResourceManager shape. */
-  script(level: LogLevel, text: string, pid = this.opts.pid): void {
+  script(level: LogLevel, raw: string, pid = this.opts.pid): void {
+    const text = escapeControl(raw);
     const line = formatLine(
       (this.opts.now ?? (() => new Date()))(),
       this.opts.node,

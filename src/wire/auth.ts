@@ -98,19 +98,30 @@ export function signClassic(m: WireMessage, keys: AuthKeys): Buffer {
   return Buffer.from(encodeClassic(withAuth, { head: true }), 'latin1');
 }
 
-export type VerifyResult = 'ok' | 'unsigned' | 'unknown_key' | 'bad_digest';
+/** Hex length of each keyed digest (crc is printed without zero padding: 1-8). */
+const DIGEST_HEX_LENGTH: Partial<Record<AuthMethod, number>> = { md5: 32, sha1: 40, sha256: 64, sha512: 128 };
+
+export type VerifyResult = 'ok' | 'unsigned' | 'unknown_key' | 'weak_key' | 'bad_digest';
 
 /**
- * Check a decoded packet. Netstring reproduces Heartbeat's quirk: the method comes from the packet's
- * key index but the key is the receiver's ACTIVE one, so a packet signed with another index only
- * verifies when both keys are equal. Classic uses the key of the packet's index.
+ * Check a packet's signature on its raw signed bytes (before anything is decoded). The key is the one listed
+ * under the packet's own index, so a new key can be rolled out index by index (every node lists both, then
+ * switches `auth`). crc has no secret: anyone can "sign" with it, so a crc key is believed only when it is the
+ * active one. A listed crc line must not let a forger downgrade a sha1 cluster.
+ *
+ * Heartbeat differs on netstring packets: it takes the method from the packet's index but the secret of its own
+ * ACTIVE key. Where both nodes list the same keys the two rules agree; Vigil's also accepts a peer that switched
+ * its active index first, which is what makes rotation work without an outage.
  */
-export function verifyPacket(p: DecodedPacket, keys: AuthKeys): VerifyResult {
+export function verifyPacket(p: Pick<DecodedPacket, 'auth' | 'signed'>, keys: AuthKeys): VerifyResult {
   if (p.auth === undefined) return 'unsigned';
-  const byIndex = keys.keys.get(p.auth.index);
-  if (byIndex === undefined) return 'unknown_key';
-  const key = p.format === 'netstring' ? (keys.keys.get(keys.active)?.key ?? '') : byIndex.key;
-  const expected = computeDigest(byIndex.method, key, p.signed);
+  const k = keys.keys.get(p.auth.index);
+  if (k === undefined) return 'unknown_key';
+  if (k.method === 'crc' && k.index !== keys.active) return 'weak_key';
+  // A digest of the wrong length is wrong whatever the bytes: no HMAC spent on it.
+  const len = DIGEST_HEX_LENGTH[k.method];
+  if (len !== undefined && p.auth.digest.length !== len) return 'bad_digest';
+  const expected = computeDigest(k.method, k.key, p.signed);
   return digestEquals(expected, p.auth.digest) ? 'ok' : 'bad_digest';
 }
 

@@ -26,6 +26,8 @@ const NS_START = Buffer.from('###\n', 'latin1');
 const NS_END = Buffer.from('%%%\n', 'latin1');
 const CL_START = '>>>\n';
 const CL_END = '<<<\n';
+const CL_START_B = Buffer.from(CL_START, 'latin1');
+const CL_END_B = Buffer.from(CL_END, 'latin1');
 /** cluster-glue writes `\n` inside a string value as this byte in classic text. */
 export const CLASSIC_NL_SYM = 0x13;
 /** Newline symbol of a nested struct at a given depth (cluster-glue's SPECIAL_SYMS: 20, 21, ...). */
@@ -52,6 +54,23 @@ export interface DecodedPacket {
 }
 
 export type DecodeFailure = 'too_big' | 'parse' | 'decompress';
+
+/**
+ * What a datagram's signature covers and the signature itself, found without decoding a single field: the
+ * receiver checks the digest on these before it parses anything (a forged packet must cost no inflate and no
+ * object graph).
+ */
+export interface SignedParts {
+  readonly format: WireFormat;
+  /** netstring: `###\n`..`%%%\n`; classic: the text between `>>>\n` and `<<<\n` without the `auth` line. */
+  readonly signed: Uint8Array;
+  /** Absent when the packet carries no signature at all. */
+  readonly auth: AuthTrailer | undefined;
+}
+
+export type SplitResult =
+  | { readonly ok: true; readonly parts: SignedParts }
+  | { readonly ok: false; readonly reason: DecodeFailure; readonly detail: string };
 export type DecodeResult =
   | { readonly ok: true; readonly packet: DecodedPacket }
   | { readonly ok: false; readonly reason: DecodeFailure; readonly detail: string };
@@ -61,6 +80,23 @@ export interface CodecOptions {
   readonly compress?: Compressor;
   /** Default MAX_MESSAGE_BYTES. */
   readonly maxBytes?: number;
+}
+
+/**
+ * Heartbeat compresses one level only: a `(4)` field of a message, or the whole message as `_compressed_payload`.
+ * Anything compressed inside compressed data, or inflating beyond this many bytes in total for one packet, is a bomb.
+ */
+export const MAX_INFLATED_BYTES = MAX_MESSAGE_BYTES;
+
+/** Per-packet decoding state: what inflating may still cost, and whether we are inside compressed data. */
+interface DecodeCtx {
+  readonly opts: CodecOptions;
+  budget: number;
+  inCompressed: boolean;
+}
+
+function newCtx(opts: CodecOptions): DecodeCtx {
+  return { opts, budget: MAX_INFLATED_BYTES, inCompressed: false };
 }
 
 class ParseError extends Error {
@@ -161,7 +197,7 @@ interface NsCursor {
   pos: number;
 }
 
-function parseNetstringBody(b: Buffer, cur: NsCursor, end: number, depth: number, opts: CodecOptions): WireMessage {
+function parseNetstringBody(b: Buffer, cur: NsCursor, end: number, depth: number, ctx: DecodeCtx): WireMessage {
   if (depth > MAX_DEPTH) throw new ParseError('parse', 'message nested too deeply');
   if (!startsWith(b, cur.pos, NS_START)) throw new ParseError('parse', 'missing ###');
   cur.pos += NS_START.length;
@@ -176,7 +212,7 @@ function parseNetstringBody(b: Buffer, cur: NsCursor, end: number, depth: number
     const [len, dataStart] = readLen(b, cur.pos, end);
     const dataEnd = dataStart + len;
     if (dataEnd >= end || b[dataEnd] !== 0x2c) throw new ParseError('parse', `netstring overruns at byte ${cur.pos}`);
-    fields.push(parseNsField(b, dataStart, dataEnd, depth, opts));
+    fields.push(parseNsField(b, dataStart, dataEnd, depth, ctx));
     cur.pos = dataEnd + 1;
   }
 }
@@ -189,7 +225,7 @@ function latin1(b: Buffer, start: number, end: number): string {
   return s;
 }
 
-function parseNsField(b: Buffer, start: number, end: number, depth: number, opts: CodecOptions): Field {
+function parseNsField(b: Buffer, start: number, end: number, depth: number, ctx: DecodeCtx): Field {
   // `(t)name=value`, t a single digit
   const tcode = (b[start + 1] ?? 0) - 0x30;
   if (end - start < 4 || b[start] !== 0x28 || b[start + 2] !== 0x29 || tcode < 0 || tcode > 9) {
@@ -214,14 +250,16 @@ function parseNsField(b: Buffer, start: number, end: number, depth: number, opts
     case 'struct':
     case 'uncompress': {
       const cur = { pos: vStart };
-      const value = parseNetstringBody(b, cur, end, depth + 1, opts);
+      const value = parseNetstringBody(b, cur, end, depth + 1, ctx);
       if (cur.pos !== end) throw new ParseError('parse', `trailing bytes in struct ${name}`);
       return { name, type, value };
     }
     case 'compress': {
-      const inner = inflate(b.subarray(vStart, end), opts);
+      const inner = inflate(b.subarray(vStart, end), ctx);
       const cur = { pos: 0 };
-      const value = parseNetstringBody(inner, cur, inner.length, depth + 1, opts);
+      ctx.inCompressed = true;
+      const value = parseNetstringBody(inner, cur, inner.length, depth + 1, ctx);
+      ctx.inCompressed = false;
       if (cur.pos !== inner.length) throw new ParseError('parse', `trailing bytes in compressed ${name}`);
       return { name, type, value };
     }
@@ -244,14 +282,17 @@ function parseListItems(b: Buffer, start: number, end: number): string[] {
   return items;
 }
 
-function inflate(data: Uint8Array, opts: CodecOptions): Buffer {
-  const d = opts.decompress ?? zlibInflate;
+function inflate(data: Uint8Array, ctx: DecodeCtx): Buffer {
+  if (ctx.inCompressed) throw new ParseError('decompress', 'compressed data inside compressed data');
+  if (ctx.budget <= 0) throw new ParseError('decompress', `more than ${MAX_INFLATED_BYTES} bytes inflated`);
+  const d = ctx.opts.decompress ?? zlibInflate;
   let out: Uint8Array;
   try {
-    out = d(data, opts.maxBytes ?? MAX_MESSAGE_BYTES);
+    out = d(data, ctx.budget);
   } catch (e) {
     throw new ParseError('decompress', `cannot inflate: ${e instanceof Error ? e.message : String(e)}`);
   }
+  ctx.budget -= out.byteLength;
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
@@ -401,38 +442,87 @@ export function encodeMessage(m: WireMessage, format: WireFormat, opts: CodecOpt
     : Buffer.from(encodeClassic(m, { head: true }), 'latin1');
 }
 
+const AUTH_LINE = Buffer.from('\nauth=', 'latin1');
+
 /**
- * Parse one datagram. Netstring packets must carry the trailer; classic packets keep their `auth`
- * field split out. Never throws.
+ * The signed part and the signature of a datagram, found by scanning bytes only (no field is decoded): netstring's
+ * trailer never contains `%%%\n`, so the last one ends the signed part; classic's `auth=` line is found among the
+ * top-level lines (nested structs use other newline bytes). Never throws.
  */
-export function decodePacket(bytes: Uint8Array, opts: CodecOptions = {}): DecodeResult {
+export function splitSigned(bytes: Uint8Array, opts: CodecOptions = {}): SplitResult {
   const max = opts.maxBytes ?? MAX_MESSAGE_BYTES;
   if (bytes.length > max) return { ok: false, reason: 'too_big', detail: `${bytes.length} bytes > ${max}` };
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     if (startsWith(b, 0, NS_START)) {
-      const cur = { pos: 0 };
-      const message = parseNetstringBody(b, cur, b.length, 0, opts);
-      const signed = b.subarray(0, cur.pos);
-      if (cur.pos === b.length) throw new ParseError('parse', 'netstring packet without auth trailer');
-      const auth = parseTrailer(b, cur.pos);
-      return { ok: true, packet: { format: 'netstring', message, auth, signed } };
+      const end = b.lastIndexOf(NS_END);
+      if (end < NS_START.length) throw new ParseError('parse', 'missing %%%');
+      const signedEnd = end + NS_END.length;
+      const auth = signedEnd === b.length ? undefined : parseTrailer(b, signedEnd);
+      return { ok: true, parts: { format: 'netstring', signed: b.subarray(0, signedEnd), auth } };
     }
-    if (b.length >= 4 && b.toString('latin1', 0, 4) === CL_START) {
-      const parsed = parseClassicText(b.toString('latin1', 0, b.length), 0);
-      const authField = parsed.fields.find((f) => f.name === 'auth');
-      const message: WireMessage = { fields: parsed.fields.filter((f) => f.name !== 'auth') };
-      const auth = authField?.type === 'string' ? parseAuthValue(authField.value) : undefined;
-      // The receiver re-serialises what it parsed (as cluster-glue does), so non-canonical text fails auth.
-      let signed: Uint8Array;
+    if (startsWith(b, 0, CL_START_B)) {
+      if (b.length < CL_START.length + CL_END.length || !startsWith(b, b.length - CL_END.length, CL_END_B)) {
+        throw new ParseError('parse', 'missing <<<');
+      }
+      const bodyEnd = b.length - CL_END.length;
+      // `\nauth=` with the newline of the line before, or the body's first line: `>>>\n` ends in a newline too.
+      const at = b.indexOf(AUTH_LINE, CL_START.length - 1);
+      if (at < 0 || at >= bodyEnd) {
+        return {
+          ok: true,
+          parts: { format: 'classic', signed: b.subarray(CL_START.length, bodyEnd), auth: undefined },
+        };
+      }
+      const lineStart = at + 1;
+      const lineEnd = b.indexOf(0x0a, lineStart);
+      if (lineEnd < 0 || lineEnd >= bodyEnd) throw new ParseError('parse', 'unterminated auth line');
+      if (b.indexOf(AUTH_LINE, lineEnd) >= 0 && b.indexOf(AUTH_LINE, lineEnd) < bodyEnd) {
+        throw new ParseError('parse', 'two auth lines');
+      }
+      const auth = parseAuthValue(b.toString('latin1', lineStart + 'auth='.length, lineEnd));
+      const signed = Buffer.concat([b.subarray(CL_START.length, lineStart), b.subarray(lineEnd + 1, bodyEnd)]);
+      return { ok: true, parts: { format: 'classic', signed, auth } };
+    }
+    return { ok: false, reason: 'parse', detail: 'neither ###\\n nor >>>\\n at start' };
+  } catch (e) {
+    if (e instanceof ParseError) return { ok: false, reason: e.reason, detail: e.message };
+    /* c8 ignore next */
+    return { ok: false, reason: 'parse', detail: `unexpected: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/**
+ * Decodes a datagram that `splitSigned` split (and, on a receiver, whose digest was verified): the fields, with
+ * Heartbeat's whole-message compression (`_compressed_payload`) expanded. Inflating is bounded per packet by
+ * MAX_INFLATED_BYTES and to one level, as Heartbeat compresses. A classic message must re-serialise to exactly the
+ * text that was signed (cluster-glue's receiver re-serialises what it parsed, so non-canonical text never verifies
+ * there either). Never throws.
+ */
+export function decodeSigned(bytes: Uint8Array, parts: SignedParts, opts: CodecOptions = {}): DecodeResult {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ctx = newCtx(opts);
+  try {
+    let message: WireMessage;
+    if (parts.format === 'netstring') {
+      const cur = { pos: 0 };
+      message = parseNetstringBody(b, cur, parts.signed.length, 0, ctx);
+      if (cur.pos !== parts.signed.length) throw new ParseError('parse', 'bytes after %%%');
+      message = expandPayload(message, ctx);
+    } else {
+      const parsed = parseClassicText(b.toString('latin1'), 0);
+      message = { fields: parsed.fields.filter((f) => f.name !== 'auth') };
+      let canonical: string;
       try {
-        signed = Buffer.from(encodeClassic(message), 'latin1');
+        canonical = encodeClassic(message);
       } catch (e) {
         throw new ParseError('parse', `cannot re-serialise: ${e instanceof Error ? e.message : String(e)}`);
       }
-      return { ok: true, packet: { format: 'classic', message, auth, signed } };
+      if (canonical !== Buffer.from(parts.signed).toString('latin1')) {
+        throw new ParseError('parse', 'classic text is not in canonical form');
+      }
     }
-    return { ok: false, reason: 'parse', detail: 'neither ###\\n nor >>>\\n at start' };
+    return { ok: true, packet: { ...parts, message } };
   } catch (e) {
     if (e instanceof ParseError) return { ok: false, reason: e.reason, detail: e.message };
     if (e instanceof VigilError) return { ok: false, reason: 'parse', detail: e.message };
@@ -442,44 +532,52 @@ export function decodePacket(bytes: Uint8Array, opts: CodecOptions = {}): Decode
 }
 
 /**
- * The signed part and trailer of a netstring packet without parsing its fields: the trailer never
- * contains `%%%\n`, so the last one ends the signed part. Lets a receiver check the digest before
- * doing expensive parsing (inflating compressed fields). Never throws.
+ * Parse one datagram without checking its signature (tools, tests, captures). Netstring packets must carry the
+ * trailer; classic packets keep their `auth` field split out. Never throws.
  */
-export function splitNetstringTrailer(bytes: Uint8Array): { signed: Uint8Array; auth: AuthTrailer } | undefined {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (!startsWith(b, 0, NS_START)) return undefined;
-  const end = b.lastIndexOf(NS_END);
-  if (end < NS_START.length) return undefined;
-  try {
-    return { signed: b.subarray(0, end + NS_END.length), auth: parseTrailer(b, end + NS_END.length) };
-  } catch {
-    return undefined;
+export function decodePacket(bytes: Uint8Array, opts: CodecOptions = {}): DecodeResult {
+  const s = splitSigned(bytes, opts);
+  if (!s.ok) return s;
+  if (s.parts.format === 'netstring' && s.parts.auth === undefined) {
+    return { ok: false, reason: 'parse', detail: 'netstring packet without auth trailer' };
   }
+  return decodeSigned(bytes, s.parts, opts);
 }
 
 /**
  * Heartbeat's whole-message compression: a message carrying `(1)_compressed_payload` and
- * `_compression_algorithm=zlib` stands for the inflated netstring message inside. Returns the
- * message unchanged when it is not compressed; a failure reason otherwise.
+ * `_compression_algorithm=zlib` stands for the inflated netstring message inside. Returns the message
+ * unchanged when it is not compressed.
  */
+function expandPayload(m: WireMessage, ctx: DecodeCtx): WireMessage {
+  const payload = m.fields.find((f) => f.name === '_compressed_payload');
+  if (payload === undefined) return m;
+  const algo = m.fields.find((f) => f.name === '_compression_algorithm');
+  if (payload.type !== 'binary' || algo?.type !== 'string' || algo.value !== 'zlib') {
+    throw new ParseError('decompress', 'unsupported compression algorithm');
+  }
+  if (m.fields.some((f) => f.type === 'compress')) {
+    throw new ParseError('decompress', 'compressed fields next to a compressed payload');
+  }
+  const inner = inflate(payload.value, ctx);
+  const cur = { pos: 0 };
+  ctx.inCompressed = true;
+  const message = parseNetstringBody(inner, cur, inner.length, 1, ctx);
+  // The inner form may or may not carry its own trailer; the outer packet was the one authenticated.
+  if (cur.pos !== inner.length) parseTrailer(inner, cur.pos);
+  if (message.fields.some((f) => f.name === '_compressed_payload')) {
+    throw new ParseError('decompress', 'compressed payload inside a compressed payload');
+  }
+  return message;
+}
+
+/** `expandPayload` for callers holding a decoded message (tests, tools); a failure reason instead of a throw. */
 export function expandCompressed(
   m: WireMessage,
   opts: CodecOptions = {},
 ): { ok: true; message: WireMessage } | { ok: false; reason: DecodeFailure; detail: string } {
-  const payload = m.fields.find((f) => f.name === '_compressed_payload');
-  if (payload === undefined) return { ok: true, message: m };
-  const algo = m.fields.find((f) => f.name === '_compression_algorithm');
-  if (payload.type !== 'binary' || algo?.type !== 'string' || algo.value !== 'zlib') {
-    return { ok: false, reason: 'decompress', detail: 'unsupported compression algorithm' };
-  }
   try {
-    const inner = inflate(payload.value, opts);
-    const cur = { pos: 0 };
-    const message = parseNetstringBody(inner, cur, inner.length, 1, opts);
-    // The inner form may or may not carry its own trailer; the outer packet was the one authenticated.
-    if (cur.pos !== inner.length) parseTrailer(inner, cur.pos);
-    return { ok: true, message };
+    return { ok: true, message: expandPayload(m, newCtx(opts)) };
   } catch (e) {
     if (e instanceof ParseError) return { ok: false, reason: e.reason, detail: e.message };
     return { ok: false, reason: 'parse', detail: e instanceof Error ? e.message : String(e) };

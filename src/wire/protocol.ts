@@ -8,7 +8,7 @@ import type { AuthKeys } from '../config/types.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
 import { VigilError } from '../util/errors.js';
 import { addInnerAuth, signNetstring, verifyPacket } from './auth.js';
-import { type CodecOptions, decodePacket, expandCompressed, splitNetstringTrailer } from './codec.js';
+import { type CodecOptions, decodeSigned, splitSigned } from './codec.js';
 import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
 import { DEFAULT_HISTORY_SIZE, SendHistory, ownBytes } from './history.js';
 import { MAX_MESSAGE_BYTES, type WireMessage, getString } from './message.js';
@@ -21,6 +21,7 @@ export type DropReason =
   | 'decompress'
   | 'unsigned'
   | 'unknown_key'
+  | 'weak_key'
   | 'auth'
   | 'missing_field'
   | 'unknown_node'
@@ -36,6 +37,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'decompress',
   'unsigned',
   'unknown_key',
+  'weak_key',
   'auth',
   'missing_field',
   'unknown_node',
@@ -144,9 +146,20 @@ export interface WireProtocolOptions {
   readonly onEvent?: (e: WireEvent) => void;
   readonly codec?: CodecOptions;
   readonly historySize?: number;
+  /**
+   * What each peer had sent when this process last knew it (persisted across our restarts): older packets are
+   * replays. Without it a freshly started node believes any authentic capture until the peer is heard.
+   */
+  readonly floors?: ReadonlyMap<string, PeerProgress>;
+  /** A peer's generation went up (it restarted, or we heard it for the first time): time to persist `progress()`. */
+  readonly onGeneration?: (node: string, generation: number) => void;
 }
 
-const COMPRESS_TAG = Buffer.from(':(4)', 'latin1');
+/** The newest packet of a peer: its generation and the highest sequence number seen in it. */
+export interface PeerProgress {
+  readonly generation: number;
+  readonly seq: number;
+}
 
 /** Gap beyond which tracking restarts instead of requesting every packet. */
 export const MAX_SEQ_GAP = 250;
@@ -160,6 +173,8 @@ export const ACK_DIVISOR = 10;
 
 interface Track {
   generation: number;
+  /** From an earlier run of this node (options.floors): nothing at or below it is new. */
+  floor: PeerProgress | undefined;
   lastSeq: number | undefined;
   /** Missing seqno → its pending NS_rexmit timer (undefined once requests stopped because the node is down). */
   readonly missing: Map<number, TimerHandle | undefined>;
@@ -172,12 +187,17 @@ interface NodeEntry {
   uuid: Uint8Array | undefined;
   readonly ping: boolean;
   readonly track: Track;
-  /** Bytes of the last few verified sequenced packets by seq: a copy from another medium needs no HMAC. */
-  readonly recent: Map<number, Uint8Array>;
 }
 
-/** Verified packets remembered per node for duplicate detection without an HMAC. */
-const RECENT_COPIES = 32;
+/** A verified sequenced packet, kept so that a byte-identical copy from another medium needs no HMAC. */
+interface RecentCopy {
+  readonly node: NodeEntry;
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+/** Verified packets remembered (all nodes together) for duplicate detection without an HMAC. */
+const RECENT_COPIES = 64;
 const RECENT_MAX_BYTES = 4096;
 
 /**
@@ -204,6 +224,8 @@ export class WireProtocol {
   /** Heartbeat turns ACKs off for good once any node's status lacks `protocol` (an older peer). */
   private flowControl = true;
   private readonly counts = new Map<DropReason | 'accepted', number>();
+  /** Recently verified packets by digest (insertion order = age). */
+  private readonly recent = new Map<string, RecentCopy>();
   private readonly sentRing: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(OWN_ECHOES);
   private sentNext = 0;
 
@@ -228,12 +250,12 @@ export class WireProtocol {
       ping,
       track: {
         generation: 0,
+        floor: ping ? undefined : this.o.floors?.get(name),
         lastSeq: undefined,
         missing: new Map(),
         ackTrigger: Math.floor(this.o.random() * ACK_DIVISOR) % ACK_DIVISOR,
         ackedSeq: 0,
       },
-      recent: new Map(),
     };
     this.byName.set(name, e);
     return e;
@@ -290,6 +312,23 @@ export class WireProtocol {
   /** Missing sequence numbers of a peer, ascending (for status views and tests). */
   missingFrom(node: string): number[] {
     return [...(this.byName.get(node)?.track.missing.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  /** Each peer's newest generation and sequence number, floors from an earlier run included (for persisting). */
+  progress(): Map<string, PeerProgress> {
+    const out = new Map<string, PeerProgress>();
+    for (const e of this.byName.values()) {
+      if (e.ping || e.name === this.o.localNode) continue;
+      const t = e.track;
+      const f = t.floor;
+      if (t.generation > 0 && t.lastSeq !== undefined) {
+        const seq = f !== undefined && f.generation === t.generation ? Math.max(f.seq, t.lastSeq) : t.lastSeq;
+        out.set(e.name, { generation: t.generation, seq });
+      } else if (f !== undefined) {
+        out.set(e.name, f);
+      }
+    }
+    return out;
   }
 
   /** False once a peer without flow control (no `protocol` in its status) was heard: no more ACKs. */
@@ -372,61 +411,36 @@ export class WireProtocol {
     const max = this.o.codec?.maxBytes ?? MAX_MESSAGE_BYTES;
     if (bytes.length > max) return this.drop('too_big', `${bytes.length} bytes`);
     if (this.isOwnEcho(bytes)) return this.drop('own', 'our own packet', this.o.localNode);
-    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(COMPRESS_TAG)) {
-      // A (4) field is inflated while parsing: check the digest first so forged packets cost no inflate.
-      const split = splitNetstringTrailer(bytes);
-      if (split !== undefined) {
-        const pre = verifyPacket({ format: 'netstring', message: { fields: [] }, ...split }, this.o.keys);
-        if (pre === 'unknown_key') return this.drop('unknown_key', `key index ${split.auth.index} not in authkeys`);
-        if (pre !== 'ok') return this.drop('auth', 'digest mismatch');
-      }
+    // Nothing is decoded before the signature checks out: a forged packet costs a scan for its trailer and at
+    // most one HMAC, never an inflate or an object graph.
+    const s = splitSigned(bytes, this.o.codec);
+    if (!s.ok) return this.drop(s.reason, s.detail);
+    const parts = s.parts;
+    if (parts.auth !== undefined) {
+      // The same verified packet over a second medium (or replayed while still fresh) needs no HMAC, and names
+      // its sender so that medium's link counts as up. Anything else must verify.
+      const copy = this.copyOfRecent(parts.auth.digest, bytes);
+      if (copy !== undefined) return this.drop('duplicate', `seq ${copy.seq} again`, copy.node.name);
     }
-    const d = decodePacket(bytes, this.o.codec);
-    if (!d.ok) return this.drop(d.reason, d.detail);
-    const compressed = d.packet.message.fields.some((f) => f.name === '_compressed_payload');
-    let info: ControlInfo | undefined;
-    if (!compressed) {
-      // Cheap checks before the digest, so a flood of replayed packets costs a parse, not an HMAC.
-      // They only ever drop: nothing about the packet is trusted or remembered until it verifies.
-      const c = readControl(d.packet.message);
-      if (!c.ok) return this.drop('missing_field', c.detail);
-      info = c.info;
-      const stale = this.staleGeneration(info);
-      if (stale !== undefined) return this.drop('replay', stale);
-      const dup = this.peekDuplicate(info);
-      if (dup !== undefined) {
-        // An old seqno changes nothing, so it needs no HMAC to be dropped. Only a byte-identical copy of
-        // a packet we verified (the same packet over another medium) is vouched for, and names its
-        // sender so that medium's link counts as up; anything else may be forged and names nobody.
-        const copy = info.seq === undefined ? undefined : dup.recent.get(info.seq);
-        if (copy !== undefined && Buffer.from(copy).equals(bytes)) {
-          return this.drop('duplicate', `seq ${info.seq ?? 0} again`, dup.name);
-        }
-        return this.drop('duplicate', `old seq ${info.seq ?? 0} (not verified)`);
-      }
-    }
-    const v = verifyPacket(d.packet, this.o.keys);
+    const v = verifyPacket(parts, this.o.keys);
     switch (v) {
       case 'ok':
         break;
       case 'unsigned':
         return this.drop('unsigned', 'no authentication');
       case 'unknown_key':
-        return this.drop('unknown_key', `key index ${d.packet.auth?.index ?? '?'} not in authkeys`);
+        return this.drop('unknown_key', `key index ${parts.auth?.index ?? '?'} not in authkeys`);
+      case 'weak_key':
+        return this.drop('weak_key', `signed with crc key ${parts.auth?.index ?? '?'}, which is not the active key`);
       case 'bad_digest':
         return this.drop('auth', 'digest mismatch');
     }
-    let message = d.packet.message;
-    if (compressed) {
-      // Inflated only once authentic: a forged packet must not make us spend the inflate.
-      const x = expandCompressed(message, this.o.codec);
-      if (!x.ok) return this.drop(x.reason, x.detail);
-      message = x.message;
-      const c = readControl(message);
-      if (!c.ok) return this.drop('missing_field', c.detail);
-      info = c.info;
-    }
-    if (info === undefined) return this.drop('internal', 'no control info');
+    const d = decodeSigned(bytes, parts, this.o.codec);
+    if (!d.ok) return this.drop(d.reason, d.detail);
+    const message = d.packet.message;
+    const c = readControl(message);
+    if (!c.ok) return this.drop('missing_field', c.detail);
+    const info = c.info;
 
     const node = this.lookup(info);
     if (node === undefined) {
@@ -438,7 +452,9 @@ export class WireProtocol {
     const t = this.track(node, info);
     if (t.verdict === 'replay') return this.drop('replay', t.detail);
     if (t.verdict === 'duplicate') return this.drop('duplicate', t.detail, node.name);
-    if (info.seq !== undefined && !isNoSeqType(info.type)) this.remember(node, info.seq, bytes);
+    if (info.seq !== undefined && !isNoSeqType(info.type) && parts.auth !== undefined) {
+      this.remember(node, info.seq, parts.auth.digest, bytes);
+    }
 
     if (!this.forUs(info)) return this.drop('not_for_us', info.dest ?? '', node.name);
 
@@ -460,42 +476,24 @@ export class WireProtocol {
     };
   }
 
-  /** Read-only: the generation check of `track`, for use before authentication. */
-  private staleGeneration(info: ControlInfo): string | undefined {
-    if (info.generation === undefined) return undefined;
-    const node =
-      (info.srcuuid === undefined ? undefined : this.byUuid.get(uuidKey(info.srcuuid))) ?? this.byName.get(info.src);
-    if (node === undefined || info.generation >= node.track.generation) return undefined;
-    this.emitLimited(
-      'error',
-      'replay',
-      `should_drop_message: attempted replay attack [${node.name}]? [gen = ${info.generation}, curgen = ${node.track.generation}]`,
-      node.name,
-    );
-    return `gen ${info.generation} < ${node.track.generation}`;
+  private copyOfRecent(digest: string, bytes: Uint8Array): RecentCopy | undefined {
+    const r = this.recent.get(digest);
+    if (r === undefined || r.bytes.length !== bytes.length || Buffer.compare(r.bytes, bytes) !== 0) return undefined;
+    return r;
   }
 
-  /** Read-only: the node if `track` would drop this packet as a duplicate. */
-  private peekDuplicate(info: ControlInfo): NodeEntry | undefined {
-    if (info.seq === undefined || isNoSeqType(info.type)) return undefined;
-    const node =
-      (info.srcuuid === undefined ? undefined : this.byUuid.get(uuidKey(info.srcuuid))) ?? this.byName.get(info.src);
-    if (node === undefined || node.name !== info.src) return undefined;
-    const t = node.track;
-    if (info.generation !== undefined && info.generation > t.generation) return undefined;
-    if (t.lastSeq === undefined) return undefined;
-    if (info.seq === t.lastSeq) return node;
-    if (info.seq < t.lastSeq && !t.missing.has(info.seq)) return node;
-    return undefined;
-  }
-
-  private remember(node: NodeEntry, seq: number, bytes: Uint8Array): void {
+  private remember(node: NodeEntry, seq: number, digest: string, bytes: Uint8Array): void {
     if (bytes.length > RECENT_MAX_BYTES) return;
-    node.recent.set(seq, Uint8Array.from(bytes));
-    if (node.recent.size > RECENT_COPIES) {
-      const oldest = node.recent.keys().next();
-      if (oldest.done !== true) node.recent.delete(oldest.value);
+    this.recent.delete(digest);
+    this.recent.set(digest, { node, seq, bytes: Uint8Array.from(bytes) });
+    if (this.recent.size > RECENT_COPIES) {
+      const oldest = this.recent.keys().next();
+      if (oldest.done !== true) this.recent.delete(oldest.value);
     }
+  }
+
+  private forgetRecent(node: NodeEntry): void {
+    for (const [k, r] of this.recent) if (r.node === node) this.recent.delete(k);
   }
 
   /** By uuid first, then by name; a known uuid under a new name renames the node (as Heartbeat does). */
@@ -540,14 +538,27 @@ export class WireProtocol {
     const gen = info.generation;
     // Heartbeat skips NS_ types entirely; Vigil also refuses an NS_ packet from an older generation,
     // which a live peer never sends (its NS_ packets carry its current hg) but a replay does.
-    if (gen !== undefined && gen < t.generation) {
+    const curgen = Math.max(t.generation, t.floor?.generation ?? 0);
+    if (gen !== undefined && gen < curgen) {
       this.emitLimited(
         'error',
         'replay',
-        `should_drop_message: attempted replay attack [${node.name}]? [gen = ${gen}, curgen = ${t.generation}]`,
+        `should_drop_message: attempted replay attack [${node.name}]? [gen = ${gen}, curgen = ${curgen}]`,
         node.name,
       );
-      return { verdict: 'replay', detail: `gen ${gen} < ${t.generation}`, restart: false };
+      return { verdict: 'replay', detail: `gen ${gen} < ${curgen}`, restart: false };
+    }
+    const floor = t.floor;
+    if (floor !== undefined && gen === floor.generation && info.seq !== undefined && !isNoSeqType(info.type)) {
+      if (info.seq <= floor.seq) {
+        this.emitLimited(
+          'error',
+          'replay',
+          `should_drop_message: attempted replay attack [${node.name}]? [gen = ${gen}, seq = ${info.seq}, seen up to seq ${floor.seq} before our restart]`,
+          node.name,
+        );
+        return { verdict: 'replay', detail: `seq ${info.seq} <= ${floor.seq} of gen ${gen}`, restart: false };
+      }
     }
     if (isNoSeqType(info.type) || info.seq === undefined) return { verdict: 'keep', detail: '', restart: false };
     const seq = info.seq;
@@ -560,6 +571,8 @@ export class WireProtocol {
       }
       this.resetTracking(node);
       t.generation = gen;
+      if (floor !== undefined && gen > floor.generation) t.floor = undefined;
+      this.o.onGeneration?.(node.name, gen);
     }
 
     if (t.lastSeq === undefined || seq === t.lastSeq + 1) {
@@ -592,7 +605,7 @@ export class WireProtocol {
   }
 
   private resetTracking(node: NodeEntry): void {
-    node.recent.clear();
+    this.forgetRecent(node);
     const t = node.track;
     for (const h of t.missing.values()) if (h !== undefined) this.o.scheduler.clearTimeout(h);
     t.missing.clear();

@@ -87,7 +87,7 @@ function signedStatus(k: ReturnType<typeof keys>): Buffer {
   return signNetstring(msg(str('t', 'status'), str('src', 'a'), str('ts', '1'), str('seq', '1')), k);
 }
 
-test('netstring receive quirk: method of the packet index, key of the receiver ACTIVE index', () => {
+test('every packet is checked with the key listed under its own index (rotation works across active indexes)', () => {
   const sender = keys(
     [
       [1, 'sha1', 'one'],
@@ -99,7 +99,8 @@ test('netstring receive quirk: method of the packet index, key of the receiver A
   const d = decodePacket(pkt);
   assert.ok(d.ok);
   assert.equal(d.packet.auth?.index, 2);
-  // Receiver has the same keys but index 1 active: md5 with key "one" -> fails.
+  // Receiver lists the same keys with index 1 active: md5 with key "two" verifies. (Heartbeat would use its
+  // active secret "one" here and drop it, which is why it cannot roll keys without an outage.)
   const rx1 = keys(
     [
       [1, 'sha1', 'one'],
@@ -107,16 +108,16 @@ test('netstring receive quirk: method of the packet index, key of the receiver A
     ],
     1,
   );
-  assert.equal(verifyPacket(d.packet, rx1), 'bad_digest');
-  // Same secret on both indexes: verifies although the active index differs.
+  assert.equal(verifyPacket(d.packet, rx1), 'ok');
+  // Another secret under index 2: fails.
   const rx2 = keys(
     [
       [1, 'sha1', 'two'],
-      [2, 'md5', 'two'],
+      [2, 'md5', 'one'],
     ],
     1,
   );
-  assert.equal(verifyPacket(d.packet, rx2), 'ok');
+  assert.equal(verifyPacket(d.packet, rx2), 'bad_digest');
   assert.equal(verifyPacket(d.packet, keys([[1, 'sha1', 'two']])), 'unknown_key');
 });
 

@@ -566,7 +566,7 @@ test('compressed fields are inflated only for authentic packets', () => {
   assert.equal(inflates, 1);
 });
 
-test('old seqnos are dropped unverified; only a byte-identical copy of a verified packet names its sender', () => {
+test('a byte-identical copy of a verified packet is a duplicate that names its sender; anything else is verified first', () => {
   const clock = new SimulatedClock();
   let pkt: Uint8Array = new Uint8Array();
   const opts = (name: string): WireProtocolOptions =>
@@ -582,16 +582,11 @@ test('old seqnos are dropped unverified; only a byte-identical copy of a verifie
   assert.equal(b.receive(pkt).kind, 'accepted');
   // Same bytes again (second medium): a duplicate that names a.
   assert.deepEqual(b.receive(first), { kind: 'dropped', reason: 'duplicate', detail: 'seq 1 again', from: 'a' });
-  // seq 1 with a forged digest: still just an old seqno, but it names nobody.
+  // seq 1 with a forged digest: checked before anything is parsed, so it is a forgery, and names nobody.
   const forged = Uint8Array.from(first);
   forged[forged.length - 2] = forged[forged.length - 2]! ^ 1;
-  assert.deepEqual(b.receive(forged), {
-    kind: 'dropped',
-    reason: 'duplicate',
-    detail: 'old seq 1 (not verified)',
-    from: undefined,
-  });
-  assert.equal(b.counters().auth, 0);
+  assert.deepEqual(b.receive(forged), { kind: 'dropped', reason: 'auth', detail: 'digest mismatch', from: undefined });
+  assert.equal(b.counters().auth, 1);
 });
 
 test('replay and bad-node lines are rate-limited to one per second per node, with a suppressed count', () => {
