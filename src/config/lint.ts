@@ -144,12 +144,19 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
     const active = k.index === config.authkeys.active;
     if (k.method === 'crc') {
       out.push(
-        warning(
-          'VIGIL_WARN_AUTH_WEAK',
-          `key ${k.index} uses crc${active ? ' (the active key)' : ''}: an integrity check, not authentication; anyone on the network can forge heartbeats`,
-          where,
-          'use sha1 with a long random key (or sha256 when every node runs Vigil)',
-        ),
+        active
+          ? warning(
+              'VIGIL_WARN_AUTH_WEAK',
+              `key ${k.index} uses crc (the active key): an integrity check, not authentication; anyone on the network can forge heartbeats`,
+              where,
+              'use sha1 with a long random key (or sha256 when every node runs Vigil)',
+            )
+          : warning(
+              'VIGIL_WARN_AUTH_WEAK',
+              `key ${k.index} uses crc and is not the active key: Vigil ignores packets signed with it (anyone could forge them; Heartbeat would believe them)`,
+              where,
+              'remove the crc line; to roll keys, list the new sha1 key under another index on every node first',
+            ),
       );
     } else if (k.method === 'sha256' || k.method === 'sha512') {
       out.push(

@@ -102,6 +102,9 @@ test('crc (no authentication) and the Vigil-only sha256/sha512', () => {
     ],
   );
   assert.match(w[1]!.message, /Heartbeat peers cannot verify/);
+  assert.match(w[0]!.message, /crc and is not the active key: Vigil ignores packets signed with it/);
+  const activeCrc = lintConfig(compile(HACF, 'auth 1\n1 crc\n'));
+  assert.match(activeCrc[0]!.message, /crc \(the active key\).*anyone on the network can forge/);
 });
 
 test("this host's own name matches no node line when --node overrides it", () => {
