@@ -5,9 +5,10 @@
  * - `hb_generation`: `%15lu\n`, incremented and rewritten on every start.
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VigilError } from '../util/errors.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 export const UUID_FILE = 'hb_uuid';
 export const GENERATION_FILE = 'hb_generation';
@@ -42,20 +43,6 @@ export interface NodeIdentity {
 
 function isNotFound(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ENOENT';
-}
-
-/** Write-then-rename with fsync, so a crash leaves either the old or the new content, never a torn file. */
-async function writeAtomic(file: string, data: Uint8Array | string, mode: number): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
 }
 
 /** `uuidfrom nodename`: the name's bytes, zero-padded (or cut) to 16, as Heartbeat copies it. */
@@ -96,7 +83,7 @@ export async function loadNodeUuid(o: IdentityOptions, log: IdentityLogLine[] = 
   // RFC 4122 version 4, variant 1, as libuuid's uuid_generate() makes them.
   uuid[6] = ((uuid[6] ?? 0) & 0x0f) | 0x40;
   uuid[8] = ((uuid[8] ?? 0) & 0x3f) | 0x80;
-  await writeAtomic(file, uuid, 0o644);
+  await writeFileAtomic(file, uuid, { mode: 0o644 });
   log.push({ level: 'info', text: `Created node uuid ${formatUuid(uuid)} in ${file}` });
   return uuid;
 }
@@ -136,7 +123,7 @@ export async function nextGeneration(o: IdentityOptions, log: IdentityLogLine[] 
       gen = Number(m[1]) + 1;
     }
   }
-  await writeAtomic(file, formatGeneration(gen), 0o644);
+  await writeFileAtomic(file, formatGeneration(gen), { mode: 0o644 });
   return gen;
 }
 
