@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   claimPidfile,
   isVigilDaemonArgv,
@@ -15,8 +14,8 @@ import {
 } from '../../src/daemon/pidfile.js';
 import { isVigilError } from '../../src/util/errors.js';
 import { waitFor } from '../../lab/exec.js';
+import { tinyTmpfs } from '../helpers/tmpfs.js';
 
-const run = promisify(execFile);
 type T = { after: (fn: () => Promise<void> | void) => void; skip: (why: string) => void };
 const PIDFILE_JS = new URL('../../src/daemon/pidfile.js', import.meta.url).pathname;
 
@@ -173,24 +172,8 @@ test('a pid reused by another Vigil daemon (another lab host) is told apart by i
 });
 
 test('a full /run: no half-written pid file is left, and the error names the file', async (t) => {
-  if (process.getuid?.() !== 0) {
-    t.skip('needs root to mount a tiny tmpfs');
-    return;
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'vigil-pid-full-'));
-  const mnt = join(dir, 'run');
-  await run('mkdir', [mnt]);
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'vigil-test-full', mnt]);
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    t.skip(`cannot mount tmpfs here: ${(e as Error).message.split('\n')[0] ?? ''}`);
-    return;
-  }
-  t.after(async () => {
-    await run('umount', [mnt]);
-    await rm(dir, { recursive: true, force: true });
-  });
+  const mnt = await tinyTmpfs(t);
+  if (mnt === undefined) return;
   const file = join(mnt, 'vigil.pid');
   // The pid takes the only page; the .start file finds the file system full.
   await assert.rejects(

@@ -1,45 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../src/os/atomic-file.js';
 import { formatGeneration, nextGeneration } from '../../src/os/identity.js';
 import { isVigilError } from '../../src/util/errors.js';
+import { resizeTmpfs, tinyTmpfs } from '../helpers/tmpfs.js';
 
-const run = promisify(execFile);
-type T = { after: (fn: () => Promise<void> | void) => void; skip: (why: string) => void };
+type T = { after: (fn: () => Promise<void> | void) => void };
 
 async function tempDir(t: T): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-atomic-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** A one-page tmpfs (4 KiB): one small file fills it. Undefined (test skipped) when mount is not allowed. */
-async function tinyTmpfs(t: T): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) {
-    t.skip('needs root to mount a tiny tmpfs');
-    return undefined;
-  }
-  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-atomic-'));
-  const mnt = path.join(dir, 'full');
-  await run('mkdir', [mnt]);
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=4k,mode=0755', 'vigil-test-full', mnt]);
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    t.skip(`cannot mount tmpfs here: ${(e as Error).message.split('\n')[0] ?? ''}`);
-    return undefined;
-  }
-  // One hook, in this order: unmount, then remove the directory (never recurse into a mounted tmpfs).
-  t.after(async () => {
-    await run('umount', [mnt]);
-    await rm(dir, { recursive: true, force: true });
-  });
-  return mnt;
 }
 
 test('writes and replaces a file with its mode, leaving no temp file', async (t) => {
@@ -89,7 +63,7 @@ test('a full disk (ENOSPC, real tmpfs): hb_generation is left as it was and no t
   assert.equal(await readFile(file, 'latin1'), formatGeneration(41));
   assert.deepEqual(await readdir(mnt), ['hb_generation']);
   // Once there is room again, the next start goes on from the stored value.
-  await run('mount', ['-o', 'remount,size=64k', mnt]);
+  await resizeTmpfs(mnt, '64k');
   assert.equal(await nextGeneration(opts), 42);
   assert.deepEqual(await readdir(mnt), ['hb_generation']);
 });
