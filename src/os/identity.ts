@@ -17,6 +17,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VigilError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { PEER_GENERATIONS_FILE } from './peer-state.js';
 
 export const UUID_FILE = 'hb_uuid';
 export const GENERATION_FILE = 'hb_generation';
@@ -27,8 +28,6 @@ const GEN_WIDTH = 15;
 const GEN_READ_DIGITS = 16;
 /** The largest generation Vigil produces (see the top of this file). */
 export const MAX_GENERATION = 2 ** 52 - 1;
-/** Named in the fix of a generation at its ceiling: peers remember this node's generation there (peer-state.ts). */
-const PEER_GENERATIONS_FILE = 'vigil_peer_generations';
 
 export interface IdentityOptions {
   /** Directory of hb_uuid and hb_generation (ha.cf `vigil_state_dir`, default /var/lib/heartbeat). */
