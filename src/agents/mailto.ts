@@ -217,7 +217,12 @@ export async function createMailToAgent(
     group: groupKey,
     stateDir: ctx.vigil.rscStateDir,
     templates,
-    smtp: { ...relay, heloName: ctx.node.replace(/[^A-Za-z0-9.-]/g, '-'), stepTimeoutMs: DEFAULT_SMTP.stepTimeoutMs },
+    smtp: {
+      ...relay,
+      heloName: ctx.node.replace(/[^A-Za-z0-9.-]/g, '-'),
+      stepTimeoutMs: DEFAULT_SMTP.stepTimeoutMs,
+      totalTimeoutMs: DEFAULT_SMTP.totalTimeoutMs,
+    },
     now: ctx.now ?? (() => new Date()),
     onMailError: ctx.onMailError,
     onMailSent: ctx.onMailSent,

@@ -177,12 +177,22 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
   logger.info(`Configuration validated. Starting heartbeat 3.0.6 (Vigil ${VERSION})`);
   const h = config.hacf;
-  const identity = await loadIdentity({
-    stateDir: h.vigil.stateDir,
-    nodeName: h.localNode,
-    uuidFrom: h.uuidfrom,
-    hbgenmethod: h.hbgenmethod,
-  });
+  let identity;
+  try {
+    identity = await loadIdentity({
+      stateDir: h.vigil.stateDir,
+      nodeName: h.localNode,
+      uuidFrom: h.uuidfrom,
+      hbgenmethod: h.hbgenmethod,
+    });
+  } catch (e) {
+    // hb_uuid or hb_generation unusable (corrupt, at its ceiling, disk full): say so where admins look.
+    logger.error(e instanceof Error ? e.message : String(e));
+    logger.error('Cannot get/increment generation number, heartbeat not started.');
+    await releasePidfile(pidfile);
+    await logger.close();
+    return 1;
+  }
   for (const l of identity.log) logger.log(l.level === 'warn' ? 'WARN' : 'info', l.text);
   logger.info(`Heartbeat generation: ${identity.generation}`);
 

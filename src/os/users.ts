@@ -1,21 +1,17 @@
-import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
+import { runProgram } from './spawn.js';
 
 /**
  * Whether `user` resolves on this host through NSS (so LDAP/SSSD users count), via `id -u`.
  * undefined when that cannot be told (no `id` command, timeout).
  */
-export function userExistsOnHost(user: string): Promise<boolean | undefined> {
+export async function userExistsOnHost(user: string): Promise<boolean | undefined> {
   // A name starting with '-' would be read as an option by id.
-  if (user === '' || user.startsWith('-')) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    execFile('id', ['-u', '--', user], { timeout: 5000 }, (error) => {
-      if (error === null) resolve(true);
-      else if (typeof error.code === 'number') resolve(false);
-      else resolve(undefined);
-    });
-  });
+  if (user === '' || user.startsWith('-')) return false;
+  const r = await runProgram('id', ['-u', '--', user], { timeoutMs: 5000, killGraceMs: 500, maxOutputBytes: 1024 });
+  if (r.spawnError !== undefined || r.timedOut || r.code === null) return undefined;
+  return r.code === 0;
 }
 
 /** A regular file this process may execute. */

@@ -43,6 +43,7 @@ export const ErrorCodes = {
   VIGIL_ERR_ADDR_EXISTS: 'the address is already configured',
   VIGIL_ERR_ARP_SEND: 'gratuitous ARP could not be sent',
   VIGIL_ERR_STATE: 'persistent node state (hb_uuid, hb_generation) is unreadable or corrupt',
+  VIGIL_ERR_STATE_WRITE: 'persistent state could not be written (disk full, read-only, permissions)',
   VIGIL_ERR_OS_COMMAND: 'external command failed',
   VIGIL_ERR_SMTP: 'mail could not be sent through the SMTP relay',
   VIGIL_ERR_MAIL_TEMPLATE: 'invalid mail template',

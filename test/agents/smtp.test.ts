@@ -143,6 +143,47 @@ test('refused recipients, HELO fallback, refused connection and oversized replie
   );
 });
 
+test('a server that answers every step just in time is still cut off by the transaction deadline', async (t) => {
+  const conns: Socket[] = [];
+  // Each reply comes 250 ms after its command: well within the 2 s step timeout, but 12 recipients make the
+  // transaction last over 3 s.
+  const { server, port } = await scripted((s) => {
+    conns.push(s);
+    const later = (line: string): void => {
+      setTimeout(() => {
+        if (!s.destroyed) s.write(line);
+      }, 250);
+    };
+    later('220 slow ESMTP\r\n');
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const i = buf.indexOf('\r\n');
+        if (i < 0) return;
+        buf = buf.slice(i + 2);
+        later('250 ok\r\n');
+      }
+    });
+  });
+  t.after(() => {
+    for (const s of conns) s.destroy();
+    server.close();
+  });
+  const to = Array.from({ length: 12 }, (_, i) => `u${i}@b.c`);
+  const t0 = Date.now();
+  await assert.rejects(
+    sendMail({ ...opts(port, 2000), totalTimeoutMs: 1000 }, { from: 'root@node1', to }, 'x'),
+    (e) =>
+      isVigilError(e) && e.code === 'VIGIL_ERR_SMTP' && /transaction did not finish within 1000 ms/.test(e.message),
+  );
+  const took = Date.now() - t0;
+  assert.ok(took >= 900 && took < 5000, `took ${took} ms`);
+  // Its socket is closed: the server sees the end of the connection.
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(conns.every((s) => s.readableEnded || s.destroyed));
+});
+
 test('sends through a real SMTP server (aiosmtpd): envelope, UTF-8 subject and body, dot-stuffing', async (t) => {
   const missing = await aiosmtpdMissing();
   if (missing !== undefined) {
