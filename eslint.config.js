@@ -83,6 +83,7 @@ export default tseslint.config(
   { files: ['src/config/**/*.ts', 'src/wire/**/*.ts'], rules: pureLayer([]) },
   { files: ['src/membership/**/*.ts'], rules: pureLayer([]) },
   { files: ['src/cluster/**/*.ts'], rules: pureLayer([]) },
+  { files: ['src/node/**/*.ts', 'src/sim/**/*.ts'], rules: pureLayer([]) },
   { files: ['src/util/**/*.ts'], rules: pureLayer([]) },
   {
     files: ['test/**/*.ts', 'lab/**/*.ts', 'bench/**/*.ts'],

@@ -84,8 +84,13 @@ function splitList(v: string): string[] {
   return v.split(' ').filter((s) => s.length > 0);
 }
 
+/**
+ * An exact list is authoritative even when empty ("none of them"): absent means Heartbeat's class. Empty values are
+ * illegal on the wire, so an empty list is written as Heartbeat writes an empty node list, a lone space.
+ */
 function groupsField(groups: readonly string[] | undefined): Array<[string, string]> {
-  return groups === undefined || groups.length === 0 ? [] : [[VIGIL_GROUPS_FIELD, groups.join(' ')]];
+  if (groups === undefined) return [];
+  return [[VIGIL_GROUPS_FIELD, groups.length === 0 ? ' ' : groups.join(' ')]];
 }
 
 /** Body fields (with `t`, without the wire layer's control fields) in Heartbeat's order. */

@@ -68,9 +68,19 @@ export interface FencingView {
   readonly awaitingOperator: boolean;
 }
 
+/** A group's state change here (with the engine's reason), or an operator event (text only). */
 export interface TransitionView {
   readonly at: number;
   readonly text: string;
+  readonly group?: string;
+  readonly from?: string;
+  readonly to?: string;
+  /** Why it moved: initial, takeover, adopt, standby, failback, shutdown, heal, legacy, start-failed, stop-failed, lost, ineligible. */
+  readonly reason?: string;
+  /** The event being handled when it happened. */
+  readonly cause?: string;
+  /** The other node involved. */
+  readonly peer?: string;
 }
 
 export interface StatusSnapshot {

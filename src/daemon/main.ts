@@ -21,7 +21,8 @@ import { createMedium, type Medium } from '../transport/index.js';
 import { VigilError, isVigilError } from '../util/errors.js';
 import { loadConfig } from './load.js';
 import { heartbeatNodeOrder } from './node-order.js';
-import { VERSION, VigilNode } from './node.js';
+import { VigilNode } from './node.js';
+import { VERSION } from '../util/version.js';
 import { DEFAULT_PIDFILE, claimPidfile, releasePidfile } from './pidfile.js';
 import { ResourceManager, scriptEnv } from './resources.js';
 import { Fencer } from './fencing.js';
@@ -246,16 +247,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   const loadavg = loadavgReader();
   const sd = new SdNotify();
-  // The node is created below; resource callbacks reach it through this late binding.
-  const nodeRef: { current?: VigilNode } = {};
   const resources = new ResourceManager({
     config,
     logger,
     addresses: new IpCommandAddressManager(),
     arp: realArpAnnouncer,
-    onGroupLost: (group, why) => {
-      nodeRef.current?.groupLost(group, why);
-    },
   });
   await resources.cleanupAtStart();
 
@@ -264,6 +260,16 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const exited = new Promise<number>((resolve) => {
     resolveExit = resolve;
   });
+
+  // A daemon in an unknown state (a broken invariant, an exception anywhere) must not keep its VIP: log, and die;
+  // the kernel lease drops the VIP. One policy for the packet path, timers and everything else.
+  const fatalNode: { current?: VigilNode } = {};
+  const fatal = (e: unknown): void => {
+    logger.crit(`internal error, exiting: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    exitCode = 70;
+    fatalNode.current?.close();
+    resolveExit(70);
+  };
 
   const media = buildMedia(config, logger);
   // Set once the node has started; the node's beat drives it from then on.
@@ -290,8 +296,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       pingers.current?.tick();
       resources.tick();
     },
+    onFatal: fatal,
   });
-  nodeRef.current = theNode;
+  fatalNode.current = theNode;
   try {
     await theNode.start();
   } catch (e) {
@@ -404,11 +411,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     logger.info(`debug now set to ${logger.debugLevel}`);
   });
   process.on('uncaughtException', (e) => {
-    // A daemon in an unknown state must not keep its VIP: log, and die; the kernel lease drops the VIP.
-    logger.crit(`internal error, exiting: ${e.stack ?? e.message}`);
-    exitCode = 70;
-    theNode.close();
-    resolveExit(70);
+    fatal(e);
   });
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 

@@ -15,8 +15,6 @@ export interface ResourceManagerDeps {
   readonly logger: Logger;
   readonly addresses: AddressManager;
   readonly arp: ArpAnnouncer;
-  /** A held group lost a member by itself (the VIP's lease ran out while we were stalled). */
-  readonly onGroupLost: (group: string, why: string) => void;
   /** Per script call (Heartbeat has none; a hung script must not hang failover). */
   readonly scriptTimeoutMs?: number;
 }
@@ -73,6 +71,7 @@ export class ResourceManager {
   private readonly ipAgents: IpAddrAgent[] = [];
   private readonly ipAgentsByGroup = new Map<string, IpAddrAgent[]>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  private lostHandler: (group: string, why: string) => void = () => undefined;
   readonly policy: VipPolicy;
 
   constructor(private readonly deps: ResourceManagerDeps) {
@@ -131,7 +130,7 @@ export class ResourceManager {
           this.deps.logger.log(level, text);
         },
         onLost: (_spec, why) => {
-          this.deps.onGroupLost(g.key, why);
+          this.lostHandler(g.key, why);
         },
       });
       this.ipAgents.push(agent);
@@ -222,6 +221,11 @@ export class ResourceManager {
       this.deps.logger.info(`Releasing resource group ${key} left running before start-up.`);
       await this.release(key);
     }
+  }
+
+  /** Who hears that a held group lost a member by itself (the VIP's lease ran out while we were stalled). */
+  onGroupLost(handler: (group: string, why: string) => void): void {
+    this.lostHandler = handler;
   }
 
   /** A gratuitous ARP burst for every VIP held here, or for those of `group` (a peer came back from behind a partition). */

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClusterEngine, step } from '../../src/cluster/engine.js';
+import { ClusterEngine } from '../../src/cluster/engine.js';
 import type { ClusterAction, ClusterEvent } from '../../src/cluster/types.js';
 import type { EngineMessage } from '../../src/cluster/protocol.js';
 import type { AutoFailback } from '../../src/config/types.js';
@@ -314,35 +314,62 @@ test('reqnodes is answered with repnodes (a real Heartbeat peer waits for it)', 
   assert.deepEqual(sent(r), [{ t: 'repnodes', dest: 'node2', nodelist: ['node1', 'node2'], delnodelist: [] }]);
 });
 
-test('step() is a pure function of (state, event)', () => {
-  const e = engine('node1');
-  const before = structuredClone(e.state);
-  const cfg = simConfig({
-    nodes: ['node1', 'node2'],
-    localNode: 'node1',
-    groups: [
-      [G1, 'node1'],
-      [G2, 'node2'],
-    ],
+test('every group state change is a typed transition with its reason and cause', () => {
+  const a = engine('node1');
+  a.handle({ kind: 'nodeAlive', node: 'node2' });
+  a.handle({ kind: 'commUp' });
+  const trans = (x: ClusterAction[]) => x.flatMap((y) => (y.kind === 'transition' ? [y.transition] : []));
+  const r = a.handle(
+    msg('node2', { t: 'resource', rscHold: 'none', isstable: true, info: undefined, groups: undefined }),
+  );
+  assert.deepEqual(trans(r), [
+    { group: G1, from: 'none', to: 'acquiring', reason: 'initial', cause: 'message resource from node2' },
+  ]);
+  const done = a.handle({ kind: 'acquireDone', group: G1, ok: true });
+  assert.deepEqual(trans(done)[0], {
+    group: G1,
+    from: 'acquiring',
+    to: 'held',
+    reason: 'initial',
+    cause: 'acquireDone IPaddr::10.0.0.1',
   });
-  const r1 = step(cfg, e.state, { kind: 'commUp' });
-  const r2 = step(cfg, e.state, { kind: 'commUp' });
-  assert.deepEqual(e.state, before);
-  assert.deepEqual(r1.actions, r2.actions);
-  assert.equal(r1.state.rstate, 'stable');
+  // node2 dies holding G2: a takeover naming the dead node.
+  a.handle(msg('node2', { t: 'resource', rscHold: 'local', isstable: true, info: undefined, groups: undefined }));
+  const dead = a.handle({ kind: 'nodeDead', node: 'node2' });
+  assert.deepEqual(trans(dead), [
+    { group: G2, from: 'none', to: 'acquiring', reason: 'takeover', cause: 'nodeDead node2', peer: 'node2' },
+  ]);
+  assert.equal(a.groupState(G2), 'acquiring');
+});
+
+test('a completion for a group that is not moving changes nothing', () => {
+  const a = engine('node1');
+  // A completion the engine never asked for is ignored (it may be late after a restart of the engine's view)...
+  assert.deepEqual(
+    a.handle({ kind: 'acquireDone', group: G1, ok: true }).filter((x) => x.kind === 'transition'),
+    [],
+  );
+  assert.equal(a.groupState(G1), 'none');
 });
 
 test('a held group lost by itself (VIP lease expired in a stall) is released through the engine, once', () => {
   const e = new ClusterEngine(
     simConfig({ nodes: ['linux1', 'linux2'], localNode: 'linux1', groups: [['vip', 'linux1']] }),
   );
-  e.state.groups.set('vip', 'held');
+  e.handle({ kind: 'commUp' });
+  e.handle({ kind: 'acquireDone', group: 'vip', ok: true });
+  assert.equal(e.groupState('vip'), 'held');
   const acts = e.handle({ kind: 'groupLost', group: 'vip', reason: 'lease expired' });
   assert.ok(acts.some((a) => a.kind === 'release' && a.group === 'vip'));
   assert.ok(acts.some((a) => a.kind === 'log' && a.level === 'CRIT' && a.text.includes('lost (lease expired)')));
-  assert.equal(e.state.groups.get('vip'), 'releasing');
+  assert.ok(acts.some((a) => a.kind === 'transition' && a.transition.reason === 'lost'));
+  assert.equal(e.groupState('vip'), 'releasing');
   // A second report while the release runs does not release twice.
   assert.ok(!e.handle({ kind: 'groupLost', group: 'vip', reason: 'again' }).some((a) => a.kind === 'release'));
-  e.handle({ kind: 'releaseDone', group: 'vip', ok: true });
-  assert.equal(e.state.groups.get('vip'), 'none');
+  // Released; alone in the cluster, this node is still the one to run it: it starts it again, from scratch.
+  const after = e.handle({ kind: 'releaseDone', group: 'vip', ok: true });
+  assert.ok(after.some((a) => a.kind === 'transition' && a.transition.to === 'none' && a.transition.reason === 'lost'));
+  assert.ok(
+    after.some((a) => a.kind === 'transition' && a.transition.to === 'acquiring' && a.transition.reason === 'adopt'),
+  );
 });

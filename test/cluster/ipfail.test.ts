@@ -134,6 +134,8 @@ class SimNode {
       case 'log':
         this.logs.push({ at: this.clock.now(), text: a.text });
         return;
+      case 'transition':
+        return;
       case 'acquire':
         this.clock.setTimeout(() => {
           this.handle({ kind: 'acquireDone', group: a.group, ok: true });
