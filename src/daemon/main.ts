@@ -10,6 +10,7 @@ import { SyslogSink, facilityCode } from '../obs/syslog.js';
 import { realScheduler } from '../os/clock.js';
 import { realArpAnnouncer } from '../os/garp.js';
 import { loadIdentity } from '../os/identity.js';
+import { PeerFloors } from './peer-floors.js';
 import { IpCommandAddressManager } from '../os/ip.js';
 import { IcmpPinger } from '../os/icmp-pinger.js';
 import { Pinger } from '../os/pinger.js';
@@ -196,6 +197,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
   for (const l of identity.log) logger.log(l.level === 'warn' ? 'WARN' : 'info', l.text);
   logger.info(`Heartbeat generation: ${identity.generation}`);
+  const floors = new PeerFloors(h.vigil.stateDir, logger);
+  const peerFloors = await floors.load();
 
   let fencer: Fencer | undefined;
   if (h.stonith !== undefined) {
@@ -297,8 +300,13 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       resources.tick();
     },
     onFatal: fatal,
+    peerFloors,
+    onPeerGeneration: () => {
+      floors.generationRose();
+    },
   });
   fatalNode.current = theNode;
+  floors.start(() => ({ progress: theNode.peerProgress(), uuidOf: (n) => theNode.wire.uuidOf(n) }));
   try {
     await theNode.start();
   } catch (e) {
@@ -416,6 +424,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 
   const code = await exited;
+  await floors.stop();
   pingers.current.close();
   loadavg.stop();
   runtime.stop();

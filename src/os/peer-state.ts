@@ -1,15 +1,17 @@
 /**
- * The last generation and uuid seen from each peer, kept across restarts so that a packet captured before this
- * node restarted cannot be replayed to it afterwards (Heartbeat keeps them in memory only: after its restart any
- * old generation is accepted again).
+ * The last generation, sequence number and uuid seen from each peer, kept across restarts so that a packet captured
+ * before this node restarted cannot be replayed to it afterwards (Heartbeat keeps them in memory only: after its
+ * restart any old generation is accepted again). A peer that did not restart meanwhile goes on with the same
+ * generation and higher sequence numbers; only what is at or below the stored pair is old.
  *
  * File: `<vigil_state_dir>/vigil_peer_generations` (beside hb_uuid and hb_generation), mode 0600, written whole
  * and atomically (temp file, fsync, rename, fsync of the directory). Text, one peer a line, sorted by name:
  *
  *     # vigil_peer_generations 1
- *     node2 1795704586 6b90aa94e4fa4c748745cc5635f06c6b
+ *     node2 1795704586 4711 6b90aa94e4fa4c748745cc5635f06c6b
  *
- * that is `<node name> <generation, decimal> <uuid, 32 lowercase hex digits>`; lines starting with '#' and blank
+ * that is `<node name> <generation, decimal> <highest seq of that generation, decimal> <uuid, 32 lowercase hex
+ * digits>`; lines starting with '#' and blank
  * lines are ignored. Bounds: {@link MAX_PEER_ENTRIES} peers, {@link MAX_PEER_FILE_BYTES} bytes, names of at most
  * {@link MAX_PEER_NAME} characters without white space. Loading never throws: a missing file is an empty map; a
  * file that is unreadable, too large or of another version is ignored as a whole, a bad line alone, each with a
@@ -36,6 +38,8 @@ const MAX_REPORTED = 5;
 export interface PeerGeneration {
   /** The highest generation (`hg`) seen from the peer. */
   readonly generation: number;
+  /** The highest sequence number seen in that generation. */
+  readonly seq: number;
   /** Its uuid (`srcuuid`), 32 lowercase hex digits. */
   readonly uuidHex: string;
 }
@@ -99,9 +103,9 @@ export async function loadPeerGenerations(
     const line = (lines[i] ?? '').trim();
     if (line === '' || line.startsWith('#')) continue;
     const parts = line.split(/[ \t]+/);
-    const [name, gen, uuid] = parts;
-    if (parts.length !== 3 || name === undefined || gen === undefined || uuid === undefined) {
-      report(i + 1, 'expected <node> <generation> <uuid>');
+    const [name, gen, seqText, uuid] = parts;
+    if (parts.length !== 4 || name === undefined || gen === undefined || seqText === undefined || uuid === undefined) {
+      report(i + 1, 'expected <node> <generation> <seq> <uuid>');
       continue;
     }
     if (name.length > MAX_PEER_NAME || !NAME_RE.test(name)) {
@@ -113,6 +117,11 @@ export async function loadPeerGenerations(
       report(i + 1, `invalid generation [${gen.slice(0, 20)}]`);
       continue;
     }
+    const seq = /^\d{1,16}$/.test(seqText) ? Number(seqText) : NaN;
+    if (!Number.isSafeInteger(seq)) {
+      report(i + 1, `invalid seq [${seqText.slice(0, 20)}]`);
+      continue;
+    }
     if (!UUID_RE.test(uuid)) {
       report(i + 1, 'invalid uuid (32 lowercase hex digits expected)');
       continue;
@@ -121,12 +130,12 @@ export async function loadPeerGenerations(
     if (seen !== undefined) {
       // Two lines for one node (an edit by hand): the higher generation is the safer one to keep.
       report(i + 1, `node ${name} listed again`);
-      if (seen.generation >= generation) continue;
+      if (seen.generation > generation || (seen.generation === generation && seen.seq >= seq)) continue;
     } else if (out.size >= MAX_PEER_ENTRIES) {
       report(i + 1, `more than ${MAX_PEER_ENTRIES} nodes`);
       continue;
     }
-    out.set(name, { generation, uuidHex: uuid });
+    out.set(name, { generation, seq, uuidHex: uuid });
   }
   if (problems > MAX_REPORTED) onProblem(`${file}: ${problems - MAX_REPORTED} more bad lines ignored`);
   return out;
@@ -147,11 +156,14 @@ export function formatPeerGenerations(peers: ReadonlyMap<string, PeerGeneration>
     if (!Number.isSafeInteger(p.generation) || p.generation < 0) {
       throw new VigilError('VIGIL_ERR_INTERNAL', `peer generations: invalid generation for ${name}`);
     }
+    if (!Number.isSafeInteger(p.seq) || p.seq < 0) {
+      throw new VigilError('VIGIL_ERR_INTERNAL', `peer generations: invalid seq for ${name}`);
+    }
     const uuid = p.uuidHex.toLowerCase();
     if (!UUID_RE.test(uuid)) {
       throw new VigilError('VIGIL_ERR_INTERNAL', `peer generations: invalid uuid for ${name}`);
     }
-    lines.push(`${name} ${p.generation} ${uuid}`);
+    lines.push(`${name} ${p.generation} ${p.seq} ${uuid}`);
   }
   return `${lines.join('\n')}\n`;
 }
