@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { CompiledConfig } from '../config/types.js';
 import type { ControlRequest, StandbyWhich } from '../control/protocol.js';
 import { ControlServer } from '../control/server.js';
+import { controlAccess } from './control-access.js';
 import { ALL_LEVELS, FileSink, Logger, NON_DEBUG_LEVELS, type LogLevel, type LogSink } from '../obs/log.js';
 import { SyslogSink, facilityCode } from '../obs/syslog.js';
 import { realScheduler } from '../os/clock.js';
@@ -332,6 +333,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   const control = new ControlServer({
     path: opts.controlSocket,
+    access: await controlAccess(h, (text) => {
+      logger.warn(text);
+    }),
+    log: (level, text) => {
+      logger.log(level === 'warn' ? 'WARN' : 'info', text);
+    },
     handler: async (req: ControlRequest) => {
       switch (req.cmd) {
         case 'status':

@@ -30,6 +30,8 @@ export const ErrorCodes = {
   VIGIL_ERR_CONTROL_REQUEST: 'bad control request',
   VIGIL_ERR_CONTROL_REFUSED: 'the daemon refused the command',
   VIGIL_ERR_CONTROL_UNAVAILABLE: 'the daemon does not answer',
+  VIGIL_ERR_CONTROL_DENIED:
+    'permission denied: the caller may not use this control command (apiauth; changes need root)',
   VIGIL_ERR_SOCKET_OPTION: 'a socket option could not be set or read',
   VIGIL_ERR_SOCKET_BIND: 'a socket could not be bound',
   VIGIL_ERR_SOCKET_SEND: 'a packet could not be sent',
