@@ -44,6 +44,22 @@ export function vipPolicy(config: CompiledConfig): VipPolicy {
   };
 }
 
+/**
+ * `MailTo::addr[::subject]`. A Heartbeat admin's MailTo is resource-agents' script, which pipes to `mail` (the
+ * local MTA): that stays so, untouched, unless ha.cf names one of the `vigil_mail_*` directives — the admin then
+ * asked for Vigil's own SMTP client (relay, language, templates), which needs no local MTA at all.
+ */
+function builtinMail(config: CompiledConfig): boolean {
+  const raw = config.hacf.raw;
+  return ['vigil_mail_relay', 'vigil_mail_lang', 'vigil_mail_templates'].some((k) => raw[k] !== undefined);
+}
+
+/** Whether a haresources resource runs a script (found by Heartbeat's lookup) rather than a built-in agent. */
+export function runsScript(config: CompiledConfig, r: Resource): boolean {
+  if (r.type === 'MailTo' && builtinMail(config)) return false;
+  return !((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined);
+}
+
 /** The environment Heartbeat gives resource scripts (HA_* from ha.cf, `env` lines as HA_N=V). */
 export function scriptEnv(config: CompiledConfig): NodeJS.ProcessEnv {
   const h = config.hacf;
@@ -93,18 +109,8 @@ export class ResourceManager {
     }
   }
 
-  /**
-   * `MailTo::addr[::subject]`. A Heartbeat admin's MailTo is resource-agents' script, which pipes to `mail` (the
-   * local MTA): that stays so, untouched, unless ha.cf names one of the `vigil_mail_*` directives — the admin then
-   * asked for Vigil's own SMTP client (relay, language, templates), which needs no local MTA at all.
-   */
-  private builtinMail(): boolean {
-    const raw = this.deps.config.hacf.raw;
-    return ['vigil_mail_relay', 'vigil_mail_lang', 'vigil_mail_templates'].some((k) => raw[k] !== undefined);
-  }
-
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
-    if (r.type === 'MailTo' && this.builtinMail()) {
+    if (r.type === 'MailTo' && builtinMail(this.deps.config)) {
       const h = this.deps.config.hacf;
       return new LazyMailToAgent(r, g.key, {
         node: h.localNode,
