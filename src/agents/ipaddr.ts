@@ -1,4 +1,5 @@
 import type { IpResourceArgs } from '../config/types.js';
+import { autoVipLeaseSec } from '../config/vigil-directives.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import { firstFreeLabel, pickNic, type AddressInfo, type AddressManager } from '../os/ip.js';
 import { VigilError } from '../util/errors.js';
@@ -326,6 +327,6 @@ export class IpAddrAgent implements ResourceAgent {
 }
 
 /** Lease that runs out before the peer's deadtime does (the kernel expires with ~1 s granularity). */
-export function defaultLeaseSec(deadtimeMs: number): number {
-  return Math.max(2, Math.floor(deadtimeMs / 1000) - 3);
+export function defaultLeaseSec(deadtimeMs: number, keepaliveMs = 1000): number {
+  return autoVipLeaseSec(deadtimeMs, keepaliveMs);
 }

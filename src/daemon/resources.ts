@@ -25,7 +25,8 @@ export interface ResourceManagerDeps {
 export function vipPolicy(config: CompiledConfig): VipPolicy {
   const h = config.hacf;
   const lease = h.vigil.vipLease;
-  const leaseSec = lease === 'off' ? undefined : lease === 'auto' ? defaultLeaseSec(h.deadtimeMs) : Number(lease);
+  const leaseSec =
+    lease === 'off' ? undefined : lease === 'auto' ? defaultLeaseSec(h.deadtimeMs, h.keepaliveMs) : Number(lease);
   // Renew four times per lease: three renewals in a row can be late (a stalled loop) before the kernel drops the
   // VIP. No faster than that: every renewal is a wake-up of an otherwise idle daemon.
   const renewIntervalMs = leaseSec === undefined ? 1000 : Math.max(200, Math.min(2500, (leaseSec * 1000) / 4));
