@@ -319,6 +319,11 @@ export class IpAddrAgent implements ResourceAgent {
       : { running: true, text: `${this.ip.address} is running on ${where.label}` };
   }
 
+  /** Where the VIP is held right now (for the fatal-error path, which removes it without the agent). */
+  heldAt(): { readonly address: string; readonly device: string } | undefined {
+    return this.held && this.device !== undefined ? { address: this.ip.address, device: this.device } : undefined;
+  }
+
   /** Stops background work without touching the address (daemon exit by crash-like paths, tests). */
   dispose(): void {
     this.held = false;

@@ -6,6 +6,7 @@ import type { CompiledConfig } from '../config/types.js';
 import type { ControlRequest, StandbyWhich } from '../control/protocol.js';
 import { ControlServer } from '../control/server.js';
 import { controlAccess } from './control-access.js';
+import { installFatalHandlers } from './fatal.js';
 import { ALL_LEVELS, FileSink, Logger, NON_DEBUG_LEVELS, type LogLevel, type LogSink } from '../obs/log.js';
 import { SyslogSink, facilityCode } from '../obs/syslog.js';
 import { realScheduler } from '../os/clock.js';
@@ -255,6 +256,22 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const exited = new Promise<number>((resolve) => {
     resolveExit = resolve;
   });
+  // A daemon in an unknown state must not keep its VIPs: stop, remove them (bounded), exit 70; never hang.
+  const uninstallFatal = installFatalHandlers({
+    log: (text) => {
+      logger.crit(text);
+    },
+    heldVips: () => resources.heldVips(),
+    removeVip: (v) => resources.removeVip(v),
+    stop: () => {
+      nodeRef.current?.close();
+    },
+    exit: (code) => {
+      exitCode = code;
+      resolveExit(code);
+    },
+    hardExit: (code) => process.exit(code),
+  });
 
   const media = buildMedia(config, logger);
   // Set once the node has started; the node's beat drives it from then on.
@@ -288,6 +305,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   } catch (e) {
     logger.error(`Cannot start: ${e instanceof Error ? e.message : String(e)}`);
     theNode.close();
+    uninstallFatal();
     await releasePidfile(pidfile);
     await logger.close();
     return 1;
@@ -400,13 +418,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     logger.debugLevel = Math.max(0, logger.debugLevel - 1);
     logger.info(`debug now set to ${logger.debugLevel}`);
   });
-  process.on('uncaughtException', (e) => {
-    // A daemon in an unknown state must not keep its VIP: log, and die; the kernel lease drops the VIP.
-    logger.crit(`internal error, exiting: ${e.stack ?? e.message}`);
-    exitCode = 70;
-    theNode.close();
-    resolveExit(70);
-  });
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 
   const code = await exited;
@@ -418,5 +429,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   await control.close();
   await releasePidfile(pidfile);
   await logger.close();
+  uninstallFatal();
   return code;
 }

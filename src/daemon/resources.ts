@@ -249,6 +249,16 @@ export class ResourceManager {
   dispose(): void {
     for (const a of this.ipAgents) a.dispose();
   }
+
+  /** The VIPs held here now, captured before dispose() forgets them (daemon/fatal.ts). */
+  heldVips(): { readonly address: string; readonly device: string }[] {
+    return this.ipAgents.flatMap((a) => a.heldAt() ?? []);
+  }
+
+  /** Removes one VIP directly (netlink), bypassing its agent: for the fatal-error path only. */
+  removeVip(v: { readonly address: string; readonly device: string }): Promise<boolean> {
+    return this.deps.addresses.remove(v.address, v.device);
+  }
 }
 
 /** Bounded: a chatty script must not flood the log. */
