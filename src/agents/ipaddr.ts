@@ -1,4 +1,5 @@
 import type { IpResourceArgs } from '../config/types.js';
+import { autoVipLeaseSec } from '../config/vigil-directives.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import { firstFreeLabel, pickNic, type AddressInfo, type AddressManager } from '../os/ip.js';
 import { VigilError } from '../util/errors.js';
@@ -318,6 +319,11 @@ export class IpAddrAgent implements ResourceAgent {
       : { running: true, text: `${this.ip.address} is running on ${where.label}` };
   }
 
+  /** Where the VIP is held right now (for the fatal-error path, which removes it without the agent). */
+  heldAt(): { readonly address: string; readonly device: string } | undefined {
+    return this.held && this.device !== undefined ? { address: this.ip.address, device: this.device } : undefined;
+  }
+
   /** Stops background work without touching the address (daemon exit by crash-like paths, tests). */
   dispose(): void {
     this.held = false;
@@ -326,6 +332,6 @@ export class IpAddrAgent implements ResourceAgent {
 }
 
 /** Lease that runs out before the peer's deadtime does (the kernel expires with ~1 s granularity). */
-export function defaultLeaseSec(deadtimeMs: number): number {
-  return Math.max(2, Math.floor(deadtimeMs / 1000) - 3);
+export function defaultLeaseSec(deadtimeMs: number, keepaliveMs = 1000): number {
+  return autoVipLeaseSec(deadtimeMs, keepaliveMs);
 }

@@ -16,6 +16,7 @@ import {
 } from '../os/config-files.js';
 import { listInterfaces } from '../os/interfaces.js';
 import { isExecutable, userExistsOnHost } from '../os/users.js';
+import { checkStrictModes, supersededWarnings } from '../daemon/strict-modes.js';
 import { formatMs } from '../util/duration.js';
 import { type VigilError, isVigilError } from '../util/errors.js';
 
@@ -67,9 +68,11 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   if (opts.json !== true) for (const w of result.warnings) process.stderr.write(`${formatWarning(w)}\n`);
   if (!valid) {
     const n = result.errors.length;
-    process.stderr.write(
-      `vigil check: ${n} error${n === 1 ? '' : 's'} in ${result.configDir}: Heartbeat would not start with this configuration\n`,
-    );
+    // Strict modes are Vigil's own refusal: Heartbeat would start on those files.
+    const who = result.errors.every((e) => e.code === 'VIGIL_ERR_CFG_PERMS')
+      ? 'Vigil would not start as root with these file permissions'
+      : 'Heartbeat would not start with this configuration';
+    process.stderr.write(`vigil check: ${n} error${n === 1 ? '' : 's'} in ${result.configDir}: ${who}\n`);
   }
   return valid ? EXIT_VALID : EXIT_INVALID;
 }
@@ -102,11 +105,14 @@ async function check(opts: CheckOptions): Promise<CheckResult> {
     analysis = analyzePartial(files.hacf, files.authkeys, localNode, ioErrors);
   }
   const config = analysis.config;
-  const warnings = [...analysis.warnings];
+  // Who may change what root will run: errors as root (the daemon refuses them), warnings otherwise.
+  const strict = await checkStrictModes(configDir, config);
+  const warnings = [...supersededWarnings(analysis.warnings, strict.errors), ...strict.warnings];
   if (config !== undefined) {
     warnings.push(...lintConfig(config, await lintContext(config, opts, host, warnings)));
   }
-  return { configDir, localNode, localNodeSource, config, errors: analysis.errors, warnings };
+  const errors = [...analysis.errors, ...strict.errors];
+  return { configDir, localNode, localNodeSource, config: errors.length === 0 ? config : undefined, errors, warnings };
 }
 
 /** Some files could not be read: still report every error of the files that could. */

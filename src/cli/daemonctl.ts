@@ -5,19 +5,34 @@ import { renderStatus } from './status-view.js';
 
 // The init-script verbs, answered the way `heartbeat -s/-k/-r` and /etc/init.d/heartbeat answer.
 
+/** LSB: status verb, "program or service status is unknown"; action verbs, "user had insufficient privilege". */
+const EXIT_LSB_STATUS_UNKNOWN = 4;
+const EXIT_LSB_NO_PRIVILEGE = 4;
+
+/** A signal to a root daemon from another user: EPERM, which is a permission problem, not a stopped daemon. */
+function signalDenied(e: unknown, pid: number, what: string): number {
+  if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+  process.stderr.write(`vigil: permission denied: only root can ${what} vigil [pid ${pid}]\n`);
+  return EXIT_LSB_NO_PRIVILEGE;
+}
+
 export function pidfilePath(): string {
   return process.env.VIGIL_PIDFILE ?? DEFAULT_PIDFILE;
 }
 
 export async function statusCommand(opts: { json?: boolean; watch?: boolean }): Promise<number> {
-  const once = async (): Promise<{ code: number; text: string }> => {
+  const once = async (): Promise<{ code: number; text: string; denied?: true }> => {
     try {
       const r = await request({ cmd: 'status' }, controlSocketPath());
+      if (!r.ok && r.code === 'VIGIL_ERR_CONTROL_DENIED')
+        return { code: EXIT_LSB_STATUS_UNKNOWN, text: `vigil: ${r.message}\n`, denied: true };
       if (!r.ok) return { code: 1, text: `vigil: ${r.message}\n` };
       const snap = r.result as StatusSnapshot;
       return { code: 0, text: opts.json === true ? JSON.stringify(snap, null, 2) + '\n' : renderStatus(snap) };
     } catch (e) {
       if (!(e instanceof ControlUnavailable)) throw e;
+      if (e.code === 'VIGIL_ERR_CONTROL_DENIED')
+        return { code: EXIT_LSB_STATUS_UNKNOWN, text: `vigil: ${e.message}\n`, denied: true };
       const pid = await readLivePid(pidfilePath());
       if (pid !== undefined)
         return { code: 1, text: `vigil [pid ${pid}] is running but does not answer: ${e.message}\n` };
@@ -25,11 +40,18 @@ export async function statusCommand(opts: { json?: boolean; watch?: boolean }): 
       return { code: 3, text: opts.json === true ? '{"running":false}\n' : 'vigil is stopped. No process\n' };
     }
   };
-  if (opts.watch !== true || !process.stdout.isTTY) {
-    const r = await once();
-    process.stdout.write(r.text);
-    return r.code;
+  const first = await once();
+  // A refusal will not change by watching: said on stderr, once.
+  if (first.denied === true) {
+    process.stderr.write(first.text);
+    return first.code;
   }
+  if (opts.watch !== true || !process.stdout.isTTY) {
+    process.stdout.write(first.text);
+    return first.code;
+  }
+  process.stdout.write('\x1b[H\x1b[2J' + first.text);
+  await new Promise((res) => setTimeout(res, 1000));
   for (;;) {
     const r = await once();
     process.stdout.write('\x1b[H\x1b[2J' + r.text);
@@ -56,7 +78,11 @@ export async function stopCommand(opts: { timeout: string }): Promise<number> {
     process.stdout.write('INFO: Heartbeat already stopped.\n');
     return 0;
   }
-  process.kill(pid, 'SIGTERM');
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (e) {
+    return signalDenied(e, pid, 'stop');
+  }
   // A graceful stop releases every group (stop retries can take 10 s per resource): wait generously.
   if (await waitGone(pid, Number(opts.timeout) * 1000)) {
     process.stdout.write(`vigil [pid ${pid}] stopped.\n`);
@@ -72,7 +98,11 @@ export async function reloadCommand(): Promise<number> {
     process.stderr.write('vigil is stopped. No process\n');
     return 3;
   }
-  process.kill(pid, 'SIGHUP');
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch (e) {
+    return signalDenied(e, pid, 'reload');
+  }
   process.stdout.write(`Reload requested from vigil [pid ${pid}].\n`);
   return 0;
 }
@@ -111,20 +141,20 @@ export async function startCommand(opts: { configDir: string; timeout: string })
   return 1;
 }
 
-/** Sends one command; prints the daemon's refusal (exit 1) or that it does not run (exit 3). */
+/** Sends one command; prints the daemon's refusal (exit 1; 4 when this user may not), or that it does not run (exit 3). */
 async function simpleCommand(req: ControlRequest, ok: (result: unknown) => string): Promise<number> {
   try {
     const r = await request(req, controlSocketPath());
     if (!r.ok) {
       process.stderr.write(`vigil: ${r.message}\n`);
-      return 1;
+      return r.code === 'VIGIL_ERR_CONTROL_DENIED' ? EXIT_LSB_NO_PRIVILEGE : 1;
     }
     process.stdout.write(ok(r.result));
     return 0;
   } catch (e) {
     if (!(e instanceof ControlUnavailable)) throw e;
     process.stderr.write(`vigil: ${e.message}\n`);
-    return 3;
+    return e.code === 'VIGIL_ERR_CONTROL_DENIED' ? EXIT_LSB_NO_PRIVILEGE : 3;
   }
 }
 

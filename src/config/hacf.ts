@@ -12,7 +12,14 @@ import type {
   WatchdogConfig,
 } from './types.js';
 import { parseHealthCheck, type HealthCheckSpec } from './health-check.js';
-import { VIGIL_DIRECTIVES, parseVigilValue, vigilDefaults, vigilValueExpectation } from './vigil-directives.js';
+import {
+  VIGIL_DIRECTIVES,
+  autoVipLeaseSec,
+  maxVipLeaseSec,
+  parseVigilValue,
+  vigilDefaults,
+  vigilValueExpectation,
+} from './vigil-directives.js';
 import { type ConfigWarning, warning } from './warnings.js';
 import {
   OPTION_SEPARATORS,
@@ -381,6 +388,8 @@ export function analyzeHaCf(text: string, options: ParseHaCfOptions): HaCfAnalys
         continue;
       }
       b.vigil[vigilDirective.field] = v;
+      // The last line wins: errors about the value point there.
+      scalarLines[directive] = lineNo;
       continue;
     }
 
@@ -1011,6 +1020,22 @@ function finish(
         'Initial dead time accounts for slow network startup time. It should be >= deadtime and >= 10 seconds',
       ),
     );
+  }
+  const lease = String(b.vigil.vipLease);
+  if (lease !== 'auto' && lease !== 'off') {
+    const max = maxVipLeaseSec(deadtimeMs, keepaliveMs);
+    if (Number(lease) > max) {
+      errors.push(
+        new VigilError(
+          'VIGIL_ERR_CFG_VALUE',
+          `vigil_vip_lease ${lease} is too long for deadtime ${deadtimeMs} ms and keepalive ${keepaliveMs} ms: a killed ` +
+            `daemon's VIP would still be up when the peer takes it over. The lease must run out before the peer's ` +
+            `deadtime does: at most ${max} s here (deadtime − keepalive − 1 s for the kernel's whole-second expiry, ` +
+            `rounded down; 2 s at least), or auto (${autoVipLeaseSec(deadtimeMs, keepaliveMs)} s)`,
+          where('vigil_vip_lease'),
+        ),
+      );
+    }
   }
   const deadpingMs = b.times.deadping ?? deadtimeMs;
   // Checked only when set: the default follows deadtime, whose own error already says it all.

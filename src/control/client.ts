@@ -1,15 +1,23 @@
 import { connect } from 'node:net';
 import { DEFAULT_CONTROL_SOCKET, type ControlRequest, type ControlResponse } from './protocol.js';
 
-/** Why a request did not get an answer: the tools map these to Heartbeat's exit codes. */
+/**
+ * Why a request did not get an answer: no daemon (VIGIL_ERR_CONTROL_UNAVAILABLE), or the socket refused this user
+ * (VIGIL_ERR_CONTROL_DENIED: EACCES on connect, a root-only socket). The tools map these to their exit codes.
+ */
 export class ControlUnavailable extends Error {
   override readonly name = 'ControlUnavailable';
   constructor(
-    readonly code: 'VIGIL_ERR_CONTROL_UNAVAILABLE',
+    readonly code: 'VIGIL_ERR_CONTROL_UNAVAILABLE' | 'VIGIL_ERR_CONTROL_DENIED',
     message: string,
   ) {
     super(message);
   }
+}
+
+/** What the tools print when the socket itself refuses them: the daemon runs, this user may not talk to it. */
+export function socketDeniedMessage(path: string): string {
+  return `permission denied: cannot connect to ${path}: the socket is root-only (a daemon that cannot check callers, or an older Vigil); run as root`;
 }
 
 export function controlSocketPath(): string {
@@ -21,9 +29,9 @@ export function request(req: ControlRequest, path = controlSocketPath(), timeout
   return new Promise((resolve, reject) => {
     const sock = connect(path);
     let buf = '';
-    const fail = (why: string): void => {
+    const fail = (why: string, code: ControlUnavailable['code'] = 'VIGIL_ERR_CONTROL_UNAVAILABLE'): void => {
       sock.destroy();
-      reject(new ControlUnavailable('VIGIL_ERR_CONTROL_UNAVAILABLE', why));
+      reject(new ControlUnavailable(code, why));
     };
     sock.setTimeout(timeoutMs, () => {
       fail(`no answer from ${path} within ${timeoutMs} ms`);
@@ -42,7 +50,9 @@ export function request(req: ControlRequest, path = controlSocketPath(), timeout
       }
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      fail(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'the daemon is not running' : e.message);
+      // EACCES is about this user, not the daemon: saying "not running" would send an operator down the wrong path.
+      if (e.code === 'EACCES' || e.code === 'EPERM') fail(socketDeniedMessage(path), 'VIGIL_ERR_CONTROL_DENIED');
+      else fail(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'the daemon is not running' : e.message);
     });
   });
 }

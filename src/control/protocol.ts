@@ -1,8 +1,9 @@
 import type { RuntimeView } from '../obs/runtime.js';
 /**
  * The local control protocol between the daemon and its tools (vigil status, cl_status, hb_standby, hb_takeover):
- * one JSON object per line over a root-only Unix stream socket. This file holds only types and constants so
- * that the tools start fast (the server validates requests by hand).
+ * one JSON object per line over a Unix stream socket anyone may connect to; the daemon checks each caller's kernel
+ * credentials (control/access.ts: reads for root and apiauth's users and groups, changes for root only). This file
+ * holds only types and constants so that the tools start fast (the server validates requests by hand).
  */
 
 export const DEFAULT_CONTROL_SOCKET = '/run/vigil/control.sock';

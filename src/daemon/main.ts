@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { CompiledConfig } from '../config/types.js';
 import type { ControlRequest, StandbyWhich } from '../control/protocol.js';
 import { ControlServer } from '../control/server.js';
+import { controlAccess } from './control-access.js';
+import { installFatalHandlers } from './fatal.js';
 import { ALL_LEVELS, FileSink, Logger, NON_DEBUG_LEVELS, type LogLevel, type LogSink } from '../obs/log.js';
 import { SyslogSink, facilityCode } from '../obs/syslog.js';
 import { realScheduler } from '../os/clock.js';
@@ -263,16 +265,24 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const exited = new Promise<number>((resolve) => {
     resolveExit = resolve;
   });
-
-  // A daemon in an unknown state (a broken invariant, an exception anywhere) must not keep its VIP: log, and die;
-  // the kernel lease drops the VIP. One policy for the packet path, timers and everything else.
+  // A daemon in an unknown state (a broken invariant, an exception anywhere: packet path, timers, promises) must not
+  // keep its VIPs: stop, remove them (bounded), exit 70; never hang. One policy on every path.
   const fatalNode: { current?: VigilNode } = {};
-  const fatal = (e: unknown): void => {
-    logger.crit(`internal error, exiting: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    exitCode = 70;
-    fatalNode.current?.close();
-    resolveExit(70);
-  };
+  const fatal = installFatalHandlers({
+    log: (text) => {
+      logger.crit(text);
+    },
+    heldVips: () => resources.heldVips(),
+    removeVip: (v) => resources.removeVip(v),
+    stop: () => {
+      fatalNode.current?.close();
+    },
+    exit: (code) => {
+      exitCode = code;
+      resolveExit(code);
+    },
+    hardExit: (code) => process.exit(code),
+  });
 
   const media = buildMedia(config, logger);
   // Set once the node has started; the node's beat drives it from then on.
@@ -299,7 +309,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       pingers.current?.tick();
       resources.tick();
     },
-    onFatal: fatal,
+    onFatal: (e) => {
+      fatal.handle('broken invariant', e);
+    },
     peerFloors,
     onPeerGeneration: () => {
       floors.generationRose();
@@ -312,6 +324,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   } catch (e) {
     logger.error(`Cannot start: ${e instanceof Error ? e.message : String(e)}`);
     theNode.close();
+    fatal.uninstall();
     await releasePidfile(pidfile);
     await logger.close();
     return 1;
@@ -357,6 +370,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   const control = new ControlServer({
     path: opts.controlSocket,
+    access: await controlAccess(h, (text) => {
+      logger.warn(text);
+    }),
+    log: (level, text) => {
+      logger.log(level === 'warn' ? 'WARN' : 'info', text);
+    },
     handler: async (req: ControlRequest) => {
       switch (req.cmd) {
         case 'status':
@@ -418,9 +437,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     logger.debugLevel = Math.max(0, logger.debugLevel - 1);
     logger.info(`debug now set to ${logger.debugLevel}`);
   });
-  process.on('uncaughtException', (e) => {
-    fatal(e);
-  });
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 
   const code = await exited;
@@ -433,5 +449,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   await control.close();
   await releasePidfile(pidfile);
   await logger.close();
+  fatal.uninstall();
   return code;
 }

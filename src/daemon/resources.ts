@@ -23,7 +23,8 @@ export interface ResourceManagerDeps {
 export function vipPolicy(config: CompiledConfig): VipPolicy {
   const h = config.hacf;
   const lease = h.vigil.vipLease;
-  const leaseSec = lease === 'off' ? undefined : lease === 'auto' ? defaultLeaseSec(h.deadtimeMs) : Number(lease);
+  const leaseSec =
+    lease === 'off' ? undefined : lease === 'auto' ? defaultLeaseSec(h.deadtimeMs, h.keepaliveMs) : Number(lease);
   // Renew four times per lease: three renewals in a row can be late (a stalled loop) before the kernel drops the
   // VIP. No faster than that: every renewal is a wake-up of an otherwise idle daemon.
   const renewIntervalMs = leaseSec === undefined ? 1000 : Math.max(200, Math.min(2500, (leaseSec * 1000) / 4));
@@ -40,6 +41,22 @@ export function vipPolicy(config: CompiledConfig): VipPolicy {
     garpRefreshMs: h.vigil.garpRefreshMs,
     onBeat,
   };
+}
+
+/**
+ * `MailTo::addr[::subject]`. A Heartbeat admin's MailTo is resource-agents' script, which pipes to `mail` (the
+ * local MTA): that stays so, untouched, unless ha.cf names one of the `vigil_mail_*` directives — the admin then
+ * asked for Vigil's own SMTP client (relay, language, templates), which needs no local MTA at all.
+ */
+function builtinMail(config: CompiledConfig): boolean {
+  const raw = config.hacf.raw;
+  return ['vigil_mail_relay', 'vigil_mail_lang', 'vigil_mail_templates'].some((k) => raw[k] !== undefined);
+}
+
+/** Whether a haresources resource runs a script (found by Heartbeat's lookup) rather than a built-in agent. */
+export function runsScript(config: CompiledConfig, r: Resource): boolean {
+  if (r.type === 'MailTo' && builtinMail(config)) return false;
+  return !((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined);
 }
 
 /** The environment Heartbeat gives resource scripts (HA_* from ha.cf, `env` lines as HA_N=V). */
@@ -92,18 +109,8 @@ export class ResourceManager {
     }
   }
 
-  /**
-   * `MailTo::addr[::subject]`. A Heartbeat admin's MailTo is resource-agents' script, which pipes to `mail` (the
-   * local MTA): that stays so, untouched, unless ha.cf names one of the `vigil_mail_*` directives — the admin then
-   * asked for Vigil's own SMTP client (relay, language, templates), which needs no local MTA at all.
-   */
-  private builtinMail(): boolean {
-    const raw = this.deps.config.hacf.raw;
-    return ['vigil_mail_relay', 'vigil_mail_lang', 'vigil_mail_templates'].some((k) => raw[k] !== undefined);
-  }
-
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
-    if (r.type === 'MailTo' && this.builtinMail()) {
+    if (r.type === 'MailTo' && builtinMail(this.deps.config)) {
       const h = this.deps.config.hacf;
       return new LazyMailToAgent(r, g.key, {
         node: h.localNode,
@@ -245,6 +252,16 @@ export class ResourceManager {
 
   dispose(): void {
     for (const a of this.ipAgents) a.dispose();
+  }
+
+  /** The VIPs held here now, captured before dispose() forgets them (daemon/fatal.ts). */
+  heldVips(): { readonly address: string; readonly device: string }[] {
+    return this.ipAgents.flatMap((a) => a.heldAt() ?? []);
+  }
+
+  /** Removes one VIP directly (netlink), bypassing its agent: for the fatal-error path only. */
+  removeVip(v: { readonly address: string; readonly device: string }): Promise<boolean> {
+    return this.deps.addresses.remove(v.address, v.device);
   }
 }
 

@@ -11,6 +11,8 @@ export const ErrorCodes = {
   VIGIL_ERR_CFG_MISSING: 'required configuration item missing',
   VIGIL_ERR_CFG_LIMIT: 'configuration limit exceeded',
   VIGIL_ERR_CFG_IO: 'configuration file could not be read',
+  VIGIL_ERR_CFG_PERMS:
+    'a configuration file, a script run as root, or a directory above one is writable by others or not owned by root',
   VIGIL_ERR_AUTH_CONFIG: 'authentication configuration error',
   VIGIL_ERR_AUTH_PERMS: 'authkeys file is readable by group or other',
   VIGIL_ERR_AUTH_BAD_DIGEST: 'message authentication failed',
@@ -30,6 +32,8 @@ export const ErrorCodes = {
   VIGIL_ERR_CONTROL_REQUEST: 'bad control request',
   VIGIL_ERR_CONTROL_REFUSED: 'the daemon refused the command',
   VIGIL_ERR_CONTROL_UNAVAILABLE: 'the daemon does not answer',
+  VIGIL_ERR_CONTROL_DENIED:
+    'permission denied: the caller may not use this control command (apiauth; changes need root)',
   VIGIL_ERR_SOCKET_OPTION: 'a socket option could not be set or read',
   VIGIL_ERR_SOCKET_BIND: 'a socket could not be bound',
   VIGIL_ERR_SOCKET_SEND: 'a packet could not be sent',
