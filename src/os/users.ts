@@ -45,12 +45,12 @@ export async function resolveIds(
   }
   const unknown = names.filter((n) => !ids.has(Number(n)) && !byName.includes(n));
   if (byName.length === 0) return { ids: [...ids], unknown };
-  const stdout = await new Promise<string | undefined>((resolve) => {
-    // getent exits 2 when some key is missing and still prints the others.
-    execFile('getent', [kind === 'user' ? 'passwd' : 'group', ...byName], { timeout: 5000 }, (error, out) => {
-      resolve(error !== null && typeof error.code !== 'number' ? undefined : out);
-    });
+  // getent exits 2 when some key is missing and still prints the others.
+  const r = await runProgram('getent', [kind === 'user' ? 'passwd' : 'group', ...byName], {
+    timeoutMs: 5000,
+    killGraceMs: 500,
   });
+  const stdout = r.spawnError !== undefined || r.timedOut || r.code === null ? undefined : r.stdout;
   const found = new Map<string, number>();
   for (const line of (stdout ?? '').split('\n')) {
     const f = line.split(':');
