@@ -1,7 +1,7 @@
 import type { IpResourceArgs } from '../config/types.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import { firstFreeLabel, pickNic, type AddressInfo, type AddressManager } from '../os/ip.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from './agent.js';
 
 /** How Vigil holds a VIP beyond what Heartbeat's IPaddr scripts do. */
@@ -148,7 +148,7 @@ export class IpAddrAgent implements ResourceAgent {
       return {
         ok: false,
         rc: 1,
-        detail: `${this.kind} ${this.ip.address}: ${e instanceof Error ? e.message : String(e)}`,
+        detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
       };
     }
   }
@@ -164,10 +164,7 @@ export class IpAddrAgent implements ResourceAgent {
       () => undefined,
       (e: unknown) => {
         if (!ac.signal.aborted) {
-          this.deps.log(
-            'WARN',
-            `gratuitous ARP for ${this.ip.address} on ${device} failed: ${e instanceof Error ? e.message : String(e)}`,
-          );
+          this.deps.log('WARN', `gratuitous ARP for ${this.ip.address} on ${device} failed: ${errorMessage(e)}`);
         }
       },
     );
@@ -240,10 +237,7 @@ export class IpAddrAgent implements ResourceAgent {
     try {
       result = await this.deps.addresses.renew(this.ip.address, device, leaseSec, this.prefixLength);
     } catch (e) {
-      this.deps.log(
-        'WARN',
-        `renewing the lease of ${this.ip.address} failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      this.deps.log('WARN', `renewing the lease of ${this.ip.address} failed: ${errorMessage(e)}`);
       return;
     }
     // stop() may have run while the renew was in flight.
@@ -306,7 +300,7 @@ export class IpAddrAgent implements ResourceAgent {
       return {
         ok: false,
         rc: 1,
-        detail: `${this.kind} ${this.ip.address}: ${e instanceof Error ? e.message : String(e)}`,
+        detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
       };
     }
   }
