@@ -2,7 +2,7 @@ import type { IpResourceArgs } from '../config/types.js';
 import { autoVipLeaseSec } from '../config/vigil-directives.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import { firstFreeLabel, pickNic, type AddressInfo, type AddressManager } from '../os/ip.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from './agent.js';
 
 /** How Vigil holds a VIP beyond what Heartbeat's IPaddr scripts do. */
@@ -149,7 +149,7 @@ export class IpAddrAgent implements ResourceAgent {
       return {
         ok: false,
         rc: 1,
-        detail: `${this.kind} ${this.ip.address}: ${e instanceof Error ? e.message : String(e)}`,
+        detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
       };
     }
   }
@@ -165,10 +165,7 @@ export class IpAddrAgent implements ResourceAgent {
       () => undefined,
       (e: unknown) => {
         if (!ac.signal.aborted) {
-          this.deps.log(
-            'WARN',
-            `gratuitous ARP for ${this.ip.address} on ${device} failed: ${e instanceof Error ? e.message : String(e)}`,
-          );
+          this.deps.log('WARN', `gratuitous ARP for ${this.ip.address} on ${device} failed: ${errorMessage(e)}`);
         }
       },
     );
@@ -241,10 +238,7 @@ export class IpAddrAgent implements ResourceAgent {
     try {
       result = await this.deps.addresses.renew(this.ip.address, device, leaseSec, this.prefixLength);
     } catch (e) {
-      this.deps.log(
-        'WARN',
-        `renewing the lease of ${this.ip.address} failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      this.deps.log('WARN', `renewing the lease of ${this.ip.address} failed: ${errorMessage(e)}`);
       return;
     }
     // stop() may have run while the renew was in flight.
@@ -307,7 +301,7 @@ export class IpAddrAgent implements ResourceAgent {
       return {
         ok: false,
         rc: 1,
-        detail: `${this.kind} ${this.ip.address}: ${e instanceof Error ? e.message : String(e)}`,
+        detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
       };
     }
   }

@@ -18,7 +18,7 @@ import { listInterfaces } from '../os/interfaces.js';
 import { isExecutable, userExistsOnHost } from '../os/users.js';
 import { checkStrictModes, supersededWarnings } from '../daemon/strict-modes.js';
 import { formatMs } from '../util/duration.js';
-import { type VigilError, isVigilError } from '../util/errors.js';
+import { type VigilError, isVigilError, errorMessage } from '../util/errors.js';
 
 export interface CheckOptions {
   configDir: string;
@@ -149,7 +149,7 @@ async function lintContext(
   } catch (e) {
     warnings.push({
       code: 'VIGIL_WARN_INTERFACE',
-      message: `cannot list this host's interfaces, interface checks skipped: ${e instanceof Error ? e.message : String(e)}`,
+      message: `cannot list this host's interfaces, interface checks skipped: ${errorMessage(e)}`,
       hint: 'install iproute2',
       location: undefined,
     });

@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { VigilError, isVigilError } from '../util/errors.js';
+import { VigilError, isVigilError, errorMessage } from '../util/errors.js';
 import { type AccessPolicy, type PeerCreds, authorize, commandClass, isAdmin } from './access.js';
 import { MAX_REQUEST_BYTES, type ControlRequest, type ControlResponse } from './protocol.js';
 
@@ -234,7 +234,7 @@ export class ControlServer {
     } catch (e) {
       resp = isVigilError(e)
         ? { ok: false, code: e.code, message: e.message }
-        : { ok: false, code: 'VIGIL_ERR_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+        : { ok: false, code: 'VIGIL_ERR_INTERNAL', message: errorMessage(e) };
     }
     this.reply(sock, resp);
   }

@@ -5,6 +5,8 @@
  * the kernel lease runs (or for good with `vigil_vip_lease off`). Exiting must never hang: a hard exit follows.
  */
 
+import { errorMessage } from '../util/errors.js';
+
 export interface HeldVip {
   readonly address: string;
   readonly device: string;
@@ -101,7 +103,7 @@ async function removeAll(deps: FatalDeps, vips: readonly HeldVip[]): Promise<voi
     try {
       outcome.set(v, (await deps.removeVip(v)) ? 'removed' : 'already gone');
     } catch (e) {
-      outcome.set(v, `not removed: ${e instanceof Error ? e.message : String(e)}`);
+      outcome.set(v, `not removed: ${errorMessage(e)}`);
     }
   });
   await Promise.race([Promise.all(each), timeout]);

@@ -21,7 +21,7 @@ import { HeapTrimmer, exposeGc } from '../obs/heap-trim.js';
 import { RuntimeMonitor } from '../obs/runtime.js';
 import { SdNotify } from '../os/sdnotify.js';
 import { createMedium, type Medium } from '../transport/index.js';
-import { VigilError, isVigilError } from '../util/errors.js';
+import { VigilError, isVigilError, errorMessage } from '../util/errors.js';
 import { loadConfig } from './load.js';
 import { heartbeatNodeOrder } from './node-order.js';
 import { VigilNode } from './node.js';
@@ -124,9 +124,7 @@ function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingN
       },
     };
   } catch (e) {
-    logger.warn(
-      `cannot probe ping nodes over a raw ICMP socket (${e instanceof Error ? e.message : String(e)}): running ping`,
-    );
+    logger.warn(`cannot probe ping nodes over a raw ICMP socket (${errorMessage(e)}): running ping`);
   }
   const children = [...nodesOf.keys()].map(
     (address) => new Pinger({ address, intervalMs: h.keepaliveMs, onReply: replied, onError }),
@@ -175,7 +173,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   try {
     await claimPidfile(pidfile);
   } catch (e) {
-    logger.error(e instanceof Error ? e.message : String(e));
+    logger.error(errorMessage(e));
     await logger.close();
     return 1;
   }
@@ -191,7 +189,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     });
   } catch (e) {
     // hb_uuid or hb_generation unusable (corrupt, at its ceiling, disk full): say so where admins look.
-    logger.error(e instanceof Error ? e.message : String(e));
+    logger.error(errorMessage(e));
     logger.error('Cannot get/increment generation number, heartbeat not started.');
     await releasePidfile(pidfile);
     await logger.close();
@@ -215,7 +213,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       fencer = new Fencer(device);
       logger.info(`STONITH device: ${device.deviceId}`);
     } catch (e) {
-      logger.error(e instanceof Error ? e.message : String(e));
+      logger.error(errorMessage(e));
       logger.error('Configuration error, heartbeat not started.');
       await releasePidfile(pidfile);
       await logger.close();
@@ -322,7 +320,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   try {
     await theNode.start();
   } catch (e) {
-    logger.error(`Cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    logger.error(`Cannot start: ${errorMessage(e)}`);
     theNode.close();
     fatal.uninstall();
     await releasePidfile(pidfile);
@@ -411,7 +409,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   try {
     await control.listen();
   } catch (e) {
-    logger.error(`control socket ${opts.controlSocket} unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    logger.error(`control socket ${opts.controlSocket} unavailable: ${errorMessage(e)}`);
   }
 
   const onTerm = (sig: string): void => {

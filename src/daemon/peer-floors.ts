@@ -4,6 +4,7 @@
  * Saved at once when a peer's generation rises, every SAVE_EVERY_MS while sequence numbers advance, and at a
  * graceful stop; never on the packet path (each save is one small file written in the background).
  */
+import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../obs/log.js';
 import { loadPeerGenerations, savePeerGenerations, type PeerGeneration } from '../os/peer-state.js';
 import type { PeerProgress } from '../wire/index.js';
@@ -68,7 +69,7 @@ export class PeerFloors {
       await savePeerGenerations(this.stateDir, next);
     } catch (e) {
       this.lastText = '';
-      this.logger.error(`cannot save peer generations: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.error(`cannot save peer generations: ${errorMessage(e)}`);
     }
   }
 

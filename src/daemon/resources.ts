@@ -1,3 +1,4 @@
+import { errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from '../agents/agent.js';
 import { createMailToAgent, type MailToAgent, type MailToContext } from '../agents/mailto.js';
 import { IpAddrAgent, ON_BEAT_DUE_FRACTION, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
@@ -309,21 +310,21 @@ class LazyScriptAgent implements ResourceAgent {
     try {
       return await (await this.get()).start();
     } catch (e) {
-      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+      return { ok: false, rc: null, detail: errorMessage(e) };
     }
   }
   async stop() {
     try {
       return await (await this.get()).stop();
     } catch (e) {
-      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+      return { ok: false, rc: null, detail: errorMessage(e) };
     }
   }
   async status() {
     try {
       return await (await this.get()).status();
     } catch (e) {
-      return { running: false, text: e instanceof Error ? e.message : String(e) };
+      return { running: false, text: errorMessage(e) };
     }
   }
 }
@@ -347,7 +348,7 @@ class LazyMailToAgent implements ResourceAgent {
     try {
       return await (await this.get()).start();
     } catch (e) {
-      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+      return { ok: false, rc: null, detail: errorMessage(e) };
     }
   }
   async stop(): Promise<OpResult> {
@@ -355,14 +356,14 @@ class LazyMailToAgent implements ResourceAgent {
       return await (await this.get()).stop();
     } catch (e) {
       // Never started (bad configuration): nothing to stop.
-      return { ok: true, rc: 0, detail: e instanceof Error ? e.message : String(e) };
+      return { ok: true, rc: 0, detail: errorMessage(e) };
     }
   }
   async status(): Promise<StatusResult> {
     try {
       return await (await this.get()).status();
     } catch (e) {
-      return { running: false, text: e instanceof Error ? e.message : String(e) };
+      return { running: false, text: errorMessage(e) };
     }
   }
 }

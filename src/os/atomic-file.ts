@@ -1,6 +1,6 @@
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 
 export interface AtomicWriteOptions {
   /** Mode of the new file (before umask). */
@@ -65,7 +65,7 @@ const ADVICE: Readonly<Record<string, string>> = {
 function writeError(file: string, e: unknown): VigilError {
   const code = (e as { code?: unknown } | null)?.code;
   const errno = typeof code === 'string' ? code : undefined;
-  const reason = e instanceof Error ? e.message : String(e);
+  const reason = errorMessage(e);
   const advice = errno === undefined ? undefined : ADVICE[errno];
   return new VigilError(
     'VIGIL_ERR_STATE_WRITE',

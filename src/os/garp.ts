@@ -18,7 +18,7 @@ import {
   validateIfName,
 } from './libc.js';
 import { runFailure, runProgram } from './spawn.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 
 export const BROADCAST_MAC = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const ETH_P_IP = 0x0800;
@@ -184,7 +184,7 @@ export async function sendGratuitousArp(opts: GarpOptions): Promise<GarpResult> 
       return { method: 'packet', pairsSent: await sendViaPacket(opts, count, intervalMs) };
     } catch (e) {
       if (method === 'packet' || !packetPathUnusable(e)) throw e;
-      reason = e instanceof Error ? e.message : String(e);
+      reason = errorMessage(e);
     }
   }
   const pairsSent = await sendViaArping(opts, count, intervalMs);

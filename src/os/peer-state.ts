@@ -20,7 +20,7 @@
  */
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export const PEER_GENERATIONS_FILE = 'vigil_peer_generations';
@@ -83,7 +83,7 @@ export async function loadPeerGenerations(
   try {
     data = await readBounded(file, MAX_PEER_FILE_BYTES);
   } catch (e) {
-    if (!isNotFound(e)) onProblem(`${file}: ignored, cannot be read: ${e instanceof Error ? e.message : String(e)}`);
+    if (!isNotFound(e)) onProblem(`${file}: ignored, cannot be read: ${errorMessage(e)}`);
     return out;
   }
   if (data.length > MAX_PEER_FILE_BYTES) {

@@ -1,3 +1,4 @@
+import { errorMessage } from '../util/errors.js';
 import { spawn } from 'node:child_process';
 
 /** What running an external program produced. Output is capped: a chatty script must not eat the daemon's memory. */
@@ -224,7 +225,7 @@ function failed(e: unknown, started: number): RunResult {
     aborted: false,
     truncated: false,
     durationMs: performance.now() - started,
-    spawnError: e instanceof Error ? e.message : String(e),
+    spawnError: errorMessage(e),
   };
 }
 

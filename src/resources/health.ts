@@ -2,7 +2,7 @@ import type { ResourceAgent } from '../agents/agent.js';
 import { HEALTH_LIMITS, describeTarget, validateHealthCheck, type HealthCheckSpec } from '../config/health-check.js';
 import { runProgram } from '../os/spawn.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 
 /**
  * Service health checks (a Vigil extension; Heartbeat only noticed a dead node, never a dead service).
@@ -291,7 +291,7 @@ export class HealthMonitor {
           if (done) return;
           done = true;
           scheduler.clearTimeout(timer);
-          resolve({ ok: false, detail: `check error: ${e instanceof Error ? e.message : String(e)}` });
+          resolve({ ok: false, detail: `check error: ${errorMessage(e)}` });
         },
       );
     });

@@ -27,6 +27,7 @@
  *   within `convergeBoundMs` every group is up on exactly one node and nothing is in transition,
  *   and it stays so until the end of the run.
  */
+import { errorMessage } from '../util/errors.js';
 import type { AutoFailback, CompiledConfig } from '../config/types.js';
 import type { AuthKeys } from '../config/types.js';
 import type { OperatorCommand } from '../cluster/types.js';
@@ -481,7 +482,7 @@ class Sim {
     try {
       actions = fn();
     } catch (e) {
-      this.violation(`${n.name}: ${e instanceof Error ? e.message : String(e)}`);
+      this.violation(`${n.name}: ${errorMessage(e)}`);
       this.crash(n, 'invariant');
       return;
     }
@@ -496,7 +497,7 @@ class Sim {
     try {
       fn();
     } catch (e) {
-      this.violation(`${n.name}: ${e instanceof Error ? e.message : String(e)}`);
+      this.violation(`${n.name}: ${errorMessage(e)}`);
       this.crash(n, 'exception');
     }
   }

@@ -123,3 +123,8 @@ export function assertNever(x: never, what = 'value'): never {
 export function invariant(cond: unknown, message: string): asserts cond {
   if (!cond) throw new VigilError('VIGIL_ERR_INTERNAL', `invariant violated: ${message}`);
 }
+
+/** The message of anything thrown (an Error's message, else its string form), for logs and replies. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -6,7 +6,7 @@
  */
 import type { AuthKeys } from '../config/types.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 import { addInnerAuth, signNetstring, verifyPacket } from './auth.js';
 import { type CodecOptions, decodeSigned, splitSigned } from './codec.js';
 import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
@@ -397,7 +397,7 @@ export class WireProtocol {
     try {
       r = this.receiveInner(bytes);
     } catch (e) {
-      r = { kind: 'dropped', reason: 'internal', detail: e instanceof Error ? e.message : String(e), from: undefined };
+      r = { kind: 'dropped', reason: 'internal', detail: errorMessage(e), from: undefined };
     }
     this.count(r.kind === 'accepted' ? 'accepted' : r.reason);
     return r;
