@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-5]`: a simulation campaign over N seeds
+ * `npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-5] [--reloads]`: a simulation campaign over N seeds
  * (default 100,000), every core busy; prints progress, any failing seed with its replay command, and totals.
  * `npm run sim -- --seed S [--trace]` replays one seed and prints its trace.
  */
@@ -15,9 +15,13 @@ const { values } = parseArgs({
     nodes: { type: 'string' },
     seed: { type: 'string' },
     trace: { type: 'boolean', default: false },
+    reloads: { type: 'boolean', default: false },
   },
 });
-const overrides = values.nodes === undefined ? {} : { nodeCount: Number(values.nodes) };
+const overrides = {
+  ...(values.nodes === undefined ? {} : { nodeCount: Number(values.nodes) }),
+  ...(values.reloads ? { reloads: true } : {}),
+};
 
 if (values.seed !== undefined) {
   const r = runSim(optionsForSeed(Number(values.seed), { ...overrides, trace: values.trace }));

@@ -76,8 +76,23 @@ export class IpAddrAgent implements ResourceAgent {
     readonly spec: string,
     readonly kind: 'IPaddr' | 'IPaddr2',
     readonly ip: IpResourceArgs,
-    private readonly deps: IpAgentDeps,
+    private deps: IpAgentDeps,
   ) {}
+
+  /**
+   * A reload changed the lease or the ARP refresh: a held VIP gets the new lease at once and its timers anew.
+   * (Turning the lease off or on needs a restart: see config/diff.ts.)
+   */
+  setPolicy(policy: VipPolicy): void {
+    const before = this.deps.policy;
+    this.deps = { ...this.deps, policy };
+    if (!this.held) return;
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
+    this.renewTimer = this.refreshTimer = undefined;
+    this.schedule();
+    if (policy.leaseSec !== undefined && policy.leaseSec !== before.leaseSec) this.renewInBackground(policy.leaseSec);
+  }
 
   /** Resolves device and prefix the way IPaddr's findif does. */
   private placement(addrs: readonly AddressInfo[]): {

@@ -92,7 +92,59 @@ export async function stopCommand(opts: { timeout: string }): Promise<number> {
   return 1;
 }
 
+/** What `vigil reload` exits with when the new configuration needs a restart (nothing was applied). */
+export const EXIT_RELOAD_NEEDS_RESTART = 2;
+
+interface ReloadReply {
+  readonly outcome: 'applied' | 'unchanged' | 'refused' | 'restart';
+  readonly changes: readonly string[];
+  readonly needRestart: readonly { readonly change: string; readonly why: string }[];
+  readonly errors: readonly string[];
+}
+
+/** `vigil reload`: asks the daemon over the control socket and prints what it did; SIGHUP only as a fallback. */
 export async function reloadCommand(): Promise<number> {
+  let r;
+  try {
+    r = await request({ cmd: 'reload' }, controlSocketPath(), 60_000);
+  } catch (e) {
+    if (e instanceof ControlUnavailable && e.code === 'VIGIL_ERR_CONTROL_DENIED') {
+      process.stderr.write(`vigil: ${e.message}\n`);
+      return EXIT_LSB_NO_PRIVILEGE;
+    }
+    return reloadBySignal();
+  }
+  if (!r.ok) {
+    process.stderr.write(`vigil: ${r.message}\n`);
+    return r.code === 'VIGIL_ERR_CONTROL_DENIED' ? EXIT_LSB_NO_PRIVILEGE : 1;
+  }
+  const res = r.result as ReloadReply;
+  const list = (xs: readonly string[]): string => xs.map((x) => `  ${x}\n`).join('');
+  switch (res.outcome) {
+    case 'unchanged':
+      process.stdout.write('Configuration reloaded: no change.\n');
+      return 0;
+    case 'applied':
+      process.stdout.write(`Configuration reloaded: ${res.changes.length} change(s) applied:\n${list(res.changes)}`);
+      return 0;
+    case 'refused':
+      process.stderr.write(`Configuration refused; the running one is kept:\n${list(res.errors)}`);
+      return 1;
+    case 'restart':
+      process.stderr.write(
+        `Configuration not applied: these changes need a restart (vigil stop; vigil start):\n${list(
+          res.needRestart.map((x) => `${x.change}: ${x.why}`),
+        )}` +
+          (res.changes.includes('authkeys')
+            ? 'The new authkeys were applied (as Heartbeat does on any reload).\n'
+            : ''),
+      );
+      return EXIT_RELOAD_NEEDS_RESTART;
+  }
+}
+
+/** No control socket (an older daemon): SIGHUP, as `heartbeat -r` does; the outcome is in the log. */
+async function reloadBySignal(): Promise<number> {
   const pid = await readLivePid(pidfilePath());
   if (pid === undefined) {
     process.stderr.write('vigil is stopped. No process\n');
@@ -103,7 +155,7 @@ export async function reloadCommand(): Promise<number> {
   } catch (e) {
     return signalDenied(e, pid, 'reload');
   }
-  process.stdout.write(`Reload requested from vigil [pid ${pid}].\n`);
+  process.stdout.write(`Reload requested from vigil [pid ${pid}] (no answer on the control socket: see the log).\n`);
   return 0;
 }
 

@@ -111,29 +111,27 @@ function newPeer(name: string): Peer {
 
 export class EngineContext {
   readonly me: string;
-  readonly nodes: readonly string[];
-  readonly groupKeys: readonly string[];
+  /** Settings from the configuration; a reload (`reconfigure`) replaces them. */
+  nodes: readonly string[] = [];
+  groupKeys: readonly string[] = [];
   /** Legacy's ip-request protocol cannot say who holds what among more than two nodes: there it runs as `on`. */
-  readonly nice: boolean;
-  readonly autoFailback: boolean;
-  readonly stonithType: string | undefined;
-  readonly stonithLabel: string;
-  readonly multi: boolean;
+  nice = true;
+  autoFailback = true;
+  stonithType: string | undefined;
+  stonithLabel = 'none';
+  multi = false;
   readonly s: ClusterState;
   /** What the engine is handling right now, for transition records. */
   cause = '';
   private readonly prefOf = new Map<string, string>();
+  /** Groups a reload removed that still run here: released, then forgotten. */
+  readonly retiring = new Set<string>();
+  /** Groups a reload changed while they were starting: stopped once started, then started anew. */
+  readonly restartPending = new Set<string>();
 
   constructor(config: CompiledConfig, opts: EngineOptions) {
     this.me = config.hacf.localNode;
-    this.nodes = config.hacf.nodes;
-    this.multi = this.nodes.length > 2;
-    this.nice = config.hacf.niceFailback || this.multi;
-    this.autoFailback = config.hacf.autoFailback === 'on' || (this.multi && config.hacf.autoFailback === 'legacy');
-    this.stonithType = config.hacf.stonith?.type;
-    this.stonithLabel = opts.stonithDevice ?? this.stonithType ?? 'none';
-    for (const g of config.groups) this.prefOf.set(g.key, g.node);
-    this.groupKeys = config.groups.map((g) => g.key);
+    this.apply(config, opts);
     const peers = new Map<string, Peer>();
     for (const n of this.nodes) if (n !== this.me) peers.set(n, newPeer(n));
     this.s = {
@@ -155,6 +153,46 @@ export class EngineContext {
       ineligible: new Map(),
       ineligibleNoted: new Set(),
     };
+  }
+
+  /** The settings part of a configuration (nodes, groups, failback mode, STONITH device). */
+  apply(config: CompiledConfig, opts: EngineOptions): void {
+    this.nodes = config.hacf.nodes;
+    this.multi = this.nodes.length > 2;
+    this.nice = config.hacf.niceFailback || this.multi;
+    this.autoFailback = config.hacf.autoFailback === 'on' || (this.multi && config.hacf.autoFailback === 'legacy');
+    this.stonithType = config.hacf.stonith?.type;
+    this.stonithLabel = opts.stonithDevice ?? this.stonithType ?? 'none';
+    this.prefOf.clear();
+    for (const g of config.groups) this.prefOf.set(g.key, g.node);
+    this.groupKeys = config.groups.map((g) => g.key);
+  }
+
+  /** Everything the engine knew of a group, gone (a reload removed it and it no longer runs here). */
+  forget(g: string): void {
+    const s = this.s;
+    s.groups.delete(g);
+    s.moveReason.delete(g);
+    s.lastHolder.delete(g);
+    s.failedStarts.delete(g);
+    s.legacyRequested.delete(g);
+    s.legacyGrant.delete(g);
+    s.ineligible.delete(g);
+    this.retiring.delete(g);
+    this.restartPending.delete(g);
+    for (const p of s.peers.values()) {
+      p.holds.delete(g);
+      p.releasing.delete(g);
+      p.handedOver.delete(g);
+    }
+    for (const tk of s.takeovers.values()) {
+      tk.pending.delete(g);
+      tk.taken.delete(g);
+    }
+  }
+
+  newPeer(name: string): Peer {
+    return newPeer(name);
   }
 
   log(out: Out, level: LogLevel, text: string): void {

@@ -56,6 +56,7 @@ import {
 } from './legacy.js';
 import type { EngineMessage } from './protocol.js';
 import { progress } from './reconciler.js';
+import { reconfigure } from './reconfigure.js';
 import { STANDBY_REPLY_TIMEOUT_MS, cancelStandby, complement, onAskResources, startStandby } from './standby.js';
 import type { ClusterAction, ClusterEvent, ClusterSnapshot, GroupState, OperatorCommand } from './types.js';
 
@@ -96,13 +97,32 @@ function describe(ev: ClusterEvent): string {
 
 export class ClusterEngine {
   readonly me: string;
-  readonly nodes: readonly string[];
   private readonly c: EngineContext;
 
-  constructor(config: CompiledConfig, opts: EngineOptions = {}) {
+  constructor(
+    config: CompiledConfig,
+    private opts: EngineOptions = {},
+  ) {
     this.c = new EngineContext(config, opts);
     this.me = this.c.me;
-    this.nodes = this.c.nodes;
+  }
+
+  get nodes(): readonly string[] {
+    return this.c.nodes;
+  }
+
+  /** A reload: the new configuration, and the groups whose resources changed. Returns what to do about it. */
+  reconfigure(
+    config: CompiledConfig,
+    changedGroups: readonly string[],
+    opts: EngineOptions = this.opts,
+  ): ClusterAction[] {
+    this.opts = opts;
+    const out: Out = [];
+    this.c.cause = 'reload';
+    reconfigure(this.c, out, config, opts, changedGroups);
+    progress(this.c, out);
+    return out;
   }
 
   // ---------------------------------------------------------------- queries
@@ -484,8 +504,10 @@ export class ClusterEngine {
     if (s.groups.get(g) !== 'acquiring') return;
     c.acquired(out, g, ok);
     if (ok) {
-      // Shutting down, or (legacy) its owner asked for it while we were starting it.
+      // Shutting down, or (legacy) its owner asked for it while we were starting it, or a reload removed or
+      // changed it meanwhile.
       if (s.rstate === 'shutdown') c.release(out, g, 'shutdown');
+      else if (c.retiring.has(g) || c.restartPending.delete(g)) c.release(out, g, 'reload');
       else if (s.legacyGrant.has(g)) c.release(out, g, 'legacy', s.legacyGrant.get(g));
       return;
     }
@@ -501,6 +523,7 @@ export class ClusterEngine {
     const s = c.s;
     if (s.groups.get(g) !== 'releasing') return;
     c.released(out, g, ok);
+    if (ok && c.retiring.has(g)) c.forget(g);
     if (!ok) {
       c.log(out, 'CRIT', 'Resource STOP failure. Reboot required!');
       out.push({ kind: 'reboot', reason: `could not stop resource group ${g}` });

@@ -138,6 +138,9 @@ export function onAskResources(
       // A group coming home is a failback, whoever asked for it.
       c.acquire(out, g, c.pref(g) === c.me && c.autoFailback ? 'failback' : 'standby', p.name);
     }
+    // Bystanders may have missed the hand-over (a lost message, a one-way link): claim what we start at once, as an
+    // adoption does, so that none of them takes it over from the requester meanwhile.
+    if (c.multi && sb.groups.size > 0) c.send(out, c.resourceMsg(false, undefined));
     return;
   }
   if (info === 'done' && sb.role === 'requester' && sb.phase === 'waitOther') {

@@ -91,7 +91,9 @@ export type MoveReason =
   /** Its address vanished by itself (the VIP lease ran out during a local stall). */
   | 'lost'
   /** A health check ruled this node out for the group. */
-  | 'ineligible';
+  | 'ineligible'
+  /** A reload removed the group, or changed its resources. */
+  | 'reload';
 
 export const MOVE_REASONS: readonly MoveReason[] = [
   'initial',
@@ -106,6 +108,7 @@ export const MOVE_REASONS: readonly MoveReason[] = [
   'stop-failed',
   'lost',
   'ineligible',
+  'reload',
 ];
 
 export interface GroupTransition {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { CompiledConfig } from '../config/types.js';
+import type { CompiledConfig, MediumConfig } from '../config/types.js';
 import type { ControlRequest, StandbyWhich } from '../control/protocol.js';
 import { ControlServer } from '../control/server.js';
 import { controlAccess } from './control-access.js';
@@ -13,6 +13,7 @@ import { realScheduler } from '../os/clock.js';
 import { realArpAnnouncer } from '../os/garp.js';
 import { loadIdentity } from '../os/identity.js';
 import { PeerFloors } from './peer-floors.js';
+import { mediumKey, reload as reloadConfig, type ReloadResult } from './reload.js';
 import { IpCommandAddressManager } from '../os/ip.js';
 import { IcmpPinger } from '../os/icmp-pinger.js';
 import { Pinger } from '../os/pinger.js';
@@ -50,7 +51,8 @@ class StderrSink implements LogSink {
   }
 }
 
-function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger; sinks: FileSink[] } {
+/** Where log lines go for this configuration: logfile, debugfile, syslog (and stderr in the foreground). */
+export function buildSinks(config: CompiledConfig, stderr: boolean): { sinks: LogSink[]; files: FileSink[] } {
   const h = config.hacf;
   const sinks: LogSink[] = [];
   const files: FileSink[] = [];
@@ -62,6 +64,12 @@ function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger;
   const code = facility === undefined || facility === 'none' ? undefined : facilityCode(facility);
   if (code !== undefined) sinks.push(new SyslogSink(code, hostname()));
   if (stderr) sinks.push(new StderrSink());
+  return { sinks, files };
+}
+
+function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger; sinks: FileSink[] } {
+  const h = config.hacf;
+  const { sinks, files } = buildSinks(config, stderr);
   const logger = new Logger({ node: h.localNode, pid: process.pid, tag: 'heartbeat', sinks });
   logger.debugLevel = h.debug;
   return { logger, sinks: files };
@@ -93,7 +101,7 @@ function loadavgReader(): { get: () => string; stop: () => void } {
   };
 }
 
-interface PingerSet {
+export interface PingerSet {
   tick(): void;
   close(): void;
 }
@@ -102,7 +110,11 @@ interface PingerSet {
  * The ping nodes' probes: raw ICMP from the daemon, riding on the heartbeat's wake-up (IcmpPinger); one iputils
  * `ping` child per address (Pinger) only when no raw socket can be had (no CAP_NET_RAW, no koffi).
  */
-function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingNode: string) => void): PingerSet {
+export function startPingers(
+  h: CompiledConfig['hacf'],
+  logger: Logger,
+  onReply: (pingNode: string) => void,
+): PingerSet {
   const nodesOf = new Map<string, string[]>();
   for (const p of h.pingNodes) for (const a of p.addresses) nodesOf.set(a, [...(nodesOf.get(a) ?? []), p.name]);
   if (nodesOf.size === 0) return { tick: () => undefined, close: () => undefined };
@@ -138,7 +150,7 @@ function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingN
   };
 }
 
-function buildMedia(config: CompiledConfig, logger: Logger): Medium[] {
+export function buildMedia(config: CompiledConfig, logger: Logger): Medium[] {
   const media: Medium[] = [];
   for (const m of config.hacf.media) {
     if (m.kind === 'bcast' || m.kind === 'ucast' || m.kind === 'mcast') {
@@ -167,7 +179,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 6; // LSB: program is not configured
   }
   let config = loaded.config;
-  const { logger, sinks: fileSinks } = buildLogger(config, opts.stderr);
+  const built = buildLogger(config, opts.stderr);
+  const logger = built.logger;
+  let fileSinks = built.sinks;
   for (const w of loaded.warnings) logger.warn(w.message);
   const pidfile = opts.pidfile ?? DEFAULT_PIDFILE;
   try {
@@ -200,25 +214,27 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const floors = new PeerFloors(h.vigil.stateDir, logger);
   const peerFloors = await floors.load();
 
+  const makeFencer = async (c: CompiledConfig): Promise<Fencer | undefined> => {
+    if (c.hacf.stonith === undefined) return undefined;
+    const device = await createStonithDevice(c.hacf.stonith, {
+      log: (level, text) => {
+        logger.log(level, text);
+      },
+      timeoutMs: c.hacf.vigil.stonithTimeoutMs,
+      env: scriptEnv(c),
+    });
+    logger.info(`STONITH device: ${device.deviceId}`);
+    return new Fencer(device);
+  };
   let fencer: Fencer | undefined;
-  if (h.stonith !== undefined) {
-    try {
-      const device = await createStonithDevice(h.stonith, {
-        log: (level, text) => {
-          logger.log(level, text);
-        },
-        timeoutMs: h.vigil.stonithTimeoutMs,
-        env: scriptEnv(config),
-      });
-      fencer = new Fencer(device);
-      logger.info(`STONITH device: ${device.deviceId}`);
-    } catch (e) {
-      logger.error(errorMessage(e));
-      logger.error('Configuration error, heartbeat not started.');
-      await releasePidfile(pidfile);
-      await logger.close();
-      return 6;
-    }
+  try {
+    fencer = await makeFencer(config);
+  } catch (e) {
+    logger.error(errorMessage(e));
+    logger.error('Configuration error, heartbeat not started.');
+    await releasePidfile(pidfile);
+    await logger.close();
+    return 6;
   }
 
   if (h.realtime) {
@@ -282,7 +298,15 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     hardExit: (code) => process.exit(code),
   });
 
-  const media = buildMedia(config, logger);
+  const buildMediaMap = (lines: readonly MediumConfig[]): Map<string, Medium> => {
+    const out = new Map<string, Medium>();
+    for (const m of lines) {
+      const built = buildMedia({ ...config, hacf: { ...config.hacf, media: [m] } }, logger)[0];
+      if (built !== undefined) out.set(mediumKey(m), built);
+    }
+    return out;
+  };
+  const mediaByKey = buildMediaMap(config.hacf.media);
   // Set once the node has started; the node's beat drives it from then on.
   const pingers: { current?: PingerSet } = {};
   const theNode = new VigilNode({
@@ -292,7 +316,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     logger,
     uuid: identity.uuid,
     generation: identity.generation,
-    media,
+    media: [...mediaByKey.values()],
     resources,
     scheduler: realScheduler,
     loadavg: loadavg.get,
@@ -332,39 +356,42 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     theNode.pingReply(name);
   });
 
-  const reload = async (): Promise<string> => {
-    let next;
-    try {
-      next = await loadConfig(opts.configDir, opts.node);
-    } catch (e) {
-      const text = isVigilError(e) ? e.message : String(e);
-      for (const line of text.split('\n')) logger.error(line);
-      logger.error('New configuration rejected: keeping the running one.');
-      throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', `new configuration rejected, running one kept:\n${text}`);
-    }
-    const authChanged =
-      JSON.stringify([...next.config.authkeys.keys]) !== JSON.stringify([...config.authkeys.keys]) ||
-      next.config.authkeys.active !== config.authkeys.active;
-    const rest = (c: CompiledConfig): string =>
-      JSON.stringify({
-        h: { ...c.hacf, raw: undefined, origins: undefined },
-        g: c.groups.map((g) => [g.key, g.node, g.resources.map((r) => r.spec)]),
-      });
-    const restChanged = rest(next.config) !== rest(config);
-    if (authChanged) {
-      logger.info('Rereading authentication file.');
-      theNode.wire.setKeys(next.config.authkeys);
-    }
-    if (restChanged) {
-      // Applying new timings, media or groups in place is not supported yet: say so instead of half-applying.
-      logger.warn(
-        'ha.cf or haresources changed: restart Vigil to apply (vigil stop; vigil start). Running configuration kept.',
-      );
-    }
-    if (authChanged) config = { ...config, authkeys: next.config.authkeys };
-    for (const f of fileSinks) void f.reopen();
-    return authChanged ? 'authentication keys reloaded' : restChanged ? 'changes need a restart' : 'no change';
+  // One reload at a time (a SIGHUP and `vigil reload` together): each sees the configuration the last one left.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<ReloadResult> => {
+    const r = reloading.then(() => reloadOnce());
+    reloading = r.catch(() => undefined);
+    return r;
   };
+  const reloadOnce = (): Promise<ReloadResult> =>
+    reloadConfig({
+      logger,
+      node: theNode,
+      load: async () => (await loadConfig(opts.configDir, opts.node)).config,
+      current: () => config,
+      setCurrent: (c) => {
+        config = c;
+      },
+      media: mediaByKey,
+      buildMedia: buildMediaMap,
+      makeFencer,
+      currentFencer: () => fencer,
+      resetLogging: async (c) => {
+        const next = buildSinks(c, opts.stderr);
+        fileSinks = next.files;
+        logger.debugLevel = c.hacf.debug;
+        await logger.setSinks(next.sinks);
+      },
+      restartPingers: (c) => {
+        pingers.current?.close();
+        pingers.current = startPingers(c.hacf, logger, (name) => {
+          theNode.pingReply(name);
+        });
+      },
+      reopenLogs: () => {
+        for (const f of fileSinks) void f.reopen();
+      },
+    });
 
   const control = new ControlServer({
     path: opts.controlSocket,
@@ -380,7 +407,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           return theNode.snapshot();
         case 'standby':
         case 'takeover': {
-          if (!h.niceFailback) {
+          if (!config.hacf.niceFailback) {
             throw new VigilError(
               'VIGIL_ERR_CONTROL_REFUSED',
               'Standby mode only implemented when nice_failback on (auto_failback on or off)',
@@ -391,7 +418,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           return { accepted: true };
         }
         case 'reload':
-          return { result: await reload() };
+          return await reload();
         case 'debug':
           logger.debugLevel = Math.max(0, Math.min(255, logger.debugLevel + req.delta));
           return { debug: logger.debugLevel };
@@ -424,7 +451,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   });
   process.on('SIGHUP', () => {
     logger.info('Received SIGHUP: reloading configuration.');
-    reload().catch(() => undefined);
+    void reload();
   });
   process.off('SIGUSR1', early);
   process.on('SIGUSR1', () => {

@@ -5,6 +5,7 @@
  */
 import { toFields, type EngineMessage } from '../cluster/protocol.js';
 import type { GroupTransition, OperatorCommand } from '../cluster/types.js';
+import type { ConfigDiff } from '../config/diff.js';
 import type { CompiledConfig } from '../config/types.js';
 import type {
   GroupState as ViewGroupState,
@@ -74,9 +75,11 @@ export class VigilNode {
   readonly wire: WireProtocol;
   readonly core: NodeCore;
   readonly health: HealthMonitor;
-  private readonly cfg: CompiledConfig;
+  private cfg: CompiledConfig;
+  /** The media in use (a reload may add or remove some), each with its unsubscribe functions. */
+  private readonly media = new Map<Medium, (() => void)[]>();
+  private fencer: Fencer | undefined;
   private readonly timers = new Map<string, TimerHandle>();
-  private readonly unsubscribe: (() => void)[] = [];
   private readonly since = new Map<string, number>();
   private readonly failures = new Map<string, { count: number; last: string | undefined; at?: number }>();
   private readonly transitions: TransitionView[] = [];
@@ -88,6 +91,7 @@ export class VigilNode {
 
   constructor(private readonly d: NodeDeps) {
     this.cfg = d.config;
+    this.fencer = d.fencer;
     const h = d.config.hacf;
     this.startedAt = d.scheduler.wallNow();
     this.dropLines = new LogLimiter(() => d.scheduler.now());
@@ -127,7 +131,7 @@ export class VigilNode {
       random: d.random ?? Math.random,
       loadavg: d.loadavg,
       transmit: (packet) => {
-        for (const m of d.media) if (m.state === 'open') m.send(packet);
+        for (const m of this.media.keys()) if (m.state === 'open') m.send(packet);
       },
       isNodeUp: (node) => this.core.membership.isAlive(node),
       onEvent: (e) => {
@@ -165,26 +169,84 @@ export class VigilNode {
 
   /** Starts the media, the heartbeat and the liveness check. */
   async start(): Promise<void> {
-    for (const m of this.d.media) {
-      this.unsubscribe.push(
+    await this.addMedia(this.d.media);
+    this.guard(() => {
+      this.run(this.core.start(this.d.scheduler.now()));
+    });
+  }
+
+  private async addMedia(media: readonly Medium[]): Promise<void> {
+    for (const m of media) {
+      const subs = [
         m.onPacket((bytes, _rinfo, link) => {
           this.guard(() => {
             this.onPacket(bytes, link);
           });
         }),
-      );
-      this.unsubscribe.push(
         m.onEvent((ev) => {
           if (ev.type === 'down') this.log('WARN', `medium ${m.description} down: ${ev.reason}`);
           else if (ev.type === 'reopened') this.log('info', `medium ${m.description} reopened`);
           else if (ev.type === 'error') this.log('ERROR', `medium ${m.description}: ${ev.error.message}`);
         }),
-      );
+      ];
+      this.media.set(m, subs);
     }
-    await Promise.all(this.d.media.map((m) => m.start()));
-    this.guard(() => {
-      this.run(this.core.start(this.d.scheduler.now()));
+    await Promise.all(media.map((m) => m.start()));
+  }
+
+  private removeMedia(media: readonly Medium[]): void {
+    for (const m of media) {
+      for (const u of this.media.get(m) ?? []) u();
+      this.media.delete(m);
+      void m.close();
+    }
+  }
+
+  /** The media in use, for a reload to compare with the new configuration's. */
+  currentMedia(): Medium[] {
+    return [...this.media.keys()];
+  }
+
+  /**
+   * A reload (the caller checked it and built the new media and STONITH device). The resource manager learns the
+   * new groups first, so that what the core decides (release a changed group with its old resources, start a new
+   * one) finds its runner; then the wire layer, the core, the health checks. Groups that did not change stay put.
+   */
+  async reconfigure(
+    next: CompiledConfig,
+    diff: ConfigDiff,
+    media: { readonly add: readonly Medium[]; readonly remove: readonly Medium[] },
+    fencer: Fencer | undefined,
+  ): Promise<void> {
+    if (this.stopped) return;
+    const h = next.hacf;
+    this.cfg = next;
+    if (fencer !== this.fencer) {
+      this.fencer?.cancelAll();
+      this.fencer = fencer;
+    }
+    this.removeMedia(media.remove);
+    await this.addMedia(media.add);
+    this.wire.reconfigure({
+      keys: next.authkeys,
+      msgfmt: h.msgfmt,
+      ttl: computeTtl(h.hopfudge, h.nodes.length + h.pingNodes.length),
+      maxRexmitDelayMs: h.maxRexmitDelayMs,
+      nodes: h.nodes,
+      pingNodes: h.pingNodes.map((p) => p.name),
     });
+    this.d.resources.reconfigure(next, diff.groups);
+    const wall = this.d.scheduler.wallNow();
+    for (const g of diff.groups.added) this.since.set(g, wall);
+    for (const g of diff.groups.removed) {
+      this.since.delete(g);
+      this.failures.delete(g);
+    }
+    const touched = this.health.reconfigure(h.vigil.healthChecks);
+    this.guard(() => {
+      this.run(this.core.reconfigure(next, diff.groups.changed, this.d.scheduler.now(), fencer?.device.deviceId));
+    });
+    for (const g of touched) if (this.core.groupState(g) === 'held') this.health.groupStarted(g);
   }
 
   /** Bytes from a medium: decode, authenticate, order, then liveness and decisions. */
@@ -237,7 +299,7 @@ export class VigilNode {
         this.d.resources.reannounce(a.group);
         return;
       case 'fence': {
-        const fencer = this.d.fencer;
+        const fencer = this.fencer;
         if (fencer === undefined) return; // (the constructor refused a configured device without a fencer)
         this.note(`STONITH reset of ${a.node} requested`);
         void fencer.attempt(a.node).then((r) => {
@@ -250,7 +312,7 @@ export class VigilNode {
         return;
       }
       case 'fenceCancel':
-        this.d.fencer?.cancel(a.node);
+        this.fencer?.cancel(a.node);
         return;
       case 'setTimer':
         this.setTimer(a.name, a.ms, a.afterIo === true);
@@ -412,7 +474,7 @@ export class VigilNode {
 
   /** `vigil fence-ack NODE`: the operator power-cycled NODE (meatware). */
   fenceAck(node: string): void {
-    const f = this.d.fencer;
+    const f = this.fencer;
     if (f === undefined) throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', 'no STONITH device is configured');
     if (!f.isMeatware)
       throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', `the STONITH device is ${f.device.type}, not meatware`);
@@ -466,11 +528,10 @@ export class VigilNode {
     for (const t of this.timers.values()) this.d.scheduler.clearTimeout(t);
     this.timers.clear();
     this.health.stopAll();
-    this.d.fencer?.cancelAll();
-    for (const u of this.unsubscribe) u();
+    this.fencer?.cancelAll();
+    this.removeMedia([...this.media.keys()]);
     this.wire.stop();
     this.d.resources.dispose();
-    for (const m of this.d.media) void m.close();
   }
 
   /** The read-only view behind `vigil status`, `cl_status` and the HTTP API. */
@@ -554,10 +615,10 @@ export class VigilNode {
         };
       }),
       transitions: [...this.transitions],
-      fencing: (this.d.fencer?.inProgress() ?? []).map((node) => ({
+      fencing: (this.fencer?.inProgress() ?? []).map((node) => ({
         node,
-        device: this.d.fencer?.device.deviceId ?? '',
-        awaitingOperator: this.d.fencer?.isMeatware === true,
+        device: this.fencer?.device.deviceId ?? '',
+        awaitingOperator: this.fencer?.isMeatware === true,
       })),
       parameters: hbParameters(this.cfg),
       ...(this.d.runtime !== undefined ? { runtime: this.d.runtime.view() } : {}),

@@ -45,9 +45,14 @@ export class PeerFloors {
     this.timer.unref();
   }
 
-  /** A peer's generation went up: saved at once (a restart of the peer is when old captures pile up). */
+  /**
+   * A peer's generation went up: saved at once (a restart of the peer is when old captures pile up), once the
+   * packet that raised it is through the wire layer (its sequence number is then known).
+   */
   generationRose(): void {
-    void this.save();
+    setImmediate(() => {
+      void this.save();
+    });
   }
 
   /** Writes the current state if it differs from what was last written; errors are logged, never thrown. */

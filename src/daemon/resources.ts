@@ -16,8 +16,14 @@ export interface ResourceManagerDeps {
   readonly logger: Logger;
   readonly addresses: AddressManager;
   readonly arp: ArpAnnouncer;
-  /** Per script call (Heartbeat has none; a hung script must not hang failover). */
-  readonly scriptTimeoutMs?: number;
+}
+
+interface ScriptOptions {
+  readonly dirs: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  /** Per script call (`vigil_script_timeout`; Heartbeat has none: a hung script must not hang failover). */
+  readonly timeoutMs: number;
+  readonly observer: ScriptObserver;
 }
 
 /** What the VIP lease directive resolves to for this cluster. */
@@ -86,51 +92,98 @@ export function scriptEnv(config: CompiledConfig): NodeJS.ProcessEnv {
  */
 export class ResourceManager {
   private readonly runners = new Map<string, GroupRunner>();
-  private readonly ipAgents: IpAddrAgent[] = [];
-  private readonly ipAgentsByGroup = new Map<string, IpAddrAgent[]>();
+  /** Runners of groups a reload changed: they take over at the group's next start (the old one stops it). */
+  private readonly pending = new Map<string, GroupRunner>();
+  /** Runners of groups a reload removed: kept until their group is stopped here. */
+  private readonly retired = new Map<string, GroupRunner>();
+  private readonly agentsOf = new Map<GroupRunner, ResourceAgent[]>();
   private readonly chains = new Map<string, Promise<unknown>>();
   private lostHandler: (group: string, why: string) => void = () => undefined;
-  readonly policy: VipPolicy;
+  policy: VipPolicy;
+  private deps: ResourceManagerDeps;
 
-  constructor(private readonly deps: ResourceManagerDeps) {
+  constructor(deps: ResourceManagerDeps) {
+    this.deps = deps;
     this.policy = vipPolicy(deps.config);
-    for (const g of deps.config.groups) {
-      const agents = g.resources.map((r) => this.agentFor(g, r));
-      this.runners.set(
-        g.key,
-        new GroupRunner(g.node, g.key, agents, {
-          log: (level, text) => {
-            deps.logger.script(level, text);
-          },
-          stopRetries: 10,
-          stopRetryDelayMs: 1000,
-          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-        }),
-      );
+    for (const g of deps.config.groups) this.runners.set(g.key, this.makeRunner(g));
+  }
+
+  private makeRunner(g: ResourceGroup): GroupRunner {
+    const agents = g.resources.map((r) => this.agentFor(g, r));
+    const runner = new GroupRunner(g.node, g.key, agents, {
+      log: (level, text) => {
+        this.deps.logger.script(level, text);
+      },
+      stopRetries: 10,
+      stopRetryDelayMs: 1000,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    this.agentsOf.set(runner, agents);
+    return runner;
+  }
+
+  /** The IP agents that may hold an address: those of current runners and of removed groups still stopping. */
+  private ipAgentsOf(runners: Iterable<GroupRunner>): IpAddrAgent[] {
+    const out: IpAddrAgent[] = [];
+    for (const r of runners) for (const a of this.agentsOf.get(r) ?? []) if (a instanceof IpAddrAgent) out.push(a);
+    return out;
+  }
+
+  private get ipAgents(): IpAddrAgent[] {
+    return this.ipAgentsOf([...this.runners.values(), ...this.retired.values()]);
+  }
+
+  /**
+   * A reload. Unchanged groups keep their runners; their agents take the new settings (VIP lease, ARP refresh,
+   * script environment and timeout, mail settings) at their next call. A changed group gets a new runner at its
+   * next start, so that the old one stops what it started; a removed one keeps its runner until it is stopped.
+   */
+  reconfigure(
+    config: CompiledConfig,
+    groups: {
+      readonly added: readonly string[];
+      readonly removed: readonly string[];
+      readonly changed: readonly string[];
+    },
+  ): void {
+    this.deps = { ...this.deps, config };
+    this.policy = vipPolicy(config);
+    const byKey = new Map(config.groups.map((g) => [g.key, g]));
+    for (const [runner, agents] of this.agentsOf) {
+      if (!this.isLive(runner)) continue;
+      for (const a of agents) {
+        if (a instanceof IpAddrAgent) a.setPolicy(this.policy);
+        else if (a instanceof LazyScriptAgent) a.reconfigure(this.scriptOptions());
+        else if (a instanceof LazyMailToAgent) a.reconfigure(this.mailContext(a.group));
+      }
+    }
+    for (const k of groups.added) {
+      const g = byKey.get(k);
+      if (g !== undefined) this.runners.set(k, this.makeRunner(g));
+    }
+    for (const k of groups.changed) {
+      const g = byKey.get(k);
+      if (g !== undefined) this.pending.set(k, this.makeRunner(g));
+    }
+    for (const k of groups.removed) {
+      const r = this.runners.get(k);
+      this.runners.delete(k);
+      this.pending.delete(k);
+      if (r !== undefined) this.retired.set(k, r);
     }
   }
 
+  private isLive(r: GroupRunner): boolean {
+    for (const x of this.runners.values()) if (x === r) return true;
+    for (const x of this.retired.values()) if (x === r) return true;
+    return false;
+  }
+
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
-    if (r.type === 'MailTo' && builtinMail(this.deps.config)) {
-      const h = this.deps.config.hacf;
-      return new LazyMailToAgent(r, g.key, {
-        node: h.localNode,
-        vigil: h.vigil,
-        onMailSent: (op, res) => {
-          this.deps.logger.script(
-            'info',
-            `MailTo: ${op} notice for ${g.key} accepted for ${res.accepted.join(', ')} (${res.reply.trim()})`,
-          );
-          for (const x of res.rejected) this.deps.logger.script('ERROR', `MailTo: ${x.address} refused: ${x.reply}`);
-        },
-        onMailError: (op, e) => {
-          // A dead relay never blocks a failover (as with Heartbeat's MailTo): said loudly, then carried on.
-          this.deps.logger.script('ERROR', `MailTo: ${op} notice for ${g.key} not sent: ${e.message}`);
-        },
-      });
-    }
+    if (r.type === 'MailTo' && builtinMail(this.deps.config))
+      return new LazyMailToAgent(r, g.key, this.mailContext(g.key));
     if ((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined) {
-      const agent = new IpAddrAgent(r.spec, r.type, r.ip, {
+      return new IpAddrAgent(r.spec, r.type, r.ip, {
         addresses: this.deps.addresses,
         arp: this.deps.arp,
         policy: this.policy,
@@ -141,14 +194,34 @@ export class ResourceManager {
           this.lostHandler(g.key, why);
         },
       });
-      this.ipAgents.push(agent);
-      this.ipAgentsByGroup.set(g.key, [...(this.ipAgentsByGroup.get(g.key) ?? []), agent]);
-      return agent;
     }
-    return new LazyScriptAgent(r, {
+    return new LazyScriptAgent(r, this.scriptOptions());
+  }
+
+  private mailContext(group: string): MailToContext {
+    const h = this.deps.config.hacf;
+    return {
+      node: h.localNode,
+      vigil: h.vigil,
+      onMailSent: (op, res) => {
+        this.deps.logger.script(
+          'info',
+          `MailTo: ${op} notice for ${group} accepted for ${res.accepted.join(', ')} (${res.reply.trim()})`,
+        );
+        for (const x of res.rejected) this.deps.logger.script('ERROR', `MailTo: ${x.address} refused: ${x.reply}`);
+      },
+      onMailError: (op, e) => {
+        // A dead relay never blocks a failover (as with Heartbeat's MailTo): said loudly, then carried on.
+        this.deps.logger.script('ERROR', `MailTo: ${op} notice for ${group} not sent: ${e.message}`);
+      },
+    };
+  }
+
+  private scriptOptions(): ScriptOptions {
+    return {
       dirs: resourceScriptDirs(this.deps.config.configDir),
       env: scriptEnv(this.deps.config),
-      timeoutMs: this.deps.scriptTimeoutMs ?? 120_000,
+      timeoutMs: this.deps.config.hacf.vigil.scriptTimeoutMs,
       observer: {
         running: (path, args, op) => {
           this.deps.logger.script('info', `Running ${path} ${[...args, op].join(' ')}`);
@@ -166,7 +239,7 @@ export class ResourceManager {
             this.deps.logger.script('ERROR', `${path} ${op}: ${l}`);
         },
       },
-    });
+    };
   }
 
   private serial<T>(group: string, op: () => Promise<T>): Promise<T> {
@@ -180,17 +253,41 @@ export class ResourceManager {
   }
 
   private runner(group: string): GroupRunner {
-    const r = this.runners.get(group);
+    const r = this.runners.get(group) ?? this.retired.get(group);
     if (r === undefined) throw new Error(`unknown resource group ${group}`);
     return r;
   }
 
   acquire(group: string): Promise<boolean> {
-    return this.serial(group, async () => (await this.runner(group).acquire()).ok);
+    return this.serial(group, async () => {
+      // A reload changed the group: the old runner stopped it; from this start on, the new one runs it.
+      const next = this.pending.get(group);
+      if (next !== undefined) {
+        const old = this.runners.get(group);
+        if (old !== undefined) this.drop(old);
+        this.runners.set(group, next);
+        this.pending.delete(group);
+      }
+      return (await this.runner(group).acquire()).ok;
+    });
   }
 
   release(group: string): Promise<ReleaseOutcome> {
-    return this.serial(group, () => this.runner(group).release());
+    return this.serial(group, async () => {
+      const out = await this.runner(group).release();
+      // A removed group is gone once stopped here.
+      const r = this.retired.get(group);
+      if (out.ok && r !== undefined) {
+        this.retired.delete(group);
+        this.drop(r);
+      }
+      return out;
+    });
+  }
+
+  private drop(r: GroupRunner): void {
+    for (const a of this.agentsOf.get(r) ?? []) if (a instanceof IpAddrAgent) a.dispose();
+    this.agentsOf.delete(r);
   }
 
   /**
@@ -238,7 +335,9 @@ export class ResourceManager {
 
   /** A gratuitous ARP burst for every VIP held here, or for those of `group` (a peer came back from behind a partition). */
   reannounce(group?: string): void {
-    for (const a of group === undefined ? this.ipAgents : (this.ipAgentsByGroup.get(group) ?? [])) a.reannounce();
+    const runner = group === undefined ? undefined : (this.runners.get(group) ?? this.retired.get(group));
+    for (const a of group === undefined ? this.ipAgents : runner === undefined ? [] : this.ipAgentsOf([runner]))
+      a.reannounce();
   }
 
   /** The daemon's heartbeat: held VIPs renew their leases and refresh ARP on it (VipPolicy.onBeat). */
@@ -289,14 +388,14 @@ class LazyScriptAgent implements ResourceAgent {
   private agent: ScriptAgent | undefined;
   constructor(
     private readonly r: Resource,
-    private readonly o: {
-      dirs: readonly string[];
-      env: NodeJS.ProcessEnv;
-      timeoutMs: number;
-      observer: ScriptObserver;
-    },
+    private o: ScriptOptions,
   ) {
     this.spec = r.spec;
+  }
+  /** A reload: the next call looks the script up again, with the new environment and timeout. */
+  reconfigure(o: ScriptOptions): void {
+    this.o = o;
+    this.agent = undefined;
   }
   private async get(): Promise<ScriptAgent> {
     this.agent ??= new ScriptAgent(this.r.spec, await locateScript(this.r.type, this.o.dirs), this.r.args, {
@@ -335,10 +434,15 @@ class LazyMailToAgent implements ResourceAgent {
   private agent: Promise<MailToAgent> | undefined;
   constructor(
     private readonly r: Resource,
-    private readonly group: string,
-    private readonly ctx: MailToContext,
+    readonly group: string,
+    private ctx: MailToContext,
   ) {
     this.spec = r.spec;
+  }
+  /** A reload: the next notice is sent with the new relay, language and templates. */
+  reconfigure(ctx: MailToContext): void {
+    this.ctx = ctx;
+    this.agent = undefined;
   }
   private get(): Promise<MailToAgent> {
     this.agent ??= createMailToAgent(this.r, this.group, this.ctx);

@@ -78,8 +78,8 @@ export interface NodeCoreOptions {
 export class NodeCore {
   readonly membership: Membership;
   readonly engine: ClusterEngine;
-  private readonly cfg: CompiledConfig;
-  private readonly ipfail: { core: Ipfail; peer: string } | undefined;
+  private cfg: CompiledConfig;
+  private ipfail: { core: Ipfail; peer: string } | undefined;
   /** Ping nodes with a verdict (answered, or declared dead): until all have one, our count means nothing. */
   private readonly pingDecided = new Set<string>();
   private ipfailPeerHeard = false;
@@ -236,6 +236,41 @@ export class NodeCore {
         ? { kind: 'eligibility', group, eligible }
         : { kind: 'eligibility', group, eligible, reason },
     );
+  }
+
+  /**
+   * A reload: the new configuration (already checked), and the groups whose resources changed. Membership, the
+   * engine and ipfail take what concerns them; a new keepalive restarts the heartbeat grid from now.
+   */
+  reconfigure(
+    config: CompiledConfig,
+    changedGroups: readonly string[],
+    now: number,
+    stonithDevice?: string,
+  ): CoreAction[] {
+    const out: CoreAction[] = [];
+    if (this.stopped) return out;
+    const old = this.cfg;
+    this.cfg = config;
+    this.membership.reconfigure(config);
+    for (const a of this.engine.reconfigure(config, changedGroups, { stonithDevice })) this.fromEngine(out, a);
+    const ip = ipfailSetup(config);
+    const before = ipfailSetup(old).options;
+    if (JSON.stringify(ip.options) !== JSON.stringify(before)) {
+      for (const l of ip.log) out.push({ kind: 'log', level: l.level, text: l.text });
+      this.ipfail = ip.options === undefined ? undefined : { core: new Ipfail(ip.options), peer: ip.options.peer };
+      this.pingDecided.clear();
+      if (this.ipfail !== undefined && this.membership.isAlive(this.ipfail.peer))
+        this.runIpfail(out, { kind: 'peerUp' });
+    }
+    if (old.hacf.keepaliveMs !== config.hacf.keepaliveMs || old.hacf.deadtimeMs !== config.hacf.deadtimeMs) {
+      // Peers learn the new dt at once, and the grid restarts at the new keepalive.
+      this.firstBeatAt = now;
+      this.beats = 0;
+      this.beat(out, now);
+    }
+    this.scheduleCheck(out, now);
+    return out;
   }
 
   /** Graceful stop with handover; `stopped` follows once `shutdone` went out (or the time limit passed). */

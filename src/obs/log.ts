@@ -152,7 +152,14 @@ export interface LoggerOptions {
 /** The daemon's logger: Heartbeat's line format, fanned out to logfile, debugfile and syslog. */
 export class Logger {
   debugLevel = 0;
-  constructor(private readonly opts: LoggerOptions) {}
+  constructor(private opts: LoggerOptions) {}
+
+  /** A reload: lines go to the new destinations from now on; the old ones are flushed and closed. */
+  async setSinks(sinks: readonly LogSink[]): Promise<void> {
+    const old = this.opts.sinks;
+    this.opts = { ...this.opts, sinks };
+    await Promise.all(old.filter((s) => !sinks.includes(s)).map((s) => s.close()));
+  }
 
   log(level: LogLevel, raw: string): void {
     if (level === 'debug' && this.debugLevel === 0) return;

@@ -33,6 +33,7 @@ import type { AuthKeys } from '../config/types.js';
 import type { OperatorCommand } from '../cluster/types.js';
 import { toFields } from '../cluster/protocol.js';
 import { NodeCore, type CoreAction } from '../node/core.js';
+import { diffConfig } from '../config/diff.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
 import { WireProtocol, computeTtl, msg, str, type PeerProgress } from '../wire/index.js';
 import { Prng } from './prng.js';
@@ -67,6 +68,11 @@ export interface SimOptions {
   readonly reorder?: number;
   /** Faults may make one direction of a link lossy (default false). */
   readonly asymmetricLoss?: boolean;
+  /**
+   * Faults may reload the configuration on every node, one after the other (default false): a group added or
+   * removed, a keepalive halved or restored, in the middle of whatever is going on.
+   */
+  readonly reloads?: boolean;
   /** A fixed scenario instead of random faults: nodes boot only when the script says so. */
   readonly script?: readonly SimStep[];
 }
@@ -107,7 +113,8 @@ type Rsc = 'none' | 'starting' | 'up' | 'stopping';
 interface SimNode {
   readonly name: string;
   readonly idx: number;
-  readonly cfg: CompiledConfig;
+  /** Its configuration now (a reload replaces it). */
+  cfg: CompiledConfig;
   up: boolean;
   frozenUntil: number;
   generation: number;
@@ -212,6 +219,9 @@ function isUp(n: SimNode): boolean {
   return n.up;
 }
 
+/** The group reloads add and remove. */
+const RELOAD_GROUP = 'IPaddr::10.0.0.200';
+
 /** Wall clock of the simulation's t=0 (packets carry time() in `ts`, which must not be 0). */
 const WALL0 = 1_700_000_000_000;
 /** crc is the cheapest method the wire layer has; the simulation needs packets, not secrecy. */
@@ -242,6 +252,10 @@ class Sim {
   private lastBad = 0;
   private genCounter = 1000;
   private readonly stats = { events: 0, packets: 0, faults: 0, takeovers: 0, heals: 0, retransmissions: 0 };
+  private readonly baseGroups: Array<[string, string]>;
+  private readonly names: string[];
+  /** What reloads have made of the configuration: the extra group (and its preferred node), a halved keepalive. */
+  private desired: { extra: string | undefined; fast: boolean } = { extra: undefined, fast: false };
   readonly healWindowMs: number;
   readonly convergeBoundMs: number;
 
@@ -252,23 +266,18 @@ class Sim {
     const groups: Array<[string, string]> = names.map((n, i) => [`IPaddr::10.0.0.${i + 10}`, n]);
     // One extra group so a node prefers two (group order matters for standby classes).
     groups.push(['IPaddr::10.0.0.99', names[0] ?? 'node1']);
+    this.baseGroups = groups;
+    this.names = names;
     for (const [k] of groups) this.groupKeys.push(k);
+    // A group only reloads add (and remove again): watched throughout.
+    if (o.reloads === true) this.groupKeys.push(RELOAD_GROUP);
     this.side = names.map(() => 0);
     this.hearingSince = names.map(() => names.map(() => undefined));
     for (const [i, name] of names.entries()) {
-      const cfg = simConfig({
-        nodes: names,
-        localNode: name,
-        groups,
-        keepaliveMs: o.keepaliveMs,
-        deadtimeMs: o.deadtimeMs,
-        autoFailback: o.autoFailback,
-        stonith: o.stonith ? 'external/sim' : undefined,
-      });
       const n: SimNode = {
         name,
         idx: i,
-        cfg: { ...cfg, authkeys: SIM_KEYS },
+        cfg: this.configFor(name),
         up: false,
         frozenUntil: 0,
         generation: 0,
@@ -290,6 +299,29 @@ class Sim {
     // 30 s failed-start standby, STONITH and a chain of handovers (stop + start, several times).
     this.convergeBoundMs =
       Math.max(initdead, o.deadtimeMs + 2000) + 10_000 + 30_000 + 5000 + 6 * (o.maxStartMs + o.maxStopMs) + 5000;
+  }
+
+  /** One node's configuration as the admin's files say it now. */
+  private configFor(name: string): CompiledConfig {
+    const o = this.o;
+    const d = this.desired;
+    const groups: Array<[string, string]> = [...this.baseGroups];
+    if (d.extra !== undefined) groups.push([RELOAD_GROUP, d.extra]);
+    const cfg = simConfig({
+      nodes: this.names,
+      localNode: name,
+      groups,
+      keepaliveMs: d.fast ? Math.floor(o.keepaliveMs / 2) : o.keepaliveMs,
+      deadtimeMs: o.deadtimeMs,
+      autoFailback: o.autoFailback,
+      stonith: o.stonith ? 'external/sim' : undefined,
+    });
+    return { ...cfg, authkeys: SIM_KEYS };
+  }
+
+  /** Is `g` in the admin's current configuration (the one every node ends up with)? */
+  private configured(g: string): boolean {
+    return g !== RELOAD_GROUP || this.desired.extra !== undefined;
   }
 
   private at(ms: number, fn: () => void): void {
@@ -338,6 +370,7 @@ class Sim {
   }
 
   private boot(n: SimNode): void {
+    n.cfg = this.configFor(n.name);
     n.up = true;
     n.frozenUntil = 0;
     n.epoch++;
@@ -404,6 +437,27 @@ class Sim {
     this.at(ms, () => {
       if (!n.up) this.boot(n);
     });
+  }
+
+  /** `vigil reload` on one node: what the daemon's reload does, minus the files. */
+  private reload(n: SimNode): void {
+    const next = this.configFor(n.name);
+    const diff = diffConfig(n.cfg, next);
+    if (diff.changes.length === 0) return;
+    this.tr(n, `reload: ${diff.changes.map((c) => c.text).join('; ')}`);
+    n.cfg = next;
+    const h = next.hacf;
+    n.wire.reconfigure({
+      keys: next.authkeys,
+      msgfmt: 'netstring',
+      ttl: computeTtl(h.hopfudge, h.nodes.length),
+      maxRexmitDelayMs: h.maxRexmitDelayMs,
+      nodes: h.nodes,
+      pingNodes: [],
+    });
+    this.ask(n, () =>
+      n.core.reconfigure(next, diff.groups.changed, this.now, this.o.stonith ? 'external/sim' : undefined),
+    );
   }
 
   // ------------------------------------------------------------------ network
@@ -672,7 +726,20 @@ class Sim {
         this.tr(undefined, `LOSS ${n.name}->${to.name} over`);
         this.recomputeHearing();
       });
-    } else if (kind < 66) {
+    } else if (kind < 64 && this.o.reloads === true) {
+      // The admin edits the files on every node, then runs `vigil reload` on each, one after the other.
+      const d = this.desired;
+      this.desired = {
+        extra: this.rnd.chance(0.5) ? (d.extra === undefined ? this.rnd.pick(this.names) : undefined) : d.extra,
+        fast: this.rnd.chance(0.5) ? !d.fast : d.fast,
+      };
+      this.tr(undefined, `RELOAD ${JSON.stringify(this.desired)}`);
+      for (const x of this.nodes) {
+        this.nodeAt(x, this.rnd.int(0, 2000), () => {
+          this.reload(x);
+        });
+      }
+    } else if (kind < 70) {
       if (!n.up) return;
       this.tr(n, 'SHUTDOWN requested');
       this.ask(n, () => n.core.shutdown());
@@ -726,7 +793,7 @@ class Sim {
         holders++;
         if (st === 'up') up++;
       }
-      if (up !== 1 || holders !== 1) good = false;
+      if (this.configured(g) ? up !== 1 || holders !== 1 : holders !== 0) good = false;
       if (holders < 2) continue;
       for (let a = 0; a < nodes.length; a++) {
         if (nodes[a]?.rsc.get(g) === 'none') continue;
@@ -823,6 +890,7 @@ export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}
     maxDelayMs: r.pick([5, 50, Math.floor(keepaliveMs / 4)]),
     reorder: r.pick([0, 0, 0.02, 0.1]),
     asymmetricLoss: r.chance(0.3),
+    reloads: r.chance(0.3),
     ...overrides,
   };
 }

@@ -178,6 +178,8 @@ interface Track {
   lastSeq: number | undefined;
   /** Missing seqno → its pending NS_rexmit timer (undefined once requests stopped because the node is down). */
   readonly missing: Map<number, TimerHandle | undefined>;
+  /** How many of `missing` wait with no timer (their node looked down): asked for again once it is heard. */
+  parked: number;
   readonly ackTrigger: number;
   ackedSeq: number;
 }
@@ -243,6 +245,27 @@ export class WireProtocol {
     this.o = { ...this.o, keys };
   }
 
+  /**
+   * A reload: keys, message format, TTL, retransmission delay, and the nodes and ping nodes heard from. A new node
+   * is tracked from its first packet; a departed one is forgotten with its pending requests.
+   */
+  reconfigure(
+    o: Pick<WireProtocolOptions, 'keys' | 'msgfmt' | 'ttl' | 'maxRexmitDelayMs' | 'nodes' | 'pingNodes'>,
+  ): void {
+    this.o = { ...this.o, ...o };
+    const wanted = new Map<string, boolean>();
+    for (const n of o.nodes) wanted.set(n, false);
+    for (const n of o.pingNodes ?? []) wanted.set(n, true);
+    wanted.set(this.o.localNode, false);
+    for (const [name, e] of [...this.byName]) {
+      if (wanted.get(name) === e.ping) continue;
+      this.resetTracking(e);
+      this.byName.delete(name);
+      if (e.uuid !== undefined && this.byUuid.get(uuidKey(e.uuid)) === e) this.byUuid.delete(uuidKey(e.uuid));
+    }
+    for (const [name, ping] of wanted) if (!this.byName.has(name)) this.addNode(name, ping);
+  }
+
   private addNode(name: string, ping: boolean): NodeEntry {
     const e: NodeEntry = {
       name,
@@ -253,6 +276,7 @@ export class WireProtocol {
         floor: ping ? undefined : this.o.floors?.get(name),
         lastSeq: undefined,
         missing: new Map(),
+        parked: 0,
         ackTrigger: Math.floor(this.o.random() * ACK_DIVISOR) % ACK_DIVISOR,
         ackedSeq: 0,
       },
@@ -562,6 +586,10 @@ export class WireProtocol {
     }
     if (isNoSeqType(info.type) || info.seq === undefined) return { verdict: 'keep', detail: '', restart: false };
     const seq = info.seq;
+    // Heard again (a one-way loss or a partition is over, and it never restarted): what it sent meanwhile may still
+    // be in its history. Heartbeat stops asking a node it thinks dead and never asks again; then a lost `resource`
+    // leaves a wrong picture of what that node holds for as long as it lives.
+    if (t.parked > 0 && (gen === undefined || gen === t.generation)) this.unpark(node);
 
     let restart = false;
     if (gen !== undefined && gen > t.generation) {
@@ -604,9 +632,19 @@ export class WireProtocol {
     return { verdict: 'duplicate', detail: `old seq ${seq} (last ${t.lastSeq})`, restart };
   }
 
+  private unpark(node: NodeEntry): void {
+    const t = node.track;
+    t.parked = 0;
+    for (const [seq, h] of t.missing) {
+      if (h !== undefined) continue;
+      t.missing.set(seq, this.scheduleRexmit(node, seq, firstRexmitDelay(this.o.maxRexmitDelayMs, this.o.random())));
+    }
+  }
+
   private resetTracking(node: NodeEntry): void {
     this.forgetRecent(node);
     const t = node.track;
+    t.parked = 0;
     for (const h of t.missing.values()) if (h !== undefined) this.o.scheduler.clearTimeout(h);
     t.missing.clear();
     t.lastSeq = undefined;
@@ -632,9 +670,12 @@ export class WireProtocol {
   }
 
   private clearMissing(node: NodeEntry, seq: number): void {
-    const h = node.track.missing.get(seq);
+    const t = node.track;
+    if (!t.missing.has(seq)) return;
+    const h = t.missing.get(seq);
     if (h !== undefined) this.o.scheduler.clearTimeout(h);
-    node.track.missing.delete(seq);
+    else t.parked = Math.max(0, t.parked - 1);
+    t.missing.delete(seq);
   }
 
   /** hb_rexmit.c: request after `delay`, then every max_rexmit_delay while the peer is up. */
@@ -643,8 +684,10 @@ export class WireProtocol {
       const m = node.track.missing;
       if (!m.has(seq)) return;
       if (!(this.o.isNodeUp?.(node.name) ?? true)) {
-        // No point asking a dead node; the gap stays recorded and tracking resets on its restart.
+        // No point asking a dead node; the gap stays recorded: asked again once the node is heard (unpark), or
+        // forgotten when it restarts.
         m.set(seq, undefined);
+        node.track.parked++;
         return;
       }
       this.emit('debug', 'rexmit_request', `Requesting rexmit of pkt ${seq} from ${node.name}`, node.name);
@@ -736,9 +779,13 @@ export class WireProtocol {
     return repnodesBody(r.from, nodes, deletedNodes);
   }
 
-  /** Cancel every timer (shutdown). */
+  /** Cancel every timer (shutdown). What each peer sent stays known (`progress()`, persisted after this). */
   stop(): void {
-    for (const e of this.byName.values()) this.resetTracking(e);
+    for (const e of this.byName.values()) {
+      for (const h of e.track.missing.values()) if (h !== undefined) this.o.scheduler.clearTimeout(h);
+      e.track.missing.clear();
+      e.track.parked = 0;
+    }
   }
 }
 

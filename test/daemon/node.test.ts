@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileConfig } from '../../src/config/compile.js';
+import { diffConfig } from '../../src/config/diff.js';
 import type { CompiledConfig } from '../../src/config/types.js';
 import { ResourceManager } from '../../src/daemon/resources.js';
 import { VigilNode } from '../../src/daemon/node.js';
@@ -205,6 +206,47 @@ test('an exception on the packet path or on a timer path meets the same policy: 
   await run(clock, 300);
   assert.ok(b.fatal.length >= 1);
   assert.match(String(b.fatal[0]), /boom on a packet/);
+  a.node.close();
+  b.node.close();
+});
+
+test('a reload adds a group and changes the timing in place; the group that did not change stays put', async () => {
+  const clock = new SimulatedClock();
+  const net = new MemoryNetwork();
+  const a = host(net, clock, 'linux1', 1);
+  const b = host(net, clock, 'linux2', 2);
+  await a.node.start();
+  await b.node.start();
+  await run(clock, 12_000);
+  assert.equal(vip(a).length, 1);
+  const before = a.ips.log.length;
+  const rsc = 'linux1 IPaddr::10.0.0.50/24/eth1\nlinux2 IPaddr::10.0.0.51/24/eth1\n';
+  for (const h of [a, b]) {
+    const next = compileConfig({
+      configDir: DIR,
+      localNode: h.name,
+      hacf: { file: `${DIR}/ha.cf`, text: HACF.replace('keepalive 100ms', 'keepalive 50ms') },
+      authkeys: { file: `${DIR}/authkeys`, text: KEYS, mode: 0o600 },
+      haresources: { file: `${DIR}/haresources`, text: rsc },
+    }).config;
+    const cur = h.node.snapshot();
+    const diff = diffConfig(config(h.name), next);
+    assert.deepEqual(diff.groups.added, ['IPaddr::10.0.0.51/24/eth1']);
+    await h.node.reconfigure(next, diff, { add: [], remove: [] }, undefined);
+    assert.equal(h.node.snapshot().parameters.keepalive, '50ms');
+    assert.equal(cur.groups.length, 1);
+  }
+  await run(clock, 2000);
+  assert.ok(
+    b.ips.log.some((l) => l.startsWith('add 10.0.0.51')),
+    b.ips.log.join('\n'),
+  );
+  // linux1's VIP was neither removed nor added again.
+  assert.deepEqual(
+    a.ips.log.slice(before).filter((l) => l.includes('10.0.0.50')),
+    [],
+  );
+  assert.deepEqual([...a.fatal, ...b.fatal], []);
   a.node.close();
   b.node.close();
 });

@@ -249,3 +249,15 @@ test('a peer that restarted while we were down gets a new generation and is hear
   assert.equal(r.restart, false);
   assert.deepEqual(b.progress().get('a'), { generation: 51, seq: 1 });
 });
+
+test('what a peer sent stays known after stop(): the daemon persists it on its way out', () => {
+  const clock = new SimulatedClock();
+  const sent: Uint8Array[] = [];
+  const a = node('a', { clock, generation: 60, transmit: (p) => sent.push(Uint8Array.from(p)) });
+  const b = node('b', { clock });
+  a.send(statusBody('active', 10000));
+  a.send(statusBody('active', 10000));
+  for (const p of sent) b.receive(p);
+  b.stop();
+  assert.deepEqual(b.progress().get('a'), { generation: 60, seq: 2 });
+});
