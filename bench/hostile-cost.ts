@@ -21,6 +21,7 @@ import { WireProtocol } from '../src/wire/protocol.js';
 import {
   buildBomb,
   flatFanoutFor,
+  flip,
   HOSTILE_CLASSES,
   type HostileClass,
   type Identity,
@@ -99,6 +100,14 @@ function rows(): Row[] {
       },
     });
   }
+  out.push({
+    cls: 'flipped',
+    label: '300 B, one type tag broken',
+    build: () => {
+      const rand = seeded(4);
+      return Array.from({ length: 2000 }, (_, i) => flip(rand, authentic(100 + i), 3));
+    },
+  });
   for (const n of [64, 1472, 16_384, MAX_UDP_PAYLOAD]) {
     out.push({
       cls: n <= 1472 ? 'garbage' : 'garbage_big',

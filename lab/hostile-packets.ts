@@ -36,7 +36,7 @@ export type HostileClass = (typeof HOSTILE_CLASSES)[number];
 export const CLASS_TEXT: Readonly<Record<HostileClass, string>> = {
   replay: 'captured authentic packets of the current generations (old seqnos)',
   replay_oldgen: "captured authentic packets of linux2's previous generation (before its restart)",
-  flipped: 'captured authentic packets with 1-8 random bytes flipped',
+  flipped: "captured authentic packets with 1-8 random bytes flipped; one in four with only a field's type tag broken",
   garbage: 'random bytes, 1-1472 B (one frame)',
   garbage_big: `random bytes, 1473-${MAX_UDP_PAYLOAD} B (fragmented; sizes near 64 KB included)`,
   text: 'non-netstring text: HTTP, classic >>> text with thousands of lines, ### with 4096 tiny fields, deep structs',
@@ -324,10 +324,29 @@ export function bombShapes(maxBytes: number, packetBytes: number): BombShape[] {
   ];
 }
 
-function flip(rand: () => number, p: Buffer): Buffer {
+/** Positions of the `)` closing each field's type tag (`<len>:(t)name=...`) in a netstring packet. */
+export function typeTagEnds(p: Buffer): number[] {
+  const out: number[] = [];
+  for (let i = 2; i + 1 < p.length; i++) if (p[i] === 0x28 && p[i - 1] === 0x3a && p[i + 2] === 0x29) out.push(i + 2);
+  return out;
+}
+
+/**
+ * Random bytes flipped; every fourth packet instead gets one field's type tag broken (`(0)` → `(0` + another
+ * byte) with everything else, the trailer included, intact: the flip a parser that asserts on the tag meets.
+ */
+export function flip(rand: () => number, p: Buffer, n: number): Buffer {
   const b = Buffer.from(p);
-  const n = 1 << Math.floor(rand() * 4);
-  for (let i = 0; i < n; i++) {
+  if (n % 4 === 3) {
+    const tags = typeTagEnds(b);
+    const at = tags[Math.floor(rand() * tags.length)];
+    if (at !== undefined) {
+      b[at] = 0x58;
+      return b;
+    }
+  }
+  const count = 1 << Math.floor(rand() * 4);
+  for (let i = 0; i < count; i++) {
     const at = Math.floor(rand() * b.length);
     b[at] = (b[at] ?? 0) ^ (1 + Math.floor(rand() * 255));
   }
@@ -355,7 +374,9 @@ export function buildMix(inp: MixInput): MixPacket[] {
   const lastSeq = new Map<string, number>();
   for (const c of inp.current) lastSeq.set(c.info.src, Math.max(lastSeq.get(c.info.src) ?? 0, c.info.seq ?? 0));
 
-  const shapes = bombShapes(inp.maxBombBytes, 60_000);
+  // A flat bomb of 16 KB: the fragments of 60 KB ones would cost the lab's two cores more than the bomb costs the
+  // receiver; the nested shapes ask as much from under 4 KB.
+  const shapes = bombShapes(inp.maxBombBytes, 16_000);
   const bombs = shapes.map((s) => buildBomb(s));
   let bombAt = 0;
   const nextBomb = (): Bomb => bombs[bombAt++ % bombs.length]!;
@@ -364,6 +385,7 @@ export function buildMix(inp: MixInput): MixPacket[] {
   const innerForPayload = buildBomb(shapes[1] ?? { fanouts: [1], leafBytes: 1024 }, plausible).body;
   let payloadVariant = 0;
   let textAt = 0;
+  let flips = 0;
   const bigSizes = [MAX_UDP_PAYLOAD, 65_000, 64 * 1024 - 29, 60_000, 32_768, 16_384, 8192, 4096, 1473];
   let bigAt = 0;
 
@@ -377,7 +399,7 @@ export function buildMix(inp: MixInput): MixPacket[] {
           : inp.oldGeneration[Math.floor(rand() * inp.oldGeneration.length)]!.bytes;
       case 'flipped': {
         const src = inp.current.length > 0 ? inp.current : inp.oldGeneration;
-        return src.length === 0 ? undefined : flip(rand, src[Math.floor(rand() * src.length)]!.bytes);
+        return src.length === 0 ? undefined : flip(rand, src[Math.floor(rand() * src.length)]!.bytes, flips++);
       }
       case 'garbage':
         return randomBytesOf(rand, 1 + Math.floor(rand() * 1472));
