@@ -146,6 +146,8 @@ export interface HostileResult {
     generations_now: Record<string, number>;
   } | null;
   observe_ms: number;
+  /** The machine's 1-minute load average when the flood started and when it ended (the lab shares it). */
+  loadavg: [number, number] | null;
   nodes: HostileNode[];
   holders_before: string[];
   holders_after: string[];
@@ -171,6 +173,7 @@ function blank(o: HostileOptions): HostileResult {
     flood: null,
     captured: null,
     observe_ms: 0,
+    loadavg: null,
     nodes: [],
     holders_before: [],
     holders_after: [],
@@ -218,6 +221,10 @@ async function bothActive(lab: Lab, impl: Impl): Promise<true | undefined> {
   const a = await clStatus(lab, impl, 'linux1', ['nodestatus', 'linux2']);
   const b = await clStatus(lab, impl, 'linux2', ['nodestatus', 'linux1']);
   return a.stdout.trim() === 'active' && b.stdout.trim() === 'active' ? true : undefined;
+}
+
+async function loadavg(): Promise<number> {
+  return Number((await readFile('/proc/loadavg', 'utf8').catch(() => '')).split(' ')[0]);
 }
 
 /** The kernel's UDP and IP counters of a host's network namespace (`/proc/net/snmp`, read from inside it). */
@@ -540,15 +547,19 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
         for (const n of lab.nodes) meters.get(n)?.add(await sampleNode(lab, driver, n));
       }
     })();
+    const loadFrom = await loadavg();
+    // nice -10, as the client's other tools: the sender shares the victims' two cores, and at normal priority a
+    // loaded machine would make it miss its rate (an attacker on a host of its own would not).
     const sent = await lab.exec(
       'client',
-      sender,
-      ['file', BROADCAST, String(HB_PORT), String(o.pps), String(o.seconds), packetFile],
+      'nice',
+      ['-n', '-10', sender, 'file', BROADCAST, String(HB_PORT), String(o.pps), String(o.seconds), packetFile],
       {
         timeoutMs: (o.seconds + 60) * 1000,
       },
     );
     const floodTo = nowMs();
+    result.loadavg = [loadFrom, await loadavg()];
     const s = JSON.parse(sent.stdout.trim().split('\n').pop() ?? '{}') as {
       sent?: number;
       errors?: number;
@@ -676,7 +687,9 @@ export function formatHostile(r: HostileResult): string {
         .map(([k, v]) => `${k} ${v.sent}`)
         .join(', ')}`,
     );
-    out.push(`  bombs ask at most ${kb(f.max_bomb_bytes / 1024)} of inflation each`);
+    out.push(
+      `  bombs ask at most ${kb(f.max_bomb_bytes / 1024)} of inflation each; load average ${r.loadavg?.join(' -> ') ?? '-'}`,
+    );
   }
   if (r.captured !== null)
     out.push(
