@@ -548,12 +548,13 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
       }
     })();
     const loadFrom = await loadavg();
-    // nice -10, as the client's other tools: the sender shares the victims' two cores, and at normal priority a
-    // loaded machine would make it miss its rate (an attacker on a host of its own would not).
+    // SCHED_FIFO 5: above both daemons (each runs SCHED_RR 1, as Heartbeat does) and below the prober (FIFO 10).
+    // The sender shares the victims' two cores; at normal priority a daemon spinning on bombs at real-time priority
+    // would throttle it to a fifth of its rate, which an attacker on a host of its own would not see.
     const sent = await lab.exec(
       'client',
-      'nice',
-      ['-n', '-10', sender, 'file', BROADCAST, String(HB_PORT), String(o.pps), String(o.seconds), packetFile],
+      'chrt',
+      ['-f', '5', sender, 'file', BROADCAST, String(HB_PORT), String(o.pps), String(o.seconds), packetFile],
       {
         timeoutMs: (o.seconds + 60) * 1000,
       },
