@@ -90,6 +90,8 @@ export interface HostileNode {
   /** Still running with exactly the processes it had before the flood. */
   up: boolean;
   restarted: boolean;
+  /** When a process of the daemon was first seen missing (ms after the flood started; 1 s sampling), or null. */
+  gone_after_ms: number | null;
   rss_kb_before: number;
   rss_kb_after: number;
   rss_kb_max: number;
@@ -323,7 +325,8 @@ export function countLog(lines: readonly string[]): LogCounts {
     }
     if (/\b(ERROR|CRIT):/.test(line)) {
       c.errors++;
-      if (kind === undefined) sample('error', line);
+      if (/\bCRIT:/.test(line)) sample('crit', line);
+      else if (kind === undefined) sample('error', line);
     }
   }
   return c;
@@ -541,10 +544,15 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
     );
     const floodFrom = nowMs();
     sampling = true;
+    const goneAt = new Map<string, number>();
     samplingDone = (async () => {
       while (sampling) {
         await sleep(1000);
-        for (const n of lab.nodes) meters.get(n)?.add(await sampleNode(lab, driver, n));
+        for (const n of lab.nodes) {
+          const m = await sampleNode(lab, driver, n);
+          meters.get(n)?.add(m);
+          if (!goneAt.has(n) && (pidsBefore.get(n) ?? []).some((p) => !m.has(p))) goneAt.set(n, nowMs() - floodFrom);
+        }
       }
     })();
     const loadFrom = await loadavg();
@@ -616,6 +624,7 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
         pids_after: pidsAfter,
         up: pidsAfter.length > 0,
         restarted: !same,
+        gone_after_ms: goneAt.has(n) ? Math.round(goneAt.get(n) ?? 0) : null,
         rss_kb_before: rssBefore.get(n) ?? 0,
         rss_kb_after: rssOf(last),
         rss_kb_max: use?.rss_kb_max ?? 0,
@@ -711,7 +720,8 @@ export function formatHostile(r: HostileResult): string {
   ];
   const rows = r.nodes.map((n) => [
     n.host,
-    `${n.restarted ? 'CHANGED' : 'same'} ${n.pids_before.join(',')} -> ${n.pids_after.join(',') || 'none'}`,
+    `${n.restarted ? 'CHANGED' : 'same'} ${n.pids_before.join(',')} -> ${n.pids_after.join(',') || 'none'}` +
+      (n.gone_after_ms === null ? '' : ` (one gone at ${(n.gone_after_ms / 1000).toFixed(0)} s)`),
     `${kb(n.rss_kb_before)} -> ${kb(n.rss_kb_after)} (${kb(n.rss_kb_max)})`,
     `${Math.round(n.cpu_ms)} ms (${n.cpu_pct.toFixed(0)} %)`,
     String(n.log.dead),
