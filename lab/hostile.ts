@@ -275,9 +275,12 @@ async function wireCounters(lab: Lab, impl: Impl, host: string): Promise<Record<
 
 const LATE_RE = /Late heartbeat: Node (?!\d+\.\d+\.\d+\.\d+:)/;
 
-/** Counts the log lines that matter here (Heartbeat's text; Vigil writes the same lines). */
-export function countLog(lines: readonly string[]): LogCounts {
-  const c: LogCounts = {
+/**
+ * Counts the log lines that matter here (Heartbeat's text; Vigil writes the same lines) as they arrive: Heartbeat
+ * writes hundreds of thousands of lines under the flood, too many to keep.
+ */
+export class LogCounter {
+  private readonly c: LogCounts = {
     dead: 0,
     late: 0,
     restart: 0,
@@ -286,50 +289,63 @@ export function countLog(lines: readonly string[]): LogCounts {
     takeover: 0,
     release: 0,
     errors: 0,
-    lines: lines.length,
+    lines: 0,
     samples: [],
   };
-  const seen = new Map<string, number>();
-  const sample = (kind: string, line: string): void => {
-    const n = seen.get(kind) ?? 0;
-    if (n < 3) c.samples.push(line);
-    seen.set(kind, n + 1);
-  };
-  for (const line of lines) {
+  private readonly seen = new Map<string, number>();
+
+  private sample(kind: string, line: string): void {
+    const n = this.seen.get(kind) ?? 0;
+    if (n < 3) this.c.samples.push(line.slice(0, 400));
+    this.seen.set(kind, n + 1);
+  }
+
+  add(line: string): void {
+    const c = this.c;
+    c.lines++;
     const kind = classifyHeartbeatLine(line);
     if (kind === 'dead') {
       c.dead++;
-      sample('dead', line);
+      this.sample('dead', line);
     } else if (kind === 'takeover') {
       c.takeover++;
-      sample('takeover', line);
+      this.sample('takeover', line);
     } else if (kind === 'release') {
       c.release++;
-      sample('release', line);
+      this.sample('release', line);
     }
     if (LATE_RE.test(line)) {
       c.late++;
-      sample('late', line);
+      this.sample('late', line);
     }
-    if (/Heartbeat restart on node/.test(line)) {
+    if (line.includes('Heartbeat restart on node')) {
       c.restart++;
-      sample('restart', line);
+      this.sample('restart', line);
     }
-    if (/attempted replay attack/.test(line)) {
+    if (line.includes('attempted replay attack')) {
       c.replay++;
-      sample('replay', line);
+      this.sample('replay', line);
     }
-    if (/bad node \[/.test(line)) {
+    if (line.includes('bad node [')) {
       c.bad_node++;
-      sample('bad_node', line);
+      this.sample('bad_node', line);
     }
     if (/\b(ERROR|CRIT):/.test(line)) {
       c.errors++;
-      if (/\bCRIT:/.test(line)) sample('crit', line);
-      else if (kind === undefined) sample('error', line);
+      if (line.includes('CRIT:')) this.sample('crit', line);
+      else if (kind === undefined) this.sample('error', line);
     }
   }
-  return c;
+
+  result(): LogCounts {
+    return { ...this.c, samples: [...this.c.samples] };
+  }
+}
+
+export function countLog(lines: readonly string[]): LogCounts {
+  const c = new LogCounter();
+  for (const l of lines) c.add(l);
+  return c.result();
 }
 
 /** The judgement, from the measurements (pure: unit-tested). */
@@ -441,7 +457,9 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
   const spec = { ...tutorialSpec(2, o.keepaliveMs, o.deadtimeMs, true, undefined), authExtra: ['2 crc'] };
   const events: LabEvent[] = [];
   const addrEvents: LabEvent[] = [];
-  const logLines = new Map<string, { t: number; line: string }[]>(lab.nodes.map((n) => [n, []]));
+  const counters = new Map<string, LogCounter>(lab.nodes.map((n) => [n, new LogCounter()]));
+  // Log lines count from the flood's start (set then).
+  let countFrom = Infinity;
   const watchers: LineProcess[] = [];
   const followers: LogFollower[] = [];
   const prober = new Prober(lab.netns('client'), IFACE, VIP);
@@ -457,7 +475,7 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
         }),
       );
       const f = new LogFollower(lab.hostPath(n, driver.logPath), (line, t) => {
-        logLines.get(n)?.push({ t, line });
+        if (t >= countFrom) counters.get(n)?.add(line);
         const kind = driver.classify(line);
         if (kind !== undefined) events.push({ t, source: n, kind: `log_${kind}`, detail: line });
       });
@@ -543,6 +561,7 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
       `flood: ${o.pps} packets/s for ${o.seconds} s to ${BROADCAST}:${HB_PORT} from the client (${packets.length} packets cycled)`,
     );
     const floodFrom = nowMs();
+    countFrom = floodFrom;
     sampling = true;
     const goneAt = new Map<string, number>();
     samplingDone = (async () => {
@@ -616,7 +635,6 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
       const use = meters.get(n)?.result(end - floodFrom);
       const listed = await listNodes(lab, o.impl, n);
       const known = new Set([...lab.nodes, ROUTER_IP]);
-      const lines = (logLines.get(n) ?? []).filter((l) => l.t >= floodFrom).map((l) => l.line);
       const same = was.length > 0 && was.length === pidsAfter.length && was.every((p) => pidsAfter.includes(p));
       const node: HostileNode = {
         host: n,
@@ -632,7 +650,7 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
         cpu_pct: use?.cpu_pct ?? 0,
         listnodes: listed,
         foreign_nodes: listed === null ? [] : listed.filter((x) => !known.has(x)),
-        log: countLog(lines),
+        log: counters.get(n)?.result() ?? countLog([]),
         wire: diff(await wireCounters(lab, o.impl, n), wireBefore.get(n) ?? null),
         kernel: kernelDelta(await snmp(lab, n), snmpBefore.get(n) ?? {}),
         notes: [],
