@@ -7,10 +7,13 @@
  * `2 crc`), which has already accepted a few genuine status packets of linux1 (so replays meet real state).
  * Each row runs in a child process of its own (`node --expose-gc`), so one row's garbage or peak is not another's.
  *
- * Not a test: prints a markdown table (or JSON lines with --json).
+ * Not a test: prints a markdown table (or JSON lines with --json). `--out FILE` also appends the rows as JSON lines,
+ * tagged with `--label` (e.g. before / after a fix), the date, Node's version and the commit, for bench/RESULTS.md.
  *   npx tsc -p tsconfig.json && node dist/bench/hostile-cost.js [--seconds S] [--json] [--only CLASS,...]
+ *     [--out bench/results/hostile-cost.jsonl --label before]
  */
 import { execFile } from 'node:child_process';
+import { appendFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseAuthkeys } from '../src/config/authkeys.js';
@@ -245,9 +248,10 @@ function warmUp(): void {
   }
 }
 
-interface RowResult {
+export interface RowResult {
   cls: HostileClass;
-  label: string;
+  /** Which packet of the class (size, shape). */
+  packet: string;
   bytes: number;
   packets: number;
   us_per_packet: number;
@@ -255,6 +259,28 @@ interface RowResult {
   outcome: Record<string, number>;
   peak_rss_growth_kb: number;
   asks_inflate_bytes: number | null;
+}
+
+/** A row as `--out` records it. */
+export type CostRecord = RowResult & {
+  label: string;
+  date: string;
+  node: string;
+  commit: string | null;
+  seconds: number;
+};
+
+function gitCommit(): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      ['rev-parse', '--short', 'HEAD'],
+      { cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+      (e, out) => {
+        resolve(e === null ? out.trim() : null);
+      },
+    );
+  });
 }
 
 function gc(): void {
@@ -291,7 +317,7 @@ function runRow(index: number, seconds: number): RowResult {
   const rss1 = process.resourceUsage().maxRSS;
   return {
     cls: row.cls,
-    label: row.label,
+    packet: row.label,
     bytes: Math.round(bytes / n),
     packets: n,
     us_per_packet: (ms * 1000) / n,
@@ -350,6 +376,14 @@ async function main(): Promise<void> {
     if (!(HOSTILE_CLASSES as readonly string[]).includes(c)) throw new Error(`unknown class ${c}`);
   }
   const json = args.includes('--json');
+  const outFile = opt('--out');
+  const meta = {
+    label: opt('--label') ?? 'run',
+    date: new Date().toISOString(),
+    node: process.version,
+    commit: await gitCommit(),
+    seconds,
+  };
   const all = rows();
   const results: RowResult[] = [];
   if (!json) {
@@ -363,10 +397,12 @@ async function main(): Promise<void> {
     if (only !== undefined && !only.includes(r.cls)) continue;
     const res = await child(i, seconds);
     results.push(res);
+    if (outFile !== undefined)
+      await appendFile(outFile, JSON.stringify({ ...res, ...meta } satisfies CostRecord) + '\n');
     if (json) process.stdout.write(JSON.stringify(res) + '\n');
     else
       process.stdout.write(
-        `| ${res.cls} | ${res.label} | ${res.bytes} | ${res.us_per_packet.toFixed(res.us_per_packet < 10 ? 2 : 0)} | ` +
+        `| ${res.cls} | ${res.packet} | ${res.bytes} | ${res.us_per_packet.toFixed(res.us_per_packet < 10 ? 2 : 0)} | ` +
           `${res.ns_per_byte.toFixed(1)} | ${fmtOutcome(res.outcome, res.packets)} | ` +
           `${fmtBytes(res.peak_rss_growth_kb * 1024)} | ${res.asks_inflate_bytes === null ? '' : fmtBytes(res.asks_inflate_bytes)} |\n`,
       );

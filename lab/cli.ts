@@ -303,7 +303,9 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
         },
       ) => {
         if (scenario === 'hostile') {
-          await runHostileCli(o);
+          if (o.detector !== undefined && o.detector !== 'deadtime' && o.detector !== 'adaptive')
+            throw new VigilError('VIGIL_ERR_USAGE', `--detector must be deadtime or adaptive, got '${o.detector}'`);
+          await runHostileCli({ ...o, detector: o.detector });
           return;
         }
         const { runScenario, SCENARIOS } = await import('./scenario.js');
@@ -365,6 +367,7 @@ async function runHostileCli(o: {
   floodSeconds: number;
   classes?: string;
   maxBombMib: number;
+  detector?: 'deadtime' | 'adaptive';
 }): Promise<void> {
   const { runHostile, formatHostile } = await import('./hostile.js');
   const { HOSTILE_CLASSES, isHostileClass } = await import('./hostile-packets.js');
@@ -388,6 +391,7 @@ async function runHostileCli(o: {
     seconds: o.floodSeconds,
     ...(classes !== undefined ? { classes: classes.filter(isHostileClass) } : {}),
     maxBombMiB: o.maxBombMib,
+    ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
     keep: o.keep === true,
     onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
   });

@@ -65,6 +65,8 @@ export interface HostileOptions {
   /** What one bomb may ask a receiver to inflate at most (MiB): the bound keeps the lab machine alive. */
   maxBombMiB?: number;
   seed?: number;
+  /** Vigil only: `vigil_detector` in ha.cf. */
+  vigilDetector?: 'deadtime' | 'adaptive';
   keep?: boolean;
   onPhase?: (phase: string) => void;
 }
@@ -125,6 +127,10 @@ export interface HostileResult {
   scenario: 'hostile';
   keepalive_ms: number;
   deadtime_ms: number;
+  /** Vigil's `vigil_detector` when set; null otherwise. */
+  detector: string | null;
+  /** The classes of the mix when not all of them. */
+  classes: string[] | null;
   started_at: string;
   flood: {
     target: string;
@@ -171,6 +177,8 @@ function blank(o: HostileOptions): HostileResult {
     scenario: 'hostile',
     keepalive_ms: o.keepaliveMs,
     deadtime_ms: o.deadtimeMs,
+    detector: o.vigilDetector ?? null,
+    classes: o.classes === undefined || o.classes.length === HOSTILE_CLASSES.length ? null : [...o.classes],
     started_at: new Date().toISOString(),
     flood: null,
     captured: null,
@@ -454,7 +462,7 @@ export async function runHostile(o: HostileOptions): Promise<HostileResult> {
   const lab = await Lab.up({ prefix: o.prefix, nodes: 2 });
   lab.state.impl = o.impl;
   await lab.saveState();
-  const spec = { ...tutorialSpec(2, o.keepaliveMs, o.deadtimeMs, true, undefined), authExtra: ['2 crc'] };
+  const spec = { ...tutorialSpec(2, o.keepaliveMs, o.deadtimeMs, true, o.vigilDetector), authExtra: ['2 crc'] };
   const events: LabEvent[] = [];
   const addrEvents: LabEvent[] = [];
   const counters = new Map<string, LogCounter>(lab.nodes.map((n) => [n, new LogCounter()]));
@@ -702,7 +710,8 @@ function kb(n: number): string {
 /** The human report: flood, per-node table, criteria. */
 export function formatHostile(r: HostileResult): string {
   const out: string[] = [
-    `${r.impl} hostile  keepalive ${r.keepalive_ms} ms, deadtime ${r.deadtime_ms} ms  (${r.started_at})`,
+    `${r.impl} hostile  keepalive ${r.keepalive_ms} ms, deadtime ${r.deadtime_ms} ms${r.detector !== null ? `, detector ${r.detector}` : ''}  (${r.started_at})`,
+    `  mix: ${r.classes === null ? 'every class' : r.classes.join(', ')}`,
   ];
   if (r.flood !== null) {
     const f = r.flood;
