@@ -103,6 +103,8 @@ export interface StatusSnapshot {
   readonly runtime?: RuntimeView;
   /** Node names in the order Heartbeat's API lists them (`cl_status listnodes`); absent from older daemons. */
   readonly listOrder?: readonly string[];
+  /** Packets the wire layer took in since start: `accepted`, and every drop reason with its count (Vigil only). */
+  readonly wire?: Readonly<Record<string, number>>;
 }
 
 export type ControlRequest =

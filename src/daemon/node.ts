@@ -623,6 +623,7 @@ export class VigilNode {
       parameters: hbParameters(this.cfg),
       ...(this.d.runtime !== undefined ? { runtime: this.d.runtime.view() } : {}),
       ...(this.d.nodeListOrder === undefined ? {} : { listOrder: this.d.nodeListOrder }),
+      wire: this.wire.counters(),
     };
   }
 }
