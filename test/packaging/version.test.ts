@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../../src/cli/version.js';
-import { VERSION } from '../../src/daemon/node.js';
+import { VERSION } from '../../src/util/version.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -12,7 +12,7 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 test('every copy of the version agrees with package.json', async () => {
   const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
   assert.equal(await packageVersion(), pkg.version, 'src/cli/version.ts reads the shipped package.json');
-  assert.equal(VERSION, pkg.version, 'src/daemon/node.ts VERSION');
+  assert.equal(VERSION, pkg.version, 'src/util/version.ts VERSION');
   const cli = await readFile(join(REPO, 'src/cli/vigil.ts'), 'utf8');
   assert.match(
     cli,
