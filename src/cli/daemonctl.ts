@@ -160,15 +160,22 @@ async function reloadBySignal(): Promise<number> {
 }
 
 /**
- * Starts `vigil run` detached with the daemon's environment and waits until its control socket answers.
+ * Starts `vigil run` detached with the daemon's environment and waits until its control socket answers; `name` is
+ * the process name it takes (`vigil run --name`).
  * `started` is false when the daemon exited or did not answer within `timeoutMs`.
  */
-export async function launchDaemon(configDir: string, timeoutMs: number): Promise<{ started: boolean; pid: number }> {
+export async function launchDaemon(
+  configDir: string,
+  timeoutMs: number,
+  name?: string,
+): Promise<{ started: boolean; pid: number }> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const script = fileURLToPath(new URL('./vigil.js', import.meta.url));
   const { daemonEnv } = await import('./daemon-env.js');
-  const child = spawn(process.execPath, [script, 'run', '--config-dir', configDir, '--pidfile', pidfilePath()], {
+  const args = [script, 'run', '--config-dir', configDir, '--pidfile', pidfilePath()];
+  if (name !== undefined) args.push('--name', name);
+  const child = spawn(process.execPath, args, {
     detached: true,
     stdio: 'ignore',
     env: daemonEnv(process.env),

@@ -175,7 +175,8 @@ export async function heartbeatCompat(argv: readonly string[], configDir = '/etc
     process.stderr.write(`info: ${cmd}: already running [pid ${pid}].\n`);
     return LSB_EXIT_OK;
   }
-  const r = await launchDaemon(configDir, 60_000);
+  // Named as Heartbeat's processes are, for what finds them by name (`killall -9 heartbeat` in Heartbeat's CTS).
+  const r = await launchDaemon(configDir, 60_000, 'heartbeat');
   if (!r.started) {
     process.stderr.write(`ERROR: Configuration error, ${cmd} not started (see the log; try \`vigil check\`).\n`);
     return LSB_EXIT_GENERIC;

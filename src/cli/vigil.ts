@@ -31,7 +31,19 @@ program
   .option('--node <name>', 'run as this node (default: /etc/ha.d/nodeinfo or uname -n)')
   .option('--pidfile <path>', 'pid file', process.env.VIGIL_PIDFILE ?? '/var/run/vigil.pid')
   .option('--stderr', 'also write log lines to stderr')
-  .action(async (opts: { configDir: string; node?: string; pidfile: string; stderr?: boolean }) => {
+  .option('--name <name>', "the process's name for ps, pidof and killall (Heartbeat's command entry gives heartbeat)")
+  .action(async (opts: { configDir: string; node?: string; pidfile: string; stderr?: boolean; name?: string }) => {
+    if (opts.name !== undefined) {
+      const { setProcessName } = await import('../os/process-name.js');
+      try {
+        await setProcessName(opts.name);
+      } catch (e) {
+        const { errorMessage, isVigilError } = await import('../util/errors.js');
+        // A bad name is a usage error; a /proc that cannot be written leaves the name as it was, nothing more.
+        if (isVigilError(e) && e.code === 'VIGIL_ERR_USAGE') throw e;
+        process.stderr.write(`warning: ${errorMessage(e)}\n`);
+      }
+    }
     // V8 optimises a function once about 200 kB of its bytecode has run (3 ticks of a 66 kB interrupt budget).
     // A busy server gets there in seconds; an idle daemon, whose heartbeat path runs a few times a second, takes
     // hours, and until then every wake-up runs in the slower baseline tier. With an 8 kB budget the heartbeat path

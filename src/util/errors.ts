@@ -58,6 +58,7 @@ export const ErrorCodes = {
   VIGIL_ERR_LAB: 'lab error',
   VIGIL_ERR_LAB_NOT_ROOT: 'the lab needs root and network namespaces',
   VIGIL_ERR_ALREADY_RUNNING: 'another Vigil daemon is running on this host',
+  VIGIL_ERR_PROCESS_NAME: 'the process name could not be set',
   VIGIL_ERR_NOT_RUNNING: 'the Vigil daemon is not running',
   VIGIL_ERR_INTERNAL: 'internal invariant violated',
 } as const;
