@@ -266,7 +266,8 @@ export class Membership {
       const interval = now - p.lastStatusAt;
       if (interval > this.cfg.warntimeMs) {
         const level: LogLevel = interval > this.timeoutFor(from, now) ? 'CRIT' : 'WARN';
-        ev.push({ kind: 'log', level, text: `Late heartbeat: Node ${from}: interval ${interval} ms` });
+        // Whole milliseconds, as Heartbeat prints them (`now` comes from a sub-millisecond clock).
+        ev.push({ kind: 'log', level, text: `Late heartbeat: Node ${from}: interval ${Math.round(interval)} ms` });
       }
     }
     if (wasDead) {
@@ -321,7 +322,11 @@ export class Membership {
     return ev;
   }
 
-  /** `t=shutdone` from a peer: it stopped cleanly; no deadtime wait. */
+  /**
+   * `t=shutdone` from a peer: it stopped cleanly; no deadtime wait. Heartbeat logs `node X: is dead` for a peer that
+   * shut down too (a deadtime later, when its heartbeats have stopped); tools wait for that line (Heartbeat's CTS
+   * after every stop), so it is logged here, when Vigil decides.
+   */
   onShutdone(from: string, now: number): MembershipEvent[] {
     const p = this.peers.get(from);
     if (p === undefined || p.type === 'ping' || !p.alive) return [];
@@ -329,6 +334,7 @@ export class Membership {
     p.status = 'dead';
     p.lastStatusAt = now;
     const ev: MembershipEvent[] = [
+      { kind: 'log', level: 'WARN', text: `node ${from}: is dead` },
       { kind: 'statusChanged', node: from, status: 'dead' },
       { kind: 'nodeShutdown', node: from },
     ];

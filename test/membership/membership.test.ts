@@ -96,6 +96,13 @@ test('a late status is warned about past warntime; the link dies with the node',
   );
 });
 
+test('Late heartbeat intervals are whole milliseconds, as Heartbeat prints them', () => {
+  const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
+  m.onStatus('node2', 7, 'active', 10_000, 1000.25);
+  const ev = m.onStatus('node2', 7, 'active', 10_000, 7595.570288999996);
+  assert.ok(logs(ev).includes('WARN: Late heartbeat: Node node2: interval 6595 ms'), logs(ev).join('\n'));
+});
+
 test('same generation after death = partition heal; higher = restart', () => {
   const m = new Membership(cfg(), 0, { checkIntervalMs: 250 });
   run(m, 0, 3000, 1000);
@@ -133,6 +140,8 @@ test('shutdone marks the peer dead at once, without the deadtime wait', () => {
   assert.ok(kinds(ev).includes('nodeShutdown'));
   assert.ok(!m.isAlive('node2'));
   assert.ok(logs(ev).includes('info: Link node2:eth0 dead.'));
+  // Heartbeat's line for a peer that is gone, shut down or not (what its CTS waits for after a stop), first.
+  assert.deepEqual(logs(ev).slice(0, 2), ['WARN: node node2: is dead', 'info: Link node2:eth0 dead.']);
 });
 
 test('ping nodes: alive on answer, dead after deadping', () => {
