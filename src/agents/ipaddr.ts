@@ -28,6 +28,24 @@ export interface VipPolicy {
   readonly onBeat?: boolean;
 }
 
+/**
+ * Labelled adds (IPaddr) on one address manager run one at a time. Groups are acquired concurrently, and a start
+ * lists the addresses before it adds its own, so two VIPs acquired at once both took `eth1:0`: the kernel accepts
+ * that, but ifconfig (and with it the IPaddr script's status, which Heartbeat's CTS audits with) shows only one of
+ * them. A list and an add are each one netlink round trip: the wait costs a takeover about a millisecond per VIP.
+ */
+const labelQueues = new WeakMap<AddressManager, Promise<unknown>>();
+
+function withLabelLock<T>(addresses: AddressManager, fn: () => Promise<T>): Promise<T> {
+  const prev = labelQueues.get(addresses) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  labelQueues.set(
+    addresses,
+    run.catch(() => undefined),
+  );
+  return run;
+}
+
 /** On the beat, a lease renewal is due this fraction of its interval after the last one. */
 export const ON_BEAT_DUE_FRACTION = 0.75;
 
@@ -121,38 +139,10 @@ export class IpAddrAgent implements ResourceAgent {
   async start(): Promise<OpResult> {
     const issued = this.now();
     try {
-      // One address dump answers "already here?", "which NIC?" and "which label?": on the takeover path each dump
-      // is a netlink round trip through the threadpool, so one instead of three.
-      const addrs = await this.deps.addresses.list();
-      const existing = addrs.find((a) => a.address === this.ip.address);
-      let device: string;
-      let prefixLength: number;
-      if (existing !== undefined) {
-        device = existing.device;
-        prefixLength = existing.prefixLength;
-        if (this.deps.policy.leaseSec !== undefined && existing.dynamic) {
-          await this.deps.addresses.renew(this.ip.address, device, this.deps.policy.leaseSec, prefixLength);
-        }
-      } else {
-        const p = this.placement(addrs);
-        device = p.device;
-        prefixLength = p.prefixLength;
-        await this.deps.addresses.add({
-          address: this.ip.address,
-          prefixLength: p.prefixLength,
-          device,
-          ...(this.kind === 'IPaddr'
-            ? {
-                label: firstFreeLabel(
-                  device,
-                  addrs.filter((a) => a.device === device).map((a) => a.label),
-                ),
-              }
-            : {}),
-          ...(p.broadcast !== undefined ? { broadcast: p.broadcast } : {}),
-          ...(this.deps.policy.leaseSec !== undefined ? { lifetimeSec: this.deps.policy.leaseSec } : {}),
-        });
-      }
+      const place = (): Promise<{ device: string; prefixLength: number }> => this.place();
+      const { device, prefixLength } = await (this.kind === 'IPaddr'
+        ? withLabelLock(this.deps.addresses, place)
+        : place());
       this.device = device;
       this.prefixLength = prefixLength;
       this.held = true;
@@ -167,6 +157,43 @@ export class IpAddrAgent implements ResourceAgent {
         detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
       };
     }
+  }
+
+  /** The address on its NIC: found (its lease renewed) or added. */
+  private async place(): Promise<{ device: string; prefixLength: number }> {
+    // One address dump answers "already here?", "which NIC?" and "which label?": on the takeover path each dump
+    // is a netlink round trip through the threadpool, so one instead of three.
+    const addrs = await this.deps.addresses.list();
+    const existing = addrs.find((a) => a.address === this.ip.address);
+    let device: string;
+    let prefixLength: number;
+    if (existing !== undefined) {
+      device = existing.device;
+      prefixLength = existing.prefixLength;
+      if (this.deps.policy.leaseSec !== undefined && existing.dynamic) {
+        await this.deps.addresses.renew(this.ip.address, device, this.deps.policy.leaseSec, prefixLength);
+      }
+    } else {
+      const p = this.placement(addrs);
+      device = p.device;
+      prefixLength = p.prefixLength;
+      await this.deps.addresses.add({
+        address: this.ip.address,
+        prefixLength: p.prefixLength,
+        device,
+        ...(this.kind === 'IPaddr'
+          ? {
+              label: firstFreeLabel(
+                device,
+                addrs.filter((a) => a.device === device).map((a) => a.label),
+              ),
+            }
+          : {}),
+        ...(p.broadcast !== undefined ? { broadcast: p.broadcast } : {}),
+        ...(this.deps.policy.leaseSec !== undefined ? { lifetimeSec: this.deps.policy.leaseSec } : {}),
+      });
+    }
+    return { device, prefixLength };
   }
 
   /** The burst runs in the background: the address answers at once, the announcements follow. */

@@ -105,6 +105,42 @@ test('on the beat (policy.onBeat): no timers; tick() renews at 3/4 of the interv
   assert.equal(renewals(), 3, 'nothing once released');
 });
 
+test('IPaddr VIPs acquired at once get labels of their own (eth1:0, eth1:1), as ifconfig needs', async () => {
+  const { addresses, arp, agent } = memorySetup({ renewIntervalMs: 60_000 });
+  const second = new IpAddrAgent(
+    '192.168.1.51',
+    'IPaddr',
+    { address: '192.168.1.51', cidr: undefined, nic: undefined, broadcast: undefined },
+    {
+      addresses,
+      arp,
+      policy: { leaseSec: 7, renewIntervalMs: 60_000, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: 0 },
+      log: () => undefined,
+      onLost: () => undefined,
+    },
+  );
+  const third = new IpAddrAgent(
+    '192.168.1.52',
+    'IPaddr',
+    { address: '192.168.1.52', cidr: undefined, nic: undefined, broadcast: undefined },
+    {
+      addresses,
+      arp,
+      policy: { leaseSec: 7, renewIntervalMs: 60_000, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: 0 },
+      log: () => undefined,
+      onLost: () => undefined,
+    },
+  );
+  try {
+    const r = await Promise.all([agent.start(), second.start(), third.start()]);
+    assert.ok(r.every((x) => x.ok));
+    const labels = addresses.log.filter((l) => l.startsWith('add')).map((l) => l.split(' ')[3]);
+    assert.deepEqual([...labels].sort(), ['eth1:0', 'eth1:1', 'eth1:2'], addresses.log.join('\n'));
+  } finally {
+    for (const a of [agent, second, third]) await a.stop();
+  }
+});
+
 test('a VIP moved to another device by hand is still found and removed by stop', async () => {
   const { addresses, agent } = memorySetup({ renewIntervalMs: 60_000 });
   assert.equal((await agent.start()).ok, true);
