@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../util/errors.js';
+import { VERSION } from '../util/version.js';
 
 /** Bytes of bytecode per V8 profiler tick in the daemon (V8's default: 67584). */
 const V8_INTERRUPT_BUDGET = 8192;
@@ -9,7 +10,7 @@ const program = new Command();
 program
   .name('vigil')
   .description('High-availability failover for Linux servers (a successor of Linux-HA Heartbeat 3)')
-  .version('0.1.0')
+  .version(VERSION)
   .exitOverride();
 
 program

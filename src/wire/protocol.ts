@@ -12,7 +12,7 @@ import { type CodecOptions, decodeSigned, splitSigned } from './codec.js';
 import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
 import { DEFAULT_HISTORY_SIZE, SendHistory, ownBytes } from './history.js';
 import { MAX_MESSAGE_BYTES, type WireMessage, getString } from './message.js';
-import { type NakReason, ackBody, nakBody, repnodesBody, rexmitBody } from './messages.js';
+import { type NakReason, ackBody, nakBody, rexmitBody } from './messages.js';
 
 /** Why a packet was not delivered. The first group is hostile or broken input; the rest is normal traffic. */
 export type DropReason =
@@ -767,16 +767,6 @@ export class WireProtocol {
       this.emit('debug', 'rexmit_served', `Retransmitting pkt ${s}`, node.name);
       this.transmit(h.bytes);
     }
-  }
-
-  /**
-   * The `repnodes` answer a `reqnodes` for us needs (a real node stays out of `active` until it gets
-   * one), or undefined for any other message. The caller sends it with `send()`.
-   */
-  repnodesFor(r: Accepted, deletedNodes: readonly string[] = []): WireMessage | undefined {
-    if (r.type !== 'reqnodes') return undefined;
-    const nodes = [...this.byName.values()].filter((e) => !e.ping).map((e) => e.name);
-    return repnodesBody(r.from, nodes, deletedNodes);
   }
 
   /** Cancel every timer (shutdown). What each peer sent stays known (`progress()`, persisted after this). */
