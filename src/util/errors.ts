@@ -20,6 +20,7 @@ export const ErrorCodes = {
   VIGIL_ERR_RSC_DUPLICATE: 'duplicate resource group key',
   VIGIL_ERR_RSC_SCRIPT: 'resource script missing or not executable',
   VIGIL_ERR_RSC_FAILED: 'resource operation failed',
+  VIGIL_ERR_RSC_ARGS: 'resource arguments do not fit the agent',
   VIGIL_ERR_MSG_PARSE: 'malformed message',
   VIGIL_ERR_MSG_TOO_BIG: 'message exceeds the size limit',
   VIGIL_ERR_MSG_FIELD: 'message lacks a required field or has an invalid one',
