@@ -90,7 +90,9 @@ find "$APP/node_modules" -type d \( -name test -o -name tests -o -name benchmark
 find "$APP/node_modules" -type d \( -name .bin -o -name .husky \) -prune -exec rm -rf {} +
 find "$APP/node_modules" -type f \( -name '*.html' -o -name '.git*' \) -delete
 # koffi: its C++ sources and build scripts (the prebuilt glibc module is what loads), and pino's command line.
-rm -rf "$APP/node_modules/koffi/src/koffi/src" "$APP/node_modules/koffi/src/koffi/CMakeLists.txt" \
+find "$APP/node_modules/koffi/src/koffi/src" -type f ! -name '*.js' ! -name '*.cjs' -delete
+rm -f "$APP/node_modules/koffi/src/koffi/src/trampolines.cjs"
+rm -rf "$APP/node_modules/koffi/src/koffi/CMakeLists.txt" \
   "$APP/node_modules/koffi/vendor" "$APP/node_modules/koffi/lib" "$APP/node_modules/koffi/cnoke.cjs" "$APP/node_modules/koffi/doc" \
   "$APP/node_modules/@koromix/koffi-linux-x64/musl_x64" "$APP/node_modules/pino/bin.js"
 find "$APP/node_modules" -type d -empty -delete

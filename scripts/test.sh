@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command (npm test) and CI's (.ci/run): install what is missing, build, lint, run every test.
+# The README's test command (npm test) and CI's (.ci/run): install what is missing, build, lint, package, run every
+# test on this machine's Node.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
@@ -8,6 +9,8 @@ ensure_node_modules
 npx tsc -p tsconfig.json
 npx eslint --max-warnings 0 .
 npx prettier --check --log-level warn .
+# The npm package and the .deb (build/), so that the install tests below have something to install.
+bash scripts/package.sh
 # One runner for everything; lab tests (test/lab) share the machine's two cores and its namespaces,
 # so files run one at a time.
-exec node --test --test-concurrency=1 dist/test/
+node --test --test-concurrency=1 dist/test/

@@ -100,6 +100,7 @@ test(
       await run(`dpkg-query -W -f '\${Package} \${db:Status-Status}\\n' heartbeat vigil
 dpkg -S /usr/bin/cl_status /usr/lib/heartbeat/heartbeat /usr/share/heartbeat/hb_standby
 vigil --version
+/usr/lib/vigil/node/bin/node -e "await import('/usr/lib/vigil/app/dist/src/daemon/main.js'); await import('/usr/lib/vigil/app/dist/src/os/libc.js'); console.log('daemon modules load')" --input-type=module
 node --version
 /usr/lib/vigil/node/bin/node --version
 ls /etc/ha.d`),
@@ -110,6 +111,7 @@ ls /etc/ha.d`),
     assert.match(after, /^vigil: \/usr\/bin\/cl_status$/m);
     assert.match(after, /^vigil: \/usr\/lib\/heartbeat\/heartbeat$/m);
     assert.match(after, new RegExp(`^${pkg.version.replace(/\./g, '\\.')}$`, 'm'), 'vigil --version');
+    assert.match(after, /^daemon modules load$/m, 'every module of the daemon, koffi with its native part, loads');
     assert.match(after, /^v18\./m, "Debian's node untouched");
     assert.match(after, /^v24\./m, "Vigil's own runtime");
     assert.match(after, /^ha\.cf\.sample$/m);
