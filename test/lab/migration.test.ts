@@ -13,7 +13,7 @@
  * runs on the package's own Node.js 24. Removing the overlay is the way back. Needs `npm run package` first.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -22,6 +22,7 @@ import { HEARTBEAT_BIN, HeartbeatDriver } from '../../lab/drivers/heartbeat.js';
 import { serviceEnv } from '../../lab/drivers/common.js';
 import { VigilDriver } from '../../lab/drivers/vigil.js';
 import { mustRun, nowMs, runCmd, waitFor } from '../../lab/exec.js';
+import { installPackage, removePackage, unpackDeb } from '../../lab/package-install.js';
 import { Prober, type Gap } from '../../lab/prober.js';
 import { vipHolders } from '../../lab/soak.js';
 import { cleanup, IFACE, Lab, VIP } from '../../lab/topology.js';
@@ -33,7 +34,8 @@ const TUTORIAL_LOG = '/var/log/heartbeat.log';
 const hb = new HeartbeatDriver();
 const vigil = new VigilDriver();
 
-type Impl = 'heartbeat' | 'vigil';
+/** vigil-prev: the previous release (scripts/previous-release.sh), run from its source build on the machine's node. */
+type Impl = 'heartbeat' | 'vigil' | 'vigil-prev';
 
 interface Step {
   readonly what: string;
@@ -55,11 +57,26 @@ class Migration {
   constructor(
     readonly lab: Lab,
     private readonly debRoot: string,
+    private readonly prevDir?: string,
   ) {}
 
-  /** Beside the unpacked package (a host sees the machine's /tmp, but its own /run). */
-  private get layers(): string {
-    return `${this.debRoot}.layers`;
+  private prev(tool: string): string {
+    if (this.prevDir === undefined) throw new Error('no previous release');
+    return `${this.prevDir}/dist/src/cli/${tool}.js`;
+  }
+
+  /** The previous release, started the way its from-source install starts (`vigil start`). */
+  async startPrev(host: string): Promise<void> {
+    const r = await this.lab.sh(host, `${serviceEnv()} ${process.execPath} ${this.prev('vigil')} start`, {
+      timeoutMs: 90_000,
+    });
+    assert.equal(r.code, 0, `previous vigil start on ${host}: ${r.stdout}${r.stderr}`);
+    this.impl.set(host, 'vigil-prev');
+  }
+
+  /** What answers Heartbeat's tools on `host`: the package's (on PATH, over /usr) or the previous release's. */
+  private tool(host: string, name: string): [string, string[]] {
+    return this.impl.get(host) === 'vigil-prev' ? [process.execPath, [this.prev(name)]] : [name, []];
   }
 
   async tail(host: string): Promise<string> {
@@ -79,7 +96,7 @@ class Migration {
     this.steps.push({ what, from, to: nowMs() });
   }
 
-  /** The tutorial files on every node, and the layers every "install" reuses. */
+  /** The tutorial files on every node. */
   async prepare(): Promise<void> {
     for (const n of this.lab.nodes) {
       for (const f of ['ha.cf', 'authkeys'])
@@ -89,13 +106,6 @@ class Migration {
       await writeFile(this.lab.hostPath(n, '/etc/ha.d/haresources'), `linux1 IPaddr::${VIP}/24/${IFACE}\n`);
     }
     for (const n of this.lab.nodes) await mustRun('chmod', ['600', this.lab.hostPath(n, '/etc/ha.d/authkeys')]);
-    // What removing Debian's heartbeat package takes away from /usr: its daemon directory and its tools (an
-    // overlay whiteout is a 0/0 character device). cl_status, hb_standby and hb_takeover are then Vigil's.
-    const gone = `${this.layers}/heartbeat-removed`;
-    await mkdir(`${gone}/usr/libexec`, { recursive: true });
-    await mkdir(`${gone}/usr/bin`, { recursive: true });
-    await mustRun('mknod', [`${gone}/usr/libexec/heartbeat`, 'c', '0', '0']);
-    await mustRun('mknod', [`${gone}/usr/bin/cl_respawn`, 'c', '0', '0']);
   }
 
   async startHeartbeat(host: string): Promise<void> {
@@ -103,30 +113,16 @@ class Migration {
     this.impl.set(host, 'heartbeat');
   }
 
-  /** `apt install ./vigil.deb` on `host`, as far as that host can see: the package's files over its own. */
+  /** `apt install ./vigil.deb` on `host`, as far as that host can see (lab/package-install.ts). */
   async installVigil(host: string): Promise<void> {
-    const initd = `/var/lib/heartbeat/mig-init.d`;
-    const dir = this.lab.hostPath(host, initd);
-    await mustRun('rm', ['-rf', dir]);
-    await mustRun('cp', ['-a', '/etc/init.d', dir]);
-    await mustRun('rm', ['-f', `${dir}/heartbeat`]);
-    await copyFile(`${this.debRoot}/etc/init.d/vigil`, `${dir}/vigil`);
-    await copyFile(`${this.debRoot}/etc/ha.d/ha.cf.sample`, this.lab.hostPath(host, '/etc/ha.d/ha.cf.sample'));
-    const lower = `${this.debRoot}/usr:${this.layers}/heartbeat-removed/usr:/usr`;
-    const r = await this.lab.sh(
-      host,
-      `mount -t overlay vigil-usr -o ro,lowerdir=${lower} /usr && mount --bind ${initd} /etc/init.d`,
-    );
-    assert.equal(r.code, 0, `install on ${host}: ${r.stderr}`);
+    await installPackage(this.lab, host, this.debRoot);
     const v = await this.lab.exec(host, '/usr/sbin/vigil', ['--version']);
     assert.equal(v.code, 0, v.stderr);
     assert.equal(await this.lab.sh(host, `test -e ${HEARTBEAT_BIN}`).then((x) => x.code), 1, 'heartbeat removed');
   }
 
   async uninstallVigil(host: string): Promise<void> {
-    // Lazily, as dpkg replaces files under running programs: what still has a file open keeps it.
-    const r = await this.lab.sh(host, 'umount /etc/init.d && umount -l /usr');
-    assert.equal(r.code, 0, `uninstall on ${host}: ${r.stderr}`);
+    await removePackage(this.lab, host);
   }
 
   /** The package's init script, as the postinst's invoke-rc.d (or a boot) runs it, with a service manager's env. */
@@ -145,14 +141,22 @@ class Migration {
   }
 
   async stop(host: string): Promise<void> {
-    if (this.impl.get(host) === 'vigil') await this.stopVigil(host);
-    else await hb.stop(this.lab, host);
+    const impl = this.impl.get(host);
+    if (impl === 'vigil') await this.stopVigil(host);
+    else if (impl === 'vigil-prev') {
+      const r = await this.lab.sh(host, `${serviceEnv()} ${process.execPath} ${this.prev('vigil')} stop`, {
+        timeoutMs: 200_000,
+      });
+      assert.equal(r.code, 0, `previous vigil stop on ${host}: ${r.stdout}${r.stderr}`);
+    } else await hb.stop(this.lab, host);
     this.impl.delete(host);
   }
 
   /** Heartbeat's own hb_standby path on either implementation (Vigil's package puts its tool there). */
   async standby(host: string): Promise<void> {
-    const r = await this.lab.exec(host, '/usr/share/heartbeat/hb_standby', ['all'], { timeoutMs: 30_000 });
+    const [cmd, pre] =
+      this.impl.get(host) === 'vigil-prev' ? this.tool(host, 'hb_standby') : ['/usr/share/heartbeat/hb_standby', []];
+    const r = await this.lab.exec(host, cmd, [...pre, 'all'], { timeoutMs: 30_000 });
     assert.equal(r.code, 0, `hb_standby on ${host}: ${r.stdout}${r.stderr}`);
   }
 
@@ -164,7 +168,8 @@ class Migration {
         [a, b],
         [b, a],
       ] as const) {
-        const r = await this.lab.exec(me, 'cl_status', ['nodestatus', peer], { timeoutMs: 10_000 });
+        const [cmd, pre] = this.tool(me, 'cl_status');
+        const r = await this.lab.exec(me, cmd, [...pre, 'nodestatus', peer], { timeoutMs: 10_000 });
         if (r.stdout.trim() !== 'active') return undefined;
       }
       return true;
@@ -198,11 +203,13 @@ function describe(leg: Leg, steps: readonly Step[]): string {
 
 async function migrate(t: TestContext, m: Migration, prober: Prober, to: Impl): Promise<Leg> {
   const [home, other] = m.lab.nodes as [string, string];
+  const startImpls = m.lab.nodes.map((n) => m.impl.get(n) ?? '?');
   const from = nowMs();
   const replace = async (host: string): Promise<void> => {
-    await m.step(`stop ${m.impl.get(host) ?? '?'} on ${host}`, () => m.stop(host));
+    const was = m.impl.get(host);
+    await m.step(`stop ${was ?? '?'} on ${host}`, () => m.stop(host));
     if (to === 'vigil') {
-      await m.step(`install Vigil on ${host}`, () => m.installVigil(host));
+      await m.step(`${was === 'vigil-prev' ? 'upgrade' : 'install'} Vigil on ${host}`, () => m.installVigil(host));
       await m.step(`start Vigil on ${host}`, () => m.startVigil(host));
     } else {
       await m.step(`remove Vigil from ${host}`, () => m.uninstallVigil(host));
@@ -227,7 +234,7 @@ async function migrate(t: TestContext, m: Migration, prober: Prober, to: Impl): 
   await m.step('settle', () => new Promise((r) => setTimeout(r, 5000)));
   const leg = outages(prober, from, nowMs());
   t.diagnostic(
-    `to ${to}: ${leg.gaps.length} outages, ${Math.round(leg.totalMs)} ms in all, longest ` +
+    `to ${to} (from ${[...new Set(startImpls)].join('+')}): ${leg.gaps.length} outages, ${Math.round(leg.totalMs)} ms in all, longest ` +
       `${leg.longest === undefined ? 0 : Math.round(leg.longest.ms)} ms (${describe(leg, m.steps)})`,
   );
   for (const n of m.lab.nodes) assert.equal(m.impl.get(n), to);
@@ -254,7 +261,7 @@ test('rolling migration of a live Heartbeat pair to Vigil (the .deb), and back',
   try {
     lab = await Lab.up({ prefix: PREFIX, nodes: 2 });
     const debRoot = join(work, 'deb-root');
-    await mustRun('dpkg-deb', ['-x', deb, debRoot]);
+    await unpackDeb(deb, debRoot);
     const m = new Migration(lab, debRoot);
     await m.prepare();
     await m.step('start Heartbeat on both nodes', async () => {
@@ -293,3 +300,52 @@ test('rolling migration of a live Heartbeat pair to Vigil (the .deb), and back',
   }
   assert.deepEqual(await leftovers(PREFIX), []);
 });
+
+test(
+  'rolling upgrade from the previous release to this one (the .deb): one cluster throughout',
+  { timeout: 900_000 },
+  async (t) => {
+    if (!needRoot(t)) return;
+    const deb = await builtDeb();
+    if (deb === undefined) {
+      t.skip('no build/vigil_<version>_<arch>.deb: run `npm run package` first');
+      return;
+    }
+    const prev = await runCmd('bash', [`${REPO}scripts/previous-release.sh`], { timeoutMs: 600_000 });
+    if (prev.code === 2) {
+      t.skip(prev.stderr.trim());
+      return;
+    }
+    assert.equal(prev.code, 0, `scripts/previous-release.sh: ${prev.stderr}`);
+    await cleanup(PREFIX);
+    const work = await mkdtemp(join(tmpdir(), 'vigil-upg-'));
+    let lab: Lab | undefined;
+    let prober: Prober | undefined;
+    try {
+      lab = await Lab.up({ prefix: PREFIX, nodes: 2 });
+      const debRoot = join(work, 'deb-root');
+      await unpackDeb(deb, debRoot);
+      const m = new Migration(lab, debRoot, prev.stdout.trim());
+      await m.prepare();
+      await m.step('start the previous release on both nodes', async () => {
+        await Promise.all(lab!.nodes.map((n) => m.startPrev(n)));
+        await m.joined(120_000);
+        await m.holds('linux1', 120_000);
+      });
+      prober = new Prober(lab.netns('client'), IFACE, VIP);
+      await prober.start();
+      await waitFor('the client to get replies', 20_000, () =>
+        Promise.resolve(prober!.replies.length > 20 ? true : undefined),
+      );
+      // migrate() checks at each step that the two versions see each other as active: one cluster.
+      const leg = await migrate(t, m, prober, 'vigil');
+      await prober.stop();
+      assert.ok(leg.longest === undefined || leg.longest.ms < 10_000, describe(leg, m.steps));
+    } finally {
+      await prober?.stop().catch(() => undefined);
+      await cleanup(PREFIX);
+      await rm(work, { recursive: true, force: true });
+    }
+    assert.deepEqual(await leftovers(PREFIX), []);
+  },
+);
