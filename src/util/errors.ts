@@ -17,6 +17,7 @@ export const ErrorCodes = {
   VIGIL_ERR_RSC_NODE: 'haresources names an unknown node',
   VIGIL_ERR_RSC_DUPLICATE: 'duplicate resource group key',
   VIGIL_ERR_RSC_SCRIPT: 'resource script missing or not executable',
+  VIGIL_ERR_RSC_ARGS: 'resource arguments do not fit the agent',
   VIGIL_ERR_MSG_TOO_BIG: 'message exceeds the size limit',
   VIGIL_ERR_MSG_FIELD: 'message lacks a required field or has an invalid one',
   VIGIL_ERR_MSG_TYPE: 'message type not handled by the engine',
