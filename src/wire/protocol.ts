@@ -472,6 +472,10 @@ export class WireProtocol {
       return this.drop('unknown_node', info.src);
     }
     const self = node.name === this.o.localNode;
+    // Our own packets carry our generation: one of an earlier run of ours is a capture played back at us.
+    if (self && info.generation !== undefined && info.generation !== this.o.generation) {
+      return this.drop('replay', `our own generation ${info.generation}, not ${this.o.generation}`);
+    }
 
     const t = this.track(node, info);
     if (t.verdict === 'replay') return this.drop('replay', t.detail);
