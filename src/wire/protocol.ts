@@ -1,4 +1,7 @@
 /**
+ * (One file, longer than most: per-peer sequence tracking, retransmission, ACKs, replay floors and the receive
+ * path all read and write the same per-peer state; split, each part would reach into the others.)
+ *
  * One node's end of the Heartbeat protocol, pure: bytes in → an accepted message or a counted drop;
  * messages out → signed bytes handed to an injected `transmit`. Sequence tracking, retransmission
  * (requests, history, NAKs), ACKs and the generation rules live here (heartbeat.c `should_drop_message`,
