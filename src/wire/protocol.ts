@@ -1,4 +1,7 @@
 /**
+ * (One file, longer than most: per-peer sequence tracking, retransmission, ACKs, replay floors and the receive
+ * path all read and write the same per-peer state; split, each part would reach into the others.)
+ *
  * One node's end of the Heartbeat protocol, pure: bytes in → an accepted message or a counted drop;
  * messages out → signed bytes handed to an injected `transmit`. Sequence tracking, retransmission
  * (requests, history, NAKs), ACKs and the generation rules live here (heartbeat.c `should_drop_message`,
@@ -472,6 +475,10 @@ export class WireProtocol {
       return this.drop('unknown_node', info.src);
     }
     const self = node.name === this.o.localNode;
+    // Our own packets carry our generation: one of an earlier run of ours is a capture played back at us.
+    if (self && info.generation !== undefined && info.generation !== this.o.generation) {
+      return this.drop('replay', `our own generation ${info.generation}, not ${this.o.generation}`);
+    }
 
     const t = this.track(node, info);
     if (t.verdict === 'replay') return this.drop('replay', t.detail);
