@@ -20,7 +20,6 @@ const ioModules = [
   'os',
   'node:os',
   'koffi',
-  'pino',
   'timers',
   'node:timers',
   'worker_threads',

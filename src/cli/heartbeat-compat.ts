@@ -13,6 +13,7 @@
  * `-l` (no realtime), `-v` (verbose) and `-M` (do not manage resources) are accepted and have no effect here: the
  * realtime policy is ha.cf's `realtime`, and Vigil always manages haresources.
  */
+import { VERSION } from '../util/version.js';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
@@ -130,8 +131,7 @@ export async function heartbeatCompat(argv: readonly string[], configDir = '/etc
   const pid = await readLivePid(pidfile);
   switch (args.action) {
     case 'version': {
-      const { packageVersion } = await import('./version.js');
-      process.stdout.write(`${HEARTBEAT_VERSION} (Vigil ${await packageVersion()})\n`);
+      process.stdout.write(`${HEARTBEAT_VERSION} (Vigil ${VERSION})\n`);
       return LSB_EXIT_OK;
     }
     case 'stop': {
