@@ -1,5 +1,5 @@
 /**
- * `npm run cts -- [--impl heartbeat|vigil|mixed] [--iterations N] [--seed S] [--json] [--out FILE] [--prefix P]`
+ * `npm run cts -- [--impl heartbeat|vigil|mixed] [--iterations N] [--seed S] [--minutes M] [--json] [--out FILE]`
  * runs Heartbeat's Cluster Test Suite in the lab and prints test × pass/fail with the first failing log excerpt of
  * each failing test. `--report FILE...` prints the table of saved results instead (JSON, or JSON gzipped).
  */
@@ -17,7 +17,8 @@ function describe(r: CampaignResult): string {
     .map(([n, i]) => `${n} ${i}`)
     .join(', ');
   const t = r.seconds >= 3600 ? `${(r.seconds / 3600).toFixed(1)} h` : `${Math.round(r.seconds / 60)} min`;
-  return `CTS against ${r.impl} (${nodes}): ${r.iterations} iterations, seed ${r.seed}, ${t}; CTS ${
+  const its = r.runs.length === r.iterations ? `${r.iterations}` : `${r.runs.length} of ${r.iterations}`;
+  return `CTS against ${r.impl} (${nodes}): ${its} iterations, seed ${r.seed}, ${t}; CTS ${
     r.ctsCompleted ? 'completed' : `did not complete (exit ${String(r.exitCode)})`
   }`;
 }
@@ -29,6 +30,8 @@ export function reportText(r: CampaignResult): string {
       '',
       `Before the first test: BadNews ${r.setup.badNews.length}, audits failed ${r.setup.auditFailures.length}`,
     );
+  if (r.cutShort !== undefined)
+    lines.push('', `Stopped at the time limit during ${r.cutShort.test} (iteration ${r.cutShort.n}, not counted)`);
   if (r.fatal.length > 0) lines.push('', 'CTS reported:', ...r.fatal.map((f) => `  ${f}`));
   if (r.power.length > 0)
     lines.push(
@@ -74,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--out <file>', 'also write the result there (JSON; gzipped when the name ends in .gz)')
     .option('--logs <dir>', "keep CTS's output and the exerciser's log there")
     .option('--choose <test>', "CTS's --choose: run only this test")
+    .option('--minutes <m>', 'stop CTS after this many minutes (the test it is in then is not counted)')
     .option('--quiet', "do not echo CTS's lines while it runs")
     .option('--report <files...>', 'print the table of saved results and run nothing')
     .option('--hold', 'set the lab up (CTS ready on the exerciser), print how to enter each host, wait for Ctrl-C')
@@ -89,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
     logs?: string;
     quiet?: boolean;
     choose?: string;
+    minutes?: string;
     report?: string[];
     hold?: boolean;
   }>();
@@ -101,6 +106,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (o.hold === true) return hold(o.impl, o.prefix);
   if (!/^\d+$/.test(o.iterations)) throw new VigilError('VIGIL_ERR_USAGE', `--iterations must be a number`);
+  if (o.minutes !== undefined && !/^\d+$/.test(o.minutes))
+    throw new VigilError('VIGIL_ERR_USAGE', `--minutes must be a whole number`);
   const r = await runCampaign({
     impl: o.impl,
     iterations: Number(o.iterations),
@@ -108,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
     prefix: o.prefix,
     ...(o.logs !== undefined ? { keepDir: o.logs } : {}),
     ...(o.choose !== undefined ? { choose: o.choose } : {}),
+    ...(o.minutes !== undefined ? { timeLimitMs: Number(o.minutes) * 60_000 } : {}),
     ...(o.quiet === true || o.json === true
       ? {}
       : {

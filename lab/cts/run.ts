@@ -59,6 +59,11 @@ export interface CampaignOptions {
   readonly silenceLimitMs?: number;
   /** CTS's --choose: run this test only */
   readonly choose?: string;
+  /**
+   * Stop CTS after this long (a campaign that has to end by a given time); the test it was running then is cut
+   * short and counted neither way (`cutShort`).
+   */
+  readonly timeLimitMs?: number;
 }
 
 export interface CampaignResult {
@@ -85,6 +90,8 @@ export interface CampaignResult {
   readonly power: PowerEvent[];
   readonly rows: TestRow[];
   readonly runs: Iteration[];
+  /** the iteration the lab stopped CTS in (time or silence limit): not in `runs` or `rows` */
+  readonly cutShort?: Iteration;
 }
 
 export function nodeImpls(impl: CtsImpl, nodes: readonly string[]): Record<string, HostImpl> {
@@ -290,10 +297,19 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     createInterface({ input: child.stderr }).on('line', onLine);
     createInterface({ input: child.stdout }).on('line', onLine);
     const limit = o.silenceLimitMs ?? 45 * 60_000;
+    const started = Date.now();
+    const stop = { byLab: false };
     const exitCode = await new Promise<number | null>((resolve) => {
       const watchdog = setInterval(() => {
-        if (Date.now() - lastOutput > limit) {
-          onLine(`vigil lab cts: CTS said nothing for ${Math.round(limit / 60_000)} min; stopping it`);
+        const silent = Date.now() - lastOutput > limit;
+        const late = o.timeLimitMs !== undefined && Date.now() - started > o.timeLimitMs;
+        if ((silent || late) && !stop.byLab) {
+          onLine(
+            silent
+              ? `vigil lab cts: CTS said nothing for ${Math.round(limit / 60_000)} min; stopping it`
+              : `vigil lab cts: time limit of ${Math.round((o.timeLimitMs ?? 0) / 60_000)} min reached; stopping CTS`,
+          );
+          stop.byLab = true;
           child.kill('SIGKILL');
         }
       }, 10_000);
@@ -309,6 +325,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     await writeFile(`${keep}/ha-log`, logText, 'latin1');
     const logLines = logText.split('\n');
     const parsed = parseCtsMessages(messages);
+    // The test CTS was in when the lab stopped it has no verdict.
+    const cutShort = stop.byLab && !parsed.summary.completed ? parsed.iterations.pop() : undefined;
     for (const it of parsed.iterations) {
       if (it.testFailed || it.badNews.length > 0 || it.auditFailures.length > 0) it.excerpt = excerptFor(logLines, it);
     }
@@ -332,6 +350,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       power,
       rows: tabulate(parsed.iterations),
       runs: parsed.iterations,
+      ...(cutShort !== undefined ? { cutShort } : {}),
     };
   } finally {
     await cl.down();

@@ -34,3 +34,18 @@ export async function leftovers(prefix: string): Promise<string[]> {
   }
   return found;
 }
+
+/**
+ * Processes still inside one of this lab's hosts (their mount table holds the lab's bind mounts): a host that
+ * outlived its namespaces (a PID namespace's daemons, say) is found here when leftovers() sees nothing.
+ */
+export async function labProcesses(prefix: string): Promise<number[]> {
+  const needle = ` /run/vigil-lab/${prefix}/`;
+  const found: number[] = [];
+  for (const p of await readdir('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    const mounts = await readFile(`/proc/${p}/mountinfo`, 'utf8').catch(() => '');
+    if (mounts.includes(needle)) found.push(Number(p));
+  }
+  return found;
+}
