@@ -85,7 +85,8 @@ export async function assertRoot(): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether the path exists (the lab's checks of its own files and mounts). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;

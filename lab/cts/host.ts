@@ -20,11 +20,11 @@
  * Nothing here touches the machine's own namespaces: every mount is made inside a host's mount namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, copyFile, mkdir, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { VigilError } from '../../src/util/errors.js';
 import { mustRun, runCmd, sleep, waitFor, type RunResult } from '../exec.js';
-import { CLIENT_IP, IFACE, VIP_CIDR, type Lab } from '../topology.js';
+import { CLIENT_IP, exists, IFACE, VIP_CIDR, type Lab } from '../topology.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const FILES = `${REPO}lab/cts/files`;
@@ -310,15 +310,6 @@ export class CtsHost {
       }
     }
     await this.cycling?.catch(() => undefined);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -107,30 +107,22 @@ test('on the beat (policy.onBeat): no timers; tick() renews at 3/4 of the interv
 
 test('IPaddr VIPs acquired at once get labels of their own (eth1:0, eth1:1), as ifconfig needs', async () => {
   const { addresses, arp, agent } = memorySetup({ renewIntervalMs: 60_000 });
-  const second = new IpAddrAgent(
-    '192.168.1.51',
-    'IPaddr',
-    { address: '192.168.1.51', cidr: undefined, nic: undefined, broadcast: undefined },
-    {
-      addresses,
-      arp,
-      policy: { leaseSec: 7, renewIntervalMs: 60_000, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: 0 },
-      log: () => undefined,
-      onLost: () => undefined,
-    },
-  );
-  const third = new IpAddrAgent(
-    '192.168.1.52',
-    'IPaddr',
-    { address: '192.168.1.52', cidr: undefined, nic: undefined, broadcast: undefined },
-    {
-      addresses,
-      arp,
-      policy: { leaseSec: 7, renewIntervalMs: 60_000, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: 0 },
-      log: () => undefined,
-      onLost: () => undefined,
-    },
-  );
+  // More VIPs on the same address manager, as one node's haresources line would start them.
+  const another = (ip: string): IpAddrAgent =>
+    new IpAddrAgent(
+      ip,
+      'IPaddr',
+      { address: ip, cidr: undefined, nic: undefined, broadcast: undefined },
+      {
+        addresses,
+        arp,
+        policy: { leaseSec: 7, renewIntervalMs: 60_000, garpCount: 10, garpIntervalMs: 500, garpRefreshMs: 0 },
+        log: () => undefined,
+        onLost: () => undefined,
+      },
+    );
+  const second = another('192.168.1.51');
+  const third = another('192.168.1.52');
   try {
     const r = await Promise.all([agent.start(), second.start(), third.start()]);
     assert.ok(r.every((x) => x.ok));

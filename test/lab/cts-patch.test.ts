@@ -4,7 +4,7 @@
  * survives, apart from the build placeholders), and the ported CTS builds Heartbeat's test and audit lists.
  * No root needed; skipped when Debian's heartbeat package (its CTS) or python3 is missing.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,22 @@ async function available(): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+/** The ported CTS in a temporary directory for `body`; skipped with a message when this machine lacks CTS. */
+async function withPortedCts(t: TestContext, body: (dir: string) => Promise<void>): Promise<void> {
+  const missing = await available();
+  if (missing !== undefined) {
+    t.skip(missing);
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-cts-'));
+  try {
+    await preparePortedCts(`${dir}/cts`);
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 test('every hunk of the patch says why, right above it', async () => {
@@ -46,14 +62,7 @@ test('every hunk of the patch says why, right above it', async () => {
 });
 
 test('the patch applies to the shipped CTS, compiles, and changes no literal but the placeholders', async (t) => {
-  const missing = await available();
-  if (missing !== undefined) {
-    t.skip(missing);
-    return;
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'vigil-cts-'));
-  try {
-    await preparePortedCts(`${dir}/cts`);
+  await withPortedCts(t, async (dir) => {
     const r = await runCmd(PYTHON, ['-m', 'py_compile', ...[...MODULES, 'CM_vigil.py'].map((m) => `${dir}/cts/${m}`)]);
     assert.equal(r.code, 0, r.stderr);
     // Python's own tokenizer: every STRING and NUMBER token, counted, before and after.
@@ -85,20 +94,11 @@ print(json.dumps(out))
     assert.deepEqual(removed, { '"@HA_VARLOGDIR@/ha-log"': 1, '"@HA_VARLOGDIR@/ha-log-"': 1 });
     // What comes in: those values, the separator of a join, the byte-transparent encoding. No pattern, no number.
     for (const a of added) assert.ok(['"/var/log/ha-log"', '"/var/log/ha-log-"', '" "', '"latin-1"'].includes(a), a);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("the ported CTS builds CM_hb's test and audit lists (Heartbeat's and Vigil's cluster manager)", async (t) => {
-  const missing = await available();
-  if (missing !== undefined) {
-    t.skip(missing);
-    return;
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'vigil-cts-'));
-  try {
-    await preparePortedCts(`${dir}/cts`);
+  await withPortedCts(t, async (dir) => {
     await writeFile(`${dir}/ha.cf`, 'auto_failback on\nnode localhost\n');
     await writeFile(`${dir}/haresources`, 'localhost IPaddr::192.168.1.50/24/eth1\n');
     const script = `
@@ -132,7 +132,5 @@ for cls in (CM_hb.HeartbeatCM, CM_vigil.VigilCM):
     const want =
       'Flip Restart Stonith StartOnebyOne SimulStart SimulStop StopOnebyOne RestartOnebyOne standby DetectionTime Split_brain SpecialTest1 | ResourceAudit';
     assert.deepEqual(r.stdout.trim().split('\n'), [`HeartbeatCM ${want}`, `VigilCM ${want}`]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
