@@ -31,7 +31,7 @@ export function reportText(r: CampaignResult): string {
       `Before the first test: BadNews ${r.setup.badNews.length}, audits failed ${r.setup.auditFailures.length}`,
     );
   if (r.cutShort !== undefined)
-    lines.push('', `Stopped at the time limit during ${r.cutShort.test} (iteration ${r.cutShort.n}, not counted)`);
+    lines.push('', `Stopped during ${r.cutShort.test} (iteration ${r.cutShort.n}, not counted)`);
   if (r.fatal.length > 0) lines.push('', 'CTS reported:', ...r.fatal.map((f) => `  ${f}`));
   if (r.power.length > 0)
     lines.push(

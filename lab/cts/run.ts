@@ -90,7 +90,7 @@ export interface CampaignResult {
   readonly power: PowerEvent[];
   readonly rows: TestRow[];
   readonly runs: Iteration[];
-  /** the iteration the lab stopped CTS in (time or silence limit): not in `runs` or `rows` */
+  /** the iteration CTS was stopped in (the lab's time or silence limit, or a signal): not in `runs` or `rows` */
   readonly cutShort?: Iteration;
 }
 
@@ -325,8 +325,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     await writeFile(`${keep}/ha-log`, logText, 'latin1');
     const logLines = logText.split('\n');
     const parsed = parseCtsMessages(messages);
-    // The test CTS was in when the lab stopped it has no verdict.
-    const cutShort = stop.byLab && !parsed.summary.completed ? parsed.iterations.pop() : undefined;
+    // The test CTS was in when it was stopped (by the lab's limits, or by a signal from anyone) has no verdict.
+    const killed = stop.byLab || exitCode === null;
+    const cutShort = killed && !parsed.summary.completed ? parsed.iterations.pop() : undefined;
     for (const it of parsed.iterations) {
       if (it.testFailed || it.badNews.length > 0 || it.auditFailures.length > 0) it.excerpt = excerptFor(logLines, it);
     }
