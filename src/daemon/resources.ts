@@ -7,6 +7,7 @@ import { OcfAgent } from '../agents/ocf.js';
 import { ScriptAgent, type ScriptObserver } from '../agents/script.js';
 import { SystemdAgent } from '../agents/systemd.js';
 import type { CompiledConfig, Resource, ResourceGroup } from '../config/types.js';
+import { IP_AGENTS } from '../config/haresources.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import type { AddressManager } from '../os/ip.js';
 import type { Logger } from '../obs/log.js';
@@ -66,7 +67,7 @@ function builtinMail(config: CompiledConfig): boolean {
 /** Whether a haresources resource runs a script (found by Heartbeat's lookup) rather than a built-in agent. */
 export function runsScript(config: CompiledConfig, r: Resource): boolean {
   if (r.type === 'MailTo' && builtinMail(config)) return false;
-  return !((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined);
+  return !(IP_AGENTS.has(r.type) && r.ip !== undefined);
 }
 
 /** The environment Heartbeat gives resource scripts (HA_* from ha.cf, `env` lines as HA_N=V). */
@@ -185,8 +186,8 @@ export class ResourceManager {
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
     if (r.type === 'MailTo' && builtinMail(this.deps.config))
       return new LazyMailToAgent(r, g.key, this.mailContext(g.key));
-    if ((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined) {
-      return new IpAddrAgent(r.spec, r.type, r.ip, {
+    if (IP_AGENTS.has(r.type) && r.ip !== undefined) {
+      return new IpAddrAgent(r.spec, r.type === 'IPaddr' ? 'IPaddr' : 'IPaddr2', r.ip, {
         addresses: this.deps.addresses,
         arp: this.deps.arp,
         policy: this.policy,
