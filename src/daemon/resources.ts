@@ -187,7 +187,8 @@ export class ResourceManager {
     if (r.type === 'MailTo' && builtinMail(this.deps.config))
       return new LazyMailToAgent(r, g.key, this.mailContext(g.key));
     if (IP_AGENTS.has(r.type) && r.ip !== undefined) {
-      return new IpAddrAgent(r.spec, r.type === 'IPaddr' ? 'IPaddr' : 'IPaddr2', r.ip, {
+      const kind = r.type === 'IPaddr' ? 'IPaddr' : r.type === 'IPv6addr' ? 'IPv6addr' : 'IPaddr2';
+      return new IpAddrAgent(r.spec, kind, r.ip, {
         addresses: this.deps.addresses,
         arp: this.deps.arp,
         policy: this.policy,
@@ -359,13 +360,17 @@ export class ResourceManager {
   }
 
   /** The VIPs held here now, captured before dispose() forgets them (daemon/fatal.ts). */
-  heldVips(): { readonly address: string; readonly device: string }[] {
+  heldVips(): { readonly address: string; readonly device: string; readonly prefixLength?: number }[] {
     return this.ipAgents.flatMap((a) => a.heldAt() ?? []);
   }
 
   /** Removes one VIP directly (netlink), bypassing its agent: for the fatal-error path only. */
-  removeVip(v: { readonly address: string; readonly device: string }): Promise<boolean> {
-    return this.deps.addresses.remove(v.address, v.device);
+  removeVip(v: {
+    readonly address: string;
+    readonly device: string;
+    readonly prefixLength?: number;
+  }): Promise<boolean> {
+    return this.deps.addresses.remove(v.address, v.device, v.prefixLength);
   }
 }
 
