@@ -256,6 +256,11 @@ export function setIntOption(fd: number, level: number, name: number, value: num
   check(libc().setsockopt(fd, level, name, intBuf(value), 4), 'VIGIL_ERR_SOCKET_OPTION', 'setsockopt', label);
 }
 
+/** A socket option whose value is a struct (ICMP6_FILTER...), given as its bytes. */
+export function setsockoptBuffer(fd: number, level: number, name: number, value: Buffer, label: string): void {
+  check(libc().setsockopt(fd, level, name, value, value.length), 'VIGIL_ERR_SOCKET_OPTION', 'setsockopt', label);
+}
+
 /** Reads an int-valued option back (also the byte-valued IP_MULTICAST_TTL/LOOP, which Linux returns as int). */
 export function getIntOption(fd: number, level: number, name: number): number {
   const val = Buffer.alloc(4);
