@@ -145,10 +145,12 @@ export function ipv6Section(all: readonly BenchRecord[]): string[] {
   L.push(
     "### The client's neighbour cache, and two holders",
     '',
-    "Seen from the client: `follow` is the time from the VIP's add on the new holder to the client's neighbour entry naming " +
-      "the new holder's MAC (`ip monitor neigh` in the client), `first reply` to the first echo reply from the new holder in " +
-      'the client\'s capture; "within one probe" counts the trials where the entry followed within one probe interval on ' +
-      'every move (failback: both). A stale entry would show as seconds here (Linux probes a stale entry after 5 s).',
+    "Seen from the client: `first reply` is the time from the VIP's add on the new holder to the first echo reply from it " +
+      'in the client\'s capture (kernel timestamps); "within one probe" counts the trials where at most one probe sent after ' +
+      'the add went to the old MAC, on every move (first reply within two probe intervals + 1 ms; failback: both moves). ' +
+      "`follow`: the add → the client's neighbour entry naming the new MAC, as `ip monitor neigh` in the client prints it " +
+      '(stamped when the `ip` process runs: late on a loaded machine). A stale entry would show as seconds here: Linux keeps ' +
+      'sending to the old MAC until it probes the entry, 5 s after it went stale.',
     '',
     '| impl | group | VIP | trials | within one probe | follow median / max ms | first reply median / p95 ms | dual-active max ms | failures |',
     '|---|---|---|---|---|---|---|---|---|',
