@@ -339,7 +339,8 @@ export function analyzeHaCf(text: string, options: ParseHaCfOptions): HaCfAnalys
     const optionTokens = (): Token[] => tokenize(rest, OPTION_SEPARATORS, restOffset);
     const wordTokens = (): Token[] => tokenize(rest, WHITESPACE, restOffset);
 
-    const vigilDirective = VIGIL_DIRECTIVES[directive];
+    // Own keys only: `__proto__` or `constructor` would find Object.prototype's members and pass as a directive.
+    const vigilDirective = Object.hasOwn(VIGIL_DIRECTIVES, directive) ? VIGIL_DIRECTIVES[directive] : undefined;
     const known = OPTION_DIRECTIVES.has(directive) || WHOLE_LINE_DIRECTIVES.has(directive);
     if (!known && vigilDirective === undefined) {
       err('VIGIL_ERR_CFG_DIRECTIVE', `Illegal directive [${directive}] in ${file}`, first.column);

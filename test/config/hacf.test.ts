@@ -625,3 +625,19 @@ test('the adaptive detector directives: values checked, with their ranges in the
   assert.match(oneError(`${BASE}vigil_detector_phi 1e3\n`).message, /expected a number from 1 to 20/);
   assert.match(oneError(`${BASE}vigil_detector_min_beats 1\n`).message, /expected a whole number from 2 to 100/);
 });
+
+test('fuzz regression: names of Object.prototype members are illegal directives, not Vigil ones', () => {
+  // Found by `npm run fuzz` (target hacf): `__proto__ A` was looked up in the Vigil directive table as a plain
+  // object key, found Object.prototype, and came out as "Invalid __proto__ [A]: expected undefined".
+  const text = '__proto__ A';
+  const e = analyzeHaCf(text, { file: FILE, localNode: 'alpha' }).errors;
+  assert.deepEqual(
+    e.filter((x) => x.location?.line === 1).map((x) => [x.code, x.message]),
+    [['VIGIL_ERR_CFG_DIRECTIVE', `Illegal directive [__proto__] in ${FILE}`]],
+  );
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']) {
+    const one = oneError(`${BASE}${name} 1\n`);
+    assert.equal(one.code, 'VIGIL_ERR_CFG_DIRECTIVE', name);
+    assert.equal(one.message, `Illegal directive [${name}] in ${FILE}`);
+  }
+});
