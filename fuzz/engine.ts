@@ -469,7 +469,7 @@ async function shrink(
   const params = {
     seed: crash.seed,
     path: crash.path,
-    numRuns: Math.max(numRuns, Number(crash.path) + 1),
+    numRuns: Math.max(numRuns, Number(crash.path.split(':')[0]) + 1),
     interruptAfterTimeLimit: budgetMs,
     markInterruptAsFailure: false,
   };
