@@ -102,6 +102,10 @@ export interface TargetReport {
     | {
         heapUsedBeforeMiB: number;
         heapUsedAfterMiB: number;
+        /** Memory outside the JS heap (Buffers, zlib): where a leak of native resources shows. */
+        externalBeforeMiB: number;
+        externalAfterMiB: number;
+        /** Process-wide (the main thread and any other worker included). */
         rssBeforeMiB: number;
         rssAfterMiB: number;
         peakRssMiB: number;
@@ -119,6 +123,8 @@ export interface RunOptions {
   readonly maxDistinct?: number;
   /** An input slower than this (twice, when run again) breaks the bounded-time rule. */
   readonly slowMs?: number;
+  /** Memory (heap + external) a campaign may retain after a forced GC before that counts as unbounded. */
+  readonly maxGrowthMiB?: number;
   /** Shrinking budget per crash. */
   readonly shrinkMs?: number;
   /** Shared progress: [inputs done, chunk index, index in chunk, alive tick] for the hang watchdog. */
@@ -189,6 +195,10 @@ function describe(e: unknown): { message: string; stack: string } {
 
 const MiB = 1024 * 1024;
 const gc = (globalThis as { gc?: () => void }).gc;
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 function quiesce(): void {
   if (gc === undefined) return;
@@ -318,6 +328,9 @@ export async function runTarget(target: AnyTarget, opts: RunOptions): Promise<Ta
     };
     if (target.kind === 'sync') {
       for (const item of stream) {
+        // Yield to the event loop between chunks, as the daemon does between datagrams: some of Node's cleanup runs
+        // there (a zlib stream that failed is closed on a later tick), and a loop that never yields piles it up.
+        if (item.k === 0 && item.index > 0) await yieldToLoop();
         mark(item);
         const t0 = nowMs();
         let outcome: string | Failure;
@@ -368,16 +381,34 @@ export async function runTarget(target: AnyTarget, opts: RunOptions): Promise<Ta
   report.timing.p99Us = round(percentile(sorted, 0.99) * 1000, 1);
   report.timing.p999Us = round(percentile(sorted, 0.999) * 1000, 1);
   slowest.input = undefined;
+  await yieldToLoop();
   quiesce();
   if (gc !== undefined) {
     const after = process.memoryUsage();
     report.memory = {
       heapUsedBeforeMiB: round(before.heapUsed / MiB, 2),
       heapUsedAfterMiB: round(after.heapUsed / MiB, 2),
+      externalBeforeMiB: round(before.external / MiB, 2),
+      externalAfterMiB: round(after.external / MiB, 2),
       rssBeforeMiB: round(before.rss / MiB, 1),
       rssAfterMiB: round(after.rss / MiB, 1),
       peakRssMiB: round(Math.max(peakRss, after.rss) / MiB, 1),
     };
+    const grown = (after.heapUsed - before.heapUsed + after.external - before.external) / MiB;
+    const limit = opts.maxGrowthMiB ?? 64;
+    if (grown > limit) {
+      report.crashes.push({
+        signature: 'bounded memory',
+        count: 1,
+        message: `${grown.toFixed(1)} MiB (heap + external) still held after ${report.runs} inputs and a forced GC (limit ${limit} MiB)`,
+        stack: '',
+        seed: opts.seed,
+        path: '',
+        found: '(the whole campaign)',
+        minimal: '(the whole campaign)',
+        note: 'state that grows with the number of inputs: run fewer inputs and compare, or take heap snapshots',
+      });
+    }
   }
 
   for (const c of crashes.values()) {

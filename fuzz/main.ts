@@ -4,6 +4,7 @@
  * that target with the coordinates of the input that was running.
  *
  *   npm run fuzz -- [--runs N] [--seed S] [--only a,b] [--json] [--jobs N] [--stacks]
+ *                   [--hang-seconds S] [--heap-mb M] [--max-growth-mib M]
  *   npm run fuzz -- --only <target> --replay <seed>:<path>     run one input again (and shrink it if it fails)
  *   npm run fuzz -- --list
  *
@@ -23,6 +24,7 @@ interface Options {
   stacks: boolean;
   hangSeconds: number;
   heapMb: number;
+  maxGrowthMib: number;
   replay: string | undefined;
   list: boolean;
 }
@@ -42,6 +44,7 @@ function parseArgs(argv: readonly string[]): Options {
     stacks: false,
     hangSeconds: 60,
     heapMb: 2048,
+    maxGrowthMib: 64,
     replay: undefined,
     list: false,
   };
@@ -77,6 +80,9 @@ function parseArgs(argv: readonly string[]): Options {
       case '--heap-mb':
         o.heapMb = num(v(), a);
         break;
+      case '--max-growth-mib':
+        o.maxGrowthMib = num(v(), a);
+        break;
       case '--replay':
         o.replay = v();
         break;
@@ -97,7 +103,9 @@ function crashText(target: string, c: Crash): string {
   const lines = [
     `  ${target}: ${c.signature}  (${c.count} input${c.count === 1 ? '' : 's'})`,
     `    message: ${c.message.slice(0, 300)}`,
-    `    replay:  npm run fuzz -- --only ${target} --replay ${c.seed}:${c.path}`,
+    c.path === ''
+      ? '    replay:  (not one input)'
+      : `    replay:  npm run fuzz -- --only ${target} --replay ${c.seed}:${c.path}`,
     `    minimal: ${c.minimal.length > 2000 ? `${c.minimal.slice(0, 2000)}… (${c.minimal.length} chars)` : c.minimal}`,
   ];
   if (c.note !== undefined) lines.push(`    note:    ${c.note}`);
@@ -120,6 +128,7 @@ function table(reports: readonly TargetReport[]): string {
     'p99 µs',
     'p99.9 µs',
     'heap MiB',
+    'external MiB',
     'rss MiB',
     'peak',
     'wall s',
@@ -133,6 +142,7 @@ function table(reports: readonly TargetReport[]): string {
     r.timing.p99Us.toFixed(0),
     r.timing.p999Us.toFixed(0),
     r.memory === undefined ? '-' : `${MiB(r.memory.heapUsedBeforeMiB)}→${MiB(r.memory.heapUsedAfterMiB)}`,
+    r.memory === undefined ? '-' : `${MiB(r.memory.externalBeforeMiB)}→${MiB(r.memory.externalAfterMiB)}`,
     r.memory === undefined ? '-' : `${MiB(r.memory.rssBeforeMiB)}→${MiB(r.memory.rssAfterMiB)}`,
     MiB(r.memory?.peakRssMiB),
     (r.wallMs / 1000).toFixed(1),
@@ -155,7 +165,14 @@ function outcomesText(r: TargetReport): string {
 function runInWorker(name: string, o: Options): Promise<TargetReport> {
   const progress = new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT);
   const p = new Int32Array(progress);
-  const job: WorkerJob = { target: name, runs: o.runs, seed: o.seed, stacks: o.stacks, progress };
+  const job: WorkerJob = {
+    target: name,
+    runs: o.runs,
+    seed: o.seed,
+    stacks: o.stacks,
+    maxGrowthMib: o.maxGrowthMib,
+    progress,
+  };
   const target = targetNamed(name);
   const started = Date.now();
   return new Promise((resolve) => {

@@ -8,6 +8,7 @@ export interface WorkerJob {
   readonly runs: number;
   readonly seed: number;
   readonly stacks: boolean;
+  readonly maxGrowthMib: number;
   readonly progress: SharedArrayBuffer;
 }
 
@@ -19,6 +20,7 @@ const report = await runTarget(target, {
   runs: job.runs,
   seed: job.seed,
   stacks: job.stacks,
+  maxGrowthMiB: job.maxGrowthMib,
   progress: new Int32Array(job.progress),
   log: (line) => {
     port.postMessage({ type: 'log', line });
