@@ -298,7 +298,7 @@ export const controlClientTarget: AsyncTarget<ClientInput> = {
   name: 'control-client',
   about: 'request() (src/control/client.ts) over a real Unix socket: a ControlResponse or ControlUnavailable, in time',
   concurrency: 256,
-  deadlineMs: 1500,
+  deadlineMs: 3000,
   arbitrary: () =>
     fc
       .record({

@@ -1,7 +1,7 @@
 /**
- * The seeded CI slice of `npm run fuzz`: every target of fuzz/targets with a fixed seed, a few thousand inputs each
- * (a thousand for the two that talk over real sockets), in-process. A crash fails that target's test with its
- * replay coordinates; a generator that stopped reaching deep (every input refused at its first byte) fails too.
+ * The seeded CI slice of `npm run fuzz`: every target of fuzz/targets with a fixed seed, two thousand inputs each (a
+ * thousand for the two that talk over real sockets), in-process. A crash fails that target's test with its replay
+ * coordinates; a generator that stopped reaching deep (every input refused at its first byte) fails too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,8 +34,8 @@ function describeCrashes(r: TargetReport): string {
 
 for (const target of TARGETS) {
   test(`fuzz slice: ${target.name}, seed ${SEED}`, async () => {
-    const runs = target.kind === 'async' ? 1000 : 3000;
-    const r = await runTarget(target, { runs, seed: SEED, shrinkMs: 3000 });
+    const runs = target.kind === 'async' ? 1000 : 2000;
+    const r = await runTarget(target, { runs, seed: SEED, shrinkMs: 1000 });
     assert.equal(r.runs, runs);
     assert.equal(r.crashes.length, 0, `${target.name}: ${target.about}\n${describeCrashes(r)}`);
     const deep = DEEP[target.name];
