@@ -272,7 +272,7 @@ export async function runTarget(target: AnyTarget, opts: RunOptions): Promise<Ta
     log(`  crash in ${target.name}: ${signature} (seed ${seed}, path ${k})`);
   };
 
-  // Generation is part of the campaign's memory, not of the parser's: sample the first chunk before measuring.
+  // fast-check's own first-use allocations are not the code under test's: warm it up before measuring.
   fc.sample(arb, { seed: opts.seed, numRuns: 1 });
   quiesce();
   const before = process.memoryUsage();
