@@ -37,6 +37,8 @@ import {
   type Trial,
 } from './lib/matrix.js';
 import { buildReport, parseSoakResults, type SoakRecord } from './lib/report.js';
+import { parseCostResults, parseHostileResults, type HostileRecord } from './lib/hostile-report.js';
+import type { HostileResult } from '../lab/hostile.js';
 import { displayCommand, loadavg, nproc, runChild, type RunningChild } from './lib/runner.js';
 import { outageChart } from './lib/svg.js';
 import type { ScenarioResult } from '../lab/scenario.js';
@@ -45,6 +47,8 @@ import type { SoakResult } from '../lab/soak.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_OUT = 'bench/results/bench.jsonl';
 const DEFAULT_SOAK_OUT = 'bench/results/soak.jsonl';
+const DEFAULT_HOSTILE_OUT = 'bench/results/hostile.jsonl';
+const DEFAULT_HOSTILE_COST = 'bench/results/hostile-cost.jsonl';
 
 function log(s: string): void {
   process.stdout.write(`${s}\n`);
@@ -94,6 +98,8 @@ function installSignals(): void {
 interface CommonOpts {
   out: string;
   soakOut: string;
+  hostileOut: string;
+  hostileCost: string;
   prefix: string;
   fastest?: string;
   vigil?: string;
@@ -126,6 +132,12 @@ function commonOptions(c: Command): Command {
   return c
     .option('--out <file>', 'results file (JSON lines; appended, resumed from)', env('BENCH_OUT') ?? DEFAULT_OUT)
     .option('--soak-out <file>', 'soak/idle results file', env('BENCH_SOAK_OUT') ?? DEFAULT_SOAK_OUT)
+    .option('--hostile-out <file>', 'hostile-network results file', env('BENCH_HOSTILE_OUT') ?? DEFAULT_HOSTILE_OUT)
+    .option(
+      '--hostile-cost <file>',
+      'per-packet costs (bench/hostile-cost.js --out) for the report',
+      env('BENCH_HOSTILE_COST') ?? DEFAULT_HOSTILE_COST,
+    )
     .option('--prefix <p>', 'lab prefix (1-8 chars; distinct per concurrent run)', env('BENCH_PREFIX') ?? 'vbench')
     .option(
       '--fastest <spec>',
@@ -442,6 +454,113 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
   return stopMode() === 'abandon' ? 130 : 0;
 }
 
+// ---- hostile network --------------------------------------------------------------------------------------------
+
+interface HostileOpts extends CommonOpts {
+  impl?: string;
+  profile?: string;
+  pps: number;
+  floodSeconds: number;
+  classes?: string;
+  trials: number;
+}
+
+const HOSTILE_IMPLS = ['vigil', 'heartbeat'] as const;
+
+async function runHostiles(o: HostileOpts): Promise<number> {
+  const fastest = parseFastest(o.fastest);
+  const impls = parseList('implementation', o.impl ?? env('BENCH_IMPL'), HOSTILE_IMPLS);
+  const profiles = parseList('profile', o.profile ?? 'tutorial,fast', PROFILES);
+  const existing = parseHostileResults(await readText(o.hostileOut));
+  const done = new Set(existing.records.filter((r) => r.bench.status !== 'no-output').map((r) => r.bench.key));
+  const vigil = await vigilCli(o);
+  installSignals();
+  const todo: { impl: Impl; p: ProfileName; trial: number }[] = [];
+  for (let trial = 1; trial <= o.trials; trial++)
+    for (const p of profiles) for (const impl of impls) todo.push({ impl, p, trial });
+  const mixTag = o.classes === undefined ? 'all' : o.classes.split(',').sort().join('+');
+  let n = 0;
+  for (const { impl, p, trial } of todo) {
+    if (stopMode() !== 'none') break;
+    n++;
+    const t = timingFor(p, impl, fastest);
+    checkTiming(impl, t);
+    const key = `hostile/${impl}/${p}/${t.keepaliveMs}/${t.deadtimeMs}/${o.pps}x${o.floodSeconds}s/${mixTag}#${trial}`;
+    if (done.has(key)) {
+      log(`[${n}/${todo.length}] hostile ${impl} ${p} #${trial}: already in ${o.hostileOut}`);
+      continue;
+    }
+    const argv = [
+      process.execPath,
+      vigil,
+      'lab',
+      'run',
+      'hostile',
+      '--impl',
+      impl,
+      '--keepalive',
+      String(t.keepaliveMs),
+      '--deadtime',
+      String(t.deadtimeMs),
+      ...vigilDetectorArgs(impl, p),
+      '--pps',
+      String(o.pps),
+      '--flood-seconds',
+      String(o.floodSeconds),
+      ...(o.classes !== undefined ? ['--classes', o.classes] : []),
+      '--prefix',
+      o.prefix,
+      '--json',
+    ];
+    log(`# hostile ${impl} ${p} (${t.keepaliveMs}/${t.deadtimeMs} ms): ${displayCommand(argv, REPO)}`);
+    const started = new Date().toISOString();
+    const la0 = await loadavg();
+    const child = runChild(argv, (o.floodSeconds + t.deadtimeMs / 1000 + 600) * 1000);
+    ctl.current = child;
+    if (stopMode() === 'abandon') child.abandon();
+    const out = await child.done;
+    ctl.current = undefined;
+    if (out.abandoned || out.timedOut) await cleanup(o.prefix).catch(() => undefined);
+    if (out.abandoned) break;
+    // The CLI's output is untyped JSON: check the one field that says it is a hostile result.
+    const json = out.json as Partial<HostileResult> | undefined;
+    const valid = json?.scenario === 'hostile';
+    const meta: BenchMeta = {
+      key,
+      profile: p,
+      trial,
+      command: [displayCommand(argv, REPO)],
+      started_at: started,
+      trial_ms: out.ms,
+      exit_code: out.exitCode,
+      status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
+      loadavg_start: la0,
+      loadavg_end: await loadavg(),
+      nproc: nproc(),
+      invocation: invocation(),
+      run_id: RUN_ID,
+      ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
+    };
+    if (!valid) {
+      log(
+        `[${n}/${todo.length}] hostile ${impl} ${p}: NO RESULT (${out.exitCode ?? 'killed'}) ${out.stderrTail.slice(-300)}`,
+      );
+      continue;
+    }
+    const rec: HostileRecord = { ...(json as HostileResult), bench: meta };
+    await appendLine(o.hostileOut, rec);
+    const failed = Object.entries(rec.criteria)
+      .filter(([, v]) => v !== true)
+      .map(([k]) => k);
+    log(
+      `[${n}/${todo.length}] hostile ${impl} ${p}: ${rec.error !== null ? `ERROR ${rec.error.slice(0, 200)}` : rec.pass ? 'PASS' : `FAIL (${failed.join(', ')})`}` +
+        `, ${rec.flood?.pps_achieved ?? 0} packets/s, outage ${fmtMs(rec.outage_ms)} (${formatDuration(out.ms)})`,
+    );
+  }
+  if (o.report) await report(o);
+  return stopMode() === 'abandon' ? 130 : 0;
+}
+
 // ---- report -----------------------------------------------------------------------------------------------------
 
 async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
@@ -453,6 +572,8 @@ async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
     records.push(...p.records);
   }
   const soak = parseSoakResults(await readText(o.soakOut));
+  const hostile = parseHostileResults(await readText(o.hostileOut));
+  const hostileCost = parseCostResults(await readText(o.hostileCost));
   const svg = outageChart(records);
   await writeFile(o.svg, svg);
   const md = buildReport({
@@ -464,9 +585,14 @@ async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
     mdPath: o.md,
     generatedAt: new Date().toISOString(),
     machine: `Linux ${release()}, ${cpus()[0]?.model ?? 'unknown CPU'} (where the report was generated)`,
+    hostile: hostile.records,
+    hostileCost: hostileCost.records,
+    hostileFiles: { runs: o.hostileOut, costs: o.hostileCost },
   });
   await writeFile(o.md, md);
-  log(`# wrote ${o.md} and ${o.svg} (${records.length} trials, ${soak.records.length} soak/idle runs)`);
+  log(
+    `# wrote ${o.md} and ${o.svg} (${records.length} trials, ${soak.records.length} soak/idle runs, ${hostile.records.length} hostile runs)`,
+  );
   return 0;
 }
 
@@ -498,6 +624,21 @@ async function main(): Promise<void> {
     program.command('report').description('write bench/RESULTS.md and bench/outage.svg from the results'),
   ).action(async (o: CommonOpts) => {
     process.exitCode = await report(o);
+  });
+  commonOptions(
+    program
+      .command('hostile')
+      .description(
+        'hostile network: a flood of replays, forgeries, garbage and zlib bombs against Vigil and Heartbeat (lab run hostile)',
+      )
+      .option('--impl <list>', `implementations (${HOSTILE_IMPLS.join(',')})`)
+      .option('--profile <list>', 'timing profiles (default tutorial,fast)')
+      .option('--pps <n>', 'packets per second of the flood', positiveInt('--pps'), 5000)
+      .option('--flood-seconds <s>', 'how long the flood lasts', positiveInt('--flood-seconds'), 20)
+      .option('--classes <list>', 'packet classes of the mix (default: all)')
+      .option('--trials <n>', 'runs per implementation and profile', positiveInt('--trials'), 1),
+  ).action(async (o: HostileOpts) => {
+    process.exitCode = await runHostiles(o);
   });
   for (const mode of ['soak', 'idle'] as const) {
     commonOptions(

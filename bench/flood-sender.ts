@@ -3,6 +3,8 @@
  * Usage: node flood-sender.js <garbage|replay|capture> <target-ip> <port> <pps> <seconds> [capture-file]
  * `replay` first listens for one real broadcast packet from a cluster node and then sends that exact packet again
  * and again (an authentic packet with an old seqno: a replay). Bounded in rate and time; loopback/lab only.
+ * `capture-all <own-ip> <port> <ms> 0 <file>` records every datagram heard on the port for `ms` (the cluster's
+ * broadcasts), except our own, as JSON lines `{"from": ip, "b64": bytes}`: the hostile scenario's replays.
  */
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +27,23 @@ async function capture(): Promise<Buffer> {
     });
     s.bind(port);
   });
+}
+
+if (mode === 'capture-all') {
+  const { writeFile } = await import('node:fs/promises');
+  const ms = Math.min(60_000, Number(ppsText));
+  const lines: string[] = [];
+  const s = createSocket({ type: 'udp4', reuseAddr: true });
+  s.on('message', (m, r) => {
+    if (r.address !== target && lines.length < 100_000)
+      lines.push(JSON.stringify({ from: r.address, b64: m.toString('base64') }));
+  });
+  await new Promise<void>((resolve) => s.bind(port, resolve));
+  await new Promise((r) => setTimeout(r, ms));
+  s.close();
+  await writeFile(process.argv[7] ?? '/tmp/vigil-capture.jsonl', lines.join('\n') + '\n');
+  process.stdout.write(JSON.stringify({ mode, captured: lines.length }) + '\n');
+  process.exit(0);
 }
 
 if (mode === 'capture') {

@@ -265,7 +265,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
   lab
     .command('run')
     .description(
-      'run one scenario on a fresh lab and print its result: kill | freeze | poweroff | partition | stop | failback | standby',
+      'run one scenario on a fresh lab and print its result: kill | freeze | poweroff | partition | stop | failback | standby | hostile',
     )
     .addOption(prefixOpt())
     .argument('<scenario>')
@@ -280,6 +280,10 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
       'Vigil only: vigil_detector deadtime | adaptive (default: the directive default, deadtime)',
     )
     .option('--json', 'print the result as JSON (one object)')
+    .option('--pps <n>', 'hostile: packets per second of the flood (each reaches both nodes)', int('--pps'), 5000)
+    .option('--flood-seconds <s>', 'hostile: how long the flood lasts', int('--flood-seconds'), 20)
+    .option('--classes <list>', 'hostile: comma-separated packet classes of the mix (default: all)')
+    .option('--max-bomb-mib <n>', 'hostile: what one zlib bomb may ask to inflate, MiB', int('--max-bomb-mib'), 64)
     .action(
       async (
         scenario: string,
@@ -292,8 +296,18 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           keep?: boolean;
           json?: boolean;
           detector?: string;
+          pps: number;
+          floodSeconds: number;
+          classes?: string;
+          maxBombMib: number;
         },
       ) => {
+        if (scenario === 'hostile') {
+          if (o.detector !== undefined && o.detector !== 'deadtime' && o.detector !== 'adaptive')
+            throw new VigilError('VIGIL_ERR_USAGE', `--detector must be deadtime or adaptive, got '${o.detector}'`);
+          await runHostileCli({ ...o, detector: o.detector });
+          return;
+        }
         const { runScenario, SCENARIOS } = await import('./scenario.js');
         const { isImpl } = await import('./drivers/index.js');
         const { assertRoot, checkNodes } = await import('./topology.js');
@@ -339,4 +353,49 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
       const { runDemo } = await import('./demo.js');
       process.exitCode = await runDemo(o);
     });
+}
+
+async function runHostileCli(o: {
+  prefix: string;
+  impl: string;
+  keepalive: number;
+  deadtime: number;
+  nodes: number;
+  keep?: boolean;
+  json?: boolean;
+  pps: number;
+  floodSeconds: number;
+  classes?: string;
+  maxBombMib: number;
+  detector?: 'deadtime' | 'adaptive';
+}): Promise<void> {
+  const { runHostile, formatHostile } = await import('./hostile.js');
+  const { HOSTILE_CLASSES, isHostileClass } = await import('./hostile-packets.js');
+  const { assertRoot } = await import('./topology.js');
+  if (o.impl !== 'vigil' && o.impl !== 'heartbeat')
+    throw new VigilError('VIGIL_ERR_USAGE', 'hostile: --impl must be vigil or heartbeat');
+  if (o.nodes !== 2) throw new VigilError('VIGIL_ERR_USAGE', 'hostile: the tutorial cluster has 2 nodes');
+  const classes = o.classes?.split(',').map((c) => c.trim());
+  for (const c of classes ?? []) {
+    if (!isHostileClass(c))
+      throw new VigilError('VIGIL_ERR_USAGE', `--classes: unknown class '${c}' (${HOSTILE_CLASSES.join(', ')})`);
+  }
+  await assertRoot();
+  const quiet = o.json === true;
+  const r = await runHostile({
+    impl: o.impl,
+    keepaliveMs: o.keepalive,
+    deadtimeMs: o.deadtime,
+    prefix: o.prefix,
+    pps: o.pps,
+    seconds: o.floodSeconds,
+    ...(classes !== undefined ? { classes: classes.filter(isHostileClass) } : {}),
+    maxBombMiB: o.maxBombMib,
+    ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
+    keep: o.keep === true,
+    onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
+  });
+  process.stdout.write(quiet ? JSON.stringify(r) + '\n' : formatHostile(r));
+  // 0: every criterion passed; 1: some failed; 2: the run itself failed.
+  process.exitCode = r.error !== null ? 2 : r.pass ? 0 : 1;
 }

@@ -117,7 +117,7 @@ async function vipHolders(lab: Lab): Promise<Holders> {
   return { holders };
 }
 
-async function macOf(lab: Lab, host: string): Promise<string> {
+export async function macOf(lab: Lab, host: string): Promise<string> {
   const r = await runCmd('ip', ['-n', lab.netns(host), '-j', 'link', 'show', 'dev', IFACE]);
   const j = JSON.parse(r.stdout || '[]') as { address?: string }[];
   return j[0]?.address ?? '';
@@ -504,7 +504,7 @@ const ACTIVITY = new Set([
  * change and no takeover/release log line anywhere, for `stableMs` (Heartbeat, after a partition heals, releases
  * on one side first and on the other seconds later: one holder for a moment is not convergence).
  */
-async function waitConverged(
+export async function waitConverged(
   lab: Lab,
   prober: Prober,
   macs: Map<string, string>,

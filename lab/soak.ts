@@ -166,13 +166,13 @@ export function parseKb(text: string, key: string): number | undefined {
   return m === null ? undefined : Number(m[1]);
 }
 
-interface ProcSample {
+export interface ProcSample {
   ticks: number;
   rssKb: number;
   pssKb: number | undefined;
 }
 
-async function sampleProc(pid: number): Promise<ProcSample | undefined> {
+export async function sampleProc(pid: number): Promise<ProcSample | undefined> {
   const [stat, status, rollup] = await Promise.all([
     readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''),
     readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''),
@@ -275,7 +275,7 @@ export function heldElsewhereMs(
   return total;
 }
 
-async function clkTck(): Promise<number> {
+export async function clkTck(): Promise<number> {
   const r = await runCmd('getconf', ['CLK_TCK']).catch(() => undefined);
   const n = Number(r?.stdout.trim());
   return Number.isFinite(n) && n > 0 ? n : 100;

@@ -12,6 +12,8 @@ import {
   type ScenarioName,
 } from './matrix.js';
 import { median, p95, present, ratio } from './stats.js';
+import { hostileSection, type HostileRecord } from './hostile-report.js';
+import type { CostRecord } from '../hostile-cost.js';
 
 export type SoakRecord = SoakResult & { bench: BenchMeta };
 
@@ -56,6 +58,10 @@ export interface ReportInput {
   generatedAt: string;
   /** Kernel / CPU description; the caller reads it from the machine. */
   machine?: string;
+  /** The hostile-network runs and per-packet costs, with the files they came from. */
+  hostile?: readonly HostileRecord[];
+  hostileCost?: readonly CostRecord[];
+  hostileFiles?: { runs: string; costs: string };
 }
 
 export interface CellStats {
@@ -385,9 +391,20 @@ export function buildReport(inp: ReportInput): string {
     L.push('');
   }
 
+  // ---- hostile network
+  const hostile = inp.hostile ?? [];
+  if (hostile.length > 0 || (inp.hostileCost ?? []).length > 0)
+    L.push(
+      ...hostileSection(
+        hostile,
+        inp.hostileCost ?? [],
+        inp.hostileFiles ?? { runs: 'bench/results/hostile.jsonl', costs: 'bench/results/hostile-cost.jsonl' },
+      ),
+    );
+
   // ---- commands
   L.push('## Exact commands', '', 'Runner invocations (from the repository root):', '', '```');
-  const inv = [...new Set([...records, ...soak].map((r) => r.bench.invocation))];
+  const inv = [...new Set([...records, ...soak, ...hostile].map((r) => r.bench.invocation))];
   L.push(
     ...(inv.length > 0 ? inv : ['(none)']),
     '```',
@@ -399,6 +416,7 @@ export function buildReport(inp: ReportInput): string {
   const cmds = new Map<string, string>();
   for (const r of records) cmds.set(r.bench.key.replace(/#\d+$/, ''), r.bench.command.join(' '));
   for (const s of soak) cmds.set(s.bench.key.replace(/#\d+$/, ''), s.bench.command.join(' '));
+  for (const h of hostile) cmds.set(h.bench.key.replace(/#\d+$/, ''), h.bench.command.join(' '));
   L.push(...[...cmds.values()], '```', '');
   return L.join('\n');
 }

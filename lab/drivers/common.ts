@@ -30,7 +30,7 @@ export async function writeHaFiles(lab: Lab, spec: ClusterSpec, extra: readonly 
     ...extra,
     '',
   ].join('\n');
-  const authkeys = `auth 1\n1 sha1 ${spec.authKey}\n`;
+  const authkeys = [`auth 1`, `1 sha1 ${spec.authKey}`, ...(spec.authExtra ?? []), ''].join('\n');
   const haresources = `${spec.primary} IPaddr::${spec.vip}/${spec.cidr}/${spec.iface}\n`;
   for (const n of spec.nodes) {
     await writeFile(lab.hostPath(n, '/etc/ha.d/ha.cf'), hacf);

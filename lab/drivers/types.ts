@@ -17,6 +17,8 @@ export interface ClusterSpec {
   /** Ping node (the router), as in the tutorial's ha.cf. */
   readonly pingIp: string;
   readonly authKey: string;
+  /** More authkeys lines after the active `1 sha1 <authKey>` (the hostile scenario adds `2 crc`). */
+  readonly authExtra?: readonly string[];
   /** Vigil only: `vigil_detector` (absent = the directive's default, Heartbeat's fixed deadtime). */
   readonly vigilDetector?: 'deadtime' | 'adaptive';
 }

@@ -1,7 +1,8 @@
 import type { IpResourceArgs } from '../config/types.js';
+import { autoVipLeaseSec } from '../config/vigil-directives.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import { firstFreeLabel, pickNic, type AddressInfo, type AddressManager } from '../os/ip.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from './agent.js';
 
 /** How Vigil holds a VIP beyond what Heartbeat's IPaddr scripts do. */
@@ -75,8 +76,23 @@ export class IpAddrAgent implements ResourceAgent {
     readonly spec: string,
     readonly kind: 'IPaddr' | 'IPaddr2',
     readonly ip: IpResourceArgs,
-    private readonly deps: IpAgentDeps,
+    private deps: IpAgentDeps,
   ) {}
+
+  /**
+   * A reload changed the lease or the ARP refresh: a held VIP gets the new lease at once and its timers anew.
+   * (Turning the lease off or on needs a restart: see config/diff.ts.)
+   */
+  setPolicy(policy: VipPolicy): void {
+    const before = this.deps.policy;
+    this.deps = { ...this.deps, policy };
+    if (!this.held) return;
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
+    this.renewTimer = this.refreshTimer = undefined;
+    this.schedule();
+    if (policy.leaseSec !== undefined && policy.leaseSec !== before.leaseSec) this.renewInBackground(policy.leaseSec);
+  }
 
   /** Resolves device and prefix the way IPaddr's findif does. */
   private placement(addrs: readonly AddressInfo[]): {
@@ -148,7 +164,7 @@ export class IpAddrAgent implements ResourceAgent {
       return {
         ok: false,
         rc: 1,
-        detail: `${this.kind} ${this.ip.address}: ${e instanceof Error ? e.message : String(e)}`,
+        detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
       };
     }
   }
@@ -164,10 +180,7 @@ export class IpAddrAgent implements ResourceAgent {
       () => undefined,
       (e: unknown) => {
         if (!ac.signal.aborted) {
-          this.deps.log(
-            'WARN',
-            `gratuitous ARP for ${this.ip.address} on ${device} failed: ${e instanceof Error ? e.message : String(e)}`,
-          );
+          this.deps.log('WARN', `gratuitous ARP for ${this.ip.address} on ${device} failed: ${errorMessage(e)}`);
         }
       },
     );
@@ -240,10 +253,7 @@ export class IpAddrAgent implements ResourceAgent {
     try {
       result = await this.deps.addresses.renew(this.ip.address, device, leaseSec, this.prefixLength);
     } catch (e) {
-      this.deps.log(
-        'WARN',
-        `renewing the lease of ${this.ip.address} failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      this.deps.log('WARN', `renewing the lease of ${this.ip.address} failed: ${errorMessage(e)}`);
       return;
     }
     // stop() may have run while the renew was in flight.
@@ -306,7 +316,7 @@ export class IpAddrAgent implements ResourceAgent {
       return {
         ok: false,
         rc: 1,
-        detail: `${this.kind} ${this.ip.address}: ${e instanceof Error ? e.message : String(e)}`,
+        detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
       };
     }
   }
@@ -318,6 +328,11 @@ export class IpAddrAgent implements ResourceAgent {
       : { running: true, text: `${this.ip.address} is running on ${where.label}` };
   }
 
+  /** Where the VIP is held right now (for the fatal-error path, which removes it without the agent). */
+  heldAt(): { readonly address: string; readonly device: string } | undefined {
+    return this.held && this.device !== undefined ? { address: this.ip.address, device: this.device } : undefined;
+  }
+
   /** Stops background work without touching the address (daemon exit by crash-like paths, tests). */
   dispose(): void {
     this.held = false;
@@ -326,6 +341,6 @@ export class IpAddrAgent implements ResourceAgent {
 }
 
 /** Lease that runs out before the peer's deadtime does (the kernel expires with ~1 s granularity). */
-export function defaultLeaseSec(deadtimeMs: number): number {
-  return Math.max(2, Math.floor(deadtimeMs / 1000) - 3);
+export function defaultLeaseSec(deadtimeMs: number, keepaliveMs = 1000): number {
+  return autoVipLeaseSec(deadtimeMs, keepaliveMs);
 }

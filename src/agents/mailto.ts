@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from './agent.js';
 import type { Resource, VigilExtensions } from '../config/types.js';
 import { formatMailDate, loadMailTemplates, renderTemplate, type MailTemplates } from './mail-templates.js';
@@ -141,9 +141,7 @@ export class MailToAgent implements ResourceAgent {
       this.opts.onMailSent?.(op, r);
     } catch (e) {
       const err =
-        e instanceof VigilError
-          ? e
-          : new VigilError('VIGIL_ERR_SMTP', e instanceof Error ? e.message : String(e), undefined, { cause: e });
+        e instanceof VigilError ? e : new VigilError('VIGIL_ERR_SMTP', errorMessage(e), undefined, { cause: e });
       this.opts.onMailError?.(op, err);
     }
   }
@@ -217,7 +215,12 @@ export async function createMailToAgent(
     group: groupKey,
     stateDir: ctx.vigil.rscStateDir,
     templates,
-    smtp: { ...relay, heloName: ctx.node.replace(/[^A-Za-z0-9.-]/g, '-'), stepTimeoutMs: DEFAULT_SMTP.stepTimeoutMs },
+    smtp: {
+      ...relay,
+      heloName: ctx.node.replace(/[^A-Za-z0-9.-]/g, '-'),
+      stepTimeoutMs: DEFAULT_SMTP.stepTimeoutMs,
+      totalTimeoutMs: DEFAULT_SMTP.totalTimeoutMs,
+    },
     now: ctx.now ?? (() => new Date()),
     onMailError: ctx.onMailError,
     onMailSent: ctx.onMailSent,

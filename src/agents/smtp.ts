@@ -5,7 +5,8 @@ import { VigilError } from '../util/errors.js';
  * A small SMTP client (RFC 5321) for notices. Chosen over piping to /usr/sbin/sendmail because a stock
  * Debian server has no MTA installed (Heartbeat's MailTo then fails silently: `mail` is missing), while a
  * relay (the site's smarthost, or a local MTA on port 25) is what admins already run. Every step is bounded:
- * one timeout per reply, a cap on reply size, a cap on the message and on recipients.
+ * one timeout per reply, one for the whole transaction (a server answering each step just in time, for each of
+ * 50 recipients, must not hold a failover for minutes), a cap on reply size, on the message and on recipients.
  */
 export interface SmtpOptions {
   readonly host: string;
@@ -14,6 +15,11 @@ export interface SmtpOptions {
   readonly heloName: string;
   /** Longest wait for the connection and for each server reply. */
   readonly stepTimeoutMs: number;
+  /**
+   * Longest time for the whole transaction, from connect to the reply to QUIT; default
+   * {@link DEFAULT_SMTP_TOTAL_MS}, or `stepTimeoutMs` when that is longer.
+   */
+  readonly totalTimeoutMs?: number;
 }
 
 export interface Envelope {
@@ -37,7 +43,14 @@ export const SMTP_LIMITS = {
   recipients: 50,
 } as const;
 
-export const DEFAULT_SMTP: Omit<SmtpOptions, 'heloName'> = { host: 'localhost', port: 25, stepTimeoutMs: 10_000 };
+export const DEFAULT_SMTP_TOTAL_MS = 30_000;
+
+export const DEFAULT_SMTP: Omit<SmtpOptions, 'heloName'> = {
+  host: 'localhost',
+  port: 25,
+  stepTimeoutMs: 10_000,
+  totalTimeoutMs: DEFAULT_SMTP_TOTAL_MS,
+};
 
 /** `host[:port]` as written in `vigil_mail_relay`; `[v6]:port` for IPv6 literals. */
 export function parseRelay(text: string): { host: string; port: number } | undefined {
@@ -117,7 +130,8 @@ class ReplyReader {
     }
   }
 
-  private fail(e: Error): void {
+  /** Ends the conversation: the pending and every later `next` reject with `e`. */
+  fail(e: Error): void {
     if (this.failure !== undefined) return;
     this.failure = e;
     this.push(e);
@@ -175,6 +189,13 @@ export async function sendMail(opts: SmtpOptions, env: Envelope, message: string
   const socket = connect({ host: opts.host, port: opts.port });
   socket.setNoDelay(true);
   const reader = new ReplyReader(socket, opts.stepTimeoutMs);
+  const totalMs = Math.min(
+    2 ** 31 - 1,
+    Math.max(1, opts.totalTimeoutMs ?? Math.max(DEFAULT_SMTP_TOTAL_MS, opts.stepTimeoutMs)),
+  );
+  const overall = setTimeout(() => {
+    reader.fail(new VigilError('VIGIL_ERR_SMTP', `SMTP transaction did not finish within ${totalMs} ms`));
+  }, totalMs);
   const send = (line: string): void => {
     socket.write(`${line}\r\n`, 'utf8');
   };
@@ -218,6 +239,7 @@ export async function sendMail(opts: SmtpOptions, env: Envelope, message: string
     await reader.next('QUIT').catch(() => undefined);
     return { accepted, rejected, reply: final.text };
   } finally {
+    clearTimeout(overall);
     socket.destroy();
   }
 }

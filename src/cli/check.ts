@@ -1,23 +1,18 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { agentWhere } from '../agents/lookup.js';
 import { analyzeAuthkeys } from '../config/authkeys.js';
 import { type ConfigAnalysis, analyzeConfig } from '../config/compile.js';
 import { analyzeHaCf } from '../config/hacf.js';
 import { type LintContext, lintConfig, respawnKey } from '../config/lint.js';
 import type { CompiledConfig, MediumConfig, Resource } from '../config/types.js';
 import { type ConfigWarning, formatWarning } from '../config/warnings.js';
-import {
-  type ConfigFile,
-  findResourceScript,
-  resourceScriptDirs,
-  localNodeName,
-  readConfigDir,
-  readOptionalConfigFile,
-} from '../os/config-files.js';
+import { type ConfigFile, localNodeName, readConfigDir, readOptionalConfigFile } from '../os/config-files.js';
 import { listInterfaces } from '../os/interfaces.js';
 import { isExecutable, userExistsOnHost } from '../os/users.js';
+import { checkStrictModes, supersededWarnings } from '../daemon/strict-modes.js';
 import { formatMs } from '../util/duration.js';
-import { type VigilError, isVigilError } from '../util/errors.js';
+import { type VigilError, isVigilError, errorMessage } from '../util/errors.js';
 
 export interface CheckOptions {
   configDir: string;
@@ -67,9 +62,11 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   if (opts.json !== true) for (const w of result.warnings) process.stderr.write(`${formatWarning(w)}\n`);
   if (!valid) {
     const n = result.errors.length;
-    process.stderr.write(
-      `vigil check: ${n} error${n === 1 ? '' : 's'} in ${result.configDir}: Heartbeat would not start with this configuration\n`,
-    );
+    // Strict modes are Vigil's own refusal: Heartbeat would start on those files.
+    const who = result.errors.every((e) => e.code === 'VIGIL_ERR_CFG_PERMS')
+      ? 'Vigil would not start as root with these file permissions'
+      : 'Heartbeat would not start with this configuration';
+    process.stderr.write(`vigil check: ${n} error${n === 1 ? '' : 's'} in ${result.configDir}: ${who}\n`);
   }
   return valid ? EXIT_VALID : EXIT_INVALID;
 }
@@ -102,11 +99,14 @@ async function check(opts: CheckOptions): Promise<CheckResult> {
     analysis = analyzePartial(files.hacf, files.authkeys, localNode, ioErrors);
   }
   const config = analysis.config;
-  const warnings = [...analysis.warnings];
+  // Who may change what root will run: errors as root (the daemon refuses them), warnings otherwise.
+  const strict = await checkStrictModes(configDir, config);
+  const warnings = [...supersededWarnings(analysis.warnings, strict.errors), ...strict.warnings];
   if (config !== undefined) {
     warnings.push(...lintConfig(config, await lintContext(config, opts, host, warnings)));
   }
-  return { configDir, localNode, localNodeSource, config, errors: analysis.errors, warnings };
+  const errors = [...analysis.errors, ...strict.errors];
+  return { configDir, localNode, localNodeSource, config: errors.length === 0 ? config : undefined, errors, warnings };
 }
 
 /** Some files could not be read: still report every error of the files that could. */
@@ -143,7 +143,7 @@ async function lintContext(
   } catch (e) {
     warnings.push({
       code: 'VIGIL_WARN_INTERFACE',
-      message: `cannot list this host's interfaces, interface checks skipped: ${e instanceof Error ? e.message : String(e)}`,
+      message: `cannot list this host's interfaces, interface checks skipped: ${errorMessage(e)}`,
       hint: 'install iproute2',
       location: undefined,
     });
@@ -161,7 +161,7 @@ async function lintContext(
   const types = new Set(config.groups.flatMap((g) => g.resources.map((r) => r.type)));
   await Promise.all(
     [...types].map(async (t) => {
-      scripts.set(t, await findResourceScript(t, resourceScriptDirs(resolve(config.configDir))));
+      scripts.set(t, await agentWhere(t, resolve(config.configDir)));
     }),
   );
   const respawn = new Map<string, { userExists: boolean | undefined; executable: boolean }>();

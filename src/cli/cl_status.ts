@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { NodeView, StatusSnapshot } from '../control/protocol.js';
-import { toolError, tryRequest } from './tool-common.js';
+import { isDenied, toolError, tryRequest } from './tool-common.js';
 
 // cl_status as shipped with Heartbeat 3.0.6: same sub-commands, output and exit codes, answered from
 // Vigil's control socket. Exit codes checked against the real binary: 0 OK, 1 failure (including
@@ -97,6 +97,12 @@ async function main(argv: string[]): Promise<number> {
   const human = flags.has('m');
 
   const resp = await tryRequest({ cmd: 'status' });
+  if (resp !== undefined && !resp.ok && isDenied(resp)) {
+    // The daemon runs; this user may not ask it. Heartbeat words a refused signon so; never "stopped".
+    if (sub !== 'hbstatus') toolError('cl_status', 'Cannot signon with heartbeat');
+    toolError('cl_status', sub === 'hbstatus' ? resp.message : `REASON: ${resp.message}`);
+    return 1;
+  }
   if (sub === 'hbstatus') {
     if (resp?.ok === true) {
       out('Heartbeat is running on this machine.');

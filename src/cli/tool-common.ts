@@ -14,12 +14,22 @@ function hostname(): string {
   return process.env.HOSTNAME ?? 'localhost';
 }
 
-/** Sends a request; `undefined` when no daemon answers (the caller prints its own wording). */
+/**
+ * Sends a request; `undefined` when no daemon answers (the caller prints its own wording). A socket that refuses
+ * this user comes back as the daemon's own refusal would: `{ ok: false, code: 'VIGIL_ERR_CONTROL_DENIED' }`.
+ */
 export async function tryRequest(req: ControlRequest): Promise<ControlResponse | undefined> {
   try {
     return await request(req);
   } catch (e) {
-    if (e instanceof ControlUnavailable) return undefined;
+    if (e instanceof ControlUnavailable) {
+      return e.code === 'VIGIL_ERR_CONTROL_DENIED' ? { ok: false, code: e.code, message: e.message } : undefined;
+    }
     throw e;
   }
+}
+
+/** True for a refusal of this user (not of the command): the tools then say "permission denied", never "stopped". */
+export function isDenied(resp: ControlResponse | undefined): boolean {
+  return resp?.ok === false && resp.code === 'VIGIL_ERR_CONTROL_DENIED';
 }

@@ -359,13 +359,7 @@ export class Ipfail {
 
 /** What the engine says now, for `Ipfail.handle`. */
 export function engineContext(engine: ClusterEngine, peer: string): IpfailContext {
-  const s = engine.state;
-  const p = s.peers.get(peer);
-  return {
-    holds: engine.snapshot().rscstatus,
-    canStandby:
-      s.rstate === 'stable' && !s.initialPending && s.standby === undefined && p !== undefined && p.alive && p.stable,
-  };
+  return { holds: engine.snapshot().rscstatus, canStandby: engine.canStandbyWith(peer) };
 }
 
 /** The ha.cf line that asks for ipfail: `respawn <user> <…>/ipfail` (Heartbeat's lib or libexec path). */

@@ -1,6 +1,7 @@
 /** Events in, actions out: the contract between the pure cluster engine and the daemon. */
 import type { EngineMessage, RscHold } from './protocol.js';
-import type { LogLevel, MembershipEvent } from '../membership/membership.js';
+import type { MembershipEvent } from '../membership/membership.js';
+import type { LogLevel } from '../util/vocabulary.js';
 
 export type StandbyWhich = 'all' | 'local' | 'foreign';
 
@@ -21,7 +22,17 @@ export type ClusterEvent =
   | { readonly kind: 'nodeDead'; readonly node: string; readonly generation?: number }
   | { readonly kind: 'nodeShutdown'; readonly node: string }
   /** A decoded message from a peer (never our own echo). */
-  | { readonly kind: 'message'; readonly from: string; readonly generation: number; readonly msg: EngineMessage }
+  | {
+      readonly kind: 'message';
+      readonly from: string;
+      readonly generation: number;
+      readonly msg: EngineMessage;
+      /**
+       * A holdings announcement older than one already applied from that peer (a late retransmission): what it
+       * says about the peer's holdings is out of date, but a `starting` still wants our answer.
+       */
+      readonly stale?: boolean;
+    }
   /** A timer the engine set (`setTimer`) has fired. */
   | { readonly kind: 'timer'; readonly name: string }
   | { readonly kind: 'command'; readonly command: OperatorCommand }
@@ -50,6 +61,8 @@ export type ClusterAction =
    */
   | { readonly kind: 'reannounce'; readonly group: string }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly text: string }
+  /** A group changed state here; `vigil status`, the history and the metrics are built from these. */
+  | { readonly kind: 'transition'; readonly transition: GroupTransition }
   /** Reset a node through the configured STONITH device. Answer with `stonithDone`. */
   | { readonly kind: 'stonith'; readonly node: string }
   /** (Re)arm a one-shot timer; a timer of the same name is replaced. Answer with `timer`. */
@@ -62,6 +75,62 @@ export type ClusterAction =
 
 /** What this node does with one group. `stuck` = a stop failed; treated as held for safety. */
 export type GroupState = 'none' | 'acquiring' | 'held' | 'releasing' | 'stuck';
+
+/** Why a group moves. A move's completion (acquiring → held, releasing → none) carries the reason it started with. */
+export type MoveReason =
+  /** Taken at start-up (initial acquisition). */
+  | 'initial'
+  /** A dead peer's group (mach_down takeover). */
+  | 'takeover'
+  /** Nobody held it, and this node is the one to pick it up. */
+  | 'adopt'
+  /** hb_standby / hb_takeover, on either side of the hand-over. */
+  | 'standby'
+  /** auto_failback: handed back to its preferred node. */
+  | 'failback'
+  /** Graceful stop. */
+  | 'shutdown'
+  /** Held on both sides of a healed partition: the loser lets go. */
+  | 'heal'
+  /** Heartbeat's legacy ip-request protocol (auto_failback legacy). */
+  | 'legacy'
+  /** A resource failed to start: the group is stopped and handed over. */
+  | 'start-failed'
+  /** A resource failed to stop: the group is stuck here. */
+  | 'stop-failed'
+  /** Its address vanished by itself (the VIP lease ran out during a local stall). */
+  | 'lost'
+  /** A health check ruled this node out for the group. */
+  | 'ineligible'
+  /** A reload removed the group, or changed its resources. */
+  | 'reload';
+
+export const MOVE_REASONS: readonly MoveReason[] = [
+  'initial',
+  'takeover',
+  'adopt',
+  'standby',
+  'failback',
+  'shutdown',
+  'heal',
+  'legacy',
+  'start-failed',
+  'stop-failed',
+  'lost',
+  'ineligible',
+  'reload',
+];
+
+export interface GroupTransition {
+  readonly group: string;
+  readonly from: GroupState;
+  readonly to: GroupState;
+  readonly reason: MoveReason;
+  /** The event being handled when it happened (`nodeDead linux1`, `command standby all`, `message resource from linux2`). */
+  readonly cause: string;
+  /** The other node involved: the dead one, the standby partner, the other holder, the requester. */
+  readonly peer?: string;
+}
 
 /**
  * init: comm not up yet; starting: sent `starting`, waiting for the peers' `resource`;

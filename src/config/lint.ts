@@ -1,7 +1,7 @@
 import { analyzeAuthkeys } from './authkeys.js';
 import { analyzeHaresources } from './haresources.js';
 import type { AuthKeys, CompiledConfig, ResourceGroup } from './types.js';
-import { VIGIL_DIRECTIVES } from './vigil-directives.js';
+import { VIGIL_DIRECTIVES, autoVipLeaseSec } from './vigil-directives.js';
 import { type ConfigWarning, warning } from './warnings.js';
 import { ipv4InSubnet } from './values.js';
 
@@ -197,6 +197,21 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
     }
   }
 
+  // No VIP lease: what it costs when the daemon dies without cleaning up.
+  if (h.vigil.vipLease === 'off' && config.groups.some((g) => g.resources.some((r) => r.ip !== undefined))) {
+    out.push(
+      warning(
+        'VIGIL_WARN_VIP_LEASE',
+        `vigil_vip_lease off: a daemon killed (kill -9, OOM) or frozen while holding a VIP keeps it; once the peer takes ` +
+          `over (deadtime ${h.deadtimeMs} ms later) two hosts hold the address and answer ARP for it, until the dead ` +
+          `daemon is started again (it removes leftovers), the frozen one thaws and gives the group up, or someone ` +
+          `deletes the address by hand`,
+        at('vigil_vip_lease'),
+        `use auto (${autoVipLeaseSec(h.deadtimeMs, h.keepaliveMs)} s here): the kernel drops a dead daemon's VIP before the peer takes over`,
+      ),
+    );
+  }
+
   // Resource scripts.
   if (ctx.scripts !== undefined) {
     const reported = new Set<string>();
@@ -209,7 +224,7 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
             'VIGIL_WARN_SCRIPT',
             `Cannot locate resource script ${r.type}`,
             { file: g.origin.file, line: g.origin.line },
-            `put an executable ${r.type} in resource.d or /etc/init.d (resource-agents ships IPaddr, IPaddr2, Filesystem…)`,
+            `put an executable ${r.type} in resource.d or /etc/init.d, install its OCF agent (resource-agents ships nginx, apache, Filesystem…), or name a unit: systemd:${r.type}`,
           ),
         );
       }

@@ -30,7 +30,7 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     field: 'vipLease',
     kind: 'lease',
     default: 'auto',
-    doc: 'kernel lease on held VIPs: auto (deadtime − 3 s, at least 2 s), off, or whole seconds; a dead daemon drops its VIP',
+    doc: 'kernel lease on held VIPs: auto (deadtime − 3 s, at least 2 s), off, or whole seconds up to deadtime − keepalive − 1 s; a dead daemon drops its VIP',
   },
   vigil_garp_refresh: {
     field: 'garpRefreshMs',
@@ -99,6 +99,30 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     doc: 'the adaptive detector never declares a peer dead before this many heartbeats in a row are missing (2–100)',
   },
 };
+
+/** Shorter VIP leases are not reliable: the kernel counts address lifetimes in whole seconds. */
+export const MIN_VIP_LEASE_SEC = 2;
+/** The kernel drops an expired address on a timer rounded up to the next whole second: up to this much late. */
+export const KERNEL_LIFETIME_SLACK_MS = 1000;
+
+/**
+ * The longest VIP lease that still runs out before the peer takes over after this daemon dies. Worst case: the lease
+ * was renewed just before the crash, while the last heartbeat the peer heard left up to a keepalive earlier (the
+ * peer declares us dead deadtime after that heartbeat); and the kernel removes the address up to 1 s after its
+ * lifetime. So lease ≤ deadtime − keepalive − 1 s, in whole seconds, and never under the 2 s minimum (at such
+ * deadtimes the README's documented overlap applies).
+ */
+export function maxVipLeaseSec(deadtimeMs: number, keepaliveMs: number): number {
+  return Math.max(MIN_VIP_LEASE_SEC, Math.floor((deadtimeMs - keepaliveMs - KERNEL_LIFETIME_SLACK_MS) / 1000));
+}
+
+/** `vigil_vip_lease auto`: deadtime − 3 s, capped by maxVipLeaseSec (which only bites when keepalive exceeds 2 s). */
+export function autoVipLeaseSec(deadtimeMs: number, keepaliveMs: number): number {
+  return Math.max(
+    MIN_VIP_LEASE_SEC,
+    Math.min(Math.floor(deadtimeMs / 1000) - 3, maxVipLeaseSec(deadtimeMs, keepaliveMs)),
+  );
+}
 
 export type VigilValue = string | number | boolean;
 

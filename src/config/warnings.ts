@@ -22,6 +22,8 @@ export const WarningCodes = {
   VIGIL_WARN_VIGIL_ONLY: 'a Vigil-only directive: Heartbeat rejects this file',
   VIGIL_WARN_RESOLVE: 'a host name is resolved at start',
   VIGIL_WARN_SCRIPT: 'a resource script cannot be found',
+  VIGIL_WARN_VIP_LEASE: 'no kernel lease on VIPs: a dead daemon keeps its VIP after the peer takes over',
+  VIGIL_WARN_PERMS: 'a file Vigil trusts is writable by others or not owned by root (an error when run as root)',
   VIGIL_WARN_RESPAWN: 'a respawn/failfast client cannot be started on this host',
 } as const;
 

@@ -1,8 +1,9 @@
 import type { RuntimeView } from '../obs/runtime.js';
 /**
  * The local control protocol between the daemon and its tools (vigil status, cl_status, hb_standby, hb_takeover):
- * one JSON object per line over a root-only Unix stream socket. This file holds only types and constants so
- * that the tools start fast (the server validates requests by hand).
+ * one JSON object per line over a Unix stream socket anyone may connect to; the daemon checks each caller's kernel
+ * credentials (control/access.ts: reads for root and apiauth's users and groups, changes for root only). This file
+ * holds only types and constants so that the tools start fast (the server validates requests by hand).
  */
 
 export const DEFAULT_CONTROL_SOCKET = '/run/vigil/control.sock';
@@ -10,7 +11,8 @@ export const DEFAULT_CONTROL_SOCKET = '/run/vigil/control.sock';
 export const MAX_REQUEST_BYTES = 64 * 1024;
 export const PROTOCOL_VERSION = 1;
 
-export type NodeStatus = 'init' | 'up' | 'active' | 'dead' | 'ping';
+export type { NodeStatus } from '../util/vocabulary.js';
+import type { NodeStatus } from '../util/vocabulary.js';
 export type NodeType = 'normal' | 'ping';
 export type LinkStatus = 'up' | 'dead';
 /** What this node holds, in cl_status rscstatus words. */
@@ -68,9 +70,19 @@ export interface FencingView {
   readonly awaitingOperator: boolean;
 }
 
+/** A group's state change here (with the engine's reason), or an operator event (text only). */
 export interface TransitionView {
   readonly at: number;
   readonly text: string;
+  readonly group?: string;
+  readonly from?: string;
+  readonly to?: string;
+  /** Why it moved: initial, takeover, adopt, standby, failback, shutdown, heal, legacy, start-failed, stop-failed, lost, ineligible. */
+  readonly reason?: string;
+  /** The event being handled when it happened. */
+  readonly cause?: string;
+  /** The other node involved. */
+  readonly peer?: string;
 }
 
 export interface StatusSnapshot {
@@ -92,6 +104,8 @@ export interface StatusSnapshot {
   readonly runtime?: RuntimeView;
   /** Node names in the order Heartbeat's API lists them (`cl_status listnodes`); absent from older daemons. */
   readonly listOrder?: readonly string[];
+  /** Packets the wire layer took in since start: `accepted`, and every drop reason with its count (Vigil only). */
+  readonly wire?: Readonly<Record<string, number>>;
 }
 
 export type ControlRequest =

@@ -1,3 +1,4 @@
+import { errorMessage } from '../util/errors.js';
 import { MeatwareStonith, type ResetOutcome, type StonithDevice } from '../agents/stonith.js';
 
 /**
@@ -20,7 +21,7 @@ export class Fencer {
       (r) => r,
       (e: unknown) => ({
         ok: false as const,
-        detail: `STONITH device error: ${e instanceof Error ? e.message : String(e)}`,
+        detail: `STONITH device error: ${errorMessage(e)}`,
       }),
     );
     this.running.set(node, { abort, promise });

@@ -3,8 +3,12 @@ import type { CompiledConfig } from '../config/types.js';
 import type { ConfigWarning } from '../config/warnings.js';
 import { localNodeName, readConfigDir } from '../os/config-files.js';
 import { VigilErrors } from '../util/errors.js';
+import { checkStrictModes, supersededWarnings } from './strict-modes.js';
 
-/** Reads and compiles /etc/ha.d as the daemon starts or reloads; throws VigilErrors with every error found. */
+/**
+ * Reads and compiles /etc/ha.d as the daemon starts or reloads; throws VigilErrors with every error found, including
+ * strict-mode refusals (strict-modes.ts: as root, files and scripts only root can change).
+ */
 export async function loadConfig(
   configDir: string,
   nodeOverride: string | undefined,
@@ -13,7 +17,7 @@ export async function loadConfig(
   const localNode = (nodeOverride ?? host.name).toLowerCase();
   const { files, errors } = await readConfigDir(configDir);
   if (files.hacf === undefined || files.authkeys === undefined || files.haresources === undefined) {
-    throw new VigilErrors(errors);
+    throw new VigilErrors([...errors, ...(await checkStrictModes(configDir, undefined)).errors]);
   }
   const r = analyzeConfig({
     configDir,
@@ -22,6 +26,7 @@ export async function loadConfig(
     authkeys: files.authkeys,
     haresources: files.haresources,
   });
-  if (r.config === undefined) throw new VigilErrors(r.errors);
-  return { config: r.config, warnings: r.warnings };
+  const strict = await checkStrictModes(configDir, r.config);
+  if (r.config === undefined || strict.errors.length > 0) throw new VigilErrors([...r.errors, ...strict.errors]);
+  return { config: r.config, warnings: [...supersededWarnings(r.warnings, strict.errors), ...strict.warnings] };
 }

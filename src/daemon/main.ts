@@ -2,14 +2,18 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { CompiledConfig } from '../config/types.js';
+import type { CompiledConfig, MediumConfig } from '../config/types.js';
 import type { ControlRequest, StandbyWhich } from '../control/protocol.js';
 import { ControlServer } from '../control/server.js';
+import { controlAccess } from './control-access.js';
+import { installFatalHandlers } from './fatal.js';
 import { ALL_LEVELS, FileSink, Logger, NON_DEBUG_LEVELS, type LogLevel, type LogSink } from '../obs/log.js';
 import { SyslogSink, facilityCode } from '../obs/syslog.js';
 import { realScheduler } from '../os/clock.js';
 import { realArpAnnouncer } from '../os/garp.js';
 import { loadIdentity } from '../os/identity.js';
+import { PeerFloors } from './peer-floors.js';
+import { mediumKey, reload as reloadConfig, type ReloadResult } from './reload.js';
 import { IpCommandAddressManager } from '../os/ip.js';
 import { IcmpPinger } from '../os/icmp-pinger.js';
 import { Pinger } from '../os/pinger.js';
@@ -18,10 +22,11 @@ import { HeapTrimmer, exposeGc } from '../obs/heap-trim.js';
 import { RuntimeMonitor } from '../obs/runtime.js';
 import { SdNotify } from '../os/sdnotify.js';
 import { createMedium, type Medium } from '../transport/index.js';
-import { VigilError, isVigilError } from '../util/errors.js';
+import { VigilError, isVigilError, errorMessage } from '../util/errors.js';
 import { loadConfig } from './load.js';
 import { heartbeatNodeOrder } from './node-order.js';
-import { VERSION, VigilNode } from './node.js';
+import { VigilNode } from './node.js';
+import { VERSION } from '../util/version.js';
 import { DEFAULT_PIDFILE, claimPidfile, releasePidfile } from './pidfile.js';
 import { ResourceManager, scriptEnv } from './resources.js';
 import { Fencer } from './fencing.js';
@@ -46,7 +51,8 @@ class StderrSink implements LogSink {
   }
 }
 
-function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger; sinks: FileSink[] } {
+/** Where log lines go for this configuration: logfile, debugfile, syslog (and stderr in the foreground). */
+export function buildSinks(config: CompiledConfig, stderr: boolean): { sinks: LogSink[]; files: FileSink[] } {
   const h = config.hacf;
   const sinks: LogSink[] = [];
   const files: FileSink[] = [];
@@ -58,6 +64,12 @@ function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger;
   const code = facility === undefined || facility === 'none' ? undefined : facilityCode(facility);
   if (code !== undefined) sinks.push(new SyslogSink(code, hostname()));
   if (stderr) sinks.push(new StderrSink());
+  return { sinks, files };
+}
+
+function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger; sinks: FileSink[] } {
+  const h = config.hacf;
+  const { sinks, files } = buildSinks(config, stderr);
   const logger = new Logger({ node: h.localNode, pid: process.pid, tag: 'heartbeat', sinks });
   logger.debugLevel = h.debug;
   return { logger, sinks: files };
@@ -89,7 +101,7 @@ function loadavgReader(): { get: () => string; stop: () => void } {
   };
 }
 
-interface PingerSet {
+export interface PingerSet {
   tick(): void;
   close(): void;
 }
@@ -98,7 +110,11 @@ interface PingerSet {
  * The ping nodes' probes: raw ICMP from the daemon, riding on the heartbeat's wake-up (IcmpPinger); one iputils
  * `ping` child per address (Pinger) only when no raw socket can be had (no CAP_NET_RAW, no koffi).
  */
-function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingNode: string) => void): PingerSet {
+export function startPingers(
+  h: CompiledConfig['hacf'],
+  logger: Logger,
+  onReply: (pingNode: string) => void,
+): PingerSet {
   const nodesOf = new Map<string, string[]>();
   for (const p of h.pingNodes) for (const a of p.addresses) nodesOf.set(a, [...(nodesOf.get(a) ?? []), p.name]);
   if (nodesOf.size === 0) return { tick: () => undefined, close: () => undefined };
@@ -120,9 +136,7 @@ function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingN
       },
     };
   } catch (e) {
-    logger.warn(
-      `cannot probe ping nodes over a raw ICMP socket (${e instanceof Error ? e.message : String(e)}): running ping`,
-    );
+    logger.warn(`cannot probe ping nodes over a raw ICMP socket (${errorMessage(e)}): running ping`);
   }
   const children = [...nodesOf.keys()].map(
     (address) => new Pinger({ address, intervalMs: h.keepaliveMs, onReply: replied, onError }),
@@ -136,7 +150,7 @@ function startPingers(h: CompiledConfig['hacf'], logger: Logger, onReply: (pingN
   };
 }
 
-function buildMedia(config: CompiledConfig, logger: Logger): Medium[] {
+export function buildMedia(config: CompiledConfig, logger: Logger): Medium[] {
   const media: Medium[] = [];
   for (const m of config.hacf.media) {
     if (m.kind === 'bcast' || m.kind === 'ucast' || m.kind === 'mcast') {
@@ -165,46 +179,62 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 6; // LSB: program is not configured
   }
   let config = loaded.config;
-  const { logger, sinks: fileSinks } = buildLogger(config, opts.stderr);
+  const built = buildLogger(config, opts.stderr);
+  const logger = built.logger;
+  let fileSinks = built.sinks;
   for (const w of loaded.warnings) logger.warn(w.message);
   const pidfile = opts.pidfile ?? DEFAULT_PIDFILE;
   try {
     await claimPidfile(pidfile);
   } catch (e) {
-    logger.error(e instanceof Error ? e.message : String(e));
+    logger.error(errorMessage(e));
     await logger.close();
     return 1;
   }
   logger.info(`Configuration validated. Starting heartbeat 3.0.6 (Vigil ${VERSION})`);
   const h = config.hacf;
-  const identity = await loadIdentity({
-    stateDir: h.vigil.stateDir,
-    nodeName: h.localNode,
-    uuidFrom: h.uuidfrom,
-    hbgenmethod: h.hbgenmethod,
-  });
+  let identity;
+  try {
+    identity = await loadIdentity({
+      stateDir: h.vigil.stateDir,
+      nodeName: h.localNode,
+      uuidFrom: h.uuidfrom,
+      hbgenmethod: h.hbgenmethod,
+    });
+  } catch (e) {
+    // hb_uuid or hb_generation unusable (corrupt, at its ceiling, disk full): say so where admins look.
+    logger.error(errorMessage(e));
+    logger.error('Cannot get/increment generation number, heartbeat not started.');
+    await releasePidfile(pidfile);
+    await logger.close();
+    return 1;
+  }
   for (const l of identity.log) logger.log(l.level === 'warn' ? 'WARN' : 'info', l.text);
   logger.info(`Heartbeat generation: ${identity.generation}`);
+  const floors = new PeerFloors(h.vigil.stateDir, logger);
+  const peerFloors = await floors.load();
 
+  const makeFencer = async (c: CompiledConfig): Promise<Fencer | undefined> => {
+    if (c.hacf.stonith === undefined) return undefined;
+    const device = await createStonithDevice(c.hacf.stonith, {
+      log: (level, text) => {
+        logger.log(level, text);
+      },
+      timeoutMs: c.hacf.vigil.stonithTimeoutMs,
+      env: scriptEnv(c),
+    });
+    logger.info(`STONITH device: ${device.deviceId}`);
+    return new Fencer(device);
+  };
   let fencer: Fencer | undefined;
-  if (h.stonith !== undefined) {
-    try {
-      const device = await createStonithDevice(h.stonith, {
-        log: (level, text) => {
-          logger.log(level, text);
-        },
-        timeoutMs: h.vigil.stonithTimeoutMs,
-        env: scriptEnv(config),
-      });
-      fencer = new Fencer(device);
-      logger.info(`STONITH device: ${device.deviceId}`);
-    } catch (e) {
-      logger.error(e instanceof Error ? e.message : String(e));
-      logger.error('Configuration error, heartbeat not started.');
-      await releasePidfile(pidfile);
-      await logger.close();
-      return 6;
-    }
+  try {
+    fencer = await makeFencer(config);
+  } catch (e) {
+    logger.error(errorMessage(e));
+    logger.error('Configuration error, heartbeat not started.');
+    await releasePidfile(pidfile);
+    await logger.close();
+    return 6;
   }
 
   if (h.realtime) {
@@ -236,16 +266,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   const loadavg = loadavgReader();
   const sd = new SdNotify();
-  // The node is created below; resource callbacks reach it through this late binding.
-  const nodeRef: { current?: VigilNode } = {};
   const resources = new ResourceManager({
     config,
     logger,
     addresses: new IpCommandAddressManager(),
     arp: realArpAnnouncer,
-    onGroupLost: (group, why) => {
-      nodeRef.current?.groupLost(group, why);
-    },
   });
   await resources.cleanupAtStart();
 
@@ -254,8 +279,34 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const exited = new Promise<number>((resolve) => {
     resolveExit = resolve;
   });
+  // A daemon in an unknown state (a broken invariant, an exception anywhere: packet path, timers, promises) must not
+  // keep its VIPs: stop, remove them (bounded), exit 70; never hang. One policy on every path.
+  const fatalNode: { current?: VigilNode } = {};
+  const fatal = installFatalHandlers({
+    log: (text) => {
+      logger.crit(text);
+    },
+    heldVips: () => resources.heldVips(),
+    removeVip: (v) => resources.removeVip(v),
+    stop: () => {
+      fatalNode.current?.close();
+    },
+    exit: (code) => {
+      exitCode = code;
+      resolveExit(code);
+    },
+    hardExit: (code) => process.exit(code),
+  });
 
-  const media = buildMedia(config, logger);
+  const buildMediaMap = (lines: readonly MediumConfig[]): Map<string, Medium> => {
+    const out = new Map<string, Medium>();
+    for (const m of lines) {
+      const built = buildMedia({ ...config, hacf: { ...config.hacf, media: [m] } }, logger)[0];
+      if (built !== undefined) out.set(mediumKey(m), built);
+    }
+    return out;
+  };
+  const mediaByKey = buildMediaMap(config.hacf.media);
   // Set once the node has started; the node's beat drives it from then on.
   const pingers: { current?: PingerSet } = {};
   const theNode = new VigilNode({
@@ -265,7 +316,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     logger,
     uuid: identity.uuid,
     generation: identity.generation,
-    media,
+    media: [...mediaByKey.values()],
     resources,
     scheduler: realScheduler,
     loadavg: loadavg.get,
@@ -280,13 +331,22 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       pingers.current?.tick();
       resources.tick();
     },
+    onFatal: (e) => {
+      fatal.handle('broken invariant', e);
+    },
+    peerFloors,
+    onPeerGeneration: () => {
+      floors.generationRose();
+    },
   });
-  nodeRef.current = theNode;
+  fatalNode.current = theNode;
+  floors.start(() => ({ progress: theNode.peerProgress(), uuidOf: (n) => theNode.wire.uuidOf(n) }));
   try {
     await theNode.start();
   } catch (e) {
-    logger.error(`Cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    logger.error(`Cannot start: ${errorMessage(e)}`);
     theNode.close();
+    fatal.uninstall();
     await releasePidfile(pidfile);
     await logger.close();
     return 1;
@@ -296,49 +356,58 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     theNode.pingReply(name);
   });
 
-  const reload = async (): Promise<string> => {
-    let next;
-    try {
-      next = await loadConfig(opts.configDir, opts.node);
-    } catch (e) {
-      const text = isVigilError(e) ? e.message : String(e);
-      for (const line of text.split('\n')) logger.error(line);
-      logger.error('New configuration rejected: keeping the running one.');
-      throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', `new configuration rejected, running one kept:\n${text}`);
-    }
-    const authChanged =
-      JSON.stringify([...next.config.authkeys.keys]) !== JSON.stringify([...config.authkeys.keys]) ||
-      next.config.authkeys.active !== config.authkeys.active;
-    const rest = (c: CompiledConfig): string =>
-      JSON.stringify({
-        h: { ...c.hacf, raw: undefined, origins: undefined },
-        g: c.groups.map((g) => [g.key, g.node, g.resources.map((r) => r.spec)]),
-      });
-    const restChanged = rest(next.config) !== rest(config);
-    if (authChanged) {
-      logger.info('Rereading authentication file.');
-      theNode.wire.setKeys(next.config.authkeys);
-    }
-    if (restChanged) {
-      // Applying new timings, media or groups in place is not supported yet: say so instead of half-applying.
-      logger.warn(
-        'ha.cf or haresources changed: restart Vigil to apply (vigil stop; vigil start). Running configuration kept.',
-      );
-    }
-    if (authChanged) config = { ...config, authkeys: next.config.authkeys };
-    for (const f of fileSinks) void f.reopen();
-    return authChanged ? 'authentication keys reloaded' : restChanged ? 'changes need a restart' : 'no change';
+  // One reload at a time (a SIGHUP and `vigil reload` together): each sees the configuration the last one left.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<ReloadResult> => {
+    const r = reloading.then(() => reloadOnce());
+    reloading = r.catch(() => undefined);
+    return r;
   };
+  const reloadOnce = (): Promise<ReloadResult> =>
+    reloadConfig({
+      logger,
+      node: theNode,
+      load: async () => (await loadConfig(opts.configDir, opts.node)).config,
+      current: () => config,
+      setCurrent: (c) => {
+        config = c;
+      },
+      media: mediaByKey,
+      buildMedia: buildMediaMap,
+      makeFencer,
+      currentFencer: () => fencer,
+      resetLogging: async (c) => {
+        const next = buildSinks(c, opts.stderr);
+        fileSinks = next.files;
+        logger.debugLevel = c.hacf.debug;
+        await logger.setSinks(next.sinks);
+      },
+      restartPingers: (c) => {
+        pingers.current?.close();
+        pingers.current = startPingers(c.hacf, logger, (name) => {
+          theNode.pingReply(name);
+        });
+      },
+      reopenLogs: () => {
+        for (const f of fileSinks) void f.reopen();
+      },
+    });
 
   const control = new ControlServer({
     path: opts.controlSocket,
+    access: await controlAccess(h, (text) => {
+      logger.warn(text);
+    }),
+    log: (level, text) => {
+      logger.log(level === 'warn' ? 'WARN' : 'info', text);
+    },
     handler: async (req: ControlRequest) => {
       switch (req.cmd) {
         case 'status':
           return theNode.snapshot();
         case 'standby':
         case 'takeover': {
-          if (!h.niceFailback) {
+          if (!config.hacf.niceFailback) {
             throw new VigilError(
               'VIGIL_ERR_CONTROL_REFUSED',
               'Standby mode only implemented when nice_failback on (auto_failback on or off)',
@@ -349,7 +418,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           return { accepted: true };
         }
         case 'reload':
-          return { result: await reload() };
+          return await reload();
         case 'debug':
           logger.debugLevel = Math.max(0, Math.min(255, logger.debugLevel + req.delta));
           return { debug: logger.debugLevel };
@@ -367,7 +436,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   try {
     await control.listen();
   } catch (e) {
-    logger.error(`control socket ${opts.controlSocket} unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    logger.error(`control socket ${opts.controlSocket} unavailable: ${errorMessage(e)}`);
   }
 
   const onTerm = (sig: string): void => {
@@ -382,7 +451,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   });
   process.on('SIGHUP', () => {
     logger.info('Received SIGHUP: reloading configuration.');
-    reload().catch(() => undefined);
+    void reload();
   });
   process.off('SIGUSR1', early);
   process.on('SIGUSR1', () => {
@@ -393,16 +462,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     logger.debugLevel = Math.max(0, logger.debugLevel - 1);
     logger.info(`debug now set to ${logger.debugLevel}`);
   });
-  process.on('uncaughtException', (e) => {
-    // A daemon in an unknown state must not keep its VIP: log, and die; the kernel lease drops the VIP.
-    logger.crit(`internal error, exiting: ${e.stack ?? e.message}`);
-    exitCode = 70;
-    theNode.close();
-    resolveExit(70);
-  });
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 
   const code = await exited;
+  await floors.stop();
   pingers.current.close();
   loadavg.stop();
   runtime.stop();
@@ -411,5 +474,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   await control.close();
   await releasePidfile(pidfile);
   await logger.close();
+  fatal.uninstall();
   return code;
 }

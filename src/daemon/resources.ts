@@ -1,13 +1,16 @@
+import { errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from '../agents/agent.js';
 import { createMailToAgent, type MailToAgent, type MailToContext } from '../agents/mailto.js';
 import { IpAddrAgent, ON_BEAT_DUE_FRACTION, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
-import { ScriptAgent, locateScript, type ScriptObserver } from '../agents/script.js';
+import { locateAgent } from '../agents/lookup.js';
+import { OcfAgent } from '../agents/ocf.js';
+import { ScriptAgent, type ScriptObserver } from '../agents/script.js';
+import { SystemdAgent } from '../agents/systemd.js';
 import type { CompiledConfig, Resource, ResourceGroup } from '../config/types.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import type { AddressManager } from '../os/ip.js';
 import type { Logger } from '../obs/log.js';
 import { GroupRunner, type ReleaseOutcome } from '../resources/group.js';
-import { resourceScriptDirs } from '../os/config-files.js';
 import { join } from 'node:path';
 
 export interface ResourceManagerDeps {
@@ -15,17 +18,23 @@ export interface ResourceManagerDeps {
   readonly logger: Logger;
   readonly addresses: AddressManager;
   readonly arp: ArpAnnouncer;
-  /** A held group lost a member by itself (the VIP's lease ran out while we were stalled). */
-  readonly onGroupLost: (group: string, why: string) => void;
-  /** Per script call (Heartbeat has none; a hung script must not hang failover). */
-  readonly scriptTimeoutMs?: number;
+}
+
+interface ScriptOptions {
+  /** Where resource.d is (and, beside it, init.d and the OCF agents are looked up). */
+  readonly configDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Per script call (`vigil_script_timeout`; Heartbeat has none: a hung script must not hang failover). */
+  readonly timeoutMs: number;
+  readonly observer: ScriptObserver;
 }
 
 /** What the VIP lease directive resolves to for this cluster. */
 export function vipPolicy(config: CompiledConfig): VipPolicy {
   const h = config.hacf;
   const lease = h.vigil.vipLease;
-  const leaseSec = lease === 'off' ? undefined : lease === 'auto' ? defaultLeaseSec(h.deadtimeMs) : Number(lease);
+  const leaseSec =
+    lease === 'off' ? undefined : lease === 'auto' ? defaultLeaseSec(h.deadtimeMs, h.keepaliveMs) : Number(lease);
   // Renew four times per lease: three renewals in a row can be late (a stalled loop) before the kernel drops the
   // VIP. No faster than that: every renewal is a wake-up of an otherwise idle daemon.
   const renewIntervalMs = leaseSec === undefined ? 1000 : Math.max(200, Math.min(2500, (leaseSec * 1000) / 4));
@@ -42,6 +51,22 @@ export function vipPolicy(config: CompiledConfig): VipPolicy {
     garpRefreshMs: h.vigil.garpRefreshMs,
     onBeat,
   };
+}
+
+/**
+ * `MailTo::addr[::subject]`. A Heartbeat admin's MailTo is resource-agents' script, which pipes to `mail` (the
+ * local MTA): that stays so, untouched, unless ha.cf names one of the `vigil_mail_*` directives — the admin then
+ * asked for Vigil's own SMTP client (relay, language, templates), which needs no local MTA at all.
+ */
+function builtinMail(config: CompiledConfig): boolean {
+  const raw = config.hacf.raw;
+  return ['vigil_mail_relay', 'vigil_mail_lang', 'vigil_mail_templates'].some((k) => raw[k] !== undefined);
+}
+
+/** Whether a haresources resource runs a script (found by Heartbeat's lookup) rather than a built-in agent. */
+export function runsScript(config: CompiledConfig, r: Resource): boolean {
+  if (r.type === 'MailTo' && builtinMail(config)) return false;
+  return !((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined);
 }
 
 /** The environment Heartbeat gives resource scripts (HA_* from ha.cf, `env` lines as HA_N=V). */
@@ -70,60 +95,98 @@ export function scriptEnv(config: CompiledConfig): NodeJS.ProcessEnv {
  */
 export class ResourceManager {
   private readonly runners = new Map<string, GroupRunner>();
-  private readonly ipAgents: IpAddrAgent[] = [];
-  private readonly ipAgentsByGroup = new Map<string, IpAddrAgent[]>();
+  /** Runners of groups a reload changed: they take over at the group's next start (the old one stops it). */
+  private readonly pending = new Map<string, GroupRunner>();
+  /** Runners of groups a reload removed: kept until their group is stopped here. */
+  private readonly retired = new Map<string, GroupRunner>();
+  private readonly agentsOf = new Map<GroupRunner, ResourceAgent[]>();
   private readonly chains = new Map<string, Promise<unknown>>();
-  readonly policy: VipPolicy;
+  private lostHandler: (group: string, why: string) => void = () => undefined;
+  policy: VipPolicy;
+  private deps: ResourceManagerDeps;
 
-  constructor(private readonly deps: ResourceManagerDeps) {
+  constructor(deps: ResourceManagerDeps) {
+    this.deps = deps;
     this.policy = vipPolicy(deps.config);
-    for (const g of deps.config.groups) {
-      const agents = g.resources.map((r) => this.agentFor(g, r));
-      this.runners.set(
-        g.key,
-        new GroupRunner(g.node, g.key, agents, {
-          log: (level, text) => {
-            deps.logger.script(level, text);
-          },
-          stopRetries: 10,
-          stopRetryDelayMs: 1000,
-          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-        }),
-      );
-    }
+    for (const g of deps.config.groups) this.runners.set(g.key, this.makeRunner(g));
+  }
+
+  private makeRunner(g: ResourceGroup): GroupRunner {
+    const agents = g.resources.map((r) => this.agentFor(g, r));
+    const runner = new GroupRunner(g.node, g.key, agents, {
+      log: (level, text) => {
+        this.deps.logger.script(level, text);
+      },
+      stopRetries: 10,
+      stopRetryDelayMs: 1000,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    this.agentsOf.set(runner, agents);
+    return runner;
+  }
+
+  /** The IP agents that may hold an address: those of current runners and of removed groups still stopping. */
+  private ipAgentsOf(runners: Iterable<GroupRunner>): IpAddrAgent[] {
+    const out: IpAddrAgent[] = [];
+    for (const r of runners) for (const a of this.agentsOf.get(r) ?? []) if (a instanceof IpAddrAgent) out.push(a);
+    return out;
+  }
+
+  private get ipAgents(): IpAddrAgent[] {
+    return this.ipAgentsOf([...this.runners.values(), ...this.retired.values()]);
   }
 
   /**
-   * `MailTo::addr[::subject]`. A Heartbeat admin's MailTo is resource-agents' script, which pipes to `mail` (the
-   * local MTA): that stays so, untouched, unless ha.cf names one of the `vigil_mail_*` directives — the admin then
-   * asked for Vigil's own SMTP client (relay, language, templates), which needs no local MTA at all.
+   * A reload. Unchanged groups keep their runners; their agents take the new settings (VIP lease, ARP refresh,
+   * script environment and timeout, mail settings) at their next call. A changed group gets a new runner at its
+   * next start, so that the old one stops what it started; a removed one keeps its runner until it is stopped.
    */
-  private builtinMail(): boolean {
-    const raw = this.deps.config.hacf.raw;
-    return ['vigil_mail_relay', 'vigil_mail_lang', 'vigil_mail_templates'].some((k) => raw[k] !== undefined);
+  reconfigure(
+    config: CompiledConfig,
+    groups: {
+      readonly added: readonly string[];
+      readonly removed: readonly string[];
+      readonly changed: readonly string[];
+    },
+  ): void {
+    this.deps = { ...this.deps, config };
+    this.policy = vipPolicy(config);
+    const byKey = new Map(config.groups.map((g) => [g.key, g]));
+    for (const [runner, agents] of this.agentsOf) {
+      if (!this.isLive(runner)) continue;
+      for (const a of agents) {
+        if (a instanceof IpAddrAgent) a.setPolicy(this.policy);
+        else if (a instanceof LazyScriptAgent) a.reconfigure(this.scriptOptions());
+        else if (a instanceof LazyMailToAgent) a.reconfigure(this.mailContext(a.group));
+      }
+    }
+    for (const k of groups.added) {
+      const g = byKey.get(k);
+      if (g !== undefined) this.runners.set(k, this.makeRunner(g));
+    }
+    for (const k of groups.changed) {
+      const g = byKey.get(k);
+      if (g !== undefined) this.pending.set(k, this.makeRunner(g));
+    }
+    for (const k of groups.removed) {
+      const r = this.runners.get(k);
+      this.runners.delete(k);
+      this.pending.delete(k);
+      if (r !== undefined) this.retired.set(k, r);
+    }
+  }
+
+  private isLive(r: GroupRunner): boolean {
+    for (const x of this.runners.values()) if (x === r) return true;
+    for (const x of this.retired.values()) if (x === r) return true;
+    return false;
   }
 
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
-    if (r.type === 'MailTo' && this.builtinMail()) {
-      const h = this.deps.config.hacf;
-      return new LazyMailToAgent(r, g.key, {
-        node: h.localNode,
-        vigil: h.vigil,
-        onMailSent: (op, res) => {
-          this.deps.logger.script(
-            'info',
-            `MailTo: ${op} notice for ${g.key} accepted for ${res.accepted.join(', ')} (${res.reply.trim()})`,
-          );
-          for (const x of res.rejected) this.deps.logger.script('ERROR', `MailTo: ${x.address} refused: ${x.reply}`);
-        },
-        onMailError: (op, e) => {
-          // A dead relay never blocks a failover (as with Heartbeat's MailTo): said loudly, then carried on.
-          this.deps.logger.script('ERROR', `MailTo: ${op} notice for ${g.key} not sent: ${e.message}`);
-        },
-      });
-    }
+    if (r.type === 'MailTo' && builtinMail(this.deps.config))
+      return new LazyMailToAgent(r, g.key, this.mailContext(g.key));
     if ((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined) {
-      const agent = new IpAddrAgent(r.spec, r.type, r.ip, {
+      return new IpAddrAgent(r.spec, r.type, r.ip, {
         addresses: this.deps.addresses,
         arp: this.deps.arp,
         policy: this.policy,
@@ -131,17 +194,37 @@ export class ResourceManager {
           this.deps.logger.log(level, text);
         },
         onLost: (_spec, why) => {
-          this.deps.onGroupLost(g.key, why);
+          this.lostHandler(g.key, why);
         },
       });
-      this.ipAgents.push(agent);
-      this.ipAgentsByGroup.set(g.key, [...(this.ipAgentsByGroup.get(g.key) ?? []), agent]);
-      return agent;
     }
-    return new LazyScriptAgent(r, {
-      dirs: resourceScriptDirs(this.deps.config.configDir),
+    return new LazyScriptAgent(r, this.scriptOptions());
+  }
+
+  private mailContext(group: string): MailToContext {
+    const h = this.deps.config.hacf;
+    return {
+      node: h.localNode,
+      vigil: h.vigil,
+      onMailSent: (op, res) => {
+        this.deps.logger.script(
+          'info',
+          `MailTo: ${op} notice for ${group} accepted for ${res.accepted.join(', ')} (${res.reply.trim()})`,
+        );
+        for (const x of res.rejected) this.deps.logger.script('ERROR', `MailTo: ${x.address} refused: ${x.reply}`);
+      },
+      onMailError: (op, e) => {
+        // A dead relay never blocks a failover (as with Heartbeat's MailTo): said loudly, then carried on.
+        this.deps.logger.script('ERROR', `MailTo: ${op} notice for ${group} not sent: ${e.message}`);
+      },
+    };
+  }
+
+  private scriptOptions(): ScriptOptions {
+    return {
+      configDir: this.deps.config.configDir,
       env: scriptEnv(this.deps.config),
-      timeoutMs: this.deps.scriptTimeoutMs ?? 120_000,
+      timeoutMs: this.deps.config.hacf.vigil.scriptTimeoutMs,
       observer: {
         running: (path, args, op) => {
           this.deps.logger.script('info', `Running ${path} ${[...args, op].join(' ')}`);
@@ -159,7 +242,7 @@ export class ResourceManager {
             this.deps.logger.script('ERROR', `${path} ${op}: ${l}`);
         },
       },
-    });
+    };
   }
 
   private serial<T>(group: string, op: () => Promise<T>): Promise<T> {
@@ -173,17 +256,41 @@ export class ResourceManager {
   }
 
   private runner(group: string): GroupRunner {
-    const r = this.runners.get(group);
+    const r = this.runners.get(group) ?? this.retired.get(group);
     if (r === undefined) throw new Error(`unknown resource group ${group}`);
     return r;
   }
 
   acquire(group: string): Promise<boolean> {
-    return this.serial(group, async () => (await this.runner(group).acquire()).ok);
+    return this.serial(group, async () => {
+      // A reload changed the group: the old runner stopped it; from this start on, the new one runs it.
+      const next = this.pending.get(group);
+      if (next !== undefined) {
+        const old = this.runners.get(group);
+        if (old !== undefined) this.drop(old);
+        this.runners.set(group, next);
+        this.pending.delete(group);
+      }
+      return (await this.runner(group).acquire()).ok;
+    });
   }
 
   release(group: string): Promise<ReleaseOutcome> {
-    return this.serial(group, () => this.runner(group).release());
+    return this.serial(group, async () => {
+      const out = await this.runner(group).release();
+      // A removed group is gone once stopped here.
+      const r = this.retired.get(group);
+      if (out.ok && r !== undefined) {
+        this.retired.delete(group);
+        this.drop(r);
+      }
+      return out;
+    });
+  }
+
+  private drop(r: GroupRunner): void {
+    for (const a of this.agentsOf.get(r) ?? []) if (a instanceof IpAddrAgent) a.dispose();
+    this.agentsOf.delete(r);
   }
 
   /**
@@ -224,9 +331,16 @@ export class ResourceManager {
     }
   }
 
+  /** Who hears that a held group lost a member by itself (the VIP's lease ran out while we were stalled). */
+  onGroupLost(handler: (group: string, why: string) => void): void {
+    this.lostHandler = handler;
+  }
+
   /** A gratuitous ARP burst for every VIP held here, or for those of `group` (a peer came back from behind a partition). */
   reannounce(group?: string): void {
-    for (const a of group === undefined ? this.ipAgents : (this.ipAgentsByGroup.get(group) ?? [])) a.reannounce();
+    const runner = group === undefined ? undefined : (this.runners.get(group) ?? this.retired.get(group));
+    for (const a of group === undefined ? this.ipAgents : runner === undefined ? [] : this.ipAgentsOf([runner]))
+      a.reannounce();
   }
 
   /** The daemon's heartbeat: held VIPs renew their leases and refresh ARP on it (VipPolicy.onBeat). */
@@ -241,6 +355,16 @@ export class ResourceManager {
 
   dispose(): void {
     for (const a of this.ipAgents) a.dispose();
+  }
+
+  /** The VIPs held here now, captured before dispose() forgets them (daemon/fatal.ts). */
+  heldVips(): { readonly address: string; readonly device: string }[] {
+    return this.ipAgents.flatMap((a) => a.heldAt() ?? []);
+  }
+
+  /** Removes one VIP directly (netlink), bypassing its agent: for the fatal-error path only. */
+  removeVip(v: { readonly address: string; readonly device: string }): Promise<boolean> {
+    return this.deps.addresses.remove(v.address, v.device);
   }
 }
 
@@ -261,48 +385,60 @@ export function scriptOutputLines(stdout: string, stderr: string): string[] {
   return tail;
 }
 
-/** A script agent that finds its script at first use: a missing script fails the start, not the daemon. */
+/**
+ * A resource that finds its agent at first use (a script, an OCF agent or a systemd unit; see agents/lookup.ts):
+ * a missing one fails the start, not the daemon.
+ */
 class LazyScriptAgent implements ResourceAgent {
   readonly spec: string;
-  private agent: ScriptAgent | undefined;
+  private agent: ResourceAgent | undefined;
   constructor(
     private readonly r: Resource,
-    private readonly o: {
-      dirs: readonly string[];
-      env: NodeJS.ProcessEnv;
-      timeoutMs: number;
-      observer: ScriptObserver;
-    },
+    private o: ScriptOptions,
   ) {
     this.spec = r.spec;
   }
-  private async get(): Promise<ScriptAgent> {
-    this.agent ??= new ScriptAgent(this.r.spec, await locateScript(this.r.type, this.o.dirs), this.r.args, {
-      env: this.o.env,
-      timeoutMs: this.o.timeoutMs,
-      observer: this.o.observer,
-    });
+  /** A reload: the next call looks the agent up again, with the new environment and timeout. */
+  reconfigure(o: ScriptOptions): void {
+    this.o = o;
+    this.agent = undefined;
+  }
+  private async get(): Promise<ResourceAgent> {
+    if (this.agent !== undefined) return this.agent;
+    const loc = await locateAgent(this.r.type, this.r.args, this.o.configDir);
+    const opts = { env: this.o.env, timeoutMs: this.o.timeoutMs, observer: this.o.observer };
+    switch (loc.kind) {
+      case 'script':
+        this.agent = new ScriptAgent(this.r.spec, loc.path, this.r.args, opts);
+        break;
+      case 'ocf':
+        this.agent = new OcfAgent(this.r.spec, loc.path, loc.provider, loc.agent, loc.call, opts);
+        break;
+      case 'systemd':
+        this.agent = new SystemdAgent(this.r.spec, loc.unit, opts);
+        break;
+    }
     return this.agent;
   }
   async start() {
     try {
       return await (await this.get()).start();
     } catch (e) {
-      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+      return { ok: false, rc: null, detail: errorMessage(e) };
     }
   }
   async stop() {
     try {
       return await (await this.get()).stop();
     } catch (e) {
-      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+      return { ok: false, rc: null, detail: errorMessage(e) };
     }
   }
   async status() {
     try {
       return await (await this.get()).status();
     } catch (e) {
-      return { running: false, text: e instanceof Error ? e.message : String(e) };
+      return { running: false, text: errorMessage(e) };
     }
   }
 }
@@ -313,10 +449,15 @@ class LazyMailToAgent implements ResourceAgent {
   private agent: Promise<MailToAgent> | undefined;
   constructor(
     private readonly r: Resource,
-    private readonly group: string,
-    private readonly ctx: MailToContext,
+    readonly group: string,
+    private ctx: MailToContext,
   ) {
     this.spec = r.spec;
+  }
+  /** A reload: the next notice is sent with the new relay, language and templates. */
+  reconfigure(ctx: MailToContext): void {
+    this.ctx = ctx;
+    this.agent = undefined;
   }
   private get(): Promise<MailToAgent> {
     this.agent ??= createMailToAgent(this.r, this.group, this.ctx);
@@ -326,7 +467,7 @@ class LazyMailToAgent implements ResourceAgent {
     try {
       return await (await this.get()).start();
     } catch (e) {
-      return { ok: false, rc: null, detail: e instanceof Error ? e.message : String(e) };
+      return { ok: false, rc: null, detail: errorMessage(e) };
     }
   }
   async stop(): Promise<OpResult> {
@@ -334,14 +475,14 @@ class LazyMailToAgent implements ResourceAgent {
       return await (await this.get()).stop();
     } catch (e) {
       // Never started (bad configuration): nothing to stop.
-      return { ok: true, rc: 0, detail: e instanceof Error ? e.message : String(e) };
+      return { ok: true, rc: 0, detail: errorMessage(e) };
     }
   }
   async status(): Promise<StatusResult> {
     try {
       return await (await this.get()).status();
     } catch (e) {
-      return { running: false, text: e instanceof Error ? e.message : String(e) };
+      return { running: false, text: errorMessage(e) };
     }
   }
 }

@@ -24,9 +24,10 @@
 import type { CompiledConfig } from '../config/types.js';
 import { ArrivalWindow, type AdaptiveSettings } from './detector.js';
 
-export type NodeStatus = 'init' | 'up' | 'active' | 'dead' | 'ping';
+import type { LogLevel, NodeStatus } from '../util/vocabulary.js';
+
+export type { LogLevel, NodeStatus } from '../util/vocabulary.js';
 export type NodeType = 'normal' | 'ping';
-export type LogLevel = 'debug' | 'info' | 'WARN' | 'ERROR' | 'CRIT';
 
 export type MembershipEvent =
   | { readonly kind: 'log'; readonly level: LogLevel; readonly text: string }
@@ -101,26 +102,40 @@ const EARLY_WINDOW_MS = 5000;
 
 export class Membership {
   readonly localNode: string;
-  private readonly cfg: CompiledConfig['hacf'];
+  private cfg: CompiledConfig['hacf'];
   private readonly peers = new Map<string, PeerState>();
   private readonly startedAt: number;
   private commUp = false;
   private localStatusValue: NodeStatus = 'up';
   private lastCheckAt: number;
-  private readonly checkIntervalMs: number;
-  private readonly stallMarginMs: number;
-  private readonly linkNames: readonly string[];
-  private readonly adaptive: AdaptiveSettings | undefined;
+  private checkIntervalMs = 1000;
+  private stallMarginMs = 500;
+  private linkNames: readonly string[] = [];
+  private adaptive: AdaptiveSettings | undefined;
 
-  constructor(config: CompiledConfig, now: number, options: MembershipOptions = {}) {
+  constructor(
+    config: CompiledConfig,
+    now: number,
+    private readonly options: MembershipOptions = {},
+  ) {
     this.cfg = config.hacf;
     this.localNode = config.hacf.localNode;
     this.startedAt = now;
     this.lastCheckAt = now;
+    this.reconfigure(config);
+  }
+
+  /**
+   * Timings, detector, media, nodes and ping nodes from a (new) configuration. A new node or ping node is unknown
+   * until heard, a departed one is forgotten; what is known of the others stays (a reload moves nothing).
+   */
+  reconfigure(config: CompiledConfig): void {
+    this.cfg = config.hacf;
     // Deadlines get their own wake-ups (nextCheckAt); the interval only paces comm-up and link checks, so one
     // keepalive (at most 1 s) is enough, and an idle daemon wakes up half as often.
-    this.checkIntervalMs = options.checkIntervalMs ?? Math.min(Math.max(1, this.cfg.keepaliveMs), 1000);
-    this.stallMarginMs = options.stallMarginMs ?? Math.min(1000, Math.max(10, Math.floor(this.cfg.keepaliveMs / 2)));
+    this.checkIntervalMs = this.options.checkIntervalMs ?? Math.min(Math.max(1, this.cfg.keepaliveMs), 1000);
+    this.stallMarginMs =
+      this.options.stallMarginMs ?? Math.min(1000, Math.max(10, Math.floor(this.cfg.keepaliveMs / 2)));
     const v = this.cfg.vigil;
     this.adaptive = v.detector === 'adaptive' ? { phi: v.detectorPhi, minBeats: v.detectorMinBeats } : undefined;
     const names: string[] = [];
@@ -129,11 +144,20 @@ export class Membership {
       if (!names.includes(n)) names.push(n);
     }
     this.linkNames = names;
-    for (const n of this.cfg.nodes) {
-      if (n === this.localNode) continue;
-      this.peers.set(n, this.newPeer(n, 'normal'));
+    const wanted = new Map<string, NodeType>();
+    for (const n of this.cfg.nodes) if (n !== this.localNode) wanted.set(n, 'normal');
+    for (const p of this.cfg.pingNodes) wanted.set(p.name, 'ping');
+    for (const [n, p] of this.peers) if (wanted.get(n) !== p.type) this.peers.delete(n);
+    for (const [n, type] of wanted) {
+      const p = this.peers.get(n);
+      if (p === undefined) {
+        this.peers.set(n, this.newPeer(n, type));
+        continue;
+      }
+      if (type === 'ping') continue;
+      for (const l of [...p.links.keys()]) if (!names.includes(l)) p.links.delete(l);
+      for (const l of names) if (!p.links.has(l)) p.links.set(l, { up: false, lastHeardAt: undefined });
     }
-    for (const p of this.cfg.pingNodes) this.peers.set(p.name, this.newPeer(p.name, 'ping'));
   }
 
   private newPeer(name: string, type: NodeType): PeerState {

@@ -1,8 +1,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 
-/** Heartbeat's levels, spelled as it prints them. `debug` goes to the debugfile only. */
-export type LogLevel = 'debug' | 'info' | 'WARN' | 'ERROR' | 'CRIT';
+import type { LogLevel } from '../util/vocabulary.js';
+
+export type { LogLevel } from '../util/vocabulary.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
@@ -152,7 +153,14 @@ export interface LoggerOptions {
 /** The daemon's logger: Heartbeat's line format, fanned out to logfile, debugfile and syslog. */
 export class Logger {
   debugLevel = 0;
-  constructor(private readonly opts: LoggerOptions) {}
+  constructor(private opts: LoggerOptions) {}
+
+  /** A reload: lines go to the new destinations from now on; the old ones are flushed and closed. */
+  async setSinks(sinks: readonly LogSink[]): Promise<void> {
+    const old = this.opts.sinks;
+    this.opts = { ...this.opts, sinks };
+    await Promise.all(old.filter((s) => !sinks.includes(s)).map((s) => s.close()));
+  }
 
   log(level: LogLevel, raw: string): void {
     if (level === 'debug' && this.debugLevel === 0) return;

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 
 /** A config file larger than this is not a config file (Heartbeat's limits give ha.cf well under 1 MiB). */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
@@ -60,7 +60,7 @@ function cannotOpen(what: string, file: string): string {
 
 function reason(e: unknown): string {
   if (e instanceof Error && 'code' in e && e.code === 'ENOENT') return 'no such file';
-  return e instanceof Error ? e.message : String(e);
+  return errorMessage(e);
 }
 
 export interface ConfigDirFiles {

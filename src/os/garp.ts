@@ -4,7 +4,6 @@
  * both with sender IP = target IP = the VIP. Clients and switches take either. iputils `arping -U` is the fallback
  * when the packet socket cannot be used (no CAP_NET_RAW, no koffi).
  */
-import { execFile } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   closeFd,
@@ -18,7 +17,8 @@ import {
   SyscallError,
   validateIfName,
 } from './libc.js';
-import { VigilError } from '../util/errors.js';
+import { runFailure, runProgram } from './spawn.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 
 export const BROADCAST_MAC = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const ETH_P_IP = 0x0800;
@@ -142,43 +142,22 @@ async function sendViaPacket(opts: GarpOptions, count: number, intervalMs: numbe
   return sent;
 }
 
-function sendViaArping(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
+async function sendViaArping(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
   const path = opts.arpingPath ?? 'arping';
   // iputils arping takes whole seconds between probes: the fallback is slower than the packet path (at least 1 s).
   const seconds = Math.max(1, Math.round(intervalMs / 1000));
   const args = ['-U', '-c', String(count), '-i', String(seconds), '-I', opts.device, opts.address];
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      path,
-      args,
-      { timeout: count * seconds * 1000 + 10_000, killSignal: 'SIGKILL', env: { ...process.env, LC_ALL: 'C' } },
-      (err, _stdout, stderr) => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        if (err === null) {
-          resolve(count);
-          return;
-        }
-        if (opts.signal?.aborted === true) {
-          resolve(0); // stopped on purpose; how many went out is unknown
-          return;
-        }
-        reject(
-          new VigilError(
-            'VIGIL_ERR_ARP_SEND',
-            `${path} ${args.join(' ')}: ${stderr.trim() || err.message}`,
-            undefined,
-            {
-              cause: err,
-            },
-          ),
-        );
-      },
-    );
-    const onAbort = (): void => {
-      child.kill('SIGTERM');
-    };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const r = await runProgram(path, args, {
+    timeoutMs: count * seconds * 1000 + 10_000,
+    killGraceMs: 500,
+    maxOutputBytes: 16 * 1024,
+    env: { ...process.env, LC_ALL: 'C' },
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   });
+  if (r.aborted) return 0; // stopped on purpose; how many went out is unknown
+  const failure = runFailure(r);
+  if (failure === '') return count;
+  throw new VigilError('VIGIL_ERR_ARP_SEND', `${path} ${args.join(' ')}: ${r.stderr.trim() || failure}`);
 }
 
 /**
@@ -205,7 +184,7 @@ export async function sendGratuitousArp(opts: GarpOptions): Promise<GarpResult> 
       return { method: 'packet', pairsSent: await sendViaPacket(opts, count, intervalMs) };
     } catch (e) {
       if (method === 'packet' || !packetPathUnusable(e)) throw e;
-      reason = e instanceof Error ? e.message : String(e);
+      reason = errorMessage(e);
     }
   }
   const pairsSent = await sendViaArping(opts, count, intervalMs);

@@ -9,6 +9,7 @@
  * our identifier, so other pings on the host (an admin's, a monitoring flood) can neither fill our queue between two
  * ticks nor pass for a reply of the ping node.
  */
+import { errorMessage } from '../util/errors.js';
 import {
   attachSocketFilter,
   closeFd,
@@ -147,7 +148,7 @@ export class IcmpPinger {
         this.stats.sent++;
       } catch (e) {
         // No route, or the neighbour unresolved: the missing replies make the ping node dead in time.
-        this.report(`ping ${address}: ${e instanceof Error ? e.message : String(e)}`);
+        this.report(`ping ${address}: ${errorMessage(e)}`);
       }
     }
   }
@@ -158,7 +159,7 @@ export class IcmpPinger {
       try {
         n = recvNow(fd, this.buf);
       } catch (e) {
-        this.report(`reading ping replies: ${e instanceof Error ? e.message : String(e)}`);
+        this.report(`reading ping replies: ${errorMessage(e)}`);
         return;
       }
       if (n === undefined) return;

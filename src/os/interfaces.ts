@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { runFailure, runProgram } from './spawn.js';
 import { VigilError } from '../util/errors.js';
 
 /** An interface with its IPv4 addresses (the subset of `ip -json addr show` the lints need). */
@@ -41,27 +41,19 @@ export function parseIpAddrJson(json: string): InterfaceInfo[] {
 }
 
 /** This host's interfaces and IPv4 subnets, through iproute2 (`ip -json addr show`). */
-export function listInterfaces(ipCommand = 'ip'): Promise<InterfaceInfo[]> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      ipCommand,
-      ['-json', 'addr', 'show'],
-      { timeout: TIMEOUT_MS, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
-      (error, stdout) => {
-        if (error !== null) {
-          reject(
-            new VigilError('VIGIL_ERR_OS_COMMAND', `${ipCommand} -json addr show failed: ${error.message}`, undefined, {
-              cause: error,
-            }),
-          );
-          return;
-        }
-        try {
-          resolve(parseIpAddrJson(stdout));
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        }
-      },
-    );
+export async function listInterfaces(ipCommand = 'ip'): Promise<InterfaceInfo[]> {
+  const r = await runProgram(ipCommand, ['-json', 'addr', 'show'], {
+    timeoutMs: TIMEOUT_MS,
+    killGraceMs: 500,
+    maxOutputBytes: MAX_OUTPUT_BYTES,
   });
+  const failure = r.truncated ? `output larger than ${MAX_OUTPUT_BYTES} bytes` : runFailure(r);
+  if (failure !== '') {
+    const said = r.stderr.trim();
+    throw new VigilError(
+      'VIGIL_ERR_OS_COMMAND',
+      `${ipCommand} -json addr show failed: ${failure}${said === '' ? '' : `: ${said}`}`,
+    );
+  }
+  return parseIpAddrJson(r.stdout);
 }

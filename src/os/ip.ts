@@ -1,5 +1,5 @@
 /**
- * IPv4 address management through iproute2 (`ip -json`, `ip addr add|change|del`), run with execFile (no shell).
+ * IPv4 address management through iproute2 (`ip -json`, `ip addr add|change|del`), run through runProgram (no shell, bounded by a deadline).
  * Inside the daemon's own namespace every operation goes over rtnetlink instead (src/os/netlink.ts): a spawn costs
  * milliseconds of event-loop time on a quiet host and ~100 ms on a loaded one, which a takeover cannot afford.
  *
@@ -12,9 +12,9 @@
  * if the lifetime could have run out while the renew itself was in progress (a stall between the check and the
  * change), checks again afterwards and removes a resurrected address (see `renew`).
  */
-import { execFile } from 'node:child_process';
 import { formatIPv4, interfaceIndex, parseIPv4, validateIfName, MAX_IFNAME } from './libc.js';
 import { netlinkAddAddress, netlinkDelAddress, netlinkListAddresses, netlinkRenewAddress } from './netlink.js';
+import { runFailure, runProgram } from './spawn.js';
 import { VigilError } from '../util/errors.js';
 
 export interface AddressInfo {
@@ -80,6 +80,9 @@ export interface AddressManager {
   /** The first free `<device>:<n>` label. */
   nextLabel(device: string): Promise<string>;
 }
+
+/** Bound on what one `ip` command may print (a host with thousands of addresses fits). */
+const MAX_IP_OUTPUT = 4 * 1024 * 1024;
 
 export interface IpCommandOptions {
   /** Path of the `ip` binary; default `ip` from PATH. */
@@ -268,31 +271,20 @@ export class IpCommandAddressManager implements AddressManager {
   }
 
   /** Runs ip; resolves with stdout, or rejects with VIGIL_ERR_OS_COMMAND carrying ip's stderr. */
-  private run(args: readonly string[]): Promise<string> {
+  private async run(args: readonly string[]): Promise<string> {
     const argv = [...this.prefixArgs, ...args];
-    return new Promise((resolve, reject) => {
-      execFile(
-        this.ipPath,
-        argv,
-        {
-          timeout: this.timeoutMs,
-          maxBuffer: 4 * 1024 * 1024,
-          killSignal: 'SIGKILL',
-          env: { ...process.env, LC_ALL: 'C' },
-        },
-        (err, stdout, stderr) => {
-          if (err === null) {
-            resolve(stdout);
-            return;
-          }
-          const text = stderr.trim() || err.message;
-          const e = new VigilError('VIGIL_ERR_OS_COMMAND', `${this.ipPath} ${argv.join(' ')}: ${text}`, undefined, {
-            cause: err,
-          });
-          reject(Object.assign(e, { stderr: text }));
-        },
-      );
+    const r = await runProgram(this.ipPath, argv, {
+      timeoutMs: this.timeoutMs,
+      // ip is a leaf program: SIGTERM ends it unless it is stuck in the kernel, where no grace helps.
+      killGraceMs: 500,
+      maxOutputBytes: MAX_IP_OUTPUT,
+      env: { ...process.env, LC_ALL: 'C' },
     });
+    const failure = r.truncated ? `output larger than ${MAX_IP_OUTPUT} bytes` : runFailure(r);
+    if (failure === '') return r.stdout;
+    const text = r.stderr.trim() || failure;
+    const e = new VigilError('VIGIL_ERR_OS_COMMAND', `${this.ipPath} ${argv.join(' ')}: ${text}`);
+    throw Object.assign(e, { stderr: text });
   }
 
   async list(device?: string): Promise<AddressInfo[]> {

@@ -1,4 +1,7 @@
 /**
+ * (Long on purpose: DESIGN.md keeps every FFI declaration in this one module, so that the native boundary is
+ * reviewed in one place.)
+ *
  * The one module that calls libc through koffi. Node's `dgram` cannot bind a socket to a device, set IP_TOS before
  * the first send, or open an AF_PACKET socket; these few syscalls fill that gap. Everything here is synchronous
  * (each call is one short syscall, far cheaper than a trip through the thread pool) and acts in the network
@@ -27,6 +30,8 @@ export const SO_BROADCAST = 6;
 export const SO_RCVBUF = 8;
 export const SO_REUSEPORT = 15;
 export const SO_BINDTODEVICE = 25;
+export const SO_PEERCRED = 17;
+export const SO_PEERGROUPS = 59;
 
 export const IPPROTO_IP = 0;
 export const IP_TOS = 1;
@@ -242,6 +247,54 @@ export function getBufferOption(fd: number, level: number, name: number, maxLen:
   len.writeUInt32LE(maxLen, 0);
   check(libc().getsockopt(fd, level, name, val, len), 'VIGIL_ERR_SOCKET_OPTION', 'getsockopt', `${level}/${name}`);
   return val.subarray(0, len.readUInt32LE(0));
+}
+
+/** Who is at the other end of a connected Unix socket, as the kernel recorded it at connect(). */
+export interface PeerCredentials {
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups (SO_PEERGROUPS, Linux 4.13+); undefined when the kernel cannot tell. */
+  readonly groups: readonly number[] | undefined;
+}
+
+/** NGROUPS_MAX: no process has more supplementary groups than this. */
+const NGROUPS_MAX = 65536;
+
+/**
+ * SO_PEERCRED (pid, uid, gid) and SO_PEERGROUPS of a connected Unix socket. The kernel fills both in at connect()
+ * from the caller's credentials, so they cannot be forged by the peer and do not change if it later drops privileges.
+ */
+export function peerCredentials(fd: number): PeerCredentials {
+  const cred = getBufferOption(fd, SOL_SOCKET, SO_PEERCRED, 12);
+  if (cred.length < 12)
+    throw new VigilError('VIGIL_ERR_SOCKET_OPTION', `getsockopt(SO_PEERCRED): ${cred.length} bytes`);
+  return {
+    pid: cred.readInt32LE(0),
+    uid: cred.readUInt32LE(4),
+    gid: cred.readUInt32LE(8),
+    groups: peerGroups(fd),
+  };
+}
+
+function peerGroups(fd: number): number[] | undefined {
+  // Most processes have a handful of groups; ERANGE says how many bytes it takes, and one retry fits them.
+  let size = 64 * 4;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const val = Buffer.alloc(size);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(size, 0);
+    if (libc().getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, val, len) === 0) {
+      const got = len.readUInt32LE(0);
+      const out: number[] = [];
+      for (let i = 0; i + 4 <= got; i += 4) out.push(val.readUInt32LE(i));
+      return out;
+    }
+    const errno = koffi.errno();
+    if (errno !== osConstants.errno.ERANGE) return undefined;
+    size = Math.min(len.readUInt32LE(0), NGROUPS_MAX * 4);
+  }
+  return undefined;
 }
 
 /** SO_BINDTODEVICE: the socket only sends through and receives from `dev` (bound by ifindex, at this moment). */

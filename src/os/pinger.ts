@@ -6,12 +6,21 @@ export interface PingerOptions {
   readonly onReply: (address: string) => void;
   readonly onError: (text: string) => void;
   readonly pingPath?: string;
+  /**
+   * Each ping child ends by itself after this many seconds (`ping -w`) and is replaced at once; default
+   * {@link PING_LIFETIME_S}. A daemon killed with SIGKILL cannot stop its children: an orphaned ping toward an
+   * unreachable address, which never writes to its dead pipe, then lives at most this long instead of for ever.
+   */
+  readonly lifetimeS?: number;
 }
+
+export const PING_LIFETIME_S = 3600;
 
 /**
  * Probes a ping node with one long-lived iputils `ping` per address (one spawn at start, none per probe:
  * a spawn costs milliseconds of event-loop time, too much for the heartbeat path at keepalive rates).
- * Restarts it with backoff if it exits; stops on `close()`.
+ * Restarts it when it ends: at once after a full lifetime (`ping -w`), with backoff after an early exit (a ping
+ * that cannot start or dies at once). Stops on `close()`.
  */
 export class Pinger {
   private child: ChildProcess | undefined;
@@ -26,9 +35,10 @@ export class Pinger {
     if (this.closed) return;
     // iputils takes the interval in seconds; below 0.2 s it needs root, which the daemon is.
     const interval = Math.max(0.01, this.o.intervalMs / 1000).toFixed(3);
-    const child = spawn(this.o.pingPath ?? 'ping', ['-n', '-i', interval, '-W', '1', this.o.address], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const lifetimeS = Math.max(1, Math.round(this.o.lifetimeS ?? PING_LIFETIME_S));
+    const args = ['-n', '-i', interval, '-W', '1', '-w', String(lifetimeS), this.o.address];
+    const startedAt = performance.now();
+    const child = spawn(this.o.pingPath ?? 'ping', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (s: string) => {
@@ -51,7 +61,10 @@ export class Pinger {
     child.on('exit', () => {
       if (this.child === child) this.child = undefined;
       if (this.closed) return;
-      const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.restarts++, 5));
+      // Lived (nearly) its whole lifetime: a normal end, not a failure to back off from.
+      const fullLife = performance.now() - startedAt >= lifetimeS * 900;
+      if (fullLife) this.restarts = 0;
+      const delay = fullLife ? 0 : Math.min(30_000, 1000 * 2 ** Math.min(this.restarts++, 5));
       this.restartTimer = setTimeout(() => {
         this.start();
       }, delay);
@@ -61,7 +74,12 @@ export class Pinger {
   close(): void {
     this.closed = true;
     if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
-    this.child?.kill('SIGKILL');
+    const child = this.child;
     this.child = undefined;
+    if (child === undefined) return;
+    child.kill('SIGKILL');
+    // Even a ping stuck in the kernel, which the SIGKILL has not ended yet, no longer holds our pipe ends.
+    child.stdout?.destroy();
+    child.stderr?.destroy();
   }
 }

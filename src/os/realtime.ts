@@ -8,6 +8,7 @@
  * children are started with the normal policy (SCHED_RESET_ON_FORK): resource scripts, ping and STONITH
  * commands must never compete at realtime priority.
  */
+import { errorMessage } from '../util/errors.js';
 import { readdir } from 'node:fs/promises';
 import { SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR, getScheduler, setScheduler } from './libc.js';
 
@@ -23,7 +24,7 @@ export function makeRealtime(priority: number = HEARTBEAT_RT_PRIORITY): Realtime
   } catch (e) {
     return {
       ok: false,
-      text: `Cannot run at realtime priority ${priority}: ${e instanceof Error ? e.message : String(e)}; heartbeats may be late on a busy host.`,
+      text: `Cannot run at realtime priority ${priority}: ${errorMessage(e)}; heartbeats may be late on a busy host.`,
     };
   }
 }

@@ -2,7 +2,7 @@ import type { ResourceAgent } from '../agents/agent.js';
 import { HEALTH_LIMITS, describeTarget, validateHealthCheck, type HealthCheckSpec } from '../config/health-check.js';
 import { runProgram } from '../os/spawn.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 
 /**
  * Service health checks (a Vigil extension; Heartbeat only noticed a dead node, never a dead service).
@@ -67,6 +67,11 @@ interface CheckState {
   epoch: number;
 }
 
+function sameSpec(a: HealthCheckSpec, b: HealthCheckSpec): boolean {
+  const strip = (x: HealthCheckSpec): string => JSON.stringify({ ...x, origin: undefined });
+  return strip(a) === strip(b);
+}
+
 export class HealthMonitor {
   private readonly checks = new Map<string, CheckState>();
 
@@ -78,13 +83,34 @@ export class HealthMonitor {
       readonly actions: HealthActions;
     },
   ) {
+    this.reconfigure(specs);
+  }
+
+  /**
+   * The checks of a (new) configuration. A check that did not change keeps running with its counts; a new or
+   * changed one starts idle (the caller starts the checks of groups held here with `groupStarted`); a removed one
+   * stops. Returns the groups whose checks were added or changed.
+   */
+  reconfigure(specs: readonly HealthCheckSpec[]): string[] {
     if (specs.length > HEALTH_LIMITS.checks) {
       throw new VigilError('VIGIL_ERR_HEALTH_CONFIG', `more than ${HEALTH_LIMITS.checks} health checks`);
     }
+    const ids = new Set<string>();
     for (const spec of specs) {
-      if (this.checks.has(spec.id))
-        throw new VigilError('VIGIL_ERR_HEALTH_CONFIG', `duplicate health check id [${spec.id}]`);
+      if (ids.has(spec.id)) throw new VigilError('VIGIL_ERR_HEALTH_CONFIG', `duplicate health check id [${spec.id}]`);
+      ids.add(spec.id);
       validateHealthCheck(spec);
+    }
+    const touched = new Set<string>();
+    for (const [id, c] of this.checks) {
+      if (ids.has(id)) continue;
+      this.disarm(c, 'idle');
+      this.checks.delete(id);
+    }
+    for (const spec of specs) {
+      const old = this.checks.get(spec.id);
+      if (old !== undefined && sameSpec(old.spec, spec)) continue;
+      if (old !== undefined) this.disarm(old, 'idle');
       this.checks.set(spec.id, {
         spec,
         state: 'idle',
@@ -95,9 +121,11 @@ export class HealthMonitor {
         lastFailure: undefined,
         lastCheck: undefined,
         timer: undefined,
-        epoch: 0,
+        epoch: (old?.epoch ?? 0) + 1,
       });
+      touched.add(spec.group);
     }
+    return [...touched];
   }
 
   private ofGroup(group: string): CheckState[] {
@@ -291,7 +319,7 @@ export class HealthMonitor {
           if (done) return;
           done = true;
           scheduler.clearTimeout(timer);
-          resolve({ ok: false, detail: `check error: ${e instanceof Error ? e.message : String(e)}` });
+          resolve({ ok: false, detail: `check error: ${errorMessage(e)}` });
         },
       );
     });

@@ -1,23 +1,28 @@
 /**
- * Deterministic simulation of a Vigil cluster: N nodes, each running Membership + ClusterEngine
- * wired the way the daemon wires them, on one simulated time line, over a simulated network with
- * seeded loss, delay, partitions, crashes, restarts (new generation), freezes (SIGSTOP-like
- * stalls), graceful stops, operator standby/takeover and STONITH, and a resource model whose
- * start/stop take time and may fail. Same seed, same run.
+ * (Longer than the others on purpose: the simulated world's network, nodes, faults and properties share one event
+ * queue, one clock and one random stream, which is what makes a seed replay exactly.)
+ *
+ * Deterministic simulation of a Vigil cluster: N nodes, each running the daemon's own decision core (NodeCore) and
+ * wire protocol (WireProtocol, real packets, real sequence numbers and retransmissions), on one simulated time
+ * line, over a simulated network with seeded loss (also one-way), delay, reordering and partitions; crashes,
+ * restarts (new generation), freezes (SIGSTOP-like stalls) and short stalls (a GC pause), graceful stops, operator
+ * standby/takeover and STONITH; and a resource model whose start/stop take time and may fail. Same seed, same run.
  *
  * Lives in src/ (not test/) so benchmarks can reuse it; it does no I/O.
  *
- * Network model: per ordered pair, FIFO delivery with a random delay in [1, maxDelayMs]; status
- * packets are lost with probability `statusLoss`; nothing crosses a partition. Control messages
- * cut off by a partition are delivered after it heals unless either side restarted or more than
- * 250 packets were missed (Heartbeat's NS_rexmit recovers them the same way). A crash takes the
- * node's resources with it (host crash, or the kernel-held VIP lease expiring); a freeze keeps
- * them and queues everything addressed to the node until it thaws.
+ * Network model: per ordered pair, delivery after a random delay in [1, maxDelayMs], in order unless the packet is
+ * reordered (probability `reorder`: it gets its own delay, so it may overtake or be overtaken); status packets are
+ * lost with probability `statusLoss`, and any packet on a lossy one-way link (asymmetric loss) with that link's
+ * rate; nothing crosses a partition. What a partition or a lossy link drops, the wire layer asks again for once it
+ * hears the sender (NS_rexmit), as on a real LAN. A crash takes the node's resources with it (host crash, or the
+ * kernel-held VIP lease expiring); a freeze keeps them and queues everything addressed to the node until it thaws.
  *
  * Properties checked (see `SimResult.violations`):
+ * - Invariants inside the core (acquire only from `none` with no live peer claiming the group, release only from
+ *   `held`, completions in the matching state): a broken one throws, and is a violation here.
  * - Safety: a group is never active (starting, up or stopping) on two nodes that have been able to
  *   hear each other for longer than `healWindowMs` = keepalive + 3 × max delay + max start + max
- *   stop + check interval + 1 s. "Hear each other" = both up, neither frozen, same side of every
+ *   stop + check interval + rexmit delay + 1 s. "Hear each other" = both up, neither frozen, same side of every
  *   partition. The window covers the end of a partition or freeze: the first status after the
  *   heal must arrive, both sides exchange holdings, the loser stops the group. Inside a partition
  *   both sides may hold a group (that is what deadtime expiry does without STONITH).
@@ -25,13 +30,17 @@
  *   within `convergeBoundMs` every group is up on exactly one node and nothing is in transition,
  *   and it stays so until the end of the run.
  */
+import { errorMessage } from '../util/errors.js';
 import type { AutoFailback, CompiledConfig } from '../config/types.js';
-import { ClusterEngine } from '../cluster/engine.js';
-import type { ClusterAction, ClusterEvent, OperatorCommand } from '../cluster/types.js';
-import { clusterEventOf } from '../cluster/types.js';
-import type { EngineMessage } from '../cluster/protocol.js';
-import { Membership, type MembershipEvent } from '../membership/membership.js';
+import type { AuthKeys } from '../config/types.js';
+import type { OperatorCommand } from '../cluster/types.js';
+import { toFields } from '../cluster/protocol.js';
+import { NodeCore, type CoreAction } from '../node/core.js';
+import { diffConfig } from '../config/diff.js';
+import type { Scheduler, TimerHandle } from '../util/clock.js';
+import { WireProtocol, computeTtl, msg, str, type PeerProgress } from '../wire/index.js';
 import { Prng } from './prng.js';
+import { Queue } from './queue.js';
 import { simConfig } from './config.js';
 
 export interface SimOptions {
@@ -59,6 +68,15 @@ export interface SimOptions {
   /** Shortest start/stop (default 20 ms); equal to the max for fixed durations. */
   readonly minStartMs?: number;
   readonly minStopMs?: number;
+  /** Probability that a packet ignores FIFO order on its link (default 0). */
+  readonly reorder?: number;
+  /** Faults may make one direction of a link lossy (default false). */
+  readonly asymmetricLoss?: boolean;
+  /**
+   * Faults may reload the configuration on every node, one after the other (default false): a group added or
+   * removed, a keepalive halved or restored, in the middle of whatever is going on.
+   */
+  readonly reloads?: boolean;
   /** A fixed scenario instead of random faults: nodes boot only when the script says so. */
   readonly script?: readonly SimStep[];
 }
@@ -84,7 +102,14 @@ export interface SimResult {
   readonly convergeBoundMs: number;
   readonly trace: string[];
   readonly outages: readonly Outage[];
-  readonly stats: { events: number; messages: number; faults: number; takeovers: number; heals: number };
+  readonly stats: {
+    events: number;
+    packets: number;
+    faults: number;
+    takeovers: number;
+    heals: number;
+    retransmissions: number;
+  };
 }
 
 type Rsc = 'none' | 'starting' | 'up' | 'stopping';
@@ -92,80 +117,22 @@ type Rsc = 'none' | 'starting' | 'up' | 'stopping';
 interface SimNode {
   readonly name: string;
   readonly idx: number;
-  readonly cfg: CompiledConfig;
+  /** Its configuration now (a reload replaces it). */
+  cfg: CompiledConfig;
   up: boolean;
   frozenUntil: number;
   generation: number;
   /** Bumped on every crash/stop: callbacks of an older epoch are void. */
   epoch: number;
-  membership: Membership;
-  engine: ClusterEngine;
+  core: NodeCore;
+  wire: WireProtocol;
+  /** Timer name → token of the live arming (a re-arm or cancel voids the older one). */
   timers: Map<string, number>;
   rsc: Map<string, Rsc>;
-  seenGen: Map<string, number>;
-  shuttingDown: boolean;
-}
-
-interface Pending {
-  readonly gen: number;
-  readonly toEpoch: number;
-  readonly msg: EngineMessage;
-}
-
-interface Ev {
-  at: number;
-  seq: number;
-  fn: () => void;
-}
-
-/** Binary min-heap on (at, seq). */
-class Queue {
-  private h: Ev[] = [];
-  push(e: Ev): void {
-    const h = this.h;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const hp = h[p];
-      if (hp === undefined || less(hp, e)) break;
-      h[i] = hp;
-      i = p;
-    }
-    h[i] = e;
-  }
-  pop(): Ev | undefined {
-    const h = this.h;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined || h.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const hl = h[l];
-      const hr = h[r];
-      let c = l;
-      let hc = hl;
-      if (hr !== undefined && hl !== undefined && less(hr, hl)) {
-        c = r;
-        hc = hr;
-      }
-      if (hc === undefined || !less(hc, last)) break;
-      h[i] = hc;
-      i = c;
-    }
-    h[i] = last;
-    return top;
-  }
-  get size(): number {
-    return this.h.length;
-  }
-}
-
-function less(a: Ev, b: Ev): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  /** What this node had heard of each peer when it last went down (the daemon persists it). */
+  floors: Map<string, PeerProgress>;
+  /** The packet being sent is a status (only those are lost at random). */
+  sendingStatus: boolean;
 }
 
 export const DEFAULT_SIM: Omit<SimOptions, 'seed'> = {
@@ -189,10 +156,27 @@ export const DEFAULT_SIM: Omit<SimOptions, 'seed'> = {
 const CHECK_INTERVAL_MS = 250;
 /** Property sampling period; safety windows are seconds long, so 200 ms loses nothing that matters. */
 const MONITOR_INTERVAL_MS = 200;
+/** A run ends once the cluster has been settled this long after the faults ended. */
+const SETTLED_MS = 40_000;
 
 export function runSim(options: SimOptions): SimResult {
   return new Sim(options).run();
 }
+
+function isUp(n: SimNode): boolean {
+  return n.up;
+}
+
+/** The group reloads add and remove. */
+const RELOAD_GROUP = 'IPaddr::10.0.0.200';
+
+/** Wall clock of the simulation's t=0 (packets carry time() in `ts`, which must not be 0). */
+const WALL0 = 1_700_000_000_000;
+/** crc is the cheapest method the wire layer has; the simulation needs packets, not secrecy. */
+const SIM_KEYS: AuthKeys = {
+  active: 1,
+  keys: new Map([[1, { index: 1, method: 'crc', key: '', origin: { file: '<sim>', line: 0 } }]]),
+};
 
 class Sim {
   private readonly o: SimOptions;
@@ -204,7 +188,8 @@ class Sim {
   private readonly groupKeys: string[] = [];
   private readonly side: number[];
   private readonly chanLast = new Map<number, number>();
-  private readonly pending = new Map<number, { msgs: Pending[]; gap: number }>();
+  /** One-way loss rate per ordered pair (asymmetric loss faults). */
+  private readonly linkLoss = new Map<number, number>();
   private readonly hearingSince: Array<Array<number | undefined>>;
   private readonly violations: string[] = [];
   private readonly outages: Outage[] = [];
@@ -214,7 +199,11 @@ class Sim {
   private faultsOver = false;
   private lastBad = 0;
   private genCounter = 1000;
-  private readonly stats = { events: 0, messages: 0, faults: 0, takeovers: 0, heals: 0 };
+  private readonly stats = { events: 0, packets: 0, faults: 0, takeovers: 0, heals: 0, retransmissions: 0 };
+  private readonly baseGroups: Array<[string, string]>;
+  private readonly names: string[];
+  /** What reloads have made of the configuration: the extra group (and its preferred node), a halved keepalive. */
+  private desired: { extra: string | undefined; fast: boolean } = { extra: undefined, fast: false };
   readonly healWindowMs: number;
   readonly convergeBoundMs: number;
 
@@ -225,41 +214,62 @@ class Sim {
     const groups: Array<[string, string]> = names.map((n, i) => [`IPaddr::10.0.0.${i + 10}`, n]);
     // One extra group so a node prefers two (group order matters for standby classes).
     groups.push(['IPaddr::10.0.0.99', names[0] ?? 'node1']);
+    this.baseGroups = groups;
+    this.names = names;
     for (const [k] of groups) this.groupKeys.push(k);
+    // A group only reloads add (and remove again): watched throughout.
+    if (o.reloads === true) this.groupKeys.push(RELOAD_GROUP);
     this.side = names.map(() => 0);
     this.hearingSince = names.map(() => names.map(() => undefined));
     for (const [i, name] of names.entries()) {
-      const cfg = simConfig({
-        nodes: names,
-        localNode: name,
-        groups,
-        keepaliveMs: o.keepaliveMs,
-        deadtimeMs: o.deadtimeMs,
-        autoFailback: o.autoFailback,
-        stonith: o.stonith ? 'external/sim' : undefined,
-      });
-      this.nodes.push({
+      const n: SimNode = {
         name,
         idx: i,
-        cfg,
+        cfg: this.configFor(name),
         up: false,
         frozenUntil: 0,
         generation: 0,
         epoch: 0,
-        membership: new Membership(cfg, 0),
-        engine: new ClusterEngine(cfg),
+        core: undefined as unknown as NodeCore,
+        wire: undefined as unknown as WireProtocol,
         timers: new Map(),
         rsc: new Map(this.groupKeys.map((g) => [g, 'none'])),
-        seenGen: new Map(),
-        shuttingDown: false,
-      });
+        floors: new Map(),
+        sendingStatus: false,
+      };
+      this.nodes.push(n);
     }
-    this.healWindowMs = o.keepaliveMs + 3 * o.maxDelayMs + o.maxStartMs + o.maxStopMs + CHECK_INTERVAL_MS + 1000;
+    const rexmit = this.nodes[0]?.cfg.hacf.maxRexmitDelayMs ?? 250;
+    this.healWindowMs =
+      o.keepaliveMs + 3 * o.maxDelayMs + o.maxStartMs + o.maxStopMs + CHECK_INTERVAL_MS + rexmit + 1000;
     const initdead = this.nodes[0]?.cfg.hacf.initdeadMs ?? o.deadtimeMs;
     // Restarts at the end of faults + initdead or deadtime, the 10 s both-starting fallback, the
     // 30 s failed-start standby, STONITH and a chain of handovers (stop + start, several times).
     this.convergeBoundMs =
       Math.max(initdead, o.deadtimeMs + 2000) + 10_000 + 30_000 + 5000 + 6 * (o.maxStartMs + o.maxStopMs) + 5000;
+  }
+
+  /** One node's configuration as the admin's files say it now. */
+  private configFor(name: string): CompiledConfig {
+    const o = this.o;
+    const d = this.desired;
+    const groups: Array<[string, string]> = [...this.baseGroups];
+    if (d.extra !== undefined) groups.push([RELOAD_GROUP, d.extra]);
+    const cfg = simConfig({
+      nodes: this.names,
+      localNode: name,
+      groups,
+      keepaliveMs: d.fast ? Math.floor(o.keepaliveMs / 2) : o.keepaliveMs,
+      deadtimeMs: o.deadtimeMs,
+      autoFailback: o.autoFailback,
+      stonith: o.stonith ? 'external/sim' : undefined,
+    });
+    return { ...cfg, authkeys: SIM_KEYS };
+  }
+
+  /** Is `g` in the admin's current configuration (the one every node ends up with)? */
+  private configured(g: string): boolean {
+    return g !== RELOAD_GROUP || this.desired.extra !== undefined;
   }
 
   private at(ms: number, fn: () => void): void {
@@ -286,38 +296,88 @@ class Sim {
 
   // ------------------------------------------------------------------ lifecycle
 
+  /** The wire layer's timers (retransmission requests) on the node's own time line. */
+  private schedulerFor(n: SimNode): Scheduler {
+    const live = new Set<number>();
+    let next = 1;
+    return {
+      now: () => this.now,
+      wallNow: () => WALL0 + this.now,
+      setTimeout: (fn, ms): TimerHandle => {
+        const id = next++;
+        live.add(id);
+        this.nodeAt(n, ms, () => {
+          if (live.delete(id)) this.guarded(n, fn);
+        });
+        return { id };
+      },
+      clearTimeout: (h) => {
+        live.delete(h.id);
+      },
+    };
+  }
+
   private boot(n: SimNode): void {
+    n.cfg = this.configFor(n.name);
     n.up = true;
-    n.shuttingDown = false;
     n.frozenUntil = 0;
     n.epoch++;
     n.generation = ++this.genCounter;
-    n.membership = new Membership(n.cfg, this.now, { checkIntervalMs: CHECK_INTERVAL_MS });
-    n.engine = new ClusterEngine(n.cfg);
     n.timers = new Map();
-    n.seenGen = new Map();
     for (const g of this.groupKeys) n.rsc.set(g, 'none');
+    const h = n.cfg.hacf;
+    n.core = new NodeCore({
+      config: n.cfg,
+      now: this.now,
+      pid: 1000 + n.idx,
+      stonithDevice: this.o.stonith ? 'external/sim' : undefined,
+      membership: { checkIntervalMs: CHECK_INTERVAL_MS },
+    });
+    const uuid = new Uint8Array(16).fill(n.idx + 1);
+    n.wire = new WireProtocol({
+      localNode: n.name,
+      localUuid: uuid,
+      generation: n.generation,
+      nodes: h.nodes,
+      keys: n.cfg.authkeys,
+      msgfmt: 'netstring',
+      ttl: computeTtl(h.hopfudge, h.nodes.length),
+      maxRexmitDelayMs: h.maxRexmitDelayMs,
+      scheduler: this.schedulerFor(n),
+      random: () => this.rnd.next(),
+      loadavg: () => '0.00 0.00 0.00 1/100 1000',
+      transmit: (p) => {
+        this.broadcast(n, p);
+      },
+      isNodeUp: (node) => n.core.membership.isAlive(node),
+      floors: n.floors,
+      onEvent: (e) => {
+        if (e.code === 'rexmit_served') this.stats.retransmissions++;
+        if (this.o.trace && e.level !== 'debug') this.tr(n, `wire ${e.level}: ${e.text}`);
+      },
+      onGeneration: () => {
+        n.floors = n.wire.progress();
+      },
+    });
     this.tr(n, `boot generation ${n.generation}`);
     this.recomputeHearing();
-    const beat = (): void => {
-      this.broadcast(n, { t: 'status', st: n.membership.localStatus, dt: this.o.deadtimeMs, protocol: 1 });
-      this.nodeAt(n, this.o.keepaliveMs, beat);
-    };
-    this.nodeAt(n, 0, beat);
-    const check = (): void => {
-      this.feed(n, n.membership.check(this.now));
-      this.nodeAt(n, CHECK_INTERVAL_MS, check);
-    };
-    this.nodeAt(n, CHECK_INTERVAL_MS, check);
+    this.ask(n, () => n.core.start(this.now));
   }
 
   /** Power loss / kill -9 / STONITH: the daemon is gone and (host crash, or the VIP lease) so are its resources. */
   private crash(n: SimNode, why: string): void {
     if (!n.up) return;
     this.tr(n, `CRASH (${why})`);
+    this.goDown(n);
+    for (const g of this.groupKeys) if (n.rsc.get(g) !== 'none') this.setRsc(n, g, 'none');
+  }
+
+  private goDown(n: SimNode): void {
+    // The daemon persists what it heard of its peers (at each new generation, every few seconds, at stop).
+    n.floors = n.wire.progress();
+    n.wire.stop();
     n.up = false;
     n.epoch++;
-    for (const g of this.groupKeys) if (n.rsc.get(g) !== 'none') this.setRsc(n, g, 'none');
     this.recomputeHearing();
   }
 
@@ -327,13 +387,44 @@ class Sim {
     });
   }
 
+  /** `vigil reload` on one node: what the daemon's reload does, minus the files. */
+  private reload(n: SimNode): void {
+    const next = this.configFor(n.name);
+    const diff = diffConfig(n.cfg, next);
+    if (diff.changes.length === 0) return;
+    this.tr(n, `reload: ${diff.changes.map((c) => c.text).join('; ')}`);
+    n.cfg = next;
+    const h = next.hacf;
+    n.wire.reconfigure({
+      keys: next.authkeys,
+      msgfmt: 'netstring',
+      ttl: computeTtl(h.hopfudge, h.nodes.length),
+      maxRexmitDelayMs: h.maxRexmitDelayMs,
+      nodes: h.nodes,
+      pingNodes: [],
+    });
+    this.ask(n, () =>
+      n.core.reconfigure(next, diff.groups.changed, this.now, this.o.stonith ? 'external/sim' : undefined),
+    );
+  }
+
   // ------------------------------------------------------------------ network
 
   private hears(a: number, b: number): boolean {
     const na = this.nodes[a];
     const nb = this.nodes[b];
     if (na === undefined || nb === undefined) return false;
-    return na.up && nb.up && this.now >= na.frozenUntil && this.now >= nb.frozenUntil && this.side[a] === this.side[b];
+    // A lossy link (either way) is as good as cut for what a node can know: both sides may act alone, as in a
+    // partition, and must agree again once it is over.
+    const lossy = this.linkLoss.has(a * 16 + b) || this.linkLoss.has(b * 16 + a);
+    return (
+      na.up &&
+      nb.up &&
+      this.now >= na.frozenUntil &&
+      this.now >= nb.frozenUntil &&
+      this.side[a] === this.side[b] &&
+      !lossy
+    );
   }
 
   private recomputeHearing(): void {
@@ -349,117 +440,85 @@ class Sim {
     }
   }
 
-  /**
-   * Heartbeat's wire layer retransmits what a peer missed (NS_rexmit) as long as neither side
-   * restarted and the gap stays under 250 packets: control messages cut off by a partition
-   * arrive after it heals, in order. Status packets are only ever lost.
-   */
-  private broadcast(from: SimNode, msg: EngineMessage): void {
-    if (this.o.trace) this.tr(from, `send ${JSON.stringify(msg)}`);
+  /** One datagram from `from` to every other node (bcast): delayed, maybe reordered or lost, never across a partition. */
+  private broadcast(from: SimNode, bytes: Uint8Array): void {
+    const status = from.sendingStatus;
+    let shared: Uint8Array | undefined;
     for (const to of this.nodes) {
       if (to === from || !to.up) continue;
-      const p: Pending = { gen: from.generation, toEpoch: to.epoch, msg };
-      if (this.side[from.idx] !== this.side[to.idx]) {
-        this.miss(from, to, p);
-        continue;
-      }
-      if (msg.t === 'status' && this.rnd.chance(this.o.statusLoss)) continue;
-      this.transmit(from, to, p);
+      if (this.side[from.idx] !== this.side[to.idx]) continue;
+      if (status && this.rnd.chance(this.o.statusLoss)) continue;
+      const loss = this.linkLoss.get(from.idx * 16 + to.idx) ?? 0;
+      if (loss > 0 && this.rnd.chance(loss)) continue;
+      // Receivers only read a datagram: one copy (the sender's may be a view into its history) serves them all.
+      this.transmit(from, to, (shared ??= Uint8Array.from(bytes)));
     }
   }
 
-  private transmit(from: SimNode, to: SimNode, p: Pending): void {
+  private transmit(from: SimNode, to: SimNode, bytes: Uint8Array): void {
     const key = from.idx * 16 + to.idx;
-    const deliverAt = Math.max(this.chanLast.get(key) ?? 0, this.now + this.rnd.int(1, this.o.maxDelayMs));
-    this.chanLast.set(key, deliverAt);
-    this.stats.messages++;
+    const delay = this.now + this.rnd.int(1, this.o.maxDelayMs);
+    const reordered = (this.o.reorder ?? 0) > 0 && this.rnd.chance(this.o.reorder ?? 0);
+    const deliverAt = reordered ? delay : Math.max(this.chanLast.get(key) ?? 0, delay);
+    if (!reordered) this.chanLast.set(key, deliverAt);
+    this.stats.packets++;
+    const toEpoch = to.epoch;
     this.at(deliverAt - this.now, () => {
-      if (to.epoch !== p.toEpoch) return;
-      if (this.side[from.idx] !== this.side[to.idx]) {
-        this.miss(from, to, p);
-        return;
-      }
+      if (to.epoch !== toEpoch || this.side[from.idx] !== this.side[to.idx]) return;
       this.nodeAt(to, 0, () => {
-        this.receive(to, from.name, p.gen, p.msg);
+        this.ask(to, () => to.core.received(to.wire.receive(bytes), 'eth0', this.now));
       });
     });
   }
 
-  private miss(from: SimNode, to: SimNode, p: Pending): void {
-    const key = from.idx * 16 + to.idx;
-    let q = this.pending.get(key);
-    if (q === undefined) {
-      q = { msgs: [], gap: 0 };
-      this.pending.set(key, q);
-    }
-    q.gap++;
-    if (p.msg.t !== 'status') q.msgs.push(p);
-    // Beyond 250 missing packets Heartbeat resets its tracking: the rest is lost for good.
-    if (q.gap > 250) q.msgs.length = 0;
-  }
+  // ------------------------------------------------------------------ the node's shell
 
-  /** After a heal: what the receiver missed is retransmitted, unless either side restarted. */
-  private flushPending(): void {
-    for (const [key, q] of this.pending) {
-      const from = this.nodes[Math.floor(key / 16)];
-      const to = this.nodes[key % 16];
-      if (from === undefined || to === undefined || this.side[from.idx] !== this.side[to.idx]) continue;
-      this.pending.delete(key);
-      for (const p of q.msgs) {
-        if (p.gen === from.generation && from.up && to.up && p.toEpoch === to.epoch) this.transmit(from, to, p);
-      }
-    }
-  }
-
-  private receive(n: SimNode, from: string, gen: number, msg: EngineMessage): void {
-    // The wire layer: replays of an older generation are dropped; messages for others too.
-    const seen = n.seenGen.get(from) ?? 0;
-    if (gen < seen) return;
-    n.seenGen.set(from, gen);
-    if ('dest' in msg && msg.dest !== undefined && msg.dest !== n.name) return;
-    const m = n.membership;
-    const ev: MembershipEvent[] = m.onPacket(from, 'eth0', this.now);
-    if (msg.t === 'status') {
-      ev.push(...m.onStatus(from, gen, msg.st, msg.dt, this.now));
-      this.feed(n, ev);
-      return;
-    }
-    if (msg.t === 'shutdone') ev.push(...m.onShutdone(from, this.now));
-    this.feed(n, ev);
-    this.handle(n, { kind: 'message', from, generation: gen, msg });
-  }
-
-  // ------------------------------------------------------------------ daemon glue
-
-  private feed(n: SimNode, events: MembershipEvent[]): void {
-    for (const e of events) {
-      if (e.kind === 'log') {
-        if (this.o.trace) this.tr(n, `${e.level}: ${e.text}`);
-        continue;
-      }
-      if (e.kind === 'nodeReturned') this.stats.heals++;
-      const ce = clusterEventOf(e);
-      if (ce !== undefined) this.handle(n, ce);
-    }
-  }
-
-  private handle(n: SimNode, ev: ClusterEvent): void {
+  /**
+   * Everything the core is asked goes through here: a thrown invariant is a violation (and the node dies, as the
+   * daemon would), and the actions are carried out in order.
+   */
+  private ask(n: SimNode, fn: () => CoreAction[]): void {
     if (!n.up) return;
     this.stats.events++;
-    if (this.o.trace && ev.kind !== 'message') this.tr(n, `event ${JSON.stringify(ev)}`);
-    const actions = n.engine.handle(ev);
-    for (const a of actions) this.exec(n, a);
+    let actions: CoreAction[];
+    try {
+      actions = fn();
+    } catch (e) {
+      this.violation(`${n.name}: ${errorMessage(e)}`);
+      this.crash(n, 'invariant');
+      return;
+    }
+    for (const a of actions) {
+      // An action may have taken the node down (a reboot, an invariant): the rest died with it.
+      if (!isUp(n)) return;
+      this.exec(n, a);
+    }
   }
 
-  private exec(n: SimNode, a: ClusterAction): void {
-    if (!n.up) return;
+  private guarded(n: SimNode, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.violation(`${n.name}: ${errorMessage(e)}`);
+      this.crash(n, 'exception');
+    }
+  }
+
+  private exec(n: SimNode, a: CoreAction): void {
     switch (a.kind) {
       case 'log':
         if (this.o.trace) this.tr(n, `${a.level}: ${a.text}`);
-        if (a.text.startsWith('Taking over resource group')) this.stats.takeovers++;
         return;
       case 'send':
-        this.broadcast(n, a.msg);
+        if (this.o.trace && a.msg.t !== 'status') this.tr(n, `send ${JSON.stringify(a.msg)}`);
+        n.sendingStatus = a.msg.t === 'status';
+        n.wire.send(msg(...toFields(a.msg).map(([k, v]) => str(k, v))));
+        n.sendingStatus = false;
+        return;
+      case 'transition':
+        if (this.o.trace) this.tr(n, `transition ${JSON.stringify(a.transition)}`);
+        if (a.transition.reason === 'takeover' && a.transition.to === 'acquiring') this.stats.takeovers++;
+        if (a.transition.reason === 'heal' && a.transition.to === 'releasing') this.stats.heals++;
         return;
       case 'acquire': {
         const st = n.rsc.get(a.group);
@@ -471,7 +530,7 @@ class Sim {
           if (n.epoch !== epoch) return;
           this.setRsc(n, a.group, 'up'); // a failed start may leave part of the group running
           this.nodeAt(n, 0, () => {
-            this.handle(n, { kind: 'acquireDone', group: a.group, ok: !fail });
+            this.ask(n, () => n.core.acquireDone(a.group, !fail));
           });
         });
         return;
@@ -485,7 +544,7 @@ class Sim {
           if (n.epoch !== epoch) return;
           this.setRsc(n, a.group, 'none');
           this.nodeAt(n, 0, () => {
-            this.handle(n, { kind: 'releaseDone', group: a.group, ok: true });
+            this.ask(n, () => n.core.releaseDone(a.group, true));
           });
         });
         return;
@@ -502,14 +561,14 @@ class Sim {
         this.nodeAt(n, a.ms, () => {
           if (n.timers.get(a.name) !== token) return;
           n.timers.delete(a.name);
-          this.handle(n, { kind: 'timer', name: a.name });
+          this.ask(n, () => n.core.timer(a.name, this.now));
         });
         return;
       }
       case 'cancelTimer':
         n.timers.delete(a.name);
         return;
-      case 'stonith': {
+      case 'fence': {
         const target = this.nodes.find((x) => x.name === a.node);
         const ok = this.faultsOver || this.rnd.chance(0.8);
         this.nodeAt(n, this.rnd.int(200, 2000), () => {
@@ -517,15 +576,17 @@ class Sim {
             this.crash(target, `STONITH by ${n.name}`);
             this.restartLater(target, this.faultsOver ? 1000 : this.rnd.int(2000, 15_000));
           }
-          this.handle(n, { kind: 'stonithDone', node: a.node, ok });
+          this.ask(n, () => n.core.stonithDone(a.node, ok));
         });
         return;
       }
-      case 'shutdownComplete':
+      case 'fenceCancel':
+      case 'beat':
+      case 'stall':
+        return;
+      case 'stopped':
         this.tr(n, 'stopped');
-        n.up = false;
-        n.epoch++;
-        this.recomputeHearing();
+        this.goDown(n);
         if (this.o.script === undefined) this.restartLater(n, this.faultsOver ? 1000 : this.rnd.int(1000, 20_000));
         return;
       case 'reboot':
@@ -573,22 +634,20 @@ class Sim {
     if (this.faultsOver) return;
     this.stats.faults++;
     const n = this.rnd.pick(this.nodes);
-    if (kind < 22) {
+    if (kind < 20) {
       this.crash(n, 'fault');
       this.restartLater(n, this.rnd.int(500, 25_000));
-    } else if (kind < 44) {
+    } else if (kind < 38) {
       // Partition: every node on a random side; healed later.
       for (let i = 0; i < this.side.length; i++) this.side[i] = this.rnd.int(0, 1);
       this.tr(undefined, `PARTITION ${this.side.join('')}`);
       this.recomputeHearing();
-      this.flushPending();
       this.at(this.rnd.int(1000, 30_000), () => {
         this.side.fill(0);
         this.tr(undefined, 'HEAL');
         this.recomputeHearing();
-        this.flushPending();
       });
-    } else if (kind < 54 && this.o.freezes) {
+    } else if (kind < 46 && this.o.freezes) {
       if (!n.up || this.now < n.frozenUntil) return;
       // Freezes end with the fault phase, so the convergence bound starts from a thawed cluster.
       n.frozenUntil = Math.min(this.now + this.rnd.int(500, 2 * this.o.deadtimeMs), this.o.faultMs);
@@ -597,16 +656,47 @@ class Sim {
       this.at(n.frozenUntil - this.now, () => {
         this.recomputeHearing();
       });
-    } else if (kind < 66) {
+    } else if (kind < 50) {
+      // A stall (a GC pause, a starved process): timers and packets wait, nothing is lost.
+      if (!n.up || this.now < n.frozenUntil) return;
+      n.frozenUntil = this.now + this.rnd.int(20, Math.max(40, Math.floor(this.o.keepaliveMs * 0.8)));
+      this.tr(n, `STALL until ${n.frozenUntil}`);
+    } else if (kind < 56 && this.o.asymmetricLoss === true) {
+      // One direction of one link drops a share of everything for a while.
+      const to = this.rnd.pick(this.nodes.filter((x) => x !== n));
+      const key = n.idx * 16 + to.idx;
+      const rate = this.rnd.pick([0.3, 0.6, 0.9, 1]);
+      this.linkLoss.set(key, rate);
+      this.tr(undefined, `LOSS ${n.name}->${to.name} ${rate}`);
+      this.recomputeHearing();
+      this.at(this.rnd.int(1000, 20_000), () => {
+        this.linkLoss.delete(key);
+        this.tr(undefined, `LOSS ${n.name}->${to.name} over`);
+        this.recomputeHearing();
+      });
+    } else if (kind < 64 && this.o.reloads === true) {
+      // The admin edits the files on every node, then runs `vigil reload` on each, one after the other.
+      const d = this.desired;
+      this.desired = {
+        extra: this.rnd.chance(0.5) ? (d.extra === undefined ? this.rnd.pick(this.names) : undefined) : d.extra,
+        fast: this.rnd.chance(0.5) ? !d.fast : d.fast,
+      };
+      this.tr(undefined, `RELOAD ${JSON.stringify(this.desired)}`);
+      for (const x of this.nodes) {
+        this.nodeAt(x, this.rnd.int(0, 2000), () => {
+          this.reload(x);
+        });
+      }
+    } else if (kind < 70) {
       if (!n.up) return;
       this.tr(n, 'SHUTDOWN requested');
-      this.handle(n, { kind: 'command', command: { op: 'shutdown' } });
+      this.ask(n, () => n.core.shutdown());
     } else if (kind < 90 && this.o.operatorCommands) {
       if (!n.up || this.now < n.frozenUntil) return;
       const which = this.rnd.pick(['all', 'local', 'foreign'] as const);
       const op = this.rnd.chance(0.5) ? 'standby' : 'takeover';
       this.tr(n, `OPERATOR ${op} ${which}`);
-      this.handle(n, { kind: 'command', command: { op, which } });
+      this.ask(n, () => n.core.command({ op, which }));
     } else {
       if (!n.up) {
         this.boot(n);
@@ -619,7 +709,8 @@ class Sim {
     if (n === undefined) return;
     this.tr(n, `SCRIPT ${st.op}`);
     if (st.op === 'command') {
-      this.handle(n, { kind: 'command', command: st.command });
+      const c = st.command;
+      this.ask(n, () => (c.op === 'shutdown' ? n.core.shutdown() : n.core.command(c)));
     } else if (st.op === 'boot') {
       if (!n.up) this.boot(n);
     } else {
@@ -631,8 +722,8 @@ class Sim {
     this.faultsOver = true;
     this.tr(undefined, 'FAULTS OVER');
     this.side.fill(0);
+    this.linkLoss.clear();
     this.recomputeHearing();
-    this.flushPending();
     if (this.o.script === undefined) for (const n of this.nodes) if (!n.up) this.restartLater(n, this.rnd.int(0, 1000));
   }
 
@@ -650,7 +741,7 @@ class Sim {
         holders++;
         if (st === 'up') up++;
       }
-      if (up !== 1 || holders !== 1) good = false;
+      if (this.configured(g) ? up !== 1 || holders !== 1 : holders !== 0) good = false;
       if (holders < 2) continue;
       for (let a = 0; a < nodes.length; a++) {
         if (nodes[a]?.rsc.get(g) === 'none') continue;
@@ -687,19 +778,23 @@ class Sim {
       this.endFaults();
     });
     const end = this.o.faultMs + this.convergeBoundMs + 15_000;
+    let stop = end;
     const tick = (): void => {
       this.monitor();
-      if (this.now < end) this.at(MONITOR_INTERVAL_MS, tick);
+      // Good for longer than any timer the engine arms (30 s at most) since the faults ended: nothing left that
+      // could move a group, so the rest of the run would only repeat heartbeats.
+      if (this.faultsOver && this.now - Math.max(this.lastBad, this.o.faultMs) >= SETTLED_MS) stop = this.now;
+      else if (this.now < end) this.at(MONITOR_INTERVAL_MS, tick);
     };
     this.at(MONITOR_INTERVAL_MS, tick);
     while (this.q.size > 0) {
       const e = this.q.pop();
-      if (e === undefined || e.at > end) break;
+      if (e === undefined || e.at > stop) break;
       this.now = e.at;
       e.fn();
     }
     const convergedAfter =
-      this.lastBad < end - MONITOR_INTERVAL_MS ? Math.max(0, this.lastBad - this.o.faultMs) : undefined;
+      this.lastBad < stop - MONITOR_INTERVAL_MS ? Math.max(0, this.lastBad - this.o.faultMs) : undefined;
     if (convergedAfter === undefined || convergedAfter > this.convergeBoundMs) {
       const state = this.nodes
         .map((n) => `${n.name}${n.up ? '' : '(down)'}:[${[...n.rsc].map(([g, s]) => `${g}=${s}`).join(',')}]`)
@@ -711,7 +806,8 @@ class Sim {
       );
     }
     if (this.o.trace) {
-      for (const n of this.nodes) this.tr(n, `final ${n.up ? 'up' : 'down'} ${JSON.stringify(n.engine.snapshot())}`);
+      for (const n of this.nodes)
+        this.tr(n, `final ${n.up ? 'up' : 'down'} ${JSON.stringify(n.core.engine.snapshot())}`);
     }
     return {
       seed: this.o.seed,
@@ -727,19 +823,22 @@ class Sim {
   }
 }
 
-/** A varied scenario per seed: 2 or 3 nodes, failback mode, STONITH or not, timing. */
+/** A varied scenario per seed: 2 to 5 nodes, failback mode, STONITH or not, timing, reordering, one-way loss. */
 export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}): SimOptions {
   const r = new Prng(seed ^ 0x9e3779b9);
   const keepaliveMs = r.pick([200, 500, 1000]);
   return {
     ...DEFAULT_SIM,
     seed,
-    nodeCount: r.chance(0.6) ? 2 : 3,
+    nodeCount: r.pick([2, 2, 2, 3, 3, 4, 5]),
     autoFailback: r.pick(['on', 'on', 'off', 'legacy'] as const),
     stonith: r.chance(0.3),
     keepaliveMs,
     deadtimeMs: keepaliveMs * r.int(6, 12),
     maxDelayMs: r.pick([5, 50, Math.floor(keepaliveMs / 4)]),
+    reorder: r.pick([0, 0, 0.02, 0.1]),
+    asymmetricLoss: r.chance(0.3),
+    reloads: r.chance(0.3),
     ...overrides,
   };
 }

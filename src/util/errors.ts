@@ -4,32 +4,29 @@
  */
 export const ErrorCodes = {
   VIGIL_ERR_USAGE: 'bad command-line usage',
-  VIGIL_ERR_CFG_SYNTAX: 'configuration file syntax error',
   VIGIL_ERR_CFG_DIRECTIVE: 'unknown or illegal configuration directive',
   VIGIL_ERR_CFG_VALUE: 'invalid configuration value',
-  VIGIL_ERR_CFG_ORDER: 'configuration directives in the wrong order',
   VIGIL_ERR_CFG_MISSING: 'required configuration item missing',
   VIGIL_ERR_CFG_LIMIT: 'configuration limit exceeded',
   VIGIL_ERR_CFG_IO: 'configuration file could not be read',
+  VIGIL_ERR_CFG_PERMS:
+    'a configuration file, a script run as root, or a directory above one is writable by others or not owned by root',
   VIGIL_ERR_AUTH_CONFIG: 'authentication configuration error',
   VIGIL_ERR_AUTH_PERMS: 'authkeys file is readable by group or other',
-  VIGIL_ERR_AUTH_BAD_DIGEST: 'message authentication failed',
-  VIGIL_ERR_AUTH_UNKNOWN_KEY: 'message signed with an unknown key index',
   VIGIL_ERR_RSC_SYNTAX: 'haresources syntax error',
   VIGIL_ERR_RSC_NODE: 'haresources names an unknown node',
   VIGIL_ERR_RSC_DUPLICATE: 'duplicate resource group key',
   VIGIL_ERR_RSC_SCRIPT: 'resource script missing or not executable',
-  VIGIL_ERR_RSC_FAILED: 'resource operation failed',
-  VIGIL_ERR_MSG_PARSE: 'malformed message',
+  VIGIL_ERR_RSC_ARGS: 'resource arguments do not fit the agent',
   VIGIL_ERR_MSG_TOO_BIG: 'message exceeds the size limit',
   VIGIL_ERR_MSG_FIELD: 'message lacks a required field or has an invalid one',
-  VIGIL_ERR_MSG_REPLAY: 'replayed or stale message',
-  VIGIL_ERR_MSG_UNKNOWN_NODE: 'message from a node not in the configuration',
   VIGIL_ERR_MSG_TYPE: 'message type not handled by the engine',
   VIGIL_ERR_SOCKET: 'socket error',
   VIGIL_ERR_CONTROL_REQUEST: 'bad control request',
   VIGIL_ERR_CONTROL_REFUSED: 'the daemon refused the command',
   VIGIL_ERR_CONTROL_UNAVAILABLE: 'the daemon does not answer',
+  VIGIL_ERR_CONTROL_DENIED:
+    'permission denied: the caller may not use this control command (apiauth; changes need root)',
   VIGIL_ERR_SOCKET_OPTION: 'a socket option could not be set or read',
   VIGIL_ERR_SOCKET_BIND: 'a socket could not be bound',
   VIGIL_ERR_SOCKET_SEND: 'a packet could not be sent',
@@ -43,17 +40,15 @@ export const ErrorCodes = {
   VIGIL_ERR_ADDR_EXISTS: 'the address is already configured',
   VIGIL_ERR_ARP_SEND: 'gratuitous ARP could not be sent',
   VIGIL_ERR_STATE: 'persistent node state (hb_uuid, hb_generation) is unreadable or corrupt',
+  VIGIL_ERR_STATE_WRITE: 'persistent state could not be written (disk full, read-only, permissions)',
   VIGIL_ERR_OS_COMMAND: 'external command failed',
   VIGIL_ERR_SMTP: 'mail could not be sent through the SMTP relay',
   VIGIL_ERR_MAIL_TEMPLATE: 'invalid mail template',
   VIGIL_ERR_STONITH_CONFIG: 'invalid STONITH configuration',
-  VIGIL_ERR_STONITH_FAILED: 'STONITH reset failed',
-  VIGIL_ERR_STONITH_CANCELLED: 'STONITH reset cancelled',
   VIGIL_ERR_HEALTH_CONFIG: 'invalid health check',
   VIGIL_ERR_LAB: 'lab error',
   VIGIL_ERR_LAB_NOT_ROOT: 'the lab needs root and network namespaces',
   VIGIL_ERR_ALREADY_RUNNING: 'another Vigil daemon is running on this host',
-  VIGIL_ERR_NOT_RUNNING: 'the Vigil daemon is not running',
   VIGIL_ERR_INTERNAL: 'internal invariant violated',
 } as const;
 
@@ -110,11 +105,12 @@ export function isVigilError(e: unknown): e is VigilError | VigilErrors {
   return e instanceof VigilError || e instanceof VigilErrors;
 }
 
-export function assertNever(x: never, what = 'value'): never {
-  throw new VigilError('VIGIL_ERR_INTERNAL', `unexpected ${what}: ${String(x)}`);
-}
-
 /** Invariant check that stays on in production: a broken invariant in an HA daemon must be loud. */
 export function invariant(cond: unknown, message: string): asserts cond {
   if (!cond) throw new VigilError('VIGIL_ERR_INTERNAL', `invariant violated: ${message}`);
+}
+
+/** The message of anything thrown (an Error's message, else its string form), for logs and replies. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

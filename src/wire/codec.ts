@@ -8,7 +8,7 @@
  * Decoders never throw: they return a result with a reason so a hostile packet is a counted drop.
  * Encoders throw VigilError (VIGIL_ERR_MSG_FIELD / VIGIL_ERR_MSG_TOO_BIG): building a bad message is a bug.
  */
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 import { type Compressor, type Decompressor, zlibDeflate, zlibInflate } from './compress.js';
 import {
   FIELD_TYPE_CODES,
@@ -290,7 +290,7 @@ function inflate(data: Uint8Array, ctx: DecodeCtx): Buffer {
   try {
     out = d(data, ctx.budget);
   } catch (e) {
-    throw new ParseError('decompress', `cannot inflate: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ParseError('decompress', `cannot inflate: ${errorMessage(e)}`);
   }
   ctx.budget -= out.byteLength;
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
@@ -435,13 +435,6 @@ function parseClassicLine(line: string, depth: number): Field {
 // ---------------------------------------------------------------------------------------------
 // Packets
 
-/** Encode a message (without any auth) to netstring, or classic text with head. */
-export function encodeMessage(m: WireMessage, format: WireFormat, opts: CodecOptions = {}): Buffer {
-  return format === 'netstring'
-    ? encodeNetstringBody(m, 0, opts)
-    : Buffer.from(encodeClassic(m, { head: true }), 'latin1');
-}
-
 const AUTH_LINE = Buffer.from('\nauth=', 'latin1');
 
 /**
@@ -488,7 +481,7 @@ export function splitSigned(bytes: Uint8Array, opts: CodecOptions = {}): SplitRe
   } catch (e) {
     if (e instanceof ParseError) return { ok: false, reason: e.reason, detail: e.message };
     /* c8 ignore next */
-    return { ok: false, reason: 'parse', detail: `unexpected: ${e instanceof Error ? e.message : String(e)}` };
+    return { ok: false, reason: 'parse', detail: `unexpected: ${errorMessage(e)}` };
   }
 }
 
@@ -516,7 +509,7 @@ export function decodeSigned(bytes: Uint8Array, parts: SignedParts, opts: CodecO
       try {
         canonical = encodeClassic(message);
       } catch (e) {
-        throw new ParseError('parse', `cannot re-serialise: ${e instanceof Error ? e.message : String(e)}`);
+        throw new ParseError('parse', `cannot re-serialise: ${errorMessage(e)}`);
       }
       if (canonical !== Buffer.from(parts.signed).toString('latin1')) {
         throw new ParseError('parse', 'classic text is not in canonical form');
@@ -527,7 +520,7 @@ export function decodeSigned(bytes: Uint8Array, parts: SignedParts, opts: CodecO
     if (e instanceof ParseError) return { ok: false, reason: e.reason, detail: e.message };
     if (e instanceof VigilError) return { ok: false, reason: 'parse', detail: e.message };
     /* c8 ignore next */
-    return { ok: false, reason: 'parse', detail: `unexpected: ${e instanceof Error ? e.message : String(e)}` };
+    return { ok: false, reason: 'parse', detail: `unexpected: ${errorMessage(e)}` };
   }
 }
 
@@ -580,6 +573,6 @@ export function expandCompressed(
     return { ok: true, message: expandPayload(m, newCtx(opts)) };
   } catch (e) {
     if (e instanceof ParseError) return { ok: false, reason: e.reason, detail: e.message };
-    return { ok: false, reason: 'parse', detail: e instanceof Error ? e.message : String(e) };
+    return { ok: false, reason: 'parse', detail: errorMessage(e) };
   }
 }

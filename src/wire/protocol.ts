@@ -1,4 +1,7 @@
 /**
+ * (One file, longer than most: per-peer sequence tracking, retransmission, ACKs, replay floors and the receive
+ * path all read and write the same per-peer state; split, each part would reach into the others.)
+ *
  * One node's end of the Heartbeat protocol, pure: bytes in → an accepted message or a counted drop;
  * messages out → signed bytes handed to an injected `transmit`. Sequence tracking, retransmission
  * (requests, history, NAKs), ACKs and the generation rules live here (heartbeat.c `should_drop_message`,
@@ -6,13 +9,13 @@
  */
 import type { AuthKeys } from '../config/types.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, errorMessage } from '../util/errors.js';
 import { addInnerAuth, signNetstring, verifyPacket } from './auth.js';
 import { type CodecOptions, decodeSigned, splitSigned } from './codec.js';
 import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
 import { DEFAULT_HISTORY_SIZE, SendHistory, ownBytes } from './history.js';
 import { MAX_MESSAGE_BYTES, type WireMessage, getString } from './message.js';
-import { type NakReason, ackBody, nakBody, repnodesBody, rexmitBody } from './messages.js';
+import { type NakReason, ackBody, nakBody, rexmitBody } from './messages.js';
 
 /** Why a packet was not delivered. The first group is hostile or broken input; the rest is normal traffic. */
 export type DropReason =
@@ -178,6 +181,8 @@ interface Track {
   lastSeq: number | undefined;
   /** Missing seqno → its pending NS_rexmit timer (undefined once requests stopped because the node is down). */
   readonly missing: Map<number, TimerHandle | undefined>;
+  /** How many of `missing` wait with no timer (their node looked down): asked for again once it is heard. */
+  parked: number;
   readonly ackTrigger: number;
   ackedSeq: number;
 }
@@ -243,6 +248,27 @@ export class WireProtocol {
     this.o = { ...this.o, keys };
   }
 
+  /**
+   * A reload: keys, message format, TTL, retransmission delay, and the nodes and ping nodes heard from. A new node
+   * is tracked from its first packet; a departed one is forgotten with its pending requests.
+   */
+  reconfigure(
+    o: Pick<WireProtocolOptions, 'keys' | 'msgfmt' | 'ttl' | 'maxRexmitDelayMs' | 'nodes' | 'pingNodes'>,
+  ): void {
+    this.o = { ...this.o, ...o };
+    const wanted = new Map<string, boolean>();
+    for (const n of o.nodes) wanted.set(n, false);
+    for (const n of o.pingNodes ?? []) wanted.set(n, true);
+    wanted.set(this.o.localNode, false);
+    for (const [name, e] of [...this.byName]) {
+      if (wanted.get(name) === e.ping) continue;
+      this.resetTracking(e);
+      this.byName.delete(name);
+      if (e.uuid !== undefined && this.byUuid.get(uuidKey(e.uuid)) === e) this.byUuid.delete(uuidKey(e.uuid));
+    }
+    for (const [name, ping] of wanted) if (!this.byName.has(name)) this.addNode(name, ping);
+  }
+
   private addNode(name: string, ping: boolean): NodeEntry {
     const e: NodeEntry = {
       name,
@@ -253,6 +279,7 @@ export class WireProtocol {
         floor: ping ? undefined : this.o.floors?.get(name),
         lastSeq: undefined,
         missing: new Map(),
+        parked: 0,
         ackTrigger: Math.floor(this.o.random() * ACK_DIVISOR) % ACK_DIVISOR,
         ackedSeq: 0,
       },
@@ -397,7 +424,7 @@ export class WireProtocol {
     try {
       r = this.receiveInner(bytes);
     } catch (e) {
-      r = { kind: 'dropped', reason: 'internal', detail: e instanceof Error ? e.message : String(e), from: undefined };
+      r = { kind: 'dropped', reason: 'internal', detail: errorMessage(e), from: undefined };
     }
     this.count(r.kind === 'accepted' ? 'accepted' : r.reason);
     return r;
@@ -448,6 +475,10 @@ export class WireProtocol {
       return this.drop('unknown_node', info.src);
     }
     const self = node.name === this.o.localNode;
+    // Our own packets carry our generation: one of an earlier run of ours is a capture played back at us.
+    if (self && info.generation !== undefined && info.generation !== this.o.generation) {
+      return this.drop('replay', `our own generation ${info.generation}, not ${this.o.generation}`);
+    }
 
     const t = this.track(node, info);
     if (t.verdict === 'replay') return this.drop('replay', t.detail);
@@ -566,6 +597,10 @@ export class WireProtocol {
     }
     if (isNoSeqType(info.type) || info.seq === undefined) return { verdict: 'keep', detail: '', restart: false };
     const seq = info.seq;
+    // Heard again (a one-way loss or a partition is over, and it never restarted): what it sent meanwhile may still
+    // be in its history. Heartbeat stops asking a node it thinks dead and never asks again; then a lost `resource`
+    // leaves a wrong picture of what that node holds for as long as it lives.
+    if (t.parked > 0 && (gen === undefined || gen === t.generation)) this.unpark(node);
 
     let restart = false;
     if (gen !== undefined && gen > t.generation) {
@@ -608,9 +643,19 @@ export class WireProtocol {
     return { verdict: 'duplicate', detail: `old seq ${seq} (last ${t.lastSeq})`, restart };
   }
 
+  private unpark(node: NodeEntry): void {
+    const t = node.track;
+    t.parked = 0;
+    for (const [seq, h] of t.missing) {
+      if (h !== undefined) continue;
+      t.missing.set(seq, this.scheduleRexmit(node, seq, firstRexmitDelay(this.o.maxRexmitDelayMs, this.o.random())));
+    }
+  }
+
   private resetTracking(node: NodeEntry): void {
     this.forgetRecent(node);
     const t = node.track;
+    t.parked = 0;
     for (const h of t.missing.values()) if (h !== undefined) this.o.scheduler.clearTimeout(h);
     t.missing.clear();
     t.lastSeq = undefined;
@@ -636,9 +681,12 @@ export class WireProtocol {
   }
 
   private clearMissing(node: NodeEntry, seq: number): void {
-    const h = node.track.missing.get(seq);
+    const t = node.track;
+    if (!t.missing.has(seq)) return;
+    const h = t.missing.get(seq);
     if (h !== undefined) this.o.scheduler.clearTimeout(h);
-    node.track.missing.delete(seq);
+    else t.parked = Math.max(0, t.parked - 1);
+    t.missing.delete(seq);
   }
 
   /** hb_rexmit.c: request after `delay`, then every max_rexmit_delay while the peer is up. */
@@ -647,8 +695,10 @@ export class WireProtocol {
       const m = node.track.missing;
       if (!m.has(seq)) return;
       if (!(this.o.isNodeUp?.(node.name) ?? true)) {
-        // No point asking a dead node; the gap stays recorded and tracking resets on its restart.
+        // No point asking a dead node; the gap stays recorded: asked again once the node is heard (unpark), or
+        // forgotten when it restarts.
         m.set(seq, undefined);
+        node.track.parked++;
         return;
       }
       this.emit('debug', 'rexmit_request', `Requesting rexmit of pkt ${seq} from ${node.name}`, node.name);
@@ -730,19 +780,13 @@ export class WireProtocol {
     }
   }
 
-  /**
-   * The `repnodes` answer a `reqnodes` for us needs (a real node stays out of `active` until it gets
-   * one), or undefined for any other message. The caller sends it with `send()`.
-   */
-  repnodesFor(r: Accepted, deletedNodes: readonly string[] = []): WireMessage | undefined {
-    if (r.type !== 'reqnodes') return undefined;
-    const nodes = [...this.byName.values()].filter((e) => !e.ping).map((e) => e.name);
-    return repnodesBody(r.from, nodes, deletedNodes);
-  }
-
-  /** Cancel every timer (shutdown). */
+  /** Cancel every timer (shutdown). What each peer sent stays known (`progress()`, persisted after this). */
   stop(): void {
-    for (const e of this.byName.values()) this.resetTracking(e);
+    for (const e of this.byName.values()) {
+      for (const h of e.track.missing.values()) if (h !== undefined) this.o.scheduler.clearTimeout(h);
+      e.track.missing.clear();
+      e.track.parked = 0;
+    }
   }
 }
 

@@ -186,6 +186,9 @@ test('the default lease runs out before the peer declares us dead', () => {
   assert.equal(defaultLeaseSec(10_000), 7);
   assert.equal(defaultLeaseSec(30_000), 27);
   assert.equal(defaultLeaseSec(500), 2);
+  // auto never exceeds deadtime − keepalive − 1 s: with keepalive 5 s and deadtime 11 s, 5 (not 8).
+  assert.equal(defaultLeaseSec(11_000, 5000), 5);
+  assert.equal(defaultLeaseSec(30_000, 2000), 27);
 });
 
 test('in a real namespace: label eth1:0, kernel lease, periodic refresh, removal', async (t) => {

@@ -63,13 +63,15 @@ test('command device runs the real program with the node name (appended or as %n
       `case "$*" in *node-bad*) echo 'IPMI: no answer' >&2; exit 3;; *node-hang*) sleep 60;; esac\nexit 0\n`,
     { mode: 0o755 },
   );
-  const d = new CommandStonith([script, '--user', 'admin'], { timeoutMs: 500 });
+  // A generous timeout where the script must finish (a loaded CI host can take 500 ms to start a shell).
+  const d = new CommandStonith([script, '--user', 'admin'], { timeoutMs: 10_000 });
   const signal = new AbortController().signal;
   assert.deepEqual(await d.reset('node2', signal), { ok: true });
   const bad = await d.reset('node-bad', signal);
   assert.match('detail' in bad ? bad.detail : '', /exit code 3: IPMI: no answer$/);
   const t0 = Date.now();
-  const hang = await d.reset('node-hang', signal);
+  const short = new CommandStonith([script, '--user', 'admin'], { timeoutMs: 500 });
+  const hang = await short.reset('node-hang', signal);
   assert.match(hang.ok ? '' : hang.detail, /timed out after 500 ms and was killed/);
   assert.ok(Date.now() - t0 < 10_000);
   const tpl = new CommandStonith([script, '--host=%n.ipmi', '--cycle'], { timeoutMs: 5000 });

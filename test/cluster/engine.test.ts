@@ -4,42 +4,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClusterEngine, step } from '../../src/cluster/engine.js';
-import type { ClusterAction, ClusterEvent } from '../../src/cluster/types.js';
-import type { EngineMessage } from '../../src/cluster/protocol.js';
-import type { AutoFailback } from '../../src/config/types.js';
+import { ClusterEngine } from '../../src/cluster/engine.js';
 import { simConfig } from '../../src/sim/config.js';
+import type { ClusterAction } from '../../src/cluster/types.js';
+import {
+  G1,
+  G2,
+  acquires,
+  bothStable as bothStableWith,
+  deliver,
+  engine,
+  logs,
+  msg,
+  releases,
+  sent,
+} from './two-engines.js';
 
-const G1 = 'IPaddr::10.0.0.1';
-const G2 = 'IPaddr::10.0.0.2';
-
-function engine(local: string, autoFailback: AutoFailback = 'on', stonith?: string): ClusterEngine {
-  return new ClusterEngine(
-    simConfig({
-      nodes: ['node1', 'node2'],
-      localNode: local,
-      groups: [
-        [G1, 'node1'],
-        [G2, 'node2'],
-      ],
-      autoFailback,
-      stonith,
-    }),
-  );
-}
-
-const logs = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'log' ? [x.text] : []));
-const sent = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'send' ? [x.msg] : []));
-const acquires = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'acquire' ? [x.group] : []));
-const releases = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'release' ? [x.group] : []));
-const msg = (from: string, m: EngineMessage): ClusterEvent => ({ kind: 'message', from, generation: 1, msg: m });
-
-/** Deliver every message in `actions` from `from` to `to`; return what `to` did. */
-function deliver(from: ClusterEngine, actions: ClusterAction[], to: ClusterEngine): ClusterAction[] {
-  const out: ClusterAction[] = [];
-  for (const m of sent(actions)) out.push(...to.handle(msg(from.me, m)));
-  return out;
-}
+const bothStable = (stonith?: string) => bothStableWith('on', stonith);
 
 test('a lone node at comm up: starting, then takes everything (no STONITH device)', () => {
   const a = engine('node1');
@@ -148,26 +129,6 @@ test('auto_failback off: groups stay where they are', () => {
   assert.deepEqual(sent(r3), []);
   assert.equal(b.snapshot().rscstatus, 'all');
 });
-
-function bothStable(stonith?: string): [ClusterEngine, ClusterEngine] {
-  const a = engine('node1', 'on', stonith);
-  const b = engine('node2', 'on', stonith);
-  a.handle({ kind: 'nodeAlive', node: 'node2' });
-  b.handle({ kind: 'nodeAlive', node: 'node1' });
-  const sa = a.handle({ kind: 'commUp' });
-  const sb = b.handle({ kind: 'commUp' });
-  deliver(b, deliver(a, sa, b), a);
-  deliver(a, deliver(b, sb, a), b);
-  a.handle({ kind: 'timer', name: 'bothStarting' });
-  b.handle({ kind: 'timer', name: 'bothStarting' });
-  const da = a.handle({ kind: 'acquireDone', group: G1, ok: true });
-  const db = b.handle({ kind: 'acquireDone', group: G2, ok: true });
-  deliver(a, da, b);
-  deliver(b, db, a);
-  assert.equal(a.snapshot().rscstatus, 'local');
-  assert.equal(b.snapshot().rscstatus, 'local');
-  return [a, b];
-}
 
 test('both starting: each takes its own groups after the 10 s fallback', () => {
   const a = engine('node1');
@@ -314,35 +275,62 @@ test('reqnodes is answered with repnodes (a real Heartbeat peer waits for it)', 
   assert.deepEqual(sent(r), [{ t: 'repnodes', dest: 'node2', nodelist: ['node1', 'node2'], delnodelist: [] }]);
 });
 
-test('step() is a pure function of (state, event)', () => {
-  const e = engine('node1');
-  const before = structuredClone(e.state);
-  const cfg = simConfig({
-    nodes: ['node1', 'node2'],
-    localNode: 'node1',
-    groups: [
-      [G1, 'node1'],
-      [G2, 'node2'],
-    ],
+test('every group state change is a typed transition with its reason and cause', () => {
+  const a = engine('node1');
+  a.handle({ kind: 'nodeAlive', node: 'node2' });
+  a.handle({ kind: 'commUp' });
+  const trans = (x: ClusterAction[]) => x.flatMap((y) => (y.kind === 'transition' ? [y.transition] : []));
+  const r = a.handle(
+    msg('node2', { t: 'resource', rscHold: 'none', isstable: true, info: undefined, groups: undefined }),
+  );
+  assert.deepEqual(trans(r), [
+    { group: G1, from: 'none', to: 'acquiring', reason: 'initial', cause: 'message resource from node2' },
+  ]);
+  const done = a.handle({ kind: 'acquireDone', group: G1, ok: true });
+  assert.deepEqual(trans(done)[0], {
+    group: G1,
+    from: 'acquiring',
+    to: 'held',
+    reason: 'initial',
+    cause: 'acquireDone IPaddr::10.0.0.1',
   });
-  const r1 = step(cfg, e.state, { kind: 'commUp' });
-  const r2 = step(cfg, e.state, { kind: 'commUp' });
-  assert.deepEqual(e.state, before);
-  assert.deepEqual(r1.actions, r2.actions);
-  assert.equal(r1.state.rstate, 'stable');
+  // node2 dies holding G2: a takeover naming the dead node.
+  a.handle(msg('node2', { t: 'resource', rscHold: 'local', isstable: true, info: undefined, groups: undefined }));
+  const dead = a.handle({ kind: 'nodeDead', node: 'node2' });
+  assert.deepEqual(trans(dead), [
+    { group: G2, from: 'none', to: 'acquiring', reason: 'takeover', cause: 'nodeDead node2', peer: 'node2' },
+  ]);
+  assert.equal(a.groupState(G2), 'acquiring');
+});
+
+test('a completion for a group that is not moving changes nothing', () => {
+  const a = engine('node1');
+  // A completion the engine never asked for is ignored (it may be late after a restart of the engine's view)...
+  assert.deepEqual(
+    a.handle({ kind: 'acquireDone', group: G1, ok: true }).filter((x) => x.kind === 'transition'),
+    [],
+  );
+  assert.equal(a.groupState(G1), 'none');
 });
 
 test('a held group lost by itself (VIP lease expired in a stall) is released through the engine, once', () => {
   const e = new ClusterEngine(
     simConfig({ nodes: ['linux1', 'linux2'], localNode: 'linux1', groups: [['vip', 'linux1']] }),
   );
-  e.state.groups.set('vip', 'held');
+  e.handle({ kind: 'commUp' });
+  e.handle({ kind: 'acquireDone', group: 'vip', ok: true });
+  assert.equal(e.groupState('vip'), 'held');
   const acts = e.handle({ kind: 'groupLost', group: 'vip', reason: 'lease expired' });
   assert.ok(acts.some((a) => a.kind === 'release' && a.group === 'vip'));
   assert.ok(acts.some((a) => a.kind === 'log' && a.level === 'CRIT' && a.text.includes('lost (lease expired)')));
-  assert.equal(e.state.groups.get('vip'), 'releasing');
+  assert.ok(acts.some((a) => a.kind === 'transition' && a.transition.reason === 'lost'));
+  assert.equal(e.groupState('vip'), 'releasing');
   // A second report while the release runs does not release twice.
   assert.ok(!e.handle({ kind: 'groupLost', group: 'vip', reason: 'again' }).some((a) => a.kind === 'release'));
-  e.handle({ kind: 'releaseDone', group: 'vip', ok: true });
-  assert.equal(e.state.groups.get('vip'), 'none');
+  // Released; alone in the cluster, this node is still the one to run it: it starts it again, from scratch.
+  const after = e.handle({ kind: 'releaseDone', group: 'vip', ok: true });
+  assert.ok(after.some((a) => a.kind === 'transition' && a.transition.to === 'none' && a.transition.reason === 'lost'));
+  assert.ok(
+    after.some((a) => a.kind === 'transition' && a.transition.to === 'acquiring' && a.transition.reason === 'adopt'),
+  );
 });

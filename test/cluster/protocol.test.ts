@@ -160,3 +160,11 @@ test('fromFields(toFields(m)) gives m back, and no field value is empty', () => 
     { numRuns: 2000 },
   );
 });
+
+test('an empty exact group list survives the wire: "none of them" is not "the whole class"', () => {
+  const m = { t: 'ask_resources', rscHold: 'all', info: 'done', dest: 'node1', groups: [] } as const;
+  const fields = new Map(toFields(m));
+  assert.equal(fields.get('vigil_groups'), ' ');
+  const back = fromFields((n) => fields.get(n));
+  assert.deepEqual(back, { ...m, groups: [] });
+});

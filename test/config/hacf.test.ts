@@ -641,3 +641,24 @@ test('fuzz regression: names of Object.prototype members are illegal directives,
     assert.equal(one.message, `Illegal directive [${name}] in ${FILE}`);
   }
 });
+
+test('vigil_vip_lease: a lease that outlives deadtime − keepalive − 1 s is refused at its line, with the maximum', () => {
+  // Tutorial timing: keepalive 1, deadtime 10 → at most 8 s; auto is 7.
+  const T = `${BASE}keepalive 1\ndeadtime 10\n`;
+  assert.equal(ok(`${T}vigil_vip_lease 8\n`).vigil.vipLease, '8');
+  const e = oneError(`${T}vigil_vip_lease 60\nvigil_vip_lease 9\n`);
+  assert.equal(e.code, 'VIGIL_ERR_CFG_VALUE');
+  assert.equal(e.location?.line, 7, 'the line in effect (the last)');
+  assert.match(e.message, /^vigil_vip_lease 9 is too long for deadtime 10000 ms and keepalive 1000 ms: /);
+  assert.match(e.message, /at most 8 s here \(deadtime − keepalive − 1 s for the kernel's whole-second expiry/);
+  assert.match(e.message, /or auto \(7 s\)$/);
+  // The issue's case: 60 s against deadtime 10.
+  assert.match(oneError(`${T}vigil_vip_lease 60\n`).message, /at most 8 s here/);
+  // A long keepalive shortens the maximum (the last heartbeat can predate the last renewal by a keepalive).
+  assert.match(oneError(`${BASE}keepalive 5\ndeadtime 20\nvigil_vip_lease 15\n`).message, /at most 14 s here/);
+  // auto and off are never refused; at sub-3 s deadtimes the 2 s minimum stands (the README's documented overlap).
+  for (const v of ['auto', 'off']) assert.deepEqual(errors(`${T}vigil_vip_lease ${v}\n`), []);
+  assert.deepEqual(errors(`${BASE}keepalive 100ms\ndeadtime 500ms\nvigil_vip_lease 2\n`), []);
+  assert.match(oneError(`${BASE}keepalive 100ms\ndeadtime 500ms\nvigil_vip_lease 3\n`).message, /at most 2 s here/);
+  assert.deepEqual(errors(`${BASE}deadtime 3\nvigil_vip_lease 2\n`), []);
+});

@@ -206,3 +206,22 @@ test('respawn clients whose user or command is missing on this host (heartbeat r
     ],
   );
 });
+
+test('vigil_vip_lease off: what a killed or frozen daemon then costs, and what auto would be', () => {
+  const w = lintConfig(compile(`${HACF}vigil_vip_lease off\n`)).filter((x) => x.code === 'VIGIL_WARN_VIP_LEASE');
+  assert.equal(w.length, 1);
+  assert.equal(w[0]!.location?.line, 5);
+  assert.match(
+    w[0]!.message,
+    /^vigil_vip_lease off: a daemon killed \(kill -9, OOM\) or frozen while holding a VIP keeps it/,
+  );
+  assert.match(w[0]!.message, /two hosts hold the address/);
+  assert.equal(w[0]!.hint, "use auto (7 s here): the kernel drops a dead daemon's VIP before the peer takes over");
+  // No VIP, nothing to lose.
+  assert.deepEqual(
+    lintConfig(compile(`${HACF}vigil_vip_lease off\n`, undefined, 'linux1 apache\n')).filter(
+      (x) => x.code === 'VIGIL_WARN_VIP_LEASE',
+    ),
+    [],
+  );
+});

@@ -37,7 +37,6 @@ function manager(c: CompiledConfig, lines: string[]): ResourceManager {
     logger,
     addresses: {} as AddressManager,
     arp: {} as ArpAnnouncer,
-    onGroupLost: () => undefined,
   });
 }
 

@@ -392,6 +392,15 @@ test('mixed cluster: start-up, takeover, failback, graceful handover and retrans
         await startOrExplain(lab, d1, 'linux1');
         await converged(lab, 'linux1', 60_000);
         numbers.push(`${tag}: restart linux1 → failback after ${nowMs() - t0} ms`);
+        // Vigil keeps what it heard of its peer across its own restarts (replay protection): the real peer's live
+        // packets, same generation or a new one, are never taken for replays.
+        const floorsFile = await readFile(lab.hostPath(vigilOn, '/var/lib/heartbeat/vigil_peer_generations'), 'utf8');
+        assert.match(floorsFile, new RegExp(`^${hbOn} \\d+ \\d+ [0-9a-f]{32}$`, 'm'), floorsFile);
+        assert.doesNotMatch(
+          await logOf(lab, vigilOn),
+          /attempted replay attack/,
+          `${tag}: live packets taken for replays`,
+        );
 
         // Graceful stop of the non-holder changes nothing for the client.
         await d2.stop(lab, 'linux2');

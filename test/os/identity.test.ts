@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type IdentityOptions, formatGeneration, loadIdentity, uuidFromNodeName } from '../../src/os/identity.js';
+import {
+  type IdentityLogLine,
+  type IdentityOptions,
+  MAX_GENERATION,
+  formatGeneration,
+  loadIdentity,
+  nextGeneration,
+  uuidFromNodeName,
+} from '../../src/os/identity.js';
+import { hex, parseHex } from '../../src/wire/control.js';
 import { isVigilError } from '../../src/util/errors.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -84,5 +93,57 @@ test("a corrupt hb_generation restarts from time() with Heartbeat's BROKEN line"
     assert.equal(id.generation, 0x6b08470a);
     assert.deepEqual(id.log, [{ level: 'warn', text: 'BROKEN previous generation - starting at 1795704586' }]);
     assert.equal(await readFile(path.join(dir, 'hb_generation'), 'latin1'), formatGeneration(0x6b08470a));
+  });
+});
+
+test('past 15 digits the generation keeps rising, as Heartbeat does (16 digits, then no newline)', async () => {
+  await withDir(async (dir) => {
+    const file = path.join(dir, 'hb_generation');
+    await writeFile(file, formatGeneration(999_999_999_999_999));
+    assert.equal(await nextGeneration(opts(dir)), 1_000_000_000_000_000);
+    assert.equal(await readFile(file, 'latin1'), '1000000000000000\n');
+    assert.equal(await nextGeneration(opts(dir)), 1_000_000_000_000_001);
+    // Heartbeat 3.0.6 writes exactly 16 bytes: 16 digits and no newline.
+    await writeFile(file, '1000000000000007');
+    assert.equal(await nextGeneration(opts(dir)), 1_000_000_000_000_008);
+    await writeFile(file, '000000000000041\n');
+    assert.equal(await nextGeneration(opts(dir)), 42);
+  });
+});
+
+test('the ceiling is the largest generation a Vigil peer accepts on the wire', () => {
+  assert.equal(parseHex(hex(MAX_GENERATION)), MAX_GENERATION);
+  assert.equal(parseHex(hex(MAX_GENERATION + 1)), undefined);
+  assert.ok(Number.isSafeInteger(MAX_GENERATION + 1));
+});
+
+test('a stored generation at the ceiling is refused, naming the file and the fix, and left alone', async () => {
+  await withDir(async (dir) => {
+    const file = path.join(dir, 'hb_generation');
+    await writeFile(file, formatGeneration(MAX_GENERATION - 1));
+    assert.equal(await nextGeneration(opts(dir)), MAX_GENERATION);
+    for (const stored of [String(MAX_GENERATION), '9999999999999999', '99999999999999999', '1'.repeat(40)]) {
+      await writeFile(file, `${stored}\n`);
+      await assert.rejects(
+        nextGeneration(opts(dir)),
+        (e) =>
+          isVigilError(e) &&
+          e.code === 'VIGIL_ERR_STATE' &&
+          e.message.includes(file) &&
+          e.message.includes(`holds generation ${stored}`) &&
+          /date \+%s/.test(e.message) &&
+          /vigil_peer_generations/.test(e.message),
+      );
+      assert.equal(await readFile(file, 'latin1'), `${stored}\n`);
+    }
+  });
+});
+
+test('a broken file that still starts with a number above time() does not make the generation go backwards', async () => {
+  await withDir(async (dir) => {
+    const log: IdentityLogLine[] = [];
+    await writeFile(path.join(dir, 'hb_generation'), '5000000000000 junk\n');
+    assert.equal(await nextGeneration(opts(dir), log), 5_000_000_000_001);
+    assert.deepEqual(log, [{ level: 'warn', text: 'BROKEN previous generation - starting at 5000000000001' }]);
   });
 });

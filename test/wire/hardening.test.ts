@@ -249,3 +249,27 @@ test('a peer that restarted while we were down gets a new generation and is hear
   assert.equal(r.restart, false);
   assert.deepEqual(b.progress().get('a'), { generation: 51, seq: 1 });
 });
+
+test('what a peer sent stays known after stop(): the daemon persists it on its way out', () => {
+  const clock = new SimulatedClock();
+  const sent: Uint8Array[] = [];
+  const a = node('a', { clock, generation: 60, transmit: (p) => sent.push(Uint8Array.from(p)) });
+  const b = node('b', { clock });
+  a.send(statusBody('active', 10000));
+  a.send(statusBody('active', 10000));
+  for (const p of sent) b.receive(p);
+  b.stop();
+  assert.deepEqual(b.progress().get('a'), { generation: 60, seq: 2 });
+});
+
+test('a capture of our own earlier run played back at us is a replay, not a restart of ourselves', () => {
+  const clock = new SimulatedClock();
+  const sent: Uint8Array[] = [];
+  const before = node('b', { clock, generation: 40, transmit: (p) => sent.push(Uint8Array.from(p)) });
+  before.send(statusBody('active', 10000));
+  const events: string[] = [];
+  const now = node('b', { clock, generation: 41, onEvent: (e) => events.push(e.text) });
+  const r = now.receive(sent[0]!);
+  assert.equal(r.kind === 'dropped' && r.reason, 'replay');
+  assert.deepEqual(events, []);
+});

@@ -174,6 +174,28 @@ test('requests repeat every max_rexmit_delay while the peer is up, and stop when
   assert.ok(n2 - n1 <= 1, 'no requests to a dead node');
 });
 
+test('a node heard again (it never restarted) is asked again for what was missed while it looked dead', () => {
+  const net = new Net();
+  const a = net.add('a');
+  // b believes a dead: its requests stop (see above); a keeps running and sending.
+  let aUp = false;
+  const b = net.add('b', { isNodeUp: (n) => (n === 'a' ? aUp : true) });
+  net.dropIf = (from, to, m) => from === 'a' && to === 'b' && getString(m, 't') === 'x' && seqOf(m) === 2;
+  sendX(a, 3);
+  net.clock.advance(1000);
+  assert.deepEqual(b.proto.missingFrom('a'), [2]);
+  const asked = () => b.sent.filter((m) => getString(m, 't') === 'NS_rexmit').length;
+  const before = asked();
+  // a is heard again: the gap is asked for once more, and filled.
+  aUp = true;
+  net.dropIf = () => false;
+  sendX(a, 1);
+  net.clock.advance(1000);
+  assert.ok(asked() > before, 'asked again');
+  assert.deepEqual(b.proto.missingFrom('a'), []);
+  assert.ok(accepted(b).includes(2), `accepted: ${accepted(b).join(' ')}`);
+});
+
 test('a seq below the history gets NS_nak_rexmit: Cannot rexmit ... seqno too low / Irretrievably lost packet', () => {
   const net = new Net();
   const a = net.add('a', { historySize: 5 });

@@ -1,0 +1,58 @@
+/**
+ * `npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-5] [--reloads]`: a simulation campaign over N seeds
+ * (default 100,000), every core busy; prints progress, any failing seed with its replay command, and totals.
+ * `npm run sim -- --seed S [--trace]` replays one seed and prints its trace.
+ */
+import { parseArgs } from 'node:util';
+import { optionsForSeed, runSim } from '../src/sim/sim.js';
+import { describeFailure, runCampaign } from './lib/sim-pool.js';
+
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '100000' },
+    first: { type: 'string', default: '1' },
+    workers: { type: 'string' },
+    nodes: { type: 'string' },
+    seed: { type: 'string' },
+    trace: { type: 'boolean', default: false },
+    reloads: { type: 'boolean', default: false },
+  },
+});
+const overrides = {
+  ...(values.nodes === undefined ? {} : { nodeCount: Number(values.nodes) }),
+  ...(values.reloads ? { reloads: true } : {}),
+};
+
+if (values.seed !== undefined) {
+  const r = runSim(optionsForSeed(Number(values.seed), { ...overrides, trace: values.trace }));
+  for (const line of r.trace) console.log(line);
+  console.log(
+    JSON.stringify(
+      { seed: r.seed, violations: r.violations, convergedAfterMs: r.convergedAfterMs, stats: r.stats },
+      null,
+      2,
+    ),
+  );
+  process.exitCode = r.violations.length === 0 ? 0 : 1;
+} else {
+  const count = Number(values.seeds);
+  const started = Date.now();
+  const r = await runCampaign({
+    first: Number(values.first),
+    count,
+    workers: values.workers === undefined ? undefined : Number(values.workers),
+    overrides,
+    onProgress: (done) => {
+      const s = (Date.now() - started) / 1000;
+      process.stderr.write(`\r${done}/${count} seeds, ${s.toFixed(0)} s`);
+    },
+  });
+  process.stderr.write('\n');
+  for (const f of r.failures.slice(0, 20)) console.log(`FAIL ${describeFailure(f)}`);
+  console.log(
+    `${r.seeds} seeds in ${(r.ms / 1000).toFixed(1)} s: ${r.failures.length} failing, worst convergence ` +
+      `${r.worstConvergenceMs} ms after faults, ${r.takeovers} takeovers, ${r.heals} heal releases, ` +
+      `${r.packets} packets, ${r.retransmissions} retransmissions`,
+  );
+  process.exitCode = r.failures.length === 0 ? 0 : 1;
+}
