@@ -685,6 +685,22 @@ test('the adaptive detector directives: values checked, with their ranges in the
   assert.match(oneError(`${BASE}vigil_detector_min_beats 1\n`).message, /expected a whole number from 2 to 100/);
 });
 
+test('fuzz regression: names of Object.prototype members are illegal directives, not Vigil ones', () => {
+  // Found by `npm run fuzz` (target hacf): `__proto__ A` was looked up in the Vigil directive table as a plain
+  // object key, found Object.prototype, and came out as "Invalid __proto__ [A]: expected undefined".
+  const text = '__proto__ A';
+  const e = analyzeHaCf(text, { file: FILE, localNode: 'alpha' }).errors;
+  assert.deepEqual(
+    e.filter((x) => x.location?.line === 1).map((x) => [x.code, x.message]),
+    [['VIGIL_ERR_CFG_DIRECTIVE', `Illegal directive [__proto__] in ${FILE}`]],
+  );
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']) {
+    const one = oneError(`${BASE}${name} 1\n`);
+    assert.equal(one.code, 'VIGIL_ERR_CFG_DIRECTIVE', name);
+    assert.equal(one.message, `Illegal directive [${name}] in ${FILE}`);
+  }
+});
+
 test('vigil_vip_lease: a lease that outlives deadtime − keepalive − 1 s is refused at its line, with the maximum', () => {
   // Tutorial timing: keepalive 1, deadtime 10 → at most 8 s; auto is 7.
   const T = `${BASE}keepalive 1\ndeadtime 10\n`;
