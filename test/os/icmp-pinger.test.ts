@@ -14,7 +14,7 @@ import {
   isEcho6Reply,
   parseEchoReply,
 } from '../../src/os/icmp-pinger.js';
-import { createNetns, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
+import { createLinked, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
 
 /** An IPv4 packet from `src` carrying an ICMP message of `type` with identifier `id`. */
 function ipPacket(src: number[], type: number, id: number, options = 0): Buffer {
@@ -80,19 +80,7 @@ describe('IcmpPinger in namespaces', { skip: skip ?? false }, () => {
   let fx: NetnsFixture;
 
   before(async () => {
-    fx = await createNetns(
-      'vtic',
-      ['a', 'b'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'a', ifname: 'eth1', cidr: '10.76.1.1/24' },
-            { host: 'b', ifname: 'eth1', cidr: '10.76.1.2/24' },
-          ],
-        },
-      ],
-    );
+    fx = await createLinked('vtic', ['a', 'b'], ['10.76.1']);
   });
   after(async () => {
     await fx.cleanup();
@@ -157,20 +145,7 @@ describe('IcmpPinger with IPv6 ping nodes, in namespaces', { skip: skip ?? false
   let fx: NetnsFixture;
 
   before(async () => {
-    fx = await createNetns(
-      'v6aic',
-      ['a', 'b'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'a', ifname: 'eth1', cidr: '10.76.2.1/24' },
-            { host: 'b', ifname: 'eth1', cidr: '10.76.2.2/24' },
-          ],
-        },
-      ],
-      { ipv6: true },
-    );
+    fx = await createLinked('v6aic', ['a', 'b'], ['10.76.2'], { ipv6: true });
     await fx.exec('a', ['ip', 'addr', 'add', '2001:db8:76::1/64', 'dev', 'eth1', 'nodad']);
     await fx.exec('b', ['ip', 'addr', 'add', '2001:db8:76::2/64', 'dev', 'eth1', 'nodad']);
   });
