@@ -14,7 +14,8 @@ import { MemoryAddressManager } from '../../src/os/address-memory.js';
 import type { ArpAnnouncer } from '../../src/os/garp.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import { SimulatedClock } from '../../src/util/clock.js';
-import { WireProtocol, getString, msg, str, type ReceiveResult } from '../../src/wire/index.js';
+import { testWire } from '../wire/helpers.js';
+import { getString, msg, str, type ReceiveResult } from '../../src/wire/index.js';
 
 const DIR = '/etc/ha.d';
 const HACF =
@@ -153,7 +154,7 @@ test('reqnodes gets exactly one repnodes; a status with a bad st is ignored, not
   // A hand-driven linux2: a real WireProtocol on the same segment.
   const peerMedium = net.medium({ segment: 'lan', address: '10.0.0.2', device: 'eth1' });
   const heard: ReceiveResult[] = [];
-  const peer = new WireProtocol({
+  const peer = testWire({
     localNode: 'linux2',
     localUuid: new Uint8Array(16).fill(2),
     generation: 7,
@@ -161,10 +162,7 @@ test('reqnodes gets exactly one repnodes; a status with a bad st is ignored, not
     keys: config('linux2').authkeys,
     msgfmt: 'netstring',
     ttl: 3,
-    maxRexmitDelayMs: 250,
     scheduler: clock,
-    random: () => 0.5,
-    loadavg: () => 'l',
     transmit: (p) => {
       peerMedium.send(p);
     },
