@@ -54,7 +54,9 @@ const pureLayer = (allowed) => ({
 
 export default tseslint.config(
   // bench/results/snapshots: copies of the build that `npm run bench -- --snapshot` runs (git-ignored).
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'bin/**', 'bench/results/snapshots/**'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'bin/**', 'bench/results/snapshots/**', 'dashboard/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

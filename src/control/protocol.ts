@@ -28,6 +28,16 @@ export interface NodeView {
   readonly lastHeard: number | undefined;
   /** Client status per API client name (cl_status clientstatus): ipfail, etc. */
   readonly clients: Readonly<Record<string, 'online' | 'offline' | 'join' | 'leave'>>;
+  /**
+   * Peers only (Vigil): the silence limit in force (deadtime, or the adaptive detector's limit under it) and the
+   * status inter-arrival times it was learnt from.
+   */
+  readonly detector?: {
+    readonly limitMs: number;
+    readonly samples: number;
+    readonly meanMs: number;
+    readonly stddevMs: number;
+  };
 }
 
 export interface GroupView {
@@ -117,7 +127,43 @@ export type ControlRequest =
   /** Clear fail counts, last failures and health-check rulings of one group (or all): the node is eligible again. */
   | { readonly cmd: 'cleanup'; readonly group?: string }
   /** The operator confirms a meatware reset (Heartbeat: `meatclient -c NODE`). */
-  | { readonly cmd: 'fence-ack'; readonly node: string };
+  | { readonly cmd: 'fence-ack'; readonly node: string }
+  /** Transitions from the persistent journal, oldest first (`since`: wall ms; at most `limit`). */
+  | { readonly cmd: 'history'; readonly since?: number; readonly group?: string; readonly limit?: number }
+  /** Why this node holds, or does not hold, each group (or one). */
+  | { readonly cmd: 'explain'; readonly group?: string };
+
+/** One line of the history journal (`vigil history --json` prints these, one per line). */
+export interface HistoryEntry {
+  readonly v: number;
+  readonly at: number;
+  readonly node: string;
+  readonly group: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+  readonly cause: string;
+  readonly peer?: string;
+  /** Set on completions (acquiring → held, releasing → none): how long the move took, ms. */
+  readonly durationMs?: number;
+}
+
+/** `vigil explain`: one group, the verdict first, then every input it rests on. */
+export interface ExplainGroup {
+  readonly group: string;
+  /** held here / not held here / moving, in one sentence. */
+  readonly verdict: string;
+  readonly state: string;
+  readonly holder: string | undefined;
+  readonly preferred: string;
+  /** Each factor with what it says: `preferred node`, `auto_failback`, `peer linux1`, `eligibility`... */
+  readonly factors: readonly { readonly name: string; readonly value: string }[];
+}
+
+export interface ExplainResult {
+  readonly node: string;
+  readonly groups: readonly ExplainGroup[];
+}
 
 export type ControlResponse =
   | { readonly ok: true; readonly result: unknown }

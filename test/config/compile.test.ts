@@ -86,6 +86,12 @@ test('the tutorial example compiles to the expected object', async () => {
         detector: 'deadtime',
         detectorPhi: 8,
         detectorMinBeats: 3,
+        httpListen: '',
+        notifyProgram: '',
+        notifyTimeoutMs: 10_000,
+        notifyFifo: '',
+        historyBytes: 1024 * 1024,
+        journald: 'auto',
       },
       raw: {
         logfile: '/var/log/heartbeat.log',
