@@ -123,6 +123,7 @@ const VIGIL_RULES: { readonly [K in keyof VigilExtensions]: Rule } = {
 
 function show(v: unknown): string {
   if (v === undefined) return '(unset)';
+  if (v === '') return 'off'; // vigil_http, vigil_notify, vigil_notify_fifo
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return JSON.stringify(v, (k, x: unknown) => (k === 'origin' ? undefined : x));

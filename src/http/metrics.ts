@@ -186,7 +186,7 @@ export function buildRegistry(src: MetricsSource): Registry {
     return snap().groups.map((g) => ({ labels: { group: g.key }, value: secs(Math.max(0, now - g.since)) }));
   });
   add(
-    'vigil_group_fail_count',
+    'vigil_group_failures',
     'Failures of the group since the last vigil cleanup (starts, losses, health checks).',
     'gauge',
     () => snap().groups.map((g) => ({ labels: { group: g.key }, value: g.failCount })),

@@ -1,0 +1,321 @@
+/**
+ * The observability surface without root: two nodes on the in-memory network (test/daemon/node.test.ts's setup),
+ * their event bus and counters, `vigil explain`, and the HTTP server on 127.0.0.1 over the surviving node's real
+ * snapshot: /metrics (checked by promtool when installed), /api/v1/status, the SSE stream, the dashboard, and the
+ * limits (read-only methods, no bodies, stream cap).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileConfig } from '../../src/config/compile.js';
+import type { CompiledConfig } from '../../src/config/types.js';
+import { ResourceManager } from '../../src/daemon/resources.js';
+import { VigilNode } from '../../src/daemon/node.js';
+import { HttpServer, MAX_STREAMS } from '../../src/http/server.js';
+import { EventBus, type TransitionEvent, type VigilEvent } from '../../src/obs/events.js';
+import { Logger } from '../../src/obs/log.js';
+import { DaemonStats } from '../../src/obs/stats.js';
+import { MemoryAddressManager } from '../../src/os/address-memory.js';
+import type { ArpAnnouncer } from '../../src/os/garp.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+import { SimulatedClock } from '../../src/util/clock.js';
+
+const DIR = '/etc/ha.d';
+const HACF =
+  'keepalive 100ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nbcast eth1\nauto_failback on\n' +
+  'vigil_vip_lease off\nvigil_garp_refresh 0\nvigil_detector adaptive\nnode linux1 linux2\n';
+const GROUP = 'IPaddr::10.0.0.50/24/eth1';
+
+function config(local: string): CompiledConfig {
+  return compileConfig({
+    configDir: DIR,
+    localNode: local,
+    hacf: { file: `${DIR}/ha.cf`, text: HACF },
+    authkeys: { file: `${DIR}/authkeys`, text: 'auth 1\n1 sha1 secret\n', mode: 0o600 },
+    haresources: { file: `${DIR}/haresources`, text: `linux1 ${GROUP}\n` },
+  }).config;
+}
+
+const noArp: ArpAnnouncer = { announce: () => Promise.resolve({ method: 'packet', pairsSent: 0 }) };
+
+function host(net: MemoryNetwork, clock: SimulatedClock, name: string, n: number) {
+  const cfg = config(name);
+  const logger = new Logger({ node: name, pid: n, tag: 'heartbeat', now: () => new Date(clock.wallNow()), sinks: [] });
+  const ips = new MemoryAddressManager(clock, { eth1: [`10.0.0.${n}/24`] });
+  const resources = new ResourceManager({ config: cfg, logger, addresses: ips, arp: noArp });
+  const events = new EventBus();
+  const stats = new DaemonStats();
+  const seen: VigilEvent[] = [];
+  events.on((e) => seen.push(e));
+  const node = new VigilNode({
+    config: cfg,
+    logger,
+    uuid: new Uint8Array(16).fill(n),
+    generation: 100 + n,
+    media: [net.medium({ segment: 'lan', address: `10.0.0.${n}`, device: 'eth1' })],
+    resources,
+    scheduler: clock,
+    loadavg: () => '0.00 0.00 0.00 1/1 1',
+    random: () => 0.5,
+    onStopped: () => undefined,
+    events,
+    stats,
+  });
+  return { node, events, stats, seen };
+}
+
+const transitionsOf = (xs: readonly VigilEvent[]): TransitionEvent[] =>
+  xs.flatMap((e) => (e.type === 'transition' ? [e] : []));
+
+async function run(clock: SimulatedClock, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 10) {
+    clock.advance(10);
+    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+  }
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function get(port: number, path: string, opts: { method?: string; body?: string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers = opts.body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(opts.body)) };
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Opens an event stream and collects its events until closed. */
+function stream(port: number, path = '/api/v1/events') {
+  const events: { event: string; data: string }[] = [];
+  let status = 0;
+  let buf = '';
+  let close = (): void => undefined;
+  const opened = new Promise<void>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path }, (res) => {
+      status = res.statusCode ?? 0;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (ev !== undefined && data !== undefined) events.push({ event: ev, data });
+        }
+      });
+      res.on('error', () => undefined);
+      resolve();
+    });
+    req.on('error', reject);
+    close = () => req.destroy();
+    req.end();
+  });
+  return {
+    events,
+    opened,
+    status: () => status,
+    close: () => {
+      close();
+    },
+  };
+}
+
+async function until(what: string, ms: number, fn: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('transitions, peers and links reach the event bus with their reasons; counters and move durations follow; explain says why', async () => {
+  const clock = new SimulatedClock();
+  const net = new MemoryNetwork();
+  const a = host(net, clock, 'linux1', 1);
+  const b = host(net, clock, 'linux2', 2);
+  await a.node.start();
+  await b.node.start();
+  await run(clock, 12_000);
+  const initial = transitionsOf(a.seen);
+  assert.deepEqual(
+    initial.map((e) => [e.from, e.to, e.reason]),
+    [
+      ['none', 'acquiring', 'initial'],
+      ['acquiring', 'held', 'initial'],
+    ],
+  );
+  const held = initial[1];
+  assert.ok(typeof held?.durationMs === 'number', JSON.stringify(held));
+  assert.equal(a.stats.takeoverSeconds.count, 1);
+  assert.ok(b.seen.some((e) => e.type === 'peer' && e.peer === 'linux1' && e.change === 'alive'));
+  assert.ok(b.seen.some((e) => e.type === 'link' && e.peer === 'linux1' && e.status === 'up'));
+  assert.ok(a.stats.packetsSent > 100, String(a.stats.packetsSent));
+
+  const ea = a.node.explain(GROUP);
+  assert.match(ea.groups[0]?.verdict ?? '', /^held here since .* \(initial\)$/);
+  const eb = b.node.explain();
+  assert.equal(eb.groups[0]?.verdict, 'held by linux1, its preferred node');
+  assert.ok(eb.groups[0].factors.some((f) => f.name === 'peer linux1' && /alive.*holds it/.test(f.value)));
+  assert.throws(() => b.node.explain('nope'), /no resource group \[nope\]/);
+
+  // The detector learnt linux1's heartbeat: the snapshot carries it for the dashboard and the metrics.
+  const d = b.node.snapshot().nodes.find((n) => n.name === 'linux1')?.detector;
+  assert.ok(
+    d !== undefined && d.samples >= 10 && Math.abs(d.meanMs - 100) < 20 && d.limitMs <= 1000,
+    JSON.stringify(d),
+  );
+
+  a.node.close();
+  await run(clock, 2000);
+  const tb = transitionsOf(b.seen);
+  assert.deepEqual(
+    tb.map((e) => [e.to, e.reason, e.peer]),
+    [
+      ['acquiring', 'takeover', 'linux1'],
+      ['held', 'takeover', 'linux1'],
+    ],
+  );
+  assert.ok(b.seen.some((e) => e.type === 'peer' && e.peer === 'linux1' && e.change === 'dead'));
+  assert.equal(b.stats.transitions.get(`${GROUP}\u0000takeover`), 2);
+  assert.match(b.node.explain().groups[0]?.verdict ?? '', /^held here since .* \(takeover linux1\)$/);
+  b.node.close();
+});
+
+test('HTTP: /metrics, /api/v1/status, the event stream, the dashboard, and the limits', async (t) => {
+  const clock = new SimulatedClock();
+  const net = new MemoryNetwork();
+  const a = host(net, clock, 'linux1', 1);
+  const b = host(net, clock, 'linux2', 2);
+  await a.node.start();
+  await b.node.start();
+  await run(clock, 12_000);
+  const server = new HttpServer({
+    snapshot: () => b.node.snapshot(),
+    stats: b.stats,
+    events: b.events,
+    ipfail: () => undefined,
+    streams: () => 0,
+    nodeVersion: process.version,
+    wallNow: () => clock.wallNow(),
+    history: () => Promise.resolve([]),
+    log: () => undefined,
+  });
+  await server.listen('127.0.0.1', 0);
+  const port = Number(server.address.split(':').pop());
+  try {
+    const m = await get(port, '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(String(m.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    assert.match(m.body, /^vigil_group_held\{group="IPaddr::10\.0\.0\.50\/24\/eth1"\} 0$/m);
+    assert.match(m.body, /^vigil_group_holder\{group="IPaddr::10\.0\.0\.50\/24\/eth1",holder="linux1"\} 1$/m);
+    assert.match(m.body, /^vigil_peer_up\{peer="linux1",type="normal"\} 1$/m);
+    assert.match(m.body, /^vigil_link_up\{peer="linux1",link="eth1"\} 1$/m);
+    assert.match(m.body, /^vigil_peer_detector_limit_seconds\{peer="linux1"\} 0\.\d+$/m);
+    assert.match(m.body, /^vigil_packets_received_total \d+$/m);
+    assert.match(m.body, /^vigil_takeover_duration_seconds_bucket\{le="\+Inf"\} 0$/m);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: m.body, encoding: 'utf8' });
+    if (promtool.error === undefined) assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
+    else t.diagnostic('promtool not installed: exposition not checked by it here (the lab test does)');
+
+    const s = await get(port, '/api/v1/status');
+    assert.equal(s.status, 200);
+    assert.equal(s.body, JSON.stringify(b.node.snapshot(), null, 2) + '\n');
+    assert.equal(s.headers['x-content-type-options'], 'nosniff');
+
+    const page = await get(port, '/');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<script src="app\.js"><\/script>/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    assert.equal((await get(port, '/app.js')).status, 200);
+    assert.equal((await get(port, '/style.css')).status, 200);
+
+    assert.equal((await get(port, '/api/v1/status', { method: 'POST' })).status, 405);
+    assert.equal((await get(port, '/api/v1/status', { method: 'DELETE' })).status, 405);
+    assert.equal((await get(port, '/metrics', { method: 'GET', body: 'x' })).status, 413);
+    assert.equal((await get(port, '/etc/passwd')).status, 404);
+    assert.equal((await get(port, '/../../etc/passwd')).status, 404);
+    assert.equal((await get(port, '/' + 'a'.repeat(3000))).status, 414);
+
+    // The stream: a hello, then the takeover as it happens, with its reason; log lines at the level asked.
+    const s1 = stream(port, '/api/v1/events?level=WARN');
+    await s1.opened;
+    await until('hello', 5000, () => s1.events.some((e) => e.event === 'hello'));
+    assert.equal(server.streamCount, 1);
+    b.events.publish({ type: 'log', at: 1, level: 'info', text: 'not wanted' });
+    b.events.publish({ type: 'log', at: 2, level: 'ERROR', text: 'wanted' });
+    a.node.close();
+    await run(clock, 2000);
+    await until('the takeover on the stream', 5000, () =>
+      s1.events.some((e) => e.event === 'transition' && e.data.includes('"to":"held"')),
+    );
+    const tr = s1.events.find((e) => e.event === 'transition');
+    assert.ok(tr !== undefined);
+    const first = JSON.parse(tr.data) as Record<string, unknown>;
+    assert.equal(first.v, 1);
+    assert.equal(first.reason, 'takeover');
+    assert.equal(first.group, GROUP);
+    assert.ok(s1.events.some((e) => e.event === 'peer' && e.data.includes('"change":"dead"')));
+    const logs = s1.events.filter((e) => e.event === 'log').map((e) => e.data);
+    assert.equal(logs.length, 1, logs.join('\n'));
+    assert.match(logs[0] ?? '', /"text":"wanted"/);
+
+    // No more than MAX_STREAMS at once; the rest are told to come back later.
+    const more = [];
+    for (let i = 1; i < MAX_STREAMS; i++) more.push(stream(port));
+    await Promise.all(more.map((x) => x.opened));
+    await until('all streams', 5000, () => server.streamCount === MAX_STREAMS);
+    const over = await get(port, '/api/v1/events');
+    assert.equal(over.status, 503);
+    for (const x of [s1, ...more]) x.close();
+    await until('streams closed', 5000, () => server.streamCount === 0);
+    assert.equal(b.events.size, 1, 'the server stops listening to the bus when no stream is left');
+  } finally {
+    await server.close();
+    b.node.close();
+  }
+});
+
+test('HTTP: the dashboard files are looked up in the given directory; a missing one is a 404, not a crash', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-dash-'));
+  writeFileSync(join(dir, 'index.html'), '<p>hi</p>');
+  const server = new HttpServer({
+    snapshot: () => {
+      throw new Error('unused');
+    },
+    stats: new DaemonStats(),
+    events: new EventBus(),
+    ipfail: () => undefined,
+    streams: () => 0,
+    nodeVersion: process.version,
+    wallNow: () => Date.now(),
+    history: () => Promise.resolve([]),
+    dashboardDir: dir,
+    log: () => undefined,
+  });
+  await server.listen('127.0.0.1', 0);
+  const port = Number(server.address.split(':').pop());
+  try {
+    assert.equal((await get(port, '/')).body, '<p>hi</p>');
+    assert.equal((await get(port, '/app.js')).status, 404);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true });
+  }
+});
