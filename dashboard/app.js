@@ -168,13 +168,12 @@ function renderCharts() {
   box.replaceChildren(
     ...peers.map((peer) => {
       const xs = state.samples.get(peer);
-      const W = 420,
+      const W = 560,
         H = 140,
         L = 44,
         B = 18;
-      const top =
-        Math.max(10, ...xs.map((x) => Math.max(x.limitMs ?? 0, x.ageMs ?? 0, (x.meanMs ?? 0) + (x.stddevMs ?? 0)))) *
-        1.1;
+      // Scaled to the limit, not to a dead peer's growing silence: the silence line is clipped at the top.
+      const top = Math.max(10, ...xs.map((x) => Math.max(x.limitMs ?? 0, (x.meanMs ?? 0) + (x.stddevMs ?? 0)))) * 1.5;
       const X = (i) => L + (i / (MAX_SAMPLES - 1)) * (W - L - 4);
       const Y = (v) => H - B - (v / top) * (H - B - 6);
       const g = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, 'data-peer': peer });
@@ -214,7 +213,14 @@ function renderCharts() {
           'stroke-dasharray': '5 3',
         }),
       );
-      g.append(svg('polyline', { points: path((x) => x.ageMs), fill: 'none', stroke: '#d29922', 'stroke-width': 1 }));
+      g.append(
+        svg('polyline', {
+          points: path((x) => (x.ageMs == null ? null : Math.min(x.ageMs, top))),
+          fill: 'none',
+          stroke: '#d29922',
+          'stroke-width': 1,
+        }),
+      );
       const last = xs[xs.length - 1];
       const fmt = (v) => (v == null ? '–' : `${Math.round(v)} ms`);
       return el(

@@ -105,24 +105,21 @@ async function buildLogger(
   return { logger, sinks: files, journal };
 }
 
-/** Counts lease renewals (and failures) on their way to the kernel, for /metrics. */
-function countingAddresses(inner: AddressManager, stats: DaemonStats): AddressManager {
-  return {
-    add: (o) => inner.add(o),
-    remove: (...a) => inner.remove(...a),
-    list: () => inner.list(),
-    renew: async (...a) => {
-      try {
-        const r = await inner.renew(...a);
-        if (r === 'renewed') stats.leaseRenewals++;
-        else stats.leaseFailures++;
-        return r;
-      } catch (e) {
-        stats.leaseFailures++;
-        throw e;
-      }
-    },
-  } as AddressManager;
+/** Counts lease renewals (and failures) on their way to the kernel, for /metrics; every other call is untouched. */
+function countingAddresses<T extends AddressManager>(inner: T, stats: DaemonStats): T {
+  const renew = inner.renew.bind(inner);
+  inner.renew = async (...a) => {
+    try {
+      const r = await renew(...a);
+      if (r === 'renewed') stats.leaseRenewals++;
+      else stats.leaseFailures++;
+      return r;
+    } catch (e) {
+      stats.leaseFailures++;
+      throw e;
+    }
+  };
+  return inner;
 }
 
 function countingArp(inner: ArpAnnouncer, stats: DaemonStats): ArpAnnouncer {
