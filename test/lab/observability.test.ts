@@ -252,7 +252,10 @@ test('monitoring: promtool passes on real /metrics; the dashboard shows the new 
     // 4. History and explain, over the control socket; the history survives a restart.
     const h1 = await vigil(lab, 'linux2', ['history', '--group', GROUP]);
     assert.equal(h1.code, 0, h1.stderr);
-    assert.match(h1.stdout, /none → acquiring {2}takeover from linux1 {2}\(nodeDead linux1\)\n.*acquiring → held {2}takeover from linux1 in \d+ ms {2}\(acquireDone /);
+    assert.match(
+      h1.stdout,
+      /none → acquiring {2}takeover from linux1 {2}\(nodeDead linux1\)\n.*acquiring → held {2}takeover from linux1 in \d+ ms {2}\(acquireDone /,
+    );
     const ex = await vigil(lab, 'linux2', ['explain']);
     assert.equal(ex.code, 0, ex.stderr);
     assert.match(
