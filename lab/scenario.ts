@@ -32,6 +32,10 @@ export interface ScenarioOptions {
   keep?: boolean;
   /** Vigil only: `vigil_detector` in ha.cf. */
   vigilDetector?: 'deadtime' | 'adaptive';
+  /** Vigil only: more ha.cf lines (`vigil_http 0.0.0.0:9100`). */
+  vigilExtra?: readonly string[];
+  /** Runs alongside the measured part (from the settled cluster to the end), e.g. a scraper; stopped at the end. */
+  during?: (lab: Lab) => { stop: () => Promise<void> };
 }
 
 export interface TimelineEvent {
@@ -224,7 +228,10 @@ export function tutorialSpec(
 
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const driver = driverFor(o.impl);
-  const spec = tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector);
+  const spec = {
+    ...tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector),
+    ...(o.vigilExtra === undefined ? {} : { vigilExtra: o.vigilExtra }),
+  };
   const result = blankResult(o.impl, o.scenario, o.keepaliveMs, o.deadtimeMs, o.nodes);
   result.notes.push(...driver.notes(spec));
   if (o.scenario === 'standby' && !driver.supportsStandby) {
@@ -256,6 +263,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const prober = new Prober(lab.netns('client'), IFACE, VIP);
   const b = bounds(o);
   const bg: Promise<unknown>[] = [];
+  let alongside: { stop: () => Promise<void> } | undefined;
   try {
     await driver.configure(lab, spec);
     const addrEvents: LabEvent[] = [];
@@ -289,6 +297,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await waitConverged(lab, prober, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
 
     const initialHolders = new Set((await vipHolders(lab)).holders);
+    alongside = o.during?.(lab);
     result.vip_labels_before = await vipLabels(lab, spec.primary, VIP);
     const measureFrom = nowMs();
     const survivors = lab.nodes.filter((n) => n !== spec.primary);
@@ -471,6 +480,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
     return result;
   } finally {
+    await alongside?.stop().catch(() => undefined);
     await prober.stop().catch(() => undefined);
     for (const w of watchers) await w.stop();
     for (const f of followers) await f.stop();

@@ -21,6 +21,8 @@ export interface ClusterSpec {
   readonly authExtra?: readonly string[];
   /** Vigil only: `vigil_detector` (absent = the directive's default, Heartbeat's fixed deadtime). */
   readonly vigilDetector?: 'deadtime' | 'adaptive';
+  /** Vigil only: more ha.cf lines. */
+  readonly vigilExtra?: readonly string[];
 }
 
 /**
