@@ -34,8 +34,11 @@ export interface ScenarioOptions {
   vigilDetector?: 'deadtime' | 'adaptive';
   /** Vigil only: more ha.cf lines (`vigil_http 0.0.0.0:9100`). */
   vigilExtra?: readonly string[];
-  /** Runs alongside the measured part (from the settled cluster to the end), e.g. a scraper; stopped at the end. */
-  during?: (lab: Lab) => { stop: () => Promise<void> };
+  /**
+   * Runs alongside the measured part, e.g. a scraper: started on the settled cluster (the fault waits for the promise),
+   * stopped at the end.
+   */
+  during?: (lab: Lab) => Promise<{ stop: () => Promise<void> }>;
 }
 
 export interface TimelineEvent {
@@ -297,7 +300,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await waitConverged(lab, prober, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
 
     const initialHolders = new Set((await vipHolders(lab)).holders);
-    alongside = o.during?.(lab);
+    alongside = await o.during?.(lab);
     result.vip_labels_before = await vipLabels(lab, spec.primary, VIP);
     const measureFrom = nowMs();
     const survivors = lab.nodes.filter((n) => n !== spec.primary);

@@ -256,8 +256,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   events.on((e) => {
     if (e.type !== 'log') journal.current?.event(e);
   });
+  // Log lines become events only while someone follows the event stream.
+  const httpRef: { current?: HttpServer } = {};
   logger.tap = (level, text) => {
-    if (events.size > 1) events.publish({ type: 'log', at: Date.now(), level, text });
+    if ((httpRef.current?.streamCount ?? 0) > 0) events.publish({ type: 'log', at: Date.now(), level, text });
   };
   for (const w of loaded.warnings) logger.warn(w.message);
   const pidfile = opts.pidfile ?? DEFAULT_PIDFILE;
@@ -461,13 +463,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   });
 
   // The read-only HTTP server (vigil_http): loaded only when configured, so a daemon without it pays nothing.
-  let http: HttpServer | undefined;
   let httpListen = '';
   const applyHttp = async (c: CompiledConfig): Promise<void> => {
     const want = c.hacf.vigil.httpListen;
-    if (want === httpListen && (want === '') === (http === undefined)) return;
-    await http?.close();
-    http = undefined;
+    if (want === httpListen && (want === '') === (httpRef.current === undefined)) return;
+    await httpRef.current?.close();
+    httpRef.current = undefined;
     httpListen = want;
     if (want === '') return;
     const { HttpServer } = await import('../http/server.js');
@@ -490,7 +491,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const { host, port } = listenAddress(want);
     try {
       await server.listen(host, port);
-      http = server;
+      httpRef.current = server;
       logger.info(`HTTP status server listening on ${server.address} (/metrics, /api/v1/status, /api/v1/events, /)`);
     } catch (e) {
       // A taken port or a missing address must not stop the cluster: said loudly, retried at the next reload.
@@ -626,7 +627,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 
   const code = await exited;
-  await http?.close();
+  await httpRef.current?.close();
   await notifier.idle(2000);
   await notifier.close();
   await history.flush();

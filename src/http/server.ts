@@ -100,7 +100,13 @@ export class HttpServer {
         keepAliveTimeout: 5000,
       },
       (req, res) => {
-        this.handle(req, res);
+        // An exception here would reach the daemon's fatal handler (which drops the VIPs): a read-only view must
+        // never take the cluster down, so whatever goes wrong is a 500 for this request only.
+        try {
+          this.handle(req, res);
+        } catch (e) {
+          this.fail(res, e);
+        }
       },
     );
     server.maxConnections = MAX_CONNECTIONS;
@@ -189,6 +195,14 @@ export class HttpServer {
       return;
     }
     this.text(res, 404, 'not found\n');
+  }
+
+  private fail(res: ServerResponse, e: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.text(res, 500, `internal error: ${e instanceof Error ? e.message : String(e)}\n`);
   }
 
   private text(res: ServerResponse, code: number, body: string): void {
@@ -304,7 +318,11 @@ export class HttpServer {
       for (const s of this.streams) this.send(s, ': ping\n\n');
     }, STREAM_PING_MS);
     this.sampler = setInterval(() => {
-      this.sample();
+      try {
+        this.sample();
+      } catch {
+        // A snapshot that cannot be taken now (shutting down): no sample this second.
+      }
     }, SAMPLE_MS);
   }
 

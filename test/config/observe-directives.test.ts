@@ -5,6 +5,7 @@ import { compileConfig } from '../../src/config/compile.js';
 import { diffConfig } from '../../src/config/diff.js';
 import { listenAddress, parseBytes, parseListen } from '../../src/config/vigil-directives.js';
 import { isVigilError } from '../../src/util/errors.js';
+import { lintConfig } from '../../src/config/lint.js';
 
 const DIR = '/etc/ha.d';
 function compile(extra: string) {
@@ -83,4 +84,16 @@ test('reload: the HTTP server, the notify hook and the history size are applied 
       ['vigil_journald auto → off', 'logging'],
     ],
   );
+});
+
+test('vigil check warns when vigil_http listens on every address, not on localhost or one address', () => {
+  const codes = (extra: string): string[] => lintConfig(compile(extra)).map((w) => w.code);
+  for (const any of ['0.0.0.0:9100', '[::]:9100']) {
+    const w = lintConfig(compile(`vigil_http ${any}\n`)).find((x) => x.code === 'VIGIL_WARN_HTTP_ANY');
+    assert.ok(w !== undefined, any);
+    assert.match(w.message, /listens on every address/);
+    assert.match(w.hint ?? '', /vigil_http 127\.0\.0\.1:9100/);
+  }
+  assert.ok(!codes('vigil_http 127.0.0.1:9100\n').includes('VIGIL_WARN_HTTP_ANY'));
+  assert.ok(!codes('vigil_http 10.0.0.1:9100\n').includes('VIGIL_WARN_HTTP_ANY'));
 });

@@ -292,7 +292,7 @@ test('HTTP: /metrics, /api/v1/status, the event stream, the dashboard, and the l
   }
 });
 
-test('HTTP: the dashboard files are looked up in the given directory; a missing one is a 404, not a crash', async () => {
+test('HTTP: the dashboard files come from the given directory (a missing one is a 404); a failing view is a 500', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-dash-'));
   writeFileSync(join(dir, 'index.html'), '<p>hi</p>');
   const server = new HttpServer({
@@ -314,6 +314,11 @@ test('HTTP: the dashboard files are looked up in the given directory; a missing 
   try {
     assert.equal((await get(port, '/')).body, '<p>hi</p>');
     assert.equal((await get(port, '/app.js')).status, 404);
+    // A view that cannot be built is this request's problem, never an uncaught exception in the daemon.
+    const broken = await get(port, '/api/v1/status');
+    assert.equal(broken.status, 500);
+    assert.match(broken.body, /internal error: unused/);
+    assert.equal((await get(port, '/metrics')).status, 500);
   } finally {
     await server.close();
     rmSync(dir, { recursive: true });
