@@ -20,7 +20,6 @@ const ioModules = [
   'os',
   'node:os',
   'koffi',
-  'pino',
   'timers',
   'node:timers',
   'worker_threads',
@@ -55,7 +54,15 @@ const pureLayer = (allowed) => ({
 export default tseslint.config(
   // bench/results/snapshots: copies of the build that `npm run bench -- --snapshot` runs (git-ignored).
   {
-    ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'bin/**', 'bench/results/snapshots/**', 'dashboard/**'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'eslint.config.js',
+      'bin/**',
+      'bench/results/snapshots/**',
+      'build/**',
+      'dashboard/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,

@@ -1,7 +1,7 @@
 # Sourced by the README's commands: installs what a fresh Debian 12 machine with Node 20 lacks.
 # Debian packages only as root (the lab needs root anyway); npm packages whenever node_modules is stale.
 
-vigil_apt_packages=(iproute2 iputils-ping iputils-arping nftables procps psmisc util-linux heartbeat keepalived tcpdump python3-aiosmtpd s-nail resource-agents drbd-utils kmod e2fsprogs prometheus chromium systemd)
+vigil_apt_packages=(iproute2 iputils-ping iputils-arping nftables procps psmisc util-linux heartbeat keepalived tcpdump python3-aiosmtpd s-nail resource-agents drbd-utils kmod e2fsprogs prometheus chromium mmdebstrap lintian binutils dpkg-dev man-db systemd nginx-light curl)
 
 ensure_debian_packages() {
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -31,4 +31,11 @@ ensure_node_modules() {
     echo "installing npm packages (npm ci)" >&2
     npm ci --no-audit --no-fund >&2
   fi
+}
+
+# What both README commands do first: the machine's packages, the npm packages, a fresh build in dist/.
+ensure_built() {
+  ensure_debian_packages
+  ensure_node_modules
+  npx tsc -p tsconfig.json
 }

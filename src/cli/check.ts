@@ -1,19 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { agentWhere } from '../agents/lookup.js';
 import { analyzeAuthkeys } from '../config/authkeys.js';
 import { type ConfigAnalysis, analyzeConfig } from '../config/compile.js';
 import { analyzeHaCf } from '../config/hacf.js';
 import { type LintContext, lintConfig, respawnKey } from '../config/lint.js';
 import type { CompiledConfig, MediumConfig, Resource } from '../config/types.js';
 import { type ConfigWarning, formatWarning } from '../config/warnings.js';
-import {
-  type ConfigFile,
-  findResourceScript,
-  resourceScriptDirs,
-  localNodeName,
-  readConfigDir,
-  readOptionalConfigFile,
-} from '../os/config-files.js';
+import { type ConfigFile, localNodeName, readConfigDir, readOptionalConfigFile } from '../os/config-files.js';
 import { listInterfaces } from '../os/interfaces.js';
 import { isExecutable, userExistsOnHost } from '../os/users.js';
 import { checkStrictModes, supersededWarnings } from '../daemon/strict-modes.js';
@@ -167,7 +161,7 @@ async function lintContext(
   const types = new Set(config.groups.flatMap((g) => g.resources.map((r) => r.type)));
   await Promise.all(
     [...types].map(async (t) => {
-      scripts.set(t, await findResourceScript(t, resourceScriptDirs(resolve(config.configDir))));
+      scripts.set(t, await agentWhere(t, resolve(config.configDir)));
     }),
   );
   const respawn = new Map<string, { userExists: boolean | undefined; executable: boolean }>();

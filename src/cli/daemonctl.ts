@@ -159,35 +159,46 @@ async function reloadBySignal(): Promise<number> {
   return 0;
 }
 
+/**
+ * Starts `vigil run` detached with the daemon's environment and waits until its control socket answers.
+ * `started` is false when the daemon exited or did not answer within `timeoutMs`.
+ */
+export async function launchDaemon(configDir: string, timeoutMs: number): Promise<{ started: boolean; pid: number }> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('./vigil.js', import.meta.url));
+  const { daemonEnv } = await import('./daemon-env.js');
+  const child = spawn(process.execPath, [script, 'run', '--config-dir', configDir, '--pidfile', pidfilePath()], {
+    detached: true,
+    stdio: 'ignore',
+    env: daemonEnv(process.env),
+  });
+  child.unref();
+  const pid = child.pid ?? -1;
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      const r = await request({ cmd: 'status' }, controlSocketPath(), 2000);
+      if (r.ok) return { started: true, pid };
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  return { started: false, pid };
+}
+
 export async function startCommand(opts: { configDir: string; timeout: string }): Promise<number> {
   const running = await readLivePid(pidfilePath());
   if (running !== undefined) {
     process.stdout.write(`vigil is already running [pid ${running}].\n`);
     return 0;
   }
-  const { spawn } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
-  const script = fileURLToPath(new URL('./vigil.js', import.meta.url));
-  const { daemonEnv } = await import('./daemon-env.js');
-  const child = spawn(process.execPath, [script, 'run', '--config-dir', opts.configDir, '--pidfile', pidfilePath()], {
-    detached: true,
-    stdio: 'ignore',
-    env: daemonEnv(process.env),
-  });
-  child.unref();
-  const end = Date.now() + Number(opts.timeout) * 1000;
-  while (Date.now() < end) {
-    try {
-      const r = await request({ cmd: 'status' }, controlSocketPath(), 2000);
-      if (r.ok) {
-        process.stdout.write(`Starting High-Availability services: Done. [pid ${child.pid ?? '?'}]\n`);
-        return 0;
-      }
-    } catch {
-      // not up yet
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((res) => setTimeout(res, 200));
+  const r = await launchDaemon(opts.configDir, Number(opts.timeout) * 1000);
+  if (r.started) {
+    process.stdout.write(`Starting High-Availability services: Done. [pid ${r.pid}]\n`);
+    return 0;
   }
   process.stderr.write('Starting High-Availability services: Failed (see the log; try `vigil check`).\n');
   return 1;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../util/errors.js';
+import { VERSION } from '../util/version.js';
 
 /** Bytes of bytecode per V8 profiler tick in the daemon (V8's default: 67584). */
 const V8_INTERRUPT_BUDGET = 8192;
@@ -9,7 +10,7 @@ const program = new Command();
 program
   .name('vigil')
   .description('High-availability failover for Linux servers (a successor of Linux-HA Heartbeat 3)')
-  .version('0.1.0')
+  .version(VERSION)
   .exitOverride();
 
 program
@@ -37,7 +38,10 @@ program
     // hours, and until then every wake-up runs in the slower baseline tier. With an 8 kB budget the heartbeat path
     // is optimised within its first minutes (idle CPU: see bench/RESULTS.md). Set before the daemon's modules
     // load, because a function takes its budget when its feedback is allocated. A budget given to node wins.
-    if (!process.execArgv.some((a) => a.startsWith('--interrupt-budget'))) {
+    // V8 12 and later (Node 22, and the Node 24 the .deb ships) tier up on invocation counts instead, reaching the
+    // heartbeat path after a few hundred calls, and reject this flag.
+    const v8Major = Number(process.versions.v8.split('.')[0]);
+    if (v8Major <= 11 && !process.execArgv.some((a) => a.startsWith('--interrupt-budget'))) {
       const { setFlagsFromString } = await import('node:v8');
       setFlagsFromString(`--interrupt-budget=${V8_INTERRUPT_BUDGET}`);
     }

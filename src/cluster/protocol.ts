@@ -11,7 +11,7 @@
 import { VigilError } from '../util/errors.js';
 
 export type RscHold = 'none' | 'local' | 'foreign' | 'all';
-export type WireNodeStatus = 'init' | 'up' | 'active' | 'dead' | 'ping';
+import { NODE_STATUSES, type NodeStatus } from '../util/vocabulary.js';
 export type AskInfo = 'me' | 'other' | 'done';
 export type StonithResult = 'OK' | 'badhost' | 'bad' | 'n_stnth' | 'unneeded';
 
@@ -26,7 +26,7 @@ export type EngineMessage =
   /** Heartbeat. `dt` = the sender's deadtime in ms (hex on the wire); absent from old peers. */
   | {
       readonly t: 'status';
-      readonly st: WireNodeStatus;
+      readonly st: NodeStatus;
       readonly dt: number | undefined;
       readonly protocol: number | undefined;
     }
@@ -71,7 +71,6 @@ export type EngineMessage =
 export type MessageType = EngineMessage['t'];
 
 const RSC_HOLDS: readonly RscHold[] = ['none', 'local', 'foreign', 'all'];
-const NODE_STATUSES: readonly WireNodeStatus[] = ['init', 'up', 'active', 'dead', 'ping'];
 const ASK_INFOS: readonly AskInfo[] = ['me', 'other', 'done'];
 const STONITH_RESULTS: readonly StonithResult[] = ['OK', 'badhost', 'bad', 'n_stnth', 'unneeded'];
 

@@ -237,7 +237,7 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
             'VIGIL_WARN_SCRIPT',
             `Cannot locate resource script ${r.type}`,
             { file: g.origin.file, line: g.origin.line },
-            `put an executable ${r.type} in resource.d or /etc/init.d (resource-agents ships IPaddr, IPaddr2, Filesystem…)`,
+            `put an executable ${r.type} in resource.d or /etc/init.d, install its OCF agent (resource-agents ships nginx, apache, Filesystem…), or name a unit: systemd:${r.type}`,
           ),
         );
       }

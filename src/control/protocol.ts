@@ -11,7 +11,8 @@ export const DEFAULT_CONTROL_SOCKET = '/run/vigil/control.sock';
 export const MAX_REQUEST_BYTES = 64 * 1024;
 export const PROTOCOL_VERSION = 1;
 
-export type NodeStatus = 'init' | 'up' | 'active' | 'dead' | 'ping';
+export type { NodeStatus } from '../util/vocabulary.js';
+import type { NodeStatus } from '../util/vocabulary.js';
 export type NodeType = 'normal' | 'ping';
 export type LinkStatus = 'up' | 'dead';
 /** What this node holds, in cl_status rscstatus words. */

@@ -2,13 +2,15 @@ import { errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from '../agents/agent.js';
 import { createMailToAgent, type MailToAgent, type MailToContext } from '../agents/mailto.js';
 import { IpAddrAgent, ON_BEAT_DUE_FRACTION, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
-import { ScriptAgent, locateScript, type ScriptObserver } from '../agents/script.js';
+import { locateAgent } from '../agents/lookup.js';
+import { OcfAgent } from '../agents/ocf.js';
+import { ScriptAgent, type ScriptObserver } from '../agents/script.js';
+import { SystemdAgent } from '../agents/systemd.js';
 import type { CompiledConfig, Resource, ResourceGroup } from '../config/types.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import type { AddressManager } from '../os/ip.js';
 import type { Logger } from '../obs/log.js';
 import { GroupRunner, type ReleaseOutcome } from '../resources/group.js';
-import { resourceScriptDirs } from '../os/config-files.js';
 import { join } from 'node:path';
 
 export interface ResourceManagerDeps {
@@ -19,7 +21,8 @@ export interface ResourceManagerDeps {
 }
 
 interface ScriptOptions {
-  readonly dirs: readonly string[];
+  /** Where resource.d is (and, beside it, init.d and the OCF agents are looked up). */
+  readonly configDir: string;
   readonly env: NodeJS.ProcessEnv;
   /** Per script call (`vigil_script_timeout`; Heartbeat has none: a hung script must not hang failover). */
   readonly timeoutMs: number;
@@ -219,7 +222,7 @@ export class ResourceManager {
 
   private scriptOptions(): ScriptOptions {
     return {
-      dirs: resourceScriptDirs(this.deps.config.configDir),
+      configDir: this.deps.config.configDir,
       env: scriptEnv(this.deps.config),
       timeoutMs: this.deps.config.hacf.vigil.scriptTimeoutMs,
       observer: {
@@ -382,27 +385,39 @@ export function scriptOutputLines(stdout: string, stderr: string): string[] {
   return tail;
 }
 
-/** A script agent that finds its script at first use: a missing script fails the start, not the daemon. */
+/**
+ * A resource that finds its agent at first use (a script, an OCF agent or a systemd unit; see agents/lookup.ts):
+ * a missing one fails the start, not the daemon.
+ */
 class LazyScriptAgent implements ResourceAgent {
   readonly spec: string;
-  private agent: ScriptAgent | undefined;
+  private agent: ResourceAgent | undefined;
   constructor(
     private readonly r: Resource,
     private o: ScriptOptions,
   ) {
     this.spec = r.spec;
   }
-  /** A reload: the next call looks the script up again, with the new environment and timeout. */
+  /** A reload: the next call looks the agent up again, with the new environment and timeout. */
   reconfigure(o: ScriptOptions): void {
     this.o = o;
     this.agent = undefined;
   }
-  private async get(): Promise<ScriptAgent> {
-    this.agent ??= new ScriptAgent(this.r.spec, await locateScript(this.r.type, this.o.dirs), this.r.args, {
-      env: this.o.env,
-      timeoutMs: this.o.timeoutMs,
-      observer: this.o.observer,
-    });
+  private async get(): Promise<ResourceAgent> {
+    if (this.agent !== undefined) return this.agent;
+    const loc = await locateAgent(this.r.type, this.r.args, this.o.configDir);
+    const opts = { env: this.o.env, timeoutMs: this.o.timeoutMs, observer: this.o.observer };
+    switch (loc.kind) {
+      case 'script':
+        this.agent = new ScriptAgent(this.r.spec, loc.path, this.r.args, opts);
+        break;
+      case 'ocf':
+        this.agent = new OcfAgent(this.r.spec, loc.path, loc.provider, loc.agent, loc.call, opts);
+        break;
+      case 'systemd':
+        this.agent = new SystemdAgent(this.r.spec, loc.unit, opts);
+        break;
+    }
     return this.agent;
   }
   async start() {

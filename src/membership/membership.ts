@@ -24,9 +24,10 @@
 import type { CompiledConfig } from '../config/types.js';
 import { ArrivalWindow, type AdaptiveSettings } from './detector.js';
 
-export type NodeStatus = 'init' | 'up' | 'active' | 'dead' | 'ping';
+import type { LogLevel, NodeStatus } from '../util/vocabulary.js';
+
+export type { LogLevel, NodeStatus } from '../util/vocabulary.js';
 export type NodeType = 'normal' | 'ping';
-export type LogLevel = 'debug' | 'info' | 'WARN' | 'ERROR' | 'CRIT';
 
 export type MembershipEvent =
   | { readonly kind: 'log'; readonly level: LogLevel; readonly text: string }

@@ -110,6 +110,8 @@ export class NodeCore {
   /** Ping nodes with a verdict (answered, or declared dead): until all have one, our count means nothing. */
   private readonly pingDecided = new Set<string>();
   private ipfailPeerHeard = false;
+  /** The last holdings announcement applied from each peer (its generation and seq). */
+  private readonly lastAnnouncement = new Map<string, { generation: number; seq: number }>();
   /** Peers that announced a clean stop (`shutdone`), with the generation that stopped. */
   private readonly shutDownPeers = new Map<string, number>();
   private firstBeatAt = 0;
@@ -385,7 +387,15 @@ export class NodeCore {
       this.ipfailOther(out, r);
       return;
     }
-    this.handle(out, { kind: 'message', from: r.from, generation: r.control.generation ?? 0, msg: m });
+    const stale = this.staleAnnouncement(r, m);
+    if (stale) {
+      out.push({
+        kind: 'log',
+        level: 'debug',
+        text: `t=${m.t} from ${r.from} (seq ${r.control.seq ?? 0}) is older than what it announced since: its holdings are ignored`,
+      });
+    }
+    this.handle(out, { kind: 'message', from: r.from, generation: r.control.generation ?? 0, msg: m, stale });
     const ip = this.ipfail;
     if (
       ip !== undefined &&
@@ -395,6 +405,22 @@ export class NodeCore {
       this.ipfailPeerHeard = true;
       this.runIpfail(out, { kind: 'message', msg: m });
     }
+  }
+
+  /**
+   * A peer's holdings announcements (`starting`, `resource`) replace what it said before. One that arrives late (a
+   * retransmission filling a gap, or a packet overtaken by a later one) may be older than one already applied: it
+   * must not bring back holdings the peer has long given up.
+   */
+  private staleAnnouncement(r: Accepted, m: EngineMessage): boolean {
+    if (m.t !== 'resource' && m.t !== 'starting') return false;
+    const seq = r.control.seq;
+    if (seq === undefined) return false;
+    const gen = r.control.generation ?? 0;
+    const last = this.lastAnnouncement.get(r.from);
+    if (last !== undefined && last.generation === gen && seq <= last.seq) return true;
+    if (last === undefined || gen >= last.generation) this.lastAnnouncement.set(r.from, { generation: gen, seq });
+    return false;
   }
 
   /**

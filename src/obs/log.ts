@@ -1,8 +1,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 
-/** Heartbeat's levels, spelled as it prints them. `debug` goes to the debugfile only. */
-export type LogLevel = 'debug' | 'info' | 'WARN' | 'ERROR' | 'CRIT';
+import type { LogLevel } from '../util/vocabulary.js';
+
+export type { LogLevel } from '../util/vocabulary.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');

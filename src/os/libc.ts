@@ -1,4 +1,7 @@
 /**
+ * (Long on purpose: DESIGN.md keeps every FFI declaration in this one module, so that the native boundary is
+ * reviewed in one place.)
+ *
  * The one module that calls libc through koffi. Node's `dgram` cannot bind a socket to a device, set IP_TOS before
  * the first send, or open an AF_PACKET socket; these few syscalls fill that gap. Everything here is synchronous
  * (each call is one short syscall, far cheaper than a trip through the thread pool) and acts in the network

@@ -4,7 +4,7 @@
  * crc is an integrity check, not authentication. sha256 and sha512 are Vigil-only: a Heartbeat 3
  * peer has no such plugin and drops every packet signed with them, so use them only in all-Vigil clusters.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthKeys, AuthMethod } from '../config/types.js';
 import { VigilError } from '../util/errors.js';
 import { type AuthTrailer, type DecodedPacket, encodeClassic, encodeNetstringBody, encodeTrailer } from './codec.js';
@@ -123,14 +123,4 @@ export function verifyPacket(p: Pick<DecodedPacket, 'auth' | 'signed'>, keys: Au
   if (len !== undefined && p.auth.digest.length !== len) return 'bad_digest';
   const expected = computeDigest(k.method, k.key, p.signed);
   return digestEquals(expected, p.auth.digest) ? 'ok' : 'bad_digest';
-}
-
-/** For `vigil check` and tests: the digests a key produces over the standard check string. */
-export function selfTestDigest(method: AuthMethod, key: string): string {
-  return computeDigest(method, key, Buffer.from('123456789', 'latin1'));
-}
-
-/** Stable short fingerprint of a key (never the key itself), for logs that must tell keys apart. */
-export function keyFingerprint(key: string): string {
-  return createHash('sha256').update(key, 'latin1').digest('hex').slice(0, 8);
 }

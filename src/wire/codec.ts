@@ -435,13 +435,6 @@ function parseClassicLine(line: string, depth: number): Field {
 // ---------------------------------------------------------------------------------------------
 // Packets
 
-/** Encode a message (without any auth) to netstring, or classic text with head. */
-export function encodeMessage(m: WireMessage, format: WireFormat, opts: CodecOptions = {}): Buffer {
-  return format === 'netstring'
-    ? encodeNetstringBody(m, 0, opts)
-    : Buffer.from(encodeClassic(m, { head: true }), 'latin1');
-}
-
 const AUTH_LINE = Buffer.from('\nauth=', 'latin1');
 
 /**

@@ -95,15 +95,6 @@ export function bytesToStr(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
-export function strToBytes(s: string): Buffer {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0xff) {
-      throw new VigilError('VIGIL_ERR_MSG_FIELD', `character outside 0-255 in wire string ${JSON.stringify(s)}`);
-    }
-  }
-  return Buffer.from(s, 'latin1');
-}
-
 /** Validates what both encoders require; throws VIGIL_ERR_MSG_FIELD. */
 export function checkField(f: Field): void {
   if (f.name.length === 0) throw new VigilError('VIGIL_ERR_MSG_FIELD', 'empty field name');

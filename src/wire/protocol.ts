@@ -1,4 +1,7 @@
 /**
+ * (One file, longer than most: per-peer sequence tracking, retransmission, ACKs, replay floors and the receive
+ * path all read and write the same per-peer state; split, each part would reach into the others.)
+ *
  * One node's end of the Heartbeat protocol, pure: bytes in → an accepted message or a counted drop;
  * messages out → signed bytes handed to an injected `transmit`. Sequence tracking, retransmission
  * (requests, history, NAKs), ACKs and the generation rules live here (heartbeat.c `should_drop_message`,
@@ -12,7 +15,7 @@ import { type CodecOptions, decodeSigned, splitSigned } from './codec.js';
 import { type ControlInfo, addControlFields, isNoSeqType, parseHex, readControl } from './control.js';
 import { DEFAULT_HISTORY_SIZE, SendHistory, ownBytes } from './history.js';
 import { MAX_MESSAGE_BYTES, type WireMessage, getString } from './message.js';
-import { type NakReason, ackBody, nakBody, repnodesBody, rexmitBody } from './messages.js';
+import { type NakReason, ackBody, nakBody, rexmitBody } from './messages.js';
 
 /** Why a packet was not delivered. The first group is hostile or broken input; the rest is normal traffic. */
 export type DropReason =
@@ -472,6 +475,10 @@ export class WireProtocol {
       return this.drop('unknown_node', info.src);
     }
     const self = node.name === this.o.localNode;
+    // Our own packets carry our generation: one of an earlier run of ours is a capture played back at us.
+    if (self && info.generation !== undefined && info.generation !== this.o.generation) {
+      return this.drop('replay', `our own generation ${info.generation}, not ${this.o.generation}`);
+    }
 
     const t = this.track(node, info);
     if (t.verdict === 'replay') return this.drop('replay', t.detail);
@@ -767,16 +774,6 @@ export class WireProtocol {
       this.emit('debug', 'rexmit_served', `Retransmitting pkt ${s}`, node.name);
       this.transmit(h.bytes);
     }
-  }
-
-  /**
-   * The `repnodes` answer a `reqnodes` for us needs (a real node stays out of `active` until it gets
-   * one), or undefined for any other message. The caller sends it with `send()`.
-   */
-  repnodesFor(r: Accepted, deletedNodes: readonly string[] = []): WireMessage | undefined {
-    if (r.type !== 'reqnodes') return undefined;
-    const nodes = [...this.byName.values()].filter((e) => !e.ping).map((e) => e.name);
-    return repnodesBody(r.from, nodes, deletedNodes);
   }
 
   /** Cancel every timer (shutdown). What each peer sent stays known (`progress()`, persisted after this). */

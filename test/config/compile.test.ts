@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyzeConfig, compileConfig, type ConfigSources } from '../../src/config/compile.js';
+import { HACF_DEFAULTS } from '../../src/config/heartbeat-defaults.js';
 import type { CompiledConfig } from '../../src/config/types.js';
+import { vigilDefaults } from '../../src/config/vigil-directives.js';
 import { VigilErrors } from '../../src/util/errors.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,6 +31,8 @@ test('the tutorial example compiles to the expected object', async () => {
   const expected: CompiledConfig = {
     configDir: dir,
     hacf: {
+      // Heartbeat's defaults for what the tutorial does not set, then what it does.
+      ...HACF_DEFAULTS,
       nodes: ['linux1', 'linux2'],
       localNode: 'linux1',
       media: [{ kind: 'bcast', dev: 'eth1', port: 694, origin: o(14) }],
@@ -38,61 +42,21 @@ test('the tutorial example compiles to the expected object', async () => {
       warntimeMs: 5000,
       initdeadMs: 20000,
       deadpingMs: 10000,
-      udpport: 694,
-      baud: 19200,
-      hopfudge: 1,
       autoFailback: 'on',
       niceFailback: true,
-      realtime: true,
       rtprio: undefined,
-      debug: 0,
-      hbgenmethod: 'file',
-      msgfmt: 'classic',
       logfile: '/var/log/heartbeat.log',
       debugfile: undefined,
       logfacility: 'daemon',
       useLogd: false,
-      connLogdTimeS: 60,
-      coredumps: true,
       coreroot: undefined,
-      logBadpack: true,
-      syslogmsgfmt: true,
-      pacemaker: false,
-      autojoin: 'none',
-      uuidfrom: 'file',
-      compression: 'zlib',
-      compressionThreshold: 2,
-      traditionalCompression: false,
-      maxRexmitDelayMs: 250,
-      memreserveKb: 6500,
-      cluster: 'linux-ha',
       quorumServer: undefined,
       env: {},
       watchdog: undefined,
       stonith: undefined,
       apiauth: [],
       respawn: [],
-      vigil: {
-        stateDir: '/var/lib/heartbeat',
-        vipLease: 'auto',
-        garpRefreshMs: 10_000,
-        scriptTimeoutMs: 120000,
-        rscStateDir: '/run/resource-agents',
-        mailRelay: 'localhost:25',
-        mailLang: 'en',
-        mailTemplatesDir: '/etc/ha.d/mail-templates',
-        stonithTimeoutMs: 60000,
-        healthChecks: [],
-        detector: 'deadtime',
-        detectorPhi: 8,
-        detectorMinBeats: 3,
-        httpListen: '',
-        notifyProgram: '',
-        notifyTimeoutMs: 10_000,
-        notifyFifo: '',
-        historyBytes: 1024 * 1024,
-        journald: 'auto',
-      },
+      vigil: vigilDefaults(),
       raw: {
         logfile: '/var/log/heartbeat.log',
         logfacility: 'daemon',

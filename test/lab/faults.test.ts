@@ -73,15 +73,21 @@ test('daemon faults on the real Heartbeat: kill -9, freeze, graceful stop, start
       authKey: 'MaClefSecrete',
     });
     for (const n of lab.nodes) await faults.startDaemon(lab, hb, n);
-    const before = await hb.daemonPids(lab, 'linux1');
-    assert.ok(before.length >= 3, `master + media children expected, got ${before.length}`);
-
-    // Let the cluster settle (linux1 holds the VIP) so that stop/start below are not racing a takeover.
+    // Let the cluster settle (linux1 holds the VIP) so that stop/start below are not racing a takeover, and the
+    // process tree is Heartbeat's steady one: the master and its media children. Until then it also forks
+    // short-lived ones (the resource manager, its scripts), which come and go on a loaded machine.
     await waitFor('VIP on linux1', 90_000, async () => {
       const r = await lab.exec('linux1', 'ip', ['-4', '-o', 'addr', 'show', 'dev', IFACE]);
       return r.stdout.includes(` ${VIP}/`) ? true : undefined;
     });
-    await sleep(1000);
+    let last: number[] = [];
+    const before = await waitFor('master + media children on linux1, the same twice 1 s apart', 60_000, async () => {
+      const now = await hb.daemonPids(lab, 'linux1');
+      const steady = now.length >= 3 && now.join(' ') === last.join(' ');
+      last = now;
+      if (!steady) await sleep(1000);
+      return steady ? now : undefined;
+    });
 
     // freeze (shorter than deadtime, so nobody fails over): every heartbeat process stopped (state T), then running.
     const f = await faults.freezeDaemon(lab, hb, 'linux1', 300);

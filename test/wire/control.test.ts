@@ -7,7 +7,7 @@ import { decodePacket } from '../../src/wire/codec.js';
 import { addInnerAuth, signNetstring } from '../../src/wire/auth.js';
 import { addControlFields, computeTtl, isNoSeqType, readControl } from '../../src/wire/control.js';
 import { getBinary, getString, msg, str } from '../../src/wire/message.js';
-import { repnodesBody } from '../../src/wire/messages.js';
+import { toFields } from '../../src/cluster/protocol.js';
 import { LAB_KEYS, VECTORS } from './helpers.js';
 
 const CONTROL = new Set(['destuuid', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth']);
@@ -72,16 +72,12 @@ test('destuuid is added only when the message has a dest', () => {
 });
 
 test('repnodes body matches the vector layout', () => {
-  const b = repnodesBody('linux2', ['linux1', 'linux2']);
-  assert.deepEqual(
-    b.fields.map((f) => [f.name, f.value]),
-    [
-      ['dest', 'linux2'],
-      ['t', 'repnodes'],
-      ['nodelist', 'linux1 linux2 '],
-      ['delnodelist', ' '],
-    ],
-  );
+  assert.deepEqual(toFields({ t: 'repnodes', dest: 'linux2', nodelist: ['linux1', 'linux2'], delnodelist: [] }), [
+    ['dest', 'linux2'],
+    ['t', 'repnodes'],
+    ['nodelist', 'linux1 linux2 '],
+    ['delnodelist', ' '],
+  ]);
 });
 
 test('receive rules: t, src, non-zero hex ts, seq unless NS_, hex hg', () => {

@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readPcap } from '../helpers/pcap.js';
+import { ClusterEngine } from '../../src/cluster/engine.js';
+import { fromFields, toFields } from '../../src/cluster/protocol.js';
+import { simConfig } from '../../src/sim/config.js';
 import { SimulatedClock } from '../../src/util/clock.js';
 import { decodePacket } from '../../src/wire/codec.js';
 import { getBinary, getString } from '../../src/wire/message.js';
@@ -71,13 +74,20 @@ for (const [local, uuidFile] of [
     }
     assert.ok(c.accepted > 200);
     assert.equal(c.unknown_node, 0);
-    // A reqnodes for us gets a repnodes answer naming both nodes, addressed to the asker.
+    // A reqnodes for us gets one repnodes answer (the engine's) naming both nodes, addressed to the asker.
+    const engine = new ClusterEngine(simConfig({ nodes: ['linux1', 'linux2'], localNode: local, groups: [] }));
     for (const r of results) {
       if (r.kind !== 'accepted' || r.type !== 'reqnodes') continue;
       reqnodesSeen.push(local);
-      const body = rx.repnodesFor(r)!;
-      assert.equal(getString(body, 'nodelist'), 'linux1 linux2 ');
-      assert.equal(getString(body, 'dest'), r.from);
+      const m = fromFields((n) => getString(r.message, n));
+      assert.ok(!(m instanceof Error));
+      const answers = engine
+        .handle({ kind: 'message', from: r.from, generation: 1, msg: m })
+        .flatMap((a) => (a.kind === 'send' ? [new Map(toFields(a.msg))] : []));
+      const [answer, ...more] = answers;
+      assert.ok(answer !== undefined && more.length === 0);
+      assert.equal(answer.get('nodelist'), 'linux1 linux2 ');
+      assert.equal(answer.get('dest'), r.from);
     }
     const pings = results.filter((r) => r.kind === 'accepted' && r.from === '192.168.1.1');
     assert.ok(pings.length > 0, 'ping replies are accepted from the ping node');
