@@ -38,6 +38,8 @@ export interface HttpCost {
   idle?: { warmupS: number; seconds: number; keepaliveMs: number; deadtimeMs: number; runs: IdleRun[] };
   scrape?: ScrapeRes[];
   failover?: { keepaliveMs: number; deadtimeMs: number; detector: string; summary: FailoverSummary[] };
+  /** What the numbers mean, written with them (kept in the results file so that the report can be regenerated). */
+  notes?: string[];
 }
 
 export function parseHttpCost(text: string): HttpCost | undefined {
@@ -113,5 +115,6 @@ export function httpSection(c: HttpCost, file: string): string[] {
       );
     L.push('');
   }
+  for (const n of c.notes ?? []) L.push(n, '');
   return L;
 }
