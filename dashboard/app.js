@@ -174,7 +174,10 @@ function renderCharts() {
         B = 18;
       // Scaled to the limit, not to a dead peer's growing silence: the silence line is clipped at the top.
       const top = Math.max(10, ...xs.map((x) => Math.max(x.limitMs ?? 0, (x.meanMs ?? 0) + (x.stddevMs ?? 0)))) * 1.5;
-      const X = (i) => L + (i / (MAX_SAMPLES - 1)) * (W - L - 4);
+      // Drawn from the left: a fresh page spreads its first 30 samples over the width, the chart then stretches to
+      // hold up to MAX_SAMPLES (two minutes), then scrolls.
+      const span = Math.max(30, xs.length) - 1;
+      const X = (i) => L + (i / span) * (W - L - 4);
       const Y = (v) => H - B - (v / top) * (H - B - 6);
       const g = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, 'data-peer': peer });
       for (const f of [0, 0.5, 1]) {
@@ -184,20 +187,19 @@ function renderCharts() {
         t.textContent = `${Math.round(v)}`;
         g.append(t);
       }
-      const off = MAX_SAMPLES - xs.length;
       const path = (get) =>
         xs
-          .map((x, i) => (get(x) == null ? null : `${X(i + off).toFixed(1)},${Y(get(x)).toFixed(1)}`))
+          .map((x, i) => (get(x) == null ? null : `${X(i).toFixed(1)},${Y(get(x)).toFixed(1)}`))
           .filter(Boolean)
           .join(' ');
       const band = xs.filter((x) => x.meanMs != null);
       if (band.length > 1) {
         const upper = xs
-          .map((x, i) => (x.meanMs == null ? null : `${X(i + off).toFixed(1)},${Y(x.meanMs + x.stddevMs).toFixed(1)}`))
+          .map((x, i) => (x.meanMs == null ? null : `${X(i).toFixed(1)},${Y(x.meanMs + x.stddevMs).toFixed(1)}`))
           .filter(Boolean);
         const lower = xs
           .map((x, i) =>
-            x.meanMs == null ? null : `${X(i + off).toFixed(1)},${Y(Math.max(0, x.meanMs - x.stddevMs)).toFixed(1)}`,
+            x.meanMs == null ? null : `${X(i).toFixed(1)},${Y(Math.max(0, x.meanMs - x.stddevMs)).toFixed(1)}`,
           )
           .filter(Boolean)
           .reverse();

@@ -263,6 +263,19 @@ test('monitoring: promtool passes on real /metrics; the dashboard shows the new 
       new RegExp(`^${GROUP.replaceAll('.', '\\.')}: held here since .* \\(takeover linux1\\)$`, 'm'),
     );
     assert.match(ex.stdout, /peer linux1 +dead/);
+    // A reload moves the HTTP server to its new port in place.
+    await writeFile(lab.hostPath('linux2', '/etc/ha.d/ha.cf'), hacf(2).replace(`:${PORT}`, `:${PORT + 1}`), {
+      mode: 0o644,
+    });
+    const rl = await vigil(lab, 'linux2', ['reload']);
+    assert.equal(rl.code, 0, rl.stdout + rl.stderr);
+    assert.match(rl.stdout, new RegExp(`vigil_http ${nodeIp(2).replaceAll('.', '\\.')}:${PORT} → .*:${PORT + 1}`));
+    assert.match(await fetchIn(lab, 'linux2', `http://${nodeIp(2)}:${PORT + 1}/api/v1`), /"version": 1/);
+    const old = await lab.exec('linux2', process.execPath, [
+      '-e',
+      `fetch('${url2}/api/v1').then(() => process.exit(0), () => process.exit(3))`,
+    ]);
+    assert.equal(old.code, 3, 'the old port is closed');
     await driver.stop(lab, 'linux2');
     const h2 = await vigil(lab, 'linux2', ['history', '--json', '--since', '1h']);
     assert.equal(h2.code, 0, h2.stderr);
