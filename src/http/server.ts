@@ -97,6 +97,9 @@ export class HttpServer {
         maxHeaderSize: MAX_HEADER_BYTES,
         requestTimeout: REQUEST_TIMEOUT_MS,
         headersTimeout: HEADERS_TIMEOUT_MS,
+        // Node checks those two timeouts every 30 s by default: a client trickling its headers would hold one of
+        // the MAX_CONNECTIONS for 35 s instead of 5.
+        connectionsCheckingInterval: 1000,
         keepAliveTimeout: 5000,
       },
       (req, res) => {

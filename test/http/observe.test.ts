@@ -7,6 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,14 @@ import { compileConfig } from '../../src/config/compile.js';
 import type { CompiledConfig } from '../../src/config/types.js';
 import { ResourceManager } from '../../src/daemon/resources.js';
 import { VigilNode } from '../../src/daemon/node.js';
-import { HttpServer, MAX_STREAMS } from '../../src/http/server.js';
+import {
+  HEADERS_TIMEOUT_MS,
+  HttpServer,
+  MAX_CONNECTIONS,
+  MAX_HEADER_BYTES,
+  MAX_STREAMS,
+  type HttpDeps,
+} from '../../src/http/server.js';
 import { EventBus, type TransitionEvent, type VigilEvent } from '../../src/obs/events.js';
 import { Logger } from '../../src/obs/log.js';
 import { DaemonStats } from '../../src/obs/stats.js';
@@ -66,6 +75,25 @@ function host(net: MemoryNetwork, clock: SimulatedClock, name: string, n: number
     stats,
   });
   return { node, events, stats, seen };
+}
+
+type Host = ReturnType<typeof host>;
+
+/** An HTTP server on 127.0.0.1 (any free port) over one node's real snapshot, counters and event bus. */
+async function serve(h: Host, clock: SimulatedClock, ipfail: HttpDeps['ipfail'] = () => undefined) {
+  const server = new HttpServer({
+    snapshot: () => h.node.snapshot(),
+    stats: h.stats,
+    events: h.events,
+    ipfail,
+    streams: () => 0,
+    nodeVersion: process.version,
+    wallNow: () => clock.wallNow(),
+    history: () => Promise.resolve([]),
+    log: () => undefined,
+  });
+  await server.listen('127.0.0.1', 0);
+  return { server, port: Number(server.address.split(':').pop()) };
 }
 
 const transitionsOf = (xs: readonly VigilEvent[]): TransitionEvent[] =>
@@ -206,19 +234,7 @@ test('HTTP: /metrics, /api/v1/status, the event stream, the dashboard, and the l
   await a.node.start();
   await b.node.start();
   await run(clock, 12_000);
-  const server = new HttpServer({
-    snapshot: () => b.node.snapshot(),
-    stats: b.stats,
-    events: b.events,
-    ipfail: () => undefined,
-    streams: () => 0,
-    nodeVersion: process.version,
-    wallNow: () => clock.wallNow(),
-    history: () => Promise.resolve([]),
-    log: () => undefined,
-  });
-  await server.listen('127.0.0.1', 0);
-  const port = Number(server.address.split(':').pop());
+  const { server, port } = await serve(b, clock);
   try {
     const m = await get(port, '/metrics');
     assert.equal(m.status, 200);
@@ -322,5 +338,136 @@ test('HTTP: the dashboard files come from the given directory (a missing one is 
   } finally {
     await server.close();
     rmSync(dir, { recursive: true });
+  }
+});
+
+test('metrics: every series the monitoring issue names, read from the snapshot and the counters at scrape time', async () => {
+  const clock = new SimulatedClock();
+  const net = new MemoryNetwork();
+  const a = host(net, clock, 'linux1', 1);
+  const b = host(net, clock, 'linux2', 2);
+  await a.node.start();
+  await b.node.start();
+  await run(clock, 12_000);
+  // A handover (hb_standby on the holder), then a power cut of the new holder: linux1 has moved the group both ways.
+  a.node.command({ op: 'standby', which: 'all' });
+  await run(clock, 3000);
+  b.node.close();
+  await run(clock, 2000);
+  // What main.ts counts around the node (VIP leases, GARP) and what the node counts on real scripts (health checks,
+  // STONITH) or the runtime (GC pauses): bumped here, so each series must show exactly this. Timer lateness is the
+  // node's own: its liveness timer runs late by up to a simulated step.
+  a.stats.leaseRenewals += 7;
+  a.stats.leaseFailures += 1;
+  a.stats.garpSent += 3;
+  a.stats.healthChecks.inc('ok', 5);
+  a.stats.healthChecks.inc('failed');
+  a.stats.stonith.inc('ok');
+  a.stats.wireEvents.inc('rexmit_request', 2);
+  a.stats.gcPause.observe(0.0015);
+  const { server, port } = await serve(a, clock, () => ({ local: 2, peer: 1, standbys: 1 }));
+  try {
+    const m = (await get(port, '/metrics')).body;
+    const G = 'group="IPaddr::10\\.0\\.0\\.50/24/eth1"';
+    const want: [string, RegExp][] = [
+      // per peer: status and links, heartbeat age, the detector's limit, inter-arrival mean and spread
+      ['peer up', /^vigil_peer_up\{peer="linux2",type="normal"\} 0$/m],
+      ['peer status', /^vigil_peer_status\{peer="linux2",status="dead"\} 1$/m],
+      ['link per medium', /^vigil_link_up\{peer="linux2",link="eth1"\} 0$/m],
+      ['heartbeat age', /^vigil_peer_last_heartbeat_age_seconds\{peer="linux2"\} [12](\.\d+)?$/m],
+      ['detector limit', /^vigil_peer_detector_limit_seconds\{peer="linux2"\} 0\.\d+$/m],
+      ['interval mean', /^vigil_peer_heartbeat_interval_mean_seconds\{peer="linux2"\} 0\.(09|1)\d*$/m],
+      ['interval spread', /^vigil_peer_heartbeat_interval_stddev_seconds\{peer="linux2"\} \d/m],
+      // per group: holder, state, last move, fail count, eligibility
+      ['held here', new RegExp(`^vigil_group_held\\{${G}\\} 1$`, 'm')],
+      ['holder', new RegExp(`^vigil_group_holder\\{${G},holder="linux1"\\} 1$`, 'm')],
+      ['state', new RegExp(`^vigil_group_state\\{${G},state="held"\\} 1$`, 'm')],
+      ['last move', new RegExp(`^vigil_group_last_move_seconds\\{${G}\\} [12](\\.\\d+)?$`, 'm')],
+      ['fail count', new RegExp(`^vigil_group_failures\\{${G}\\} 0$`, 'm')],
+      ['eligible', new RegExp(`^vigil_group_eligible\\{${G}\\} 1$`, 'm')],
+      // transitions by group and reason; move durations
+      ['transitions', new RegExp(`^vigil_transitions_total\\{${G},reason="standby"\\} 2$`, 'm')],
+      ['transitions', new RegExp(`^vigil_transitions_total\\{${G},reason="takeover"\\} 2$`, 'm')],
+      ['takeovers', /^vigil_takeover_duration_seconds_count 2$/m],
+      ['handovers', /^vigil_handover_duration_seconds_count 1$/m],
+      ['handover buckets', /^vigil_handover_duration_seconds_bucket\{le="\+Inf"\} 1$/m],
+      // packets
+      ['received', /^vigil_packets_received_total [1-9]\d+$/m],
+      ['sent', /^vigil_packets_sent_total [1-9]\d+$/m],
+      ['dropped by reason', /^vigil_packets_dropped_total\{reason="[a-z_]+"\} \d+$/m],
+      ['retransmissions', /^vigil_retransmissions_total\{direction="requested"\} 2$/m],
+      ['retransmissions', /^vigil_retransmissions_total\{direction="served"\} \d+$/m],
+      // leases and GARP
+      ['lease renewals', /^vigil_lease_renewals_total 7$/m],
+      ['lease failures', /^vigil_lease_renewal_failures_total 1$/m],
+      ['garp', /^vigil_garp_sent_total 3$/m],
+      // health, STONITH, ipfail
+      ['health ok', /^vigil_health_checks_total\{result="ok"\} 5$/m],
+      ['health failed', /^vigil_health_checks_total\{result="failed"\} 1$/m],
+      ['stonith', /^vigil_stonith_attempts_total\{result="ok"\} 1$/m],
+      ['stonith pending', /^vigil_stonith_pending 0$/m],
+      ['ipfail local', /^vigil_ipfail_ping_nodes\{side="local"\} 2$/m],
+      ['ipfail peer', /^vigil_ipfail_ping_nodes\{side="peer"\} 1$/m],
+      ['ipfail standbys', /^vigil_ipfail_standbys_total 1$/m],
+      // the process
+      ['timer lateness', /^vigil_timer_lateness_seconds_count [1-9]\d*$/m],
+      ['gc pause', /^vigil_gc_pause_seconds_bucket\{le="0\.002"\} 1$/m],
+      ['rss', /^process_resident_memory_bytes [1-9]\d+$/m],
+      ['cpu', /^process_cpu_seconds_total \d/m],
+      ['build info', /^vigil_build_info\{version="[^"]+",nodejs="v\d+[^"]*",node="linux1"\} 1$/m],
+    ];
+    const missing = want.filter(([, re]) => !re.test(m)).map(([what, re]) => `${what}: ${String(re)}`);
+    assert.deepEqual(missing, [], m);
+  } finally {
+    await server.close();
+    a.node.close();
+  }
+});
+
+test('HTTP limits: an oversized header is answered 400, trickled headers are cut off, connections beyond the cap are refused', async () => {
+  const clock = new SimulatedClock();
+  const a = host(new MemoryNetwork(), clock, 'linux1', 1);
+  const { server, port } = await serve(a, clock);
+  const socks: Socket[] = [];
+  try {
+    const big = connect(port, '127.0.0.1');
+    socks.push(big);
+    let reply = '';
+    big.setEncoding('utf8');
+    big.on('data', (c: string) => (reply += c));
+    big.on('error', () => undefined);
+    await once(big, 'connect');
+    big.write(`GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(MAX_HEADER_BYTES)}\r\n\r\n`);
+    await once(big, 'close');
+    assert.match(reply, /^HTTP\/1\.1 400 /);
+    assert.equal((await get(port, '/api/v1')).status, 200, 'the server still answers');
+    // Headers trickled in and never finished are cut off after HEADERS_TIMEOUT_MS.
+    const slow = connect(port, '127.0.0.1');
+    socks.push(slow);
+    slow.on('error', () => undefined);
+    slow.resume(); // read the server's answer and its FIN
+    await once(slow, 'connect');
+    const opened = Date.now();
+    slow.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    await until(
+      'the slow client cut off',
+      HEADERS_TIMEOUT_MS + 10_000,
+      () => slow.destroyed || slow.readyState === 'closed',
+    );
+    assert.ok(Date.now() - opened >= HEADERS_TIMEOUT_MS - 100, `cut off after ${Date.now() - opened} ms`);
+    for (let i = 0; i < MAX_CONNECTIONS; i++) {
+      const s = connect(port, '127.0.0.1');
+      socks.push(s);
+      await once(s, 'connect');
+    }
+    // Node closes a connection over maxConnections as soon as it is accepted.
+    const over = connect(port, '127.0.0.1');
+    socks.push(over);
+    over.on('error', () => undefined);
+    await until('the extra connection closed', 10_000, () => over.destroyed || over.readyState === 'closed');
+  } finally {
+    for (const s of socks) s.destroy();
+    await server.close();
+    a.node.close();
   }
 });
