@@ -7,7 +7,7 @@
  * stalls costs dropped lines (counted), never memory or the heartbeat. A torn last line (power loss mid-write) is
  * skipped when read.
  */
-import { appendFile, open, readFile, rename, stat } from 'node:fs/promises';
+import { appendFile, open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HistoryEntry } from '../control/protocol.js';
 
@@ -100,25 +100,38 @@ function parseLine(line: string): HistoryEntry | undefined {
   }
 }
 
-/** Entries of the journal (rotated file first), oldest first, filtered; the newest `limit` when there are more. */
+/**
+ * Entries of the journal (rotated file first), oldest first, filtered; the newest `limit` when there are more. Read
+ * line by line, keeping only the newest `limit`: the daemon answers this for any HTTP client, and a journal may be
+ * large (vigil_history_size), so a request costs the journal's reading time, never its size in memory.
+ */
 export async function readHistory(dir: string, q: HistoryQuery = {}): Promise<HistoryEntry[]> {
   const path = join(dir, HISTORY_FILE);
-  const out: HistoryEntry[] = [];
+  const limit = q.limit ?? Infinity;
+  let out: HistoryEntry[] = [];
   for (const p of [`${path}.1`, path]) {
-    const text = await readFile(p, 'utf8').catch((e: unknown) => {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    let fh;
+    try {
+      fh = await open(p, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;
-    });
-    for (const line of text.split('\n')) {
-      const e = parseLine(line);
-      if (e === undefined) continue;
-      if (q.since !== undefined && e.at < q.since) continue;
-      if (q.group !== undefined && e.group !== q.group) continue;
-      out.push(e);
+    }
+    try {
+      for await (const line of fh.readLines({ encoding: 'utf8', autoClose: false })) {
+        const e = parseLine(line);
+        if (e === undefined) continue;
+        if (q.since !== undefined && e.at < q.since) continue;
+        if (q.group !== undefined && e.group !== q.group) continue;
+        out.push(e);
+        if (out.length >= 2 * limit) out = out.slice(out.length - limit);
+      }
+    } finally {
+      await fh.close();
     }
   }
   out.sort((a, b) => a.at - b.at);
-  return q.limit !== undefined && out.length > q.limit ? out.slice(out.length - q.limit) : out;
+  return out.length > limit ? out.slice(out.length - limit) : out;
 }
 
 /** The last `n` entries, read from the end of the current file only (start-up: `vigil status` keeps its list). */
