@@ -237,9 +237,9 @@ function renderCharts() {
         el(
           'div',
           { class: 'legend sub' },
-          el('span', { class: 'st-held' }, '— mean ± spread'),
-          el('span', { class: 'st-released' }, '- - limit'),
-          el('span', { class: 'st-acquiring' }, '— silence now'),
+          el('span', { class: 'mean' }, '— mean ± spread'),
+          el('span', { class: 'limit' }, '- - limit'),
+          el('span', { class: 'silence' }, '— silence now'),
         ),
       );
     }),
