@@ -22,6 +22,7 @@ import { VigilDriver } from '../lab/drivers/vigil.js';
 import { sleep, waitFor } from '../lab/exec.js';
 import { runScenario, tutorialSpec, type ScenarioResult } from '../lab/scenario.js';
 import { Lab, cleanup, nodeIp } from '../lab/topology.js';
+import type { IdleRun } from './lib/http-report.js';
 
 const OUT = fileURLToPath(new URL('../../bench/results/http-cost.json', import.meta.url));
 const PORT = 9100;
@@ -137,16 +138,6 @@ interface IdleArm {
   readonly scrapeEveryMs: number;
 }
 
-interface IdleResult {
-  arm: string;
-  node: string;
-  rssMeanMb: number;
-  rssMaxMb: number;
-  cpuPct: number;
-  scrapes: number;
-  scrapeErrors: number;
-}
-
 async function idle(warmupS: number, seconds: number, results: Record<string, unknown>): Promise<void> {
   const arms: IdleArm[] = [
     { name: 'no vigil_http', prefix: 'obs', http: false, scrapeEveryMs: 0 },
@@ -186,7 +177,7 @@ async function idle(warmupS: number, seconds: number, results: Record<string, un
       await sleep(5000);
     }
     const elapsed = (Date.now() - t0) / 1000;
-    const out: IdleResult[] = [];
+    const out: IdleRun[] = [];
     for (const s of scrapers) s.s.proc.kill('SIGKILL');
     const scraped = new Map<string, ScrapeLine[]>();
     for (const s of scrapers) scraped.set(s.arm, await s.s.done);

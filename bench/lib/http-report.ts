@@ -4,7 +4,7 @@
  * second.
  */
 
-interface IdleRun {
+export interface IdleRun {
   arm: string;
   node: string;
   rssMeanMb: number;

@@ -1,3 +1,4 @@
+import type { TransitionEvent } from '../obs/events.js';
 import type { RuntimeView } from '../obs/runtime.js';
 /**
  * The local control protocol between the daemon and its tools (vigil status, cl_status, hb_standby, hb_takeover):
@@ -134,20 +135,11 @@ export type ControlRequest =
   /** Why this node holds, or does not hold, each group (or one). */
   | { readonly cmd: 'explain'; readonly group?: string };
 
-/** One line of the history journal (`vigil history --json` prints these, one per line). */
-export interface HistoryEntry {
-  readonly v: number;
-  readonly at: number;
-  readonly node: string;
-  readonly group: string;
-  readonly from: string;
-  readonly to: string;
-  readonly reason: string;
-  readonly cause: string;
-  readonly peer?: string;
-  /** Set on completions (acquiring → held, releasing → none): how long the move took, ms. */
-  readonly durationMs?: number;
-}
+/**
+ * One line of the history journal (`vigil history --json` prints these, one per line): the transition as the event
+ * bus published it, with the journal's format version `v` in place of the event type.
+ */
+export type HistoryEntry = Omit<TransitionEvent, 'type'> & { readonly v: number };
 
 /** `vigil explain`: one group, the verdict first, then every input it rests on. */
 export interface ExplainGroup {

@@ -87,6 +87,9 @@ export function buildRegistry(src: MetricsSource): Registry {
     };
     reg.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
   };
+  const histogram = (name: string, help: string, h: Histogram): void => {
+    add(name, help, 'histogram', () => histogramValues(name, h));
+  };
   const st = src.stats;
   const secs = (ms: number): number => ms / 1000;
 
@@ -131,36 +134,31 @@ export function buildRegistry(src: MetricsSource): Registry {
         .map((n) => ({ labels: { peer: n.name }, value: secs(Math.max(0, now - (n.lastHeard ?? now))) }));
     },
   );
-  add(
+  // What the failure detector learnt of each peer (absent for a peer it has no window for).
+  type Detector = NonNullable<StatusSnapshot['nodes'][number]['detector']>;
+  const detector = (name: string, help: string, value: (d: Detector) => number): void => {
+    add(name, help, 'gauge', () =>
+      peers().flatMap((n) =>
+        n.detector === undefined ? [] : [{ labels: { peer: n.name }, value: value(n.detector) }],
+      ),
+    );
+  };
+  detector(
     'vigil_peer_detector_limit_seconds',
     'Silence after which the peer is declared dead: deadtime, or the adaptive detector limit under it.',
-    'gauge',
-    () =>
-      peers().flatMap((n) =>
-        n.detector === undefined ? [] : [{ labels: { peer: n.name }, value: secs(n.detector.limitMs) }],
-      ),
+    (d) => secs(d.limitMs),
   );
-  add(
+  detector(
     'vigil_peer_heartbeat_interval_mean_seconds',
     "Mean of the peer's heartbeat inter-arrival times (detector window).",
-    'gauge',
-    () =>
-      peers().flatMap((n) =>
-        n.detector === undefined ? [] : [{ labels: { peer: n.name }, value: secs(n.detector.meanMs) }],
-      ),
+    (d) => secs(d.meanMs),
   );
-  add(
+  detector(
     'vigil_peer_heartbeat_interval_stddev_seconds',
     "Standard deviation of the peer's heartbeat inter-arrival times (detector window).",
-    'gauge',
-    () =>
-      peers().flatMap((n) =>
-        n.detector === undefined ? [] : [{ labels: { peer: n.name }, value: secs(n.detector.stddevMs) }],
-      ),
+    (d) => secs(d.stddevMs),
   );
-  add('vigil_peer_heartbeat_interval_samples', 'Inter-arrival samples in the detector window.', 'gauge', () =>
-    peers().flatMap((n) => (n.detector === undefined ? [] : [{ labels: { peer: n.name }, value: n.detector.samples }])),
-  );
+  detector('vigil_peer_heartbeat_interval_samples', 'Inter-arrival samples in the detector window.', (d) => d.samples);
   add('vigil_link_changes_total', 'Links going up or dead, by peer, link and new status.', 'counter', () =>
     counterValues(st.linkChanges, ['peer', 'link', 'status']),
   );
@@ -212,14 +210,15 @@ export function buildRegistry(src: MetricsSource): Registry {
   add('vigil_transitions_total', 'Group state changes on this node, by group and reason.', 'counter', () =>
     counterValues(st.transitions, ['group', 'reason']),
   );
-  add('vigil_takeover_duration_seconds', 'Time from starting to acquire a group to holding it.', 'histogram', () =>
-    histogramValues('vigil_takeover_duration_seconds', st.takeoverSeconds),
+  histogram(
+    'vigil_takeover_duration_seconds',
+    'Time from starting to acquire a group to holding it.',
+    st.takeoverSeconds,
   );
-  add(
+  histogram(
     'vigil_handover_duration_seconds',
     'Time from starting to release a group to having released it.',
-    'histogram',
-    () => histogramValues('vigil_handover_duration_seconds', st.handoverSeconds),
+    st.handoverSeconds,
   );
   add(
     'vigil_health_check_up',
@@ -306,12 +305,8 @@ export function buildRegistry(src: MetricsSource): Registry {
   ]);
 
   // ---- the process
-  add('vigil_timer_lateness_seconds', "How late the liveness check's timer ran.", 'histogram', () =>
-    histogramValues('vigil_timer_lateness_seconds', st.lateness),
-  );
-  add('vigil_gc_pause_seconds', 'Garbage collection pauses.', 'histogram', () =>
-    histogramValues('vigil_gc_pause_seconds', st.gcPause),
-  );
+  histogram('vigil_timer_lateness_seconds', "How late the liveness check's timer ran.", st.lateness);
+  histogram('vigil_gc_pause_seconds', 'Garbage collection pauses.', st.gcPause);
   add(
     'vigil_local_stalls_total',
     'Liveness checks that ran so late that peer deadlines were extended.',

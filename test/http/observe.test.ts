@@ -1,5 +1,5 @@
 /**
- * The observability surface without root: two nodes on the in-memory network (test/daemon/node.test.ts's setup),
+ * The observability surface without root: two nodes on the in-memory network (test/helpers/memory-node.ts),
  * their event bus and counters, `vigil explain`, and the HTTP server on 127.0.0.1 over the surviving node's real
  * snapshot: /metrics (checked by promtool when installed), /api/v1/status, the SSE stream, the dashboard, and the
  * limits (read-only methods, no bodies, stream cap).
@@ -13,10 +13,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileConfig } from '../../src/config/compile.js';
-import type { CompiledConfig } from '../../src/config/types.js';
-import { ResourceManager } from '../../src/daemon/resources.js';
-import { VigilNode } from '../../src/daemon/node.js';
 import {
   HEADERS_TIMEOUT_MS,
   HttpServer,
@@ -26,55 +22,34 @@ import {
   type HttpDeps,
 } from '../../src/http/server.js';
 import { EventBus, type TransitionEvent, type VigilEvent } from '../../src/obs/events.js';
-import { Logger } from '../../src/obs/log.js';
 import { DaemonStats } from '../../src/obs/stats.js';
-import { MemoryAddressManager } from '../../src/os/address-memory.js';
-import type { ArpAnnouncer } from '../../src/os/garp.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import { SimulatedClock } from '../../src/util/clock.js';
+import { MEMORY_GROUP, MEMORY_HACF, memoryConfig, memoryHost, runFor } from '../helpers/memory-node.js';
 
-const DIR = '/etc/ha.d';
-const HACF =
-  'keepalive 100ms\ndeadtime 1\nwarntime 500ms\ninitdead 2\nbcast eth1\nauto_failback on\n' +
-  'vigil_vip_lease off\nvigil_garp_refresh 0\nvigil_detector adaptive\nnode linux1 linux2\n';
-const GROUP = 'IPaddr::10.0.0.50/24/eth1';
+const GROUP = MEMORY_GROUP;
 
-function config(local: string): CompiledConfig {
-  return compileConfig({
-    configDir: DIR,
-    localNode: local,
-    hacf: { file: `${DIR}/ha.cf`, text: HACF },
-    authkeys: { file: `${DIR}/authkeys`, text: 'auth 1\n1 sha1 secret\n', mode: 0o600 },
-    haresources: { file: `${DIR}/haresources`, text: `linux1 ${GROUP}\n` },
-  }).config;
-}
-
-const noArp: ArpAnnouncer = { announce: () => Promise.resolve({ method: 'packet', pairsSent: 0 }) };
-
+/** A node of the in-memory pair with its own event bus (every event kept in `seen`) and counters. */
 function host(net: MemoryNetwork, clock: SimulatedClock, name: string, n: number) {
-  const cfg = config(name);
-  const logger = new Logger({ node: name, pid: n, tag: 'heartbeat', now: () => new Date(clock.wallNow()), sinks: [] });
-  const ips = new MemoryAddressManager(clock, { eth1: [`10.0.0.${n}/24`] });
-  const resources = new ResourceManager({ config: cfg, logger, addresses: ips, arp: noArp });
   const events = new EventBus();
   const stats = new DaemonStats();
   const seen: VigilEvent[] = [];
   events.on((e) => seen.push(e));
-  const node = new VigilNode({
-    config: cfg,
-    logger,
-    uuid: new Uint8Array(16).fill(n),
-    generation: 100 + n,
-    media: [net.medium({ segment: 'lan', address: `10.0.0.${n}`, device: 'eth1' })],
-    resources,
-    scheduler: clock,
-    loadavg: () => '0.00 0.00 0.00 1/1 1',
-    random: () => 0.5,
-    onStopped: () => undefined,
-    events,
-    stats,
-  });
+  const config = memoryConfig(name, MEMORY_HACF + 'vigil_detector adaptive\n');
+  const { node } = memoryHost(net, clock, name, n, { config, extra: { events, stats } });
   return { node, events, stats, seen };
+}
+
+/** linux1 and linux2 started and settled: linux1 holds the group. */
+async function startedPair() {
+  const clock = new SimulatedClock();
+  const net = new MemoryNetwork();
+  const a = host(net, clock, 'linux1', 1);
+  const b = host(net, clock, 'linux2', 2);
+  await a.node.start();
+  await b.node.start();
+  await runFor(clock, 12_000);
+  return { clock, a, b };
 }
 
 type Host = ReturnType<typeof host>;
@@ -98,13 +73,6 @@ async function serve(h: Host, clock: SimulatedClock, ipfail: HttpDeps['ipfail'] 
 
 const transitionsOf = (xs: readonly VigilEvent[]): TransitionEvent[] =>
   xs.flatMap((e) => (e.type === 'transition' ? [e] : []));
-
-async function run(clock: SimulatedClock, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 10) {
-    clock.advance(10);
-    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
-  }
-}
 
 interface Reply {
   status: number;
@@ -174,13 +142,7 @@ async function until(what: string, ms: number, fn: () => boolean): Promise<void>
 }
 
 test('transitions, peers and links reach the event bus with their reasons; counters and move durations follow; explain says why', async () => {
-  const clock = new SimulatedClock();
-  const net = new MemoryNetwork();
-  const a = host(net, clock, 'linux1', 1);
-  const b = host(net, clock, 'linux2', 2);
-  await a.node.start();
-  await b.node.start();
-  await run(clock, 12_000);
+  const { clock, a, b } = await startedPair();
   const initial = transitionsOf(a.seen);
   assert.deepEqual(
     initial.map((e) => [e.from, e.to, e.reason]),
@@ -211,7 +173,7 @@ test('transitions, peers and links reach the event bus with their reasons; count
   );
 
   a.node.close();
-  await run(clock, 2000);
+  await runFor(clock, 2000);
   const tb = transitionsOf(b.seen);
   assert.deepEqual(
     tb.map((e) => [e.to, e.reason, e.peer]),
@@ -227,13 +189,7 @@ test('transitions, peers and links reach the event bus with their reasons; count
 });
 
 test('HTTP: /metrics, /api/v1/status, the event stream, the dashboard, and the limits', async (t) => {
-  const clock = new SimulatedClock();
-  const net = new MemoryNetwork();
-  const a = host(net, clock, 'linux1', 1);
-  const b = host(net, clock, 'linux2', 2);
-  await a.node.start();
-  await b.node.start();
-  await run(clock, 12_000);
+  const { clock, a, b } = await startedPair();
   const { server, port } = await serve(b, clock);
   try {
     const m = await get(port, '/metrics');
@@ -277,7 +233,7 @@ test('HTTP: /metrics, /api/v1/status, the event stream, the dashboard, and the l
     b.events.publish({ type: 'log', at: 1, level: 'info', text: 'not wanted' });
     b.events.publish({ type: 'log', at: 2, level: 'ERROR', text: 'wanted' });
     a.node.close();
-    await run(clock, 2000);
+    await runFor(clock, 2000);
     await until('the takeover on the stream', 5000, () =>
       s1.events.some((e) => e.event === 'transition' && e.data.includes('"to":"held"')),
     );
@@ -342,18 +298,12 @@ test('HTTP: the dashboard files come from the given directory (a missing one is 
 });
 
 test('metrics: every series the monitoring issue names, read from the snapshot and the counters at scrape time', async () => {
-  const clock = new SimulatedClock();
-  const net = new MemoryNetwork();
-  const a = host(net, clock, 'linux1', 1);
-  const b = host(net, clock, 'linux2', 2);
-  await a.node.start();
-  await b.node.start();
-  await run(clock, 12_000);
+  const { clock, a, b } = await startedPair();
   // A handover (hb_standby on the holder), then a power cut of the new holder: linux1 has moved the group both ways.
   a.node.command({ op: 'standby', which: 'all' });
-  await run(clock, 3000);
+  await runFor(clock, 3000);
   b.node.close();
-  await run(clock, 2000);
+  await runFor(clock, 2000);
   // What main.ts counts around the node (VIP leases, GARP) and what the node counts on real scripts (health checks,
   // STONITH) or the runtime (GC pauses): bumped here, so each series must show exactly this. Timer lateness is the
   // node's own: its liveness timer runs late by up to a simulated step.
