@@ -68,6 +68,7 @@ export function buildSinks(
   config: CompiledConfig,
   stderr: boolean,
   journald = false,
+  stats?: DaemonStats,
 ): { sinks: LogSink[]; files: FileSink[]; journal?: JournaldSink } {
   const h = config.hacf;
   const sinks: LogSink[] = [];
@@ -81,7 +82,12 @@ export function buildSinks(
   let journal: JournaldSink | undefined;
   if (code !== undefined && journald) {
     const keys = config.groups.map((g) => g.key);
-    journal = new JournaldSink({ node: h.localNode, facility: code, groups: () => keys });
+    journal = new JournaldSink({
+      node: h.localNode,
+      facility: code,
+      groups: () => keys,
+      ...(stats === undefined ? {} : { stats }),
+    });
     sinks.push(journal);
   } else if (code !== undefined) sinks.push(new SyslogSink(code, hostname()));
   if (stderr) sinks.push(new StderrSink());
@@ -97,9 +103,10 @@ async function wantJournald(config: CompiledConfig): Promise<boolean> {
 async function buildLogger(
   config: CompiledConfig,
   stderr: boolean,
+  stats: DaemonStats,
 ): Promise<{ logger: Logger; sinks: FileSink[]; journal: JournaldSink | undefined }> {
   const h = config.hacf;
-  const { sinks, files, journal } = buildSinks(config, stderr, await wantJournald(config));
+  const { sinks, files, journal } = buildSinks(config, stderr, await wantJournald(config), stats);
   const logger = new Logger({ node: h.localNode, pid: process.pid, tag: 'heartbeat', sinks });
   logger.debugLevel = h.debug;
   return { logger, sinks: files, journal };
@@ -246,11 +253,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 6; // LSB: program is not configured
   }
   let config = loaded.config;
-  const built = await buildLogger(config, opts.stderr);
+  const stats = new DaemonStats();
+  const built = await buildLogger(config, opts.stderr, stats);
   const logger = built.logger;
   let fileSinks = built.sinks;
   const events = new EventBus();
-  const stats = new DaemonStats();
   // The journal gets the events as structured records (GROUP=, EVENT=); a reload may swap the sink.
   const journal: { current: JournaldSink | undefined } = { current: built.journal };
   events.on((e) => {
@@ -392,9 +399,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   // Set once the node has started; the node's beat drives it from then on.
   const pingers: { current?: PingerSet } = {};
   // The persistent history: every transition appended; the last ones seed `vigil status` after a restart.
-  const history = new HistoryJournal(h.vigil.stateDir, h.vigil.historyBytes, (text) => {
-    logger.warn(text);
-  });
+  const history = new HistoryJournal(
+    h.vigil.stateDir,
+    h.vigil.historyBytes,
+    (text) => {
+      logger.warn(text);
+    },
+    stats,
+  );
   const pastTransitions = await tailHistory(h.vigil.stateDir, 50).catch(() => []);
   events.on((e) => {
     if (e.type !== 'transition') return;
@@ -522,7 +534,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       makeFencer,
       currentFencer: () => fencer,
       resetLogging: async (c) => {
-        const next = buildSinks(c, opts.stderr, await wantJournald(c));
+        const next = buildSinks(c, opts.stderr, await wantJournald(c), stats);
         fileSinks = next.files;
         journal.current = next.journal;
         logger.debugLevel = c.hacf.debug;

@@ -304,6 +304,16 @@ export function buildRegistry(src: MetricsSource): Registry {
     { value: st.notifyDropped },
   ]);
 
+  add(
+    'vigil_history_lost_total',
+    'Transitions not written to the history journal (disk errors, a stalled disk).',
+    'counter',
+    () => [{ value: st.historyLost }],
+  );
+  add('vigil_journald_dropped_total', 'Log lines and events journald did not take (busy or gone).', 'counter', () => [
+    { value: st.journaldDropped },
+  ]);
+
   // ---- the process
   histogram('vigil_timer_lateness_seconds', "How late the liveness check's timer ran.", st.lateness);
   histogram('vigil_gc_pause_seconds', 'Garbage collection pauses.', st.gcPause);

@@ -10,6 +10,7 @@
 import { appendFile, open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HistoryEntry } from '../control/protocol.js';
+import type { DaemonStats } from './stats.js';
 
 export const HISTORY_FILE = 'vigil-history.jsonl';
 /** Appends waiting for the disk; past this, new ones are dropped and counted. */
@@ -28,6 +29,7 @@ export class HistoryJournal {
     private dir: string,
     private maxBytes: number,
     private readonly onError: (text: string) => void = () => undefined,
+    private readonly stats?: DaemonStats,
   ) {}
 
   get path(): string {
@@ -44,6 +46,7 @@ export class HistoryJournal {
   append(e: HistoryEntry): void {
     if (this.pending >= MAX_PENDING) {
       this.dropped++;
+      if (this.stats !== undefined) this.stats.historyLost++;
       return;
     }
     this.pending++;
@@ -53,6 +56,7 @@ export class HistoryJournal {
         await this.write(line);
       } catch (err) {
         this.errors++;
+        if (this.stats !== undefined) this.stats.historyLost++;
         // Said once per burst: a full disk must not also flood the log.
         if (this.errors === 1 || this.errors % 100 === 0)
           this.onError(`cannot append to ${this.path}: ${(err as Error).message}`);

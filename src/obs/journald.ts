@@ -12,6 +12,7 @@
 import { access } from 'node:fs/promises';
 import { closeFd, openUnixDatagramSocket, sendUnixDatagram } from '../os/libc.js';
 import type { VigilEvent } from './events.js';
+import type { DaemonStats } from './stats.js';
 import type { LogLevel, LogSink } from './log.js';
 
 export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
@@ -56,6 +57,8 @@ export interface JournaldOptions {
   readonly groups: () => readonly string[];
   readonly path?: string;
   readonly identifier?: string;
+  /** Counts what journald did not take (the sink is rebuilt by a reload; the count lives on). */
+  readonly stats?: DaemonStats;
 }
 
 export class JournaldSink implements LogSink {
@@ -71,6 +74,7 @@ export class JournaldSink implements LogSink {
     } catch {
       // Non-blocking: journald busy or gone. Counted, never waited for.
       this.dropped++;
+      if (this.o.stats !== undefined) this.o.stats.journaldDropped++;
     }
   }
 

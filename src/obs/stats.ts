@@ -82,7 +82,10 @@ export class DaemonStats {
   notifyRuns = 0;
   notifyFailures = 0;
   notifyDropped = 0;
-  historyWriteErrors = 0;
+  /** History lines not written: the disk failed, or stalled long enough to fill the append queue. */
+  historyLost = 0;
+  /** Entries journald did not take (busy or gone): syslog lines and events lost under vigil_journald. */
+  journaldDropped = 0;
   /** When each group's move started (monotonic ms), to time it when it completes. */
   readonly moveStarted = new Map<string, number>();
 }

@@ -315,6 +315,8 @@ test('metrics: every series the monitoring issue names, read from the snapshot a
   a.stats.stonith.inc('ok');
   a.stats.wireEvents.inc('rexmit_request', 2);
   a.stats.gcPause.observe(0.0015);
+  a.stats.historyLost += 4;
+  a.stats.journaldDropped += 6;
   const { server, port } = await serve(a, clock, () => ({ local: 2, peer: 1, standbys: 1 }));
   try {
     const m = (await get(port, '/metrics')).body;
@@ -364,6 +366,8 @@ test('metrics: every series the monitoring issue names, read from the snapshot a
       ['gc pause', /^vigil_gc_pause_seconds_bucket\{le="0\.002"\} 1$/m],
       ['rss', /^process_resident_memory_bytes [1-9]\d+$/m],
       ['cpu', /^process_cpu_seconds_total \d/m],
+      ['history lost', /^vigil_history_lost_total 4$/m],
+      ['journald dropped', /^vigil_journald_dropped_total 6$/m],
       ['build info', /^vigil_build_info\{version="[^"]+",nodejs="v\d+[^"]*",node="linux1"\} 1$/m],
     ];
     const missing = want.filter(([, re]) => !re.test(m)).map(([what, re]) => `${what}: ${String(re)}`);

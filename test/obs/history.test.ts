@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryEntry } from '../../src/control/protocol.js';
 import { HISTORY_FILE, HistoryJournal, readHistory, tailHistory } from '../../src/obs/history.js';
+import { DaemonStats } from '../../src/obs/stats.js';
 
 const entry = (i: number, group = 'g1'): HistoryEntry => ({
   v: 1,
@@ -84,11 +85,13 @@ test('history: a torn last line (power cut mid-write) and foreign lines are skip
 
 test('history: a journal that cannot be written reports once and counts; nothing throws', async () => {
   const errors: string[] = [];
-  const j = new HistoryJournal('/proc/nonexistent-dir', 1024 * 1024, (t) => errors.push(t));
+  const stats = new DaemonStats();
+  const j = new HistoryJournal('/proc/nonexistent-dir', 1024 * 1024, (t) => errors.push(t), stats);
   j.append(entry(1));
   j.append(entry(2));
   await j.flush();
   assert.equal(j.errors, 2);
+  assert.equal(stats.historyLost, 2, 'counted for /metrics');
   assert.equal(errors.length, 1);
   assert.deepEqual(await readHistory('/proc/nonexistent-dir'), []);
 });

@@ -1,11 +1,13 @@
 /**
  * journald's native protocol as systemd's journal-fields(7) and sd_journal_sendv() define it: plain `NAME=value\n`
- * fields, the binary form for values with newlines, names journald accepts; and what a daemon sends for a log line
- * and for a transition, read back from a real Unix datagram socket.
+ * fields, the binary form for values with newlines, names journald accepts; when `auto` turns it on; what journald
+ * does not take is counted. (What a real systemd-journald keeps of a log line and of a transition is checked in
+ * test/lab/observability.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeEntry, underJournald } from '../../src/obs/journald.js';
+import { JournaldSink, encodeEntry, underJournald } from '../../src/obs/journald.js';
+import { DaemonStats } from '../../src/obs/stats.js';
 
 /** Parses a native-protocol datagram as journald's server_process_native_message does. */
 function parseNative(buf: Buffer): Record<string, string> {
@@ -53,4 +55,21 @@ test('journald: auto means started by systemd with the journal socket present', 
   assert.equal(await underJournald({ INVOCATION_ID: 'x' }, '/nonexistent/socket'), false);
   assert.equal(await underJournald({ INVOCATION_ID: 'x' }, '/'), true);
   assert.equal(await underJournald({ JOURNAL_STREAM: '8:1' }, '/'), true);
+});
+
+test('journald: entries journald does not take (no socket) are counted, never thrown', async () => {
+  const stats = new DaemonStats();
+  const sink = new JournaldSink({
+    node: 'linux1',
+    facility: 3,
+    groups: () => ['IPaddr::10.0.0.50'],
+    path: '/nonexistent/journal/socket',
+    stats,
+  });
+  sink.write('info', 'unused', 'info: Link linux2:eth1 up.');
+  sink.event({ type: 'peer', at: 1, peer: 'linux2', change: 'dead', kind: 'node' });
+  sink.write('debug', 'unused', 'debug lines never go to journald');
+  assert.equal(stats.journaldDropped, 2);
+  assert.equal(sink.dropped, 2);
+  await sink.close();
 });
