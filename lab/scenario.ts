@@ -40,6 +40,13 @@ export interface ScenarioOptions {
   keep?: boolean;
   /** Vigil only: `vigil_detector` in ha.cf. */
   vigilDetector?: 'deadtime' | 'adaptive';
+  /** Vigil only: more ha.cf lines (`vigil_http 0.0.0.0:9100`). */
+  vigilExtra?: readonly string[];
+  /**
+   * Runs alongside the measured part, e.g. a scraper: started on the settled cluster (the fault waits for the promise),
+   * stopped at the end.
+   */
+  during?: (lab: Lab) => Promise<{ stop: () => Promise<void> }>;
   /** The group's addresses (default v4). */
   family?: Family;
   /** The IPv6 prober's interval (default PROBE6_INTERVAL_MS). */
@@ -287,7 +294,10 @@ interface Tracked {
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const driver = driverFor(o.impl);
   const family = o.family ?? 'v4';
-  const spec = tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector, family);
+  const spec = {
+    ...tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector, family),
+    ...(o.vigilExtra === undefined ? {} : { vigilExtra: o.vigilExtra }),
+  };
   const result = blankResult(o.impl, o.scenario, o.keepaliveMs, o.deadtimeMs, o.nodes);
   result.family = family;
   result.notes.push(...driver.notes(spec));
@@ -333,6 +343,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const probers = tracked.map((x) => x.prober);
   const b = bounds(o);
   const bg: Promise<unknown>[] = [];
+  let alongside: { stop: () => Promise<void> } | undefined;
   try {
     await driver.configure(lab, spec);
     for (const n of lab.nodes) {
@@ -370,6 +381,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
 
     const initialHolders = new Map<Tracked, Set<string>>();
     for (const x of tracked) initialHolders.set(x, new Set((await vipHolders(lab, x.vip)).holders));
+    alongside = await o.during?.(lab);
     result.vip_labels_before = await vipLabels(lab, spec.primary, main.vip);
     const measureFrom = nowMs();
     const survivors = lab.nodes.filter((n) => n !== spec.primary);
@@ -567,6 +579,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
     return result;
   } finally {
+    await alongside?.stop().catch(() => undefined);
     for (const p of probers) await p.stop().catch(() => undefined);
     for (const w of watchers) await w.stop();
     for (const f of followers) await f.stop();

@@ -202,6 +202,18 @@ export interface VigilExtensions {
   readonly detectorPhi: number;
   /** `vigil_detector_min_beats`: missed heartbeats before the adaptive detector may suspect. Default 3. */
   readonly detectorMinBeats: number;
+  /** `vigil_http`: `host:port` of the read-only HTTP server, '' = off (the default). */
+  readonly httpListen: string;
+  /** `vigil_notify`: program run on every transition, '' = none. */
+  readonly notifyProgram: string;
+  /** `vigil_notify_timeout`: ms one notify run may take. Default 10 s. */
+  readonly notifyTimeoutMs: number;
+  /** `vigil_notify_fifo`: named pipe fed one line per transition, '' = none. */
+  readonly notifyFifo: string;
+  /** `vigil_history_size`: bytes of the transition journal before rotation. Default 1 MiB. */
+  readonly historyBytes: number;
+  /** `vigil_journald`: journald's native protocol for syslog lines: auto (under systemd), on, off. */
+  readonly journald: 'auto' | 'on' | 'off';
 }
 
 export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256' | 'sha512';

@@ -81,6 +81,12 @@ test('defaults match `heartbeat -D` and the derived rules', () => {
     detector: 'deadtime',
     detectorPhi: 8,
     detectorMinBeats: 3,
+    httpListen: '',
+    notifyProgram: '',
+    notifyTimeoutMs: 10_000,
+    notifyFifo: '',
+    historyBytes: 1024 * 1024,
+    journald: 'auto',
   });
 });
 
