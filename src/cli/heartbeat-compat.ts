@@ -106,7 +106,6 @@ async function pidFileExists(path: string): Promise<boolean> {
   }
 }
 
-
 async function raiseDebug(times: number): Promise<void> {
   for (let i = 0; i < times; i++) await request({ cmd: 'debug', delta: 1 }, controlSocketPath(), 5000);
 }
