@@ -33,6 +33,7 @@ import {
   timingFor,
   trialKey,
   type BenchMeta,
+  type TrialStatus,
   type BenchRecord,
   type Impl,
   type ProfileName,
@@ -42,7 +43,7 @@ import { buildReport, parseSoakResults, type SoakRecord } from './lib/report.js'
 import { parseCostResults, parseHostileResults, type HostileRecord } from './lib/hostile-report.js';
 import { parseHttpCost } from './lib/http-report.js';
 import type { HostileResult } from '../lab/hostile.js';
-import { displayCommand, loadavg, nproc, runChild, type RunningChild } from './lib/runner.js';
+import { displayCommand, loadavg, nproc, runChild, type ChildOutcome, type RunningChild } from './lib/runner.js';
 import { outageChart } from './lib/svg.js';
 import type { ScenarioResult } from '../lab/scenario.js';
 import type { SoakResult } from '../lab/soak.js';
@@ -318,23 +319,47 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
           ? `runner timeout after ${o.trialTimeout} s`
           : `no result from the CLI (exit ${out.exitCode ?? out.signal ?? '?'}): ${out.stderrTail.slice(-300)}`,
       );
-  const meta: BenchMeta = {
+  const status = !valid ? 'no-output' : result.error !== null ? 'error' : 'ok';
+  const meta = await trialMeta({
     key: trialKey(t),
     profile: t.profile,
     trial: t.trial,
-    command: [displayCommand(argv, REPO)],
-    started_at: started,
-    trial_ms: out.ms,
-    exit_code: out.exitCode,
-    status: !valid ? 'no-output' : result.error !== null ? 'error' : 'ok',
-    loadavg_start: la0,
+    argv,
+    started,
+    la0,
+    out,
+    status,
+  });
+  return { ...result, bench: meta };
+}
+
+/** A trial's bench metadata: what ran, when, how it ended, and how loaded the machine was before and after. */
+async function trialMeta(o: {
+  readonly key: string;
+  readonly profile: ProfileName;
+  readonly trial: number;
+  readonly argv: readonly string[];
+  readonly started: string;
+  readonly la0: number[];
+  readonly out: ChildOutcome;
+  readonly status: TrialStatus;
+}): Promise<BenchMeta> {
+  return {
+    key: o.key,
+    profile: o.profile,
+    trial: o.trial,
+    command: [displayCommand(o.argv, REPO)],
+    started_at: o.started,
+    trial_ms: o.out.ms,
+    exit_code: o.out.exitCode,
+    status: o.status,
+    loadavg_start: o.la0,
     loadavg_end: await loadavg(),
     nproc: nproc(),
     invocation: invocation(),
     run_id: RUN_ID,
-    ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
+    ...(o.out.stderrTail !== '' ? { stderr_tail: o.out.stderrTail.slice(-1000) } : {}),
   };
-  return { ...result, bench: meta };
 }
 
 // ---- soak and idle ----------------------------------------------------------------------------------------------
@@ -423,22 +448,16 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
     if (out.abandoned) break;
     const json = out.json as SoakResult | undefined;
     const valid = json !== undefined && typeof json.mode === 'string';
-    const meta: BenchMeta = {
+    const meta = await trialMeta({
       key,
       profile: p,
       trial,
-      command: [displayCommand(argv, REPO)],
-      started_at: started,
-      trial_ms: out.ms,
-      exit_code: out.exitCode,
+      argv,
+      started,
+      la0,
+      out,
       status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
-      loadavg_start: la0,
-      loadavg_end: await loadavg(),
-      nproc: nproc(),
-      invocation: invocation(),
-      run_id: RUN_ID,
-      ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
-    };
+    });
     const rec: SoakRecord = valid
       ? { ...json, bench: meta }
       : ({
@@ -538,22 +557,16 @@ async function runHostiles(o: HostileOpts): Promise<number> {
     // The CLI's output is untyped JSON: check the one field that says it is a hostile result.
     const json = out.json as Partial<HostileResult> | undefined;
     const valid = json?.scenario === 'hostile';
-    const meta: BenchMeta = {
+    const meta = await trialMeta({
       key,
       profile: p,
       trial,
-      command: [displayCommand(argv, REPO)],
-      started_at: started,
-      trial_ms: out.ms,
-      exit_code: out.exitCode,
+      argv,
+      started,
+      la0,
+      out,
       status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
-      loadavg_start: la0,
-      loadavg_end: await loadavg(),
-      nproc: nproc(),
-      invocation: invocation(),
-      run_id: RUN_ID,
-      ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
-    };
+    });
     if (!valid) {
       log(
         `[${n}/${todo.length}] hostile ${impl} ${p}: NO RESULT (${out.exitCode ?? 'killed'}) ${out.stderrTail.slice(-300)}`,
