@@ -1,5 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
+import type { Driver } from '../../lab/drivers/types.js';
+import { runCmd, sleep, waitFor } from '../../lab/exec.js';
+import { IFACE, type Lab } from '../../lab/topology.js';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -33,4 +36,29 @@ export async function leftovers(prefix: string): Promise<string[]> {
       found.push(`mount ${m}`);
   }
   return found;
+}
+
+/** SIGKILL every daemon, and remove the VIP (`address/prefix`) wherever it was left: the next case starts clean. */
+export async function killDaemons(lab: Lab, drivers: Record<string, Driver>, vip: string): Promise<void> {
+  for (const [host, d] of Object.entries(drivers)) {
+    for (const pid of await d.daemonPids(lab, host)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await waitFor(`${d.impl} gone on ${host}`, 10_000, async () =>
+      (await d.daemonPids(lab, host)).length === 0 ? true : undefined,
+    );
+  }
+  // Resource scripts a SIGKILLed Heartbeat left running finish on their own; give them a moment before cleaning up.
+  await sleep(300);
+  for (const n of lab.nodes) {
+    await runCmd('ip', ['-n', lab.netns(n), 'addr', 'del', vip, 'dev', IFACE]);
+    // A SIGKILLed daemon leaves its pid file; when the busy machine reuses that PID, the next start refuses with
+    // `already running` (a reboot would have emptied /run).
+    await rm(lab.hostPath(n, '/run/heartbeat.pid'), { force: true });
+    await rm(lab.hostPath(n, '/run/vigil.pid'), { force: true });
+  }
 }

@@ -11,11 +11,11 @@ import { HA_LOGFILE } from '../../lab/drivers/common.js';
 import { HeartbeatDriver } from '../../lab/drivers/heartbeat.js';
 import type { Driver } from '../../lab/drivers/types.js';
 import { VigilDriver } from '../../lab/drivers/vigil.js';
-import { runCmd, sleep, waitFor } from '../../lab/exec.js';
+import { runCmd, waitFor } from '../../lab/exec.js';
 import { runScenario, type Family, type ScenarioName, type ScenarioResult } from '../../lab/scenario.js';
 import { cleanup, IFACE, Lab, ROUTER_IP6, VIP6 } from '../../lab/topology.js';
 import { expandedIPv6 } from '../../src/util/inet.js';
-import { leftovers, needRoot } from './helpers.js';
+import { killDaemons, leftovers, needRoot } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CL_STATUS_JS = `${REPO}dist/src/cli/cl_status.js`;
@@ -122,25 +122,8 @@ async function held6By(lab: Lab, expected: string, timeoutMs: number): Promise<v
 }
 
 async function stopAll(lab: Lab, drivers: Record<string, Driver>): Promise<void> {
-  for (const [host, d] of Object.entries(drivers)) {
-    for (const pid of await d.daemonPids(lab, host)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await waitFor(`${d.impl} gone on ${host}`, 10_000, async () =>
-      (await d.daemonPids(lab, host)).length === 0 ? true : undefined,
-    );
-  }
-  await sleep(300);
-  for (const n of lab.nodes) {
-    await runCmd('ip', ['-n', lab.netns(n), 'addr', 'del', `${VIP6}/64`, 'dev', IFACE]);
-    await rm(lab.hostPath(n, '/run/heartbeat.pid'), { force: true });
-    await rm(lab.hostPath(n, '/run/vigil.pid'), { force: true });
-    await rm(lab.hostPath(n, HA_LOGFILE), { force: true });
-  }
+  await killDaemons(lab, drivers, `${VIP6}/64`);
+  for (const n of lab.nodes) await rm(lab.hostPath(n, HA_LOGFILE), { force: true });
 }
 
 test('mixed cluster over IPv6: Vigil and the real Heartbeat 3.0.6 over ucast6 and over mcast6, an IPv6 group moved both ways', async (t) => {
