@@ -213,34 +213,29 @@ export function validateIfName(name: string): void {
   }
 }
 
-/** A non-blocking, close-on-exec IPv4 UDP socket. */
-export function openUdpSocket(): number {
+/** Every socket Vigil opens is non-blocking (the event loop polls it) and close-on-exec (resource scripts inherit none). */
+function openSocket(domain: number, type: number, protocol: number, label: string): number {
   return check(
-    libc().socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+    libc().socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
     'VIGIL_ERR_SOCKET',
     'socket',
-    'AF_INET, SOCK_DGRAM',
+    label,
   );
+}
+
+/** A non-blocking, close-on-exec IPv4 UDP socket. */
+export function openUdpSocket(): number {
+  return openSocket(AF_INET, SOCK_DGRAM, 0, 'AF_INET, SOCK_DGRAM');
 }
 
 /** A non-blocking, close-on-exec IPv6 UDP socket. */
 export function openUdp6Socket(): number {
-  return check(
-    libc().socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    'AF_INET6, SOCK_DGRAM',
-  );
+  return openSocket(AF_INET6, SOCK_DGRAM, 0, 'AF_INET6, SOCK_DGRAM');
 }
 
 /** A non-blocking raw AF_PACKET socket for one ethertype (frames are written whole, Ethernet header included). */
 export function openPacketSocket(ethertype: number): number {
-  return check(
-    libc().socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ethertype)),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    `AF_PACKET, SOCK_RAW, 0x${ethertype.toString(16)}`,
-  );
+  return openSocket(AF_PACKET, SOCK_RAW, htons(ethertype), `AF_PACKET, SOCK_RAW, 0x${ethertype.toString(16)}`);
 }
 
 function htons(n: number): number {
@@ -394,12 +389,7 @@ export function joinGroup6(fd: number, group: string, ifindex: number): void {
 
 /** A non-blocking raw IPv6 socket for one protocol (needs CAP_NET_RAW). For ICMPv6 the kernel fills the checksum. */
 export function openRawIPv6Socket(protocol: number): number {
-  return check(
-    libc().socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    `AF_INET6, SOCK_RAW, ${protocol}`,
-  );
+  return openSocket(AF_INET6, SOCK_RAW, protocol, `AF_INET6, SOCK_RAW, ${protocol}`);
 }
 
 /** One datagram to an IPv6 address (port 0 for raw sockets); the bytes sent, or a SyscallError. */
@@ -441,12 +431,7 @@ export function bindIPv4(fd: number, address: string, port: number): void {
 
 /** A non-blocking raw IPv4 socket for one protocol (needs CAP_NET_RAW); the kernel builds the IP header. */
 export function openRawIPv4Socket(protocol: number): number {
-  return check(
-    libc().socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    `AF_INET, SOCK_RAW, ${protocol}`,
-  );
+  return openSocket(AF_INET, SOCK_RAW, protocol, `AF_INET, SOCK_RAW, ${protocol}`);
 }
 
 export const SOL_RAW = 255;
@@ -727,12 +712,7 @@ export async function netlinkRecvAsync(fd: number, maxBytes = 65536): Promise<Bu
 
 /** A non-blocking NETLINK_ROUTE socket (address queries and lifetime changes without spawning `ip`). */
 export function openRtnetlinkSocket(): number {
-  return check(
-    libc().socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    'AF_NETLINK, NETLINK_ROUTE',
-  );
+  return openSocket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, 'AF_NETLINK, NETLINK_ROUTE');
 }
 
 /** Sends one netlink message to the kernel. */
@@ -763,12 +743,7 @@ const SUN_PATH_MAX = 108;
 
 /** A non-blocking AF_UNIX datagram socket (sd_notify, syslog's /dev/log): Node's dgram has no Unix datagrams. */
 export function openUnixDatagramSocket(): number {
-  return check(
-    libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    'AF_UNIX/SOCK_DGRAM',
-  );
+  return openSocket(AF_UNIX, SOCK_DGRAM, 0, 'AF_UNIX/SOCK_DGRAM');
 }
 
 /**
