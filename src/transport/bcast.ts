@@ -11,7 +11,7 @@ import {
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
-import type { PacketInfo } from './medium.js';
+import type { PacketInfo, MediumSpecOf } from './medium.js';
 import { closeQuietly, socketWith, UdpMedium, type OpenedFds, type UdpMediumOptions } from './udp-medium.js';
 
 /**
@@ -32,11 +32,7 @@ export function broadcastAddressOf(info: InterfaceIPv4): string | undefined {
   return formatIPv4(b);
 }
 
-export interface BcastSpec {
-  readonly kind: 'bcast';
-  readonly dev: string;
-  readonly port: number;
-}
+export type BcastSpec = MediumSpecOf<'bcast'>;
 
 /**
  * `bcast dev`: sends to the interface's broadcast address (the one the kernel reports, as Heartbeat's SIOCGIFBRDADDR)

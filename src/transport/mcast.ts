@@ -13,17 +13,10 @@ import {
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
-import type { PacketInfo } from './medium.js';
+import type { PacketInfo, MediumSpecOf } from './medium.js';
 import { closeQuietly, socketWith, UdpMedium, type OpenedFds, type UdpMediumOptions } from './udp-medium.js';
 
-export interface McastSpec {
-  readonly kind: 'mcast';
-  readonly dev: string;
-  readonly group: string;
-  readonly port: number;
-  readonly ttl: number;
-  readonly loop: boolean;
-}
+export type McastSpec = MediumSpecOf<'mcast'>;
 
 /**
  * `mcast dev group port ttl loop`: the send socket is bound to the device with IP_MULTICAST_IF (address and index of

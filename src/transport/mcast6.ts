@@ -14,17 +14,10 @@ import {
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
 import { canonicalIPv6, isMulticastIPv6, parseIPv6 } from '../util/inet.js';
-import type { PacketInfo } from './medium.js';
+import type { PacketInfo, MediumSpecOf } from './medium.js';
 import { closeQuietly, socketWith, UdpMedium, type OpenedFds, type UdpMediumOptions } from './udp-medium.js';
 
-export interface Mcast6Spec {
-  readonly kind: 'mcast6';
-  readonly dev: string;
-  readonly group: string;
-  readonly port: number;
-  readonly hops: number;
-  readonly loop: boolean;
-}
+export type Mcast6Spec = MediumSpecOf<'mcast6'>;
 
 /**
  * `mcast6 dev group port hops loop`, as Heartbeat's mcast6 plugin: the send socket has IPV6_MULTICAST_IF (the

@@ -3,9 +3,13 @@
  * carrying opaque datagrams. Parsing, authentication, dedupe across media and link liveness belong to the layers
  * above; a medium only moves bytes and says which link (device) they came in on.
  */
+import type { MediumConfig } from '../config/types.js';
 import type { VigilError } from '../util/errors.js';
 
-export type MediumKind = 'bcast' | 'ucast' | 'mcast' | 'ucast6' | 'mcast6';
+export type MediumKind = MediumConfig['kind'];
+
+/** What a medium is built from: its ha.cf line as the config layer read it, without where it was read. */
+export type MediumSpecOf<K extends MediumKind> = Omit<Extract<MediumConfig, { readonly kind: K }>, 'origin'>;
 
 /** Where a datagram came from. */
 export interface PacketInfo {

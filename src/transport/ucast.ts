@@ -13,15 +13,10 @@ import {
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
-import type { PacketInfo } from './medium.js';
+import type { PacketInfo, MediumSpecOf } from './medium.js';
 import { closeQuietly, socketWith, UdpMedium, type OpenedFds, type UdpMediumOptions } from './udp-medium.js';
 
-export interface UcastSpec {
-  readonly kind: 'ucast';
-  readonly dev: string;
-  readonly peer: string;
-  readonly port: number;
-}
+export type UcastSpec = MediumSpecOf<'ucast'>;
 
 /** Every IPv4 address configured on this host (in this network namespace), any interface. */
 export function localIPv4Addresses(): Set<string> {

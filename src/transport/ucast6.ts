@@ -12,16 +12,10 @@ import {
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
 import { canonicalIPv6, isLinkLocalIPv6, isMulticastIPv6 } from '../util/inet.js';
-import type { PacketInfo } from './medium.js';
+import type { PacketInfo, MediumSpecOf } from './medium.js';
 import { closeQuietly, socketWith, UdpMedium, type OpenedFds, type UdpMediumOptions } from './udp-medium.js';
 
-export interface Ucast6Spec {
-  readonly kind: 'ucast6';
-  readonly dev: string;
-  /** IPv6 text (any form); a link-local peer is reached through `dev`. */
-  readonly peer: string;
-  readonly port: number;
-}
+export type Ucast6Spec = MediumSpecOf<'ucast6'>;
 
 /**
  * Every IPv6 address of this host (in this network namespace), canonical; link-local ones as `addr%dev`, since the
