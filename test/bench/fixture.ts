@@ -149,3 +149,16 @@ export function soakFixture(): SoakRecord[] {
     },
   ];
 }
+
+/** What buildReport is given in the report tests: the fixtures above under the usual file names. */
+export function reportInput() {
+  return {
+    records: fixture(),
+    soak: soakFixture(),
+    resultFiles: ['bench/results/bench.jsonl'],
+    soakFile: 'bench/results/soak.jsonl',
+    svgPath: 'bench/outage.svg',
+    mdPath: 'bench/RESULTS.md',
+    generatedAt: '2026-11-26T22:00:00.000Z',
+  };
+}

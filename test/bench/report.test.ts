@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, cellStats, parseSoakResults, sameRun } from '../../bench/lib/report.js';
-import { fixture, record, soakFixture } from './fixture.js';
+import { fixture, record, reportInput, soakFixture } from './fixture.js';
 import type { VipResult } from '../../lab/scenario.js';
 
 function report(): string {
-  return buildReport({
-    records: fixture(),
-    soak: soakFixture(),
-    resultFiles: ['bench/results/bench.jsonl'],
-    soakFile: 'bench/results/soak.jsonl',
-    svgPath: 'bench/outage.svg',
-    mdPath: 'bench/RESULTS.md',
-    generatedAt: '2026-11-26T22:00:00.000Z',
-  });
+  return buildReport(reportInput());
 }
 
 function row(md: string, startsWith: string): string[] {
