@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterSnapshot, PeerView } from '../../src/cluster/types.js';
 import type { GroupView, StatusSnapshot } from '../../src/control/protocol.js';
+import { statusSnapshot } from '../helpers/status-snapshot.js';
 import { explain, type ExplainInputs } from '../../src/daemon/explain.js';
 
 const G = 'IPaddr::10.0.0.50/24/eth1';
@@ -43,13 +44,9 @@ function inputs(o: {
   ipfail?: ExplainInputs['ipfail'];
   stopping?: boolean;
 }): ExplainInputs {
-  const status: StatusSnapshot = {
-    protocol: 1,
+  const status = statusSnapshot({
     version: 'test',
-    node: 'linux1',
-    pid: 1,
     startedAt: T0,
-    generation: 1,
     autoFailback: o.autoFailback ?? 'on',
     rscstatus: 'none',
     nodes: [
@@ -63,10 +60,8 @@ function inputs(o: {
       },
     ],
     groups: [group(o.g)],
-    transitions: [],
     fencing: o.fencing ?? [],
-    parameters: {},
-  };
+  });
   const engine: ClusterSnapshot = {
     node: 'linux1',
     rstate: 'stable',
