@@ -6,7 +6,6 @@ import {
   setIntOption,
   SO_BROADCAST,
   SO_DONTROUTE,
-  SO_REUSEADDR,
   SOL_SOCKET,
   type InterfaceIPv4,
 } from '../os/libc.js';
@@ -70,8 +69,7 @@ export class BcastMedium extends UdpMedium {
     let recvFd: number | undefined;
     try {
       recvFd = socketWith((fd) => {
-        setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-        bindToDevice(fd, this.name);
+        this.shareOnDevice(fd, false);
         bindIPv4(fd, '0.0.0.0', this.port);
       });
     } catch (e) {

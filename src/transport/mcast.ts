@@ -8,8 +8,6 @@ import {
   parseIPv4,
   setIntOption,
   setMulticastInterface,
-  SO_REUSEADDR,
-  SOL_SOCKET,
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
@@ -61,8 +59,7 @@ export class McastMedium extends UdpMedium {
     let recvFd: number | undefined;
     try {
       recvFd = socketWith((fd) => {
-        setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-        bindToDevice(fd, this.name);
+        this.shareOnDevice(fd, false);
         bindIPv4(fd, this.group, this.port);
         addMembership(fd, this.group, ifindex, ifaddr);
       });

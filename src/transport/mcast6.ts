@@ -8,8 +8,6 @@ import {
   IPV6_V6ONLY,
   joinGroup6,
   setIntOption,
-  SO_REUSEADDR,
-  SOL_SOCKET,
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
@@ -70,8 +68,7 @@ export class Mcast6Medium extends UdpMedium {
     try {
       recvFd = socketWith((fd) => {
         setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
-        setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-        bindToDevice(fd, this.name);
+        this.shareOnDevice(fd, false);
         bindIPv6(fd, this.group, this.port, this.linkScope ? ifindex : 0);
         joinGroup6(fd, this.group, ifindex);
       }, 6);

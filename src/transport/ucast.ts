@@ -1,15 +1,11 @@
 import { networkInterfaces } from 'node:os';
 import {
   bindIPv4,
-  bindToDevice,
   IP_TOS,
   IPPROTO_IP,
   IPTOS_LOWDELAY,
   parseIPv4,
   setIntOption,
-  SO_REUSEADDR,
-  SO_REUSEPORT,
-  SOL_SOCKET,
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
@@ -66,16 +62,12 @@ export class UcastMedium extends UdpMedium {
   protected openFds(_ifindex: number, info: InterfaceIPv4): OpenedFds {
     const sendFd = socketWith((fd) => {
       setIntOption(fd, IPPROTO_IP, IP_TOS, IPTOS_LOWDELAY, 'IP_TOS');
-      setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-      setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, 'SO_REUSEPORT');
-      bindToDevice(fd, this.name);
+      this.shareOnDevice(fd, true);
     });
     let recvFd: number | undefined;
     try {
       recvFd = socketWith((fd) => {
-        setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-        setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, 'SO_REUSEPORT');
-        bindToDevice(fd, this.name);
+        this.shareOnDevice(fd, true);
         bindIPv4(fd, '0.0.0.0', this.port);
       });
     } catch (e) {

@@ -1,15 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import {
-  bindIPv6,
-  bindToDevice,
-  IPPROTO_IPV6,
-  IPV6_V6ONLY,
-  setIntOption,
-  SO_REUSEADDR,
-  SO_REUSEPORT,
-  SOL_SOCKET,
-  type InterfaceIPv4,
-} from '../os/libc.js';
+import { bindIPv6, bindToDevice, IPPROTO_IPV6, IPV6_V6ONLY, setIntOption, type InterfaceIPv4 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
 import { canonicalIPv6, isLinkLocalIPv6, isMulticastIPv6 } from '../util/inet.js';
 import type { PacketInfo, MediumSpecOf } from './medium.js';
@@ -86,9 +76,7 @@ export class Ucast6Medium extends UdpMedium {
     try {
       recvFd = socketWith((fd) => {
         setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
-        setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-        setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, 'SO_REUSEPORT');
-        bindToDevice(fd, this.name);
+        this.shareOnDevice(fd, true);
         bindIPv6(fd, '::', this.port);
       }, 6);
     } catch (e) {

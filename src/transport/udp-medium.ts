@@ -15,6 +15,7 @@
  */
 import dgram from 'node:dgram';
 import {
+  bindToDevice,
   closeFd,
   interfaceIndex,
   interfaceIPv4,
@@ -23,6 +24,8 @@ import {
   openUdpSocket,
   setIntOption,
   SO_RCVBUF,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
   SOL_SOCKET,
   validateIfName,
   type InterfaceIPv4,
@@ -156,6 +159,16 @@ export abstract class UdpMedium implements Medium {
   private readonly packetHandlers = new Set<PacketHandler>();
   private readonly eventHandlers = new Set<MediumEventHandler>();
   private readonly counters: MediumStats = newMediumStats();
+
+  /**
+   * A receive socket shares our port with the other media on this host (SO_REUSEADDR; SO_REUSEPORT where several
+   * unicast sockets bind the same address) and hears only its own device.
+   */
+  protected shareOnDevice(fd: number, reusePort: boolean): void {
+    setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
+    if (reusePort) setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, 'SO_REUSEPORT');
+    bindToDevice(fd, this.name);
+  }
 
   protected constructor(dev: string, port: number, options: UdpMediumOptions) {
     validateIfName(dev);
