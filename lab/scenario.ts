@@ -95,6 +95,11 @@ export interface TimelineEvent {
   detail: string;
 }
 
+/** An event as a result's timeline shows it, `relMs` after the reference point. */
+export function timelineEvent(e: LabEvent, relMs: number): TimelineEvent {
+  return { rel_ms: relMs, t: new Date(e.t).toISOString(), source: e.source, kind: e.kind, detail: e.detail };
+}
+
 export interface ScenarioResult {
   impl: Impl;
   scenario: ScenarioName;
@@ -561,15 +566,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       );
     }
     all.sort((a2, b2) => a2.t - b2.t);
-    result.events = all
-      .filter((e) => e.t >= measureFrom - 1000)
-      .map((e) => ({
-        rel_ms: round(e.t - fault),
-        t: new Date(e.t).toISOString(),
-        source: e.source,
-        kind: e.kind,
-        detail: e.detail,
-      }));
+    result.events = all.filter((e) => e.t >= measureFrom - 1000).map((e) => timelineEvent(e, round(e.t - fault)));
     return result;
   } catch (e) {
     result.error = e instanceof Error ? e.message : String(e);

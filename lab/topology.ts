@@ -62,6 +62,16 @@ export function nodeIp6(i: number): string {
   return `${SUBNET6_PREFIX}${28 + i}`;
 }
 
+/** The directories under /run that the Debian packages' tmpfiles create at boot (Heartbeat's, resource-agents'). */
+const RUN_DIRS = [
+  'heartbeat/ccm',
+  'heartbeat/crm',
+  'heartbeat/dopd',
+  'heartbeat/rsctmp',
+  'resource-agents',
+  'lock/subsys',
+];
+
 export function labHosts(nodes: number): HostInfo[] {
   const hosts: HostInfo[] = [{ name: 'router', role: 'router', ip: ROUTER_IP, ip6: ROUTER_IP6 }];
   for (let i = 1; i <= nodes; i++) hosts.push({ name: nodeName(i), role: 'node', ip: nodeIp(i), ip6: nodeIp6(i) });
@@ -219,15 +229,7 @@ export class Lab {
     const run = `${this.hostDir(host)}/run`;
     for (const e of await readdir(run).catch(() => [] as string[]))
       await rm(`${run}/${e}`, { recursive: true, force: true });
-    const runDirs = [
-      'heartbeat/ccm',
-      'heartbeat/crm',
-      'heartbeat/dopd',
-      'heartbeat/rsctmp',
-      'resource-agents',
-      'lock/subsys',
-    ];
-    for (const d of runDirs) await mkdir(`${run}/${d}`, { recursive: true });
+    for (const d of RUN_DIRS) await mkdir(`${run}/${d}`, { recursive: true });
     await runCmd('chown', ['-R', 'hacluster:haclient', `${run}/heartbeat`]);
   }
 
@@ -323,15 +325,7 @@ export class Lab {
       for (const f of ['hb_uuid', 'hb_generation', 'hostcache', 'delhostcache'])
         await rm(`${hd}/lib/${f}`, { force: true });
     }
-    const runDirs = [
-      'heartbeat/ccm',
-      'heartbeat/crm',
-      'heartbeat/dopd',
-      'heartbeat/rsctmp',
-      'resource-agents',
-      'lock/subsys',
-    ];
-    for (const d of runDirs) await mkdir(`${hd}/run/${d}`, { recursive: true });
+    for (const d of RUN_DIRS) await mkdir(`${hd}/run/${d}`, { recursive: true });
     await runCmd('chown', ['-R', 'hacluster:haclient', `${hd}/run/heartbeat`]);
 
     const touch = `${this.nsDir}/${h.name}`;
