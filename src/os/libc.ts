@@ -379,12 +379,7 @@ export function joinGroup6(fd: number, group: string, ifindex: number): void {
   const mreq = Buffer.alloc(20);
   Buffer.from(b).copy(mreq, 0);
   mreq.writeUInt32LE(ifindex >>> 0, 16);
-  check(
-    libc().setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, 20),
-    'VIGIL_ERR_SOCKET_OPTION',
-    'setsockopt',
-    `IPV6_JOIN_GROUP, ${group} on ifindex ${ifindex}`,
-  );
+  setsockoptBuffer(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, `IPV6_JOIN_GROUP, ${group} on ifindex ${ifindex}`);
 }
 
 /** A non-blocking raw IPv6 socket for one protocol (needs CAP_NET_RAW). For ICMPv6 the kernel fills the checksum. */
@@ -488,12 +483,7 @@ export function addMembership(fd: number, group: string, ifindex: number, ifaddr
   ipv4Bytes(group, 'multicast group').copy(mreqn, 0);
   ipv4Bytes(ifaddr, 'interface address').copy(mreqn, 4);
   mreqn.writeInt32LE(ifindex, 8);
-  check(
-    libc().setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, 12),
-    'VIGIL_ERR_SOCKET_OPTION',
-    'setsockopt',
-    `IP_ADD_MEMBERSHIP, ${group} on ifindex ${ifindex}`,
-  );
+  setsockoptBuffer(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, `IP_ADD_MEMBERSHIP, ${group} on ifindex ${ifindex}`);
 }
 
 /** IP_MULTICAST_IF with a struct ip_mreqn (the address is what getsockopt reads back; the index is what routes). */
@@ -501,12 +491,7 @@ export function setMulticastInterface(fd: number, ifaddr: string, ifindex: numbe
   const mreqn = Buffer.alloc(12);
   ipv4Bytes(ifaddr, 'interface address').copy(mreqn, 4);
   mreqn.writeInt32LE(ifindex, 8);
-  check(
-    libc().setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, 12),
-    'VIGIL_ERR_SOCKET_OPTION',
-    'setsockopt',
-    `IP_MULTICAST_IF, ${ifaddr} ifindex ${ifindex}`,
-  );
+  setsockoptBuffer(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, `IP_MULTICAST_IF, ${ifaddr} ifindex ${ifindex}`);
 }
 
 export function getMulticastInterface(fd: number): string {
