@@ -41,16 +41,19 @@ export async function leftovers(prefix: string): Promise<string[]> {
 /** SIGKILL every daemon, and remove the VIP (`address/prefix`) wherever it was left: the next case starts clean. */
 export async function killDaemons(lab: Lab, drivers: Record<string, Driver>, vip: string): Promise<void> {
   for (const [host, d] of Object.entries(drivers)) {
-    for (const pid of await d.daemonPids(lab, host)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
+    // Killed again on every look: a Heartbeat master forks children (its resource manager among them) that can
+    // appear after the first list was taken, and those outlive it.
+    await waitFor(`${d.impl} gone on ${host}`, 10_000, async () => {
+      const pids = await d.daemonPids(lab, host);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
-    }
-    await waitFor(`${d.impl} gone on ${host}`, 10_000, async () =>
-      (await d.daemonPids(lab, host)).length === 0 ? true : undefined,
-    );
+      return pids.length === 0 ? true : undefined;
+    });
   }
   // Resource scripts a SIGKILLed Heartbeat left running finish on their own; give them a moment before cleaning up.
   await sleep(300);
