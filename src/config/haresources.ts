@@ -1,4 +1,5 @@
 import { VigilError, VigilErrors } from '../util/errors.js';
+import { parseBgp, parseDnsUpdate } from './geo-resources.js';
 import type { IpResourceArgs, Resource, ResourceGroup } from './types.js';
 import { type ConfigWarning, warning } from './warnings.js';
 import { WHITESPACE, isIPv4, netmaskToPrefix, parseInteger, tokenize } from './values.js';
@@ -82,6 +83,15 @@ export function parseResource(spec: string): Resource | string {
     const parsed = parseIpArgument(first);
     if (typeof parsed === 'string') return `${type}: ${parsed}`;
     ip = parsed;
+  }
+  // Vigil's cross-site built-ins: their arguments are checked here, so `vigil check` reports them at file:line.
+  if (type === 'dnsupdate') {
+    const dns = parseDnsUpdate(args);
+    return typeof dns === 'string' ? dns : { spec, type, args, ip, dns };
+  }
+  if (type === 'bgp') {
+    const bgp = parseBgp(args);
+    return typeof bgp === 'string' ? bgp : { spec, type, args, ip, bgp };
   }
   return { spec, type, args, ip };
 }

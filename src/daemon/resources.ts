@@ -1,5 +1,6 @@
 import { errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from '../agents/agent.js';
+import { DnsUpdateAgent, type DnsUpdateContext } from '../agents/dnsupdate.js';
 import { createMailToAgent, type MailToAgent, type MailToContext } from '../agents/mailto.js';
 import { IpAddrAgent, ON_BEAT_DUE_FRACTION, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
 import { locateAgent } from '../agents/lookup.js';
@@ -66,6 +67,7 @@ function builtinMail(config: CompiledConfig): boolean {
 /** Whether a haresources resource runs a script (found by Heartbeat's lookup) rather than a built-in agent. */
 export function runsScript(config: CompiledConfig, r: Resource): boolean {
   if (r.type === 'MailTo' && builtinMail(config)) return false;
+  if (r.dns !== undefined || r.bgp !== undefined) return false;
   return !((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined);
 }
 
@@ -158,6 +160,7 @@ export class ResourceManager {
         if (a instanceof IpAddrAgent) a.setPolicy(this.policy);
         else if (a instanceof LazyScriptAgent) a.reconfigure(this.scriptOptions());
         else if (a instanceof LazyMailToAgent) a.reconfigure(this.mailContext(a.group));
+        else if (a instanceof DnsUpdateAgent) a.reconfigure(this.dnsContext());
       }
     }
     for (const k of groups.added) {
@@ -183,6 +186,7 @@ export class ResourceManager {
   }
 
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
+    if (r.dns !== undefined) return new DnsUpdateAgent(r.spec, r.dns, this.dnsContext());
     if (r.type === 'MailTo' && builtinMail(this.deps.config))
       return new LazyMailToAgent(r, g.key, this.mailContext(g.key));
     if ((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined) {
@@ -199,6 +203,16 @@ export class ResourceManager {
       });
     }
     return new LazyScriptAgent(r, this.scriptOptions());
+  }
+
+  private dnsContext(): DnsUpdateContext {
+    return {
+      node: this.deps.config.hacf.localNode,
+      configDir: this.deps.config.configDir,
+      log: (level, text) => {
+        this.deps.logger.script(level, text);
+      },
+    };
   }
 
   private mailContext(group: string): MailToContext {
