@@ -50,7 +50,7 @@ export interface ServerFiles {
   readonly dir: string;
   /** argv that runs the server in the foreground. */
   readonly argv: readonly string[];
-  readonly kind: 'bind' | 'knot' | 'unbound';
+  readonly kind: 'bind' | 'knot' | 'unbound' | 'bird';
 }
 
 /** named.conf, the key and the zone under `dir`: a primary that lets the key update the listed names only. */
@@ -147,7 +147,7 @@ export async function writeUnbound(
 	module-config: "iterator"
 	do-not-query-localhost: no
 	domain-insecure: "${zone}"
-	cache-min-ttl: ${opts.minTtl ?? 0}
+${zone === 'test' || zone.endsWith('.test') ? '\t# unbound answers .test (RFC 6761) itself unless told not to\n\tlocal-zone: "test." nodefault\n' : ''}	cache-min-ttl: ${opts.minTtl ?? 0}
 	prefetch: ${opts.prefetch === true ? 'yes' : 'no'}
 	qname-minimisation: no
 stub-zone:
@@ -166,13 +166,14 @@ export function startServer(netns: string, files: ServerFiles, extraEnter: reado
   return spawn('nsenter', [`--net=/run/netns/${netns}`, ...extraEnter, '--', cmd!, ...args], { stdio: 'ignore' });
 }
 
-/** Polls with dig until the server answers the zone's SOA, or fails naming the server's log. */
+/** Polls with dig until the server answers the zone's SOA (a resolver: `recursive`, as a client asks it). */
 export async function waitDns(
   netns: string,
   server: string,
   zone: string,
   port = 53,
   timeoutMs = 20_000,
+  recursive = false,
 ): Promise<void> {
   const deadline = nowMs() + timeoutMs;
   for (;;) {
@@ -184,7 +185,7 @@ export async function waitDns(
       `@${server}`,
       '-p',
       String(port),
-      '+norec',
+      recursive ? '+rec' : '+norec',
       '+time=1',
       '+tries=1',
       '+short',
