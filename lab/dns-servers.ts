@@ -166,6 +166,19 @@ export function startServer(netns: string, files: ServerFiles, extraEnter: reado
   return spawn('nsenter', [`--net=/run/netns/${netns}`, ...extraEnter, '--', cmd!, ...args], { stdio: 'ignore' });
 }
 
+/** `dig +short` from inside a namespace (`rec`: recursion desired, as a client asks a resolver). */
+function dig(
+  netns: string,
+  server: string,
+  port: number,
+  name: string,
+  type: string,
+  o: { rec: boolean; tries: number },
+): ReturnType<typeof runCmd> {
+  const flags = [o.rec ? '+rec' : '+norec', '+time=1', `+tries=${o.tries}`, '+short'];
+  return runCmd('ip', ['netns', 'exec', netns, 'dig', `@${server}`, '-p', String(port), ...flags, name, type]);
+}
+
 /** Polls with dig until the server answers the zone's SOA (a resolver: `recursive`, as a client asks it). */
 export async function waitDns(
   netns: string,
@@ -177,21 +190,7 @@ export async function waitDns(
 ): Promise<void> {
   const deadline = nowMs() + timeoutMs;
   for (;;) {
-    const r = await runCmd('ip', [
-      'netns',
-      'exec',
-      netns,
-      'dig',
-      `@${server}`,
-      '-p',
-      String(port),
-      recursive ? '+rec' : '+norec',
-      '+time=1',
-      '+tries=1',
-      '+short',
-      zone,
-      'SOA',
-    ]);
+    const r = await dig(netns, server, port, zone, 'SOA', { rec: recursive, tries: 1 });
     if (r.code === 0 && r.stdout.trim() !== '') return;
     if (nowMs() > deadline)
       throw new VigilError(
@@ -211,21 +210,7 @@ export async function digShort(
   port = 53,
   rec = false,
 ): Promise<string[]> {
-  const r = await runCmd('ip', [
-    'netns',
-    'exec',
-    netns,
-    'dig',
-    `@${server}`,
-    '-p',
-    String(port),
-    rec ? '+rec' : '+norec',
-    '+time=1',
-    '+tries=2',
-    '+short',
-    name,
-    type,
-  ]);
+  const r = await dig(netns, server, port, name, type, { rec, tries: 2 });
   if (r.code !== 0)
     throw new VigilError('VIGIL_ERR_LAB', `dig ${name} ${type} @${server}: ${r.stderr.trim() || r.stdout.trim()}`);
   return r.stdout

@@ -9,7 +9,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { VigilError } from '../src/util/errors.js';
 import { VigilDriver } from './drivers/vigil.js';
-import { HA_LOGFILE, hbTime } from './drivers/common.js';
+import { HA_LOGFILE, timingLines } from './drivers/common.js';
 import { nowMs, sleep } from './exec.js';
 import {
   ECHO_PORT,
@@ -110,14 +110,9 @@ function describeBgp(t: BgpTiming): string {
 
 /** ha.cf, authkeys, haresources of the two sites (identical on both nodes: ucast to each site's address). */
 async function configure(lab: Lab, o: GeoOptions, ttl: number): Promise<void> {
-  const initdead = Math.max(2 * o.deadtimeMs, 2000);
   const hacf = [
     '# written by vigil lab (geo)',
-    `logfile ${HA_LOGFILE}`,
-    `keepalive ${hbTime(o.keepaliveMs)}`,
-    `deadtime ${hbTime(o.deadtimeMs)}`,
-    `warntime ${hbTime(Math.max(o.keepaliveMs * 2, Math.floor(o.deadtimeMs / 2)))}`,
-    `initdead ${hbTime(initdead)}`,
+    ...timingLines(o.keepaliveMs, o.deadtimeMs, Math.max(o.keepaliveMs * 2, Math.floor(o.deadtimeMs / 2))),
     `ucast eth1 ${GEO.a.ip}`,
     `ucast eth1 ${GEO.b.ip}`,
     'auto_failback on',

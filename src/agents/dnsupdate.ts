@@ -260,17 +260,20 @@ export class DnsUpdateAgent implements ResourceAgent {
     }
   }
 
-  async start(): Promise<OpResult> {
+  /** What an operation needs first: this node's records and the key, or why it cannot have them. */
+  private async prepare(): Promise<{ want: RecordSets; key: TsigKey; t0: number; deadline: number } | string> {
     const t0 = performance.now();
-    const deadline = t0 + this.dns.timeoutMs;
-    let want: RecordSets;
-    let key: TsigKey;
     try {
-      want = this.desired();
-      key = await this.key();
+      return { want: this.desired(), key: await this.key(), t0, deadline: t0 + this.dns.timeoutMs };
     } catch (e) {
-      return { ok: false, rc: 1, detail: errorMessage(e) };
+      return errorMessage(e);
     }
+  }
+
+  async start(): Promise<OpResult> {
+    const p = await this.prepare();
+    if (typeof p === 'string') return { ok: false, rc: 1, detail: p };
+    const { want, key, t0, deadline } = p;
     const results = await Promise.all(this.dns.servers.map((s) => this.publish(s, want, key, t0, deadline)));
     this.lastStart = results;
     const target = `${this.dns.name} → ${describeSets(want, this.dns.types)} (ttl ${this.dns.ttl})`;
@@ -316,17 +319,12 @@ export class DnsUpdateAgent implements ResourceAgent {
   async stop(): Promise<OpResult> {
     if (this.dns.stop === 'keep') return { ok: true, rc: 0, detail: '' };
     // A record that cannot be removed must not hold the failover up: the next holder overwrites it anyway.
-    const t0 = performance.now();
-    const deadline = t0 + this.dns.timeoutMs;
-    let want: RecordSets;
-    let key: TsigKey;
-    try {
-      want = this.desired();
-      key = await this.key();
-    } catch (e) {
-      this.ctx.log('ERROR', `dnsupdate: cannot remove ${this.dns.name}: ${errorMessage(e)}`);
+    const p = await this.prepare();
+    if (typeof p === 'string') {
+      this.ctx.log('ERROR', `dnsupdate: cannot remove ${this.dns.name}: ${p}`);
       return { ok: true, rc: 0, detail: '' };
     }
+    const { want, key, t0, deadline } = p;
     const empty: RecordSets = Object.fromEntries(this.dns.types.map((t) => [t, { values: [], ttl: 0 }]));
     await Promise.all(
       this.dns.servers.map(async (server) => {
