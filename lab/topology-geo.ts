@@ -15,7 +15,7 @@ import { readdir } from 'node:fs/promises';
 import { VigilError } from '../src/util/errors.js';
 import { mustRun, nowMs, runCmd, sleep } from './exec.js';
 import * as faults from './faults.js';
-import { IFACE, Lab, type HostInfo } from './topology.js';
+import { IFACE, Lab, labHosts, type HostInfo } from './topology.js';
 
 export const GEO = {
   a: { node: 'linux1', subnet: '10.20.1.0/24', ip: '10.20.1.10', gw: '10.20.1.1', routerIf: 'eth1', bridge: 'brA' },
@@ -30,12 +30,20 @@ export const GEO = {
 
 export const GEO_NFT_TABLE = 'vigil_geo';
 
+/** The hosts with their IPv4 addresses in the sites; IPv6 as the tutorial lab set it (the geo lab routes IPv4 only). */
 export function geoHosts(): HostInfo[] {
+  const ip6 = new Map(labHosts(2).map((h) => [h.name, h.ip6]));
+  const host = (name: string, role: HostInfo['role'], ip: string): HostInfo => ({
+    name,
+    role,
+    ip,
+    ip6: ip6.get(name) ?? '',
+  });
   return [
-    { name: 'router', role: 'router', ip: GEO.a.gw },
-    { name: GEO.a.node, role: 'node', ip: GEO.a.ip },
-    { name: GEO.b.node, role: 'node', ip: GEO.b.ip },
-    { name: 'client', role: 'client', ip: GEO.client.ip },
+    host('router', 'router', GEO.a.gw),
+    host(GEO.a.node, 'node', GEO.a.ip),
+    host(GEO.b.node, 'node', GEO.b.ip),
+    host('client', 'client', GEO.client.ip),
   ];
 }
 

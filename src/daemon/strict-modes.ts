@@ -86,6 +86,13 @@ export async function trustTargets(configDir: string, config: CompiledConfig | u
   for (const { file, location } of dnsKeyFiles(configDir, config)) {
     out.push({ path: resolve(file), why: 'it is a TSIG key file, which Vigil reads as root', location });
   }
+  if (h.vigil.notifyProgram !== '') {
+    out.push({
+      path: h.vigil.notifyProgram,
+      why: 'it is the vigil_notify program, which Vigil runs as root on every transition',
+      location: h.origins.vigil_notify ?? { file: join(configDir, 'ha.cf') },
+    });
+  }
   const s = h.stonith;
   if (s !== undefined) {
     const at = { file: s.origin.file, line: s.origin.line };
