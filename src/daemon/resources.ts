@@ -201,7 +201,11 @@ export class ResourceManager {
     return `${include}\0${socket}`;
   }
 
-  /** Every BIRD's include file lists the VIPs of every group that names it, whoever holds them now. */
+  /**
+   * Every BIRD's include file lists the VIPs of every group that names it, whoever holds them now. Written (and
+   * BIRD reconfigured) at start-up and on reload, so that a takeover finds it done; a BIRD not up yet is tried again
+   * by the first start or status.
+   */
   private refreshSpeakers(): void {
     const h = this.deps.config.hacf;
     const routes = new Map<string, BirdRoute[]>();
@@ -227,7 +231,13 @@ export class ResourceManager {
         routes.set(key, list);
       }
     }
-    for (const [key, s] of this.speakers) s.setRoutes(routes.get(key) ?? []);
+    for (const [key, s] of this.speakers) {
+      s.setRoutes(routes.get(key) ?? []);
+      if (!routes.has(key)) continue;
+      s.ensureConfigured().catch((e: unknown) => {
+        this.deps.logger.script('WARN', `bgp: ${errorMessage(e)}`);
+      });
+    }
   }
 
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
