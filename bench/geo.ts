@@ -1,7 +1,8 @@
 /**
  * The cross-site failover benchmark (issue 21): `geo-dns` and `geo-bgp` in the two-site lab, per timing profile and
  * fault, measured from the client behind the router. Appends one JSON line per trial to bench/results/geo.jsonl
- * (with the date, the machine's load and the commit), then rewrites bench/RESULTS-geo.md from every line there.
+ * (with the date, the machine's load and the commit; kept in git as geo.jsonl.gz), then rewrites bench/RESULTS-geo.md
+ * from every line there.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/geo.js [--runs N] [--profiles tutorial,wan-fast]
  *     [--faults poweroff,standby,partition] [--scenarios geo-dns,geo-bgp] [--prefix geo] [--report-only]
