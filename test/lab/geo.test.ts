@@ -59,6 +59,22 @@ test('geo-bgp planned move: linux1 withdraws at once on release, linux2 announce
   assert.ok(withdraw.rel_ms <= announce.rel_ms, `withdrawn before the peer announces: ${explain(r)}`);
 });
 
+test('geo-bgp partition: both sites announce, the lower MED keeps every client on site A', async (t) => {
+  if (!needRoot(t)) return;
+  const r = await run(t, 'gbw', { scenario: 'geo-bgp', fault: 'partition' });
+  assert.equal(r.error, null, explain(r));
+  assert.equal(r.converged, true, explain(r));
+  // linux2 declared linux1 dead and announced too (a split brain), yet the router kept preferring MED 10.
+  assert.ok(
+    r.events.some((e) => e.source === 'linux2' && e.kind === 'bgp_announce'),
+    `linux2 announced during the partition: ${explain(r)}`,
+  );
+  assert.ok(
+    r.answered_by.every((a) => a.startsWith('linux1 ')),
+    `no client probe reached site B: ${explain(r)}`,
+  );
+});
+
 test('geo-dns power cut: the survivor points the name at site B, dig through the client resolver answers it', async (t) => {
   if (!needRoot(t)) return;
   const ttlSec = 3;
