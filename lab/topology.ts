@@ -47,6 +47,8 @@ export interface LabState {
   impl?: string;
   /** Nodes currently cut off from the other nodes by `partition`. */
   partitioned?: string[];
+  /** Hosts of a layout built on top of this one (lab/topology-geo.ts); absent = labHosts(nodes). */
+  hosts?: HostInfo[];
 }
 
 export function nodeName(i: number): string {
@@ -128,7 +130,7 @@ export class Lab {
     readonly prefix: string,
     public state: LabState,
   ) {
-    this.hosts = labHosts(state.nodes);
+    this.hosts = state.hosts ?? labHosts(state.nodes);
     this.nodes = this.hosts.filter((h) => h.role === 'node').map((h) => h.name);
   }
 

@@ -32,6 +32,20 @@ export function hbTime(ms: number): string {
 
 export const HA_LOGFILE = '/var/log/heartbeat.log';
 
+/** ha.cf's log file and timing lines, as every lab cluster starts them. */
+export function timingLines(keepaliveMs: number, deadtimeMs: number, warntimeMs?: number): string[] {
+  // initdead: Heartbeat requires >= deadtime; twice deadtime (its own default below 10 s) but at least 2 s so two
+  // nodes started a few hundred ms apart meet before either gives up on the other.
+  const initdead = Math.max(2 * deadtimeMs, 2000);
+  return [
+    `logfile ${HA_LOGFILE}`,
+    `keepalive ${hbTime(keepaliveMs)}`,
+    `deadtime ${hbTime(deadtimeMs)}`,
+    ...(warntimeMs === undefined ? [] : [`warntime ${hbTime(warntimeMs)}`]),
+    `initdead ${hbTime(initdead)}`,
+  ];
+}
+
 /** The Heartbeat tutorial's three files, shared by the heartbeat and vigil drivers. */
 export async function writeHaFiles(
   lab: Lab,
@@ -40,15 +54,9 @@ export async function writeHaFiles(
   ipv6Form: 'compressed' | 'heartbeat' = 'compressed',
 ): Promise<void> {
   const v6only = spec.ipv6?.only === true;
-  // initdead: Heartbeat requires >= deadtime; twice deadtime (its own default below 10 s) but at least 2 s so two
-  // nodes started a few hundred ms apart meet before either gives up on the other.
-  const initdead = Math.max(2 * spec.deadtimeMs, 2000);
   const hacf = [
     '# written by vigil lab',
-    `logfile ${HA_LOGFILE}`,
-    `keepalive ${hbTime(spec.keepaliveMs)}`,
-    `deadtime ${hbTime(spec.deadtimeMs)}`,
-    `initdead ${hbTime(initdead)}`,
+    ...timingLines(spec.keepaliveMs, spec.deadtimeMs),
     // Heartbeat pings the ping node once a second whatever keepalive is, so a sub-second deadping flaps it.
     `deadping ${hbTime(Math.max(spec.deadtimeMs, 3000))}`,
     v6only ? `mcast6 ${spec.iface} ${LAB_MCAST6} 694 1 0` : `bcast ${spec.iface}`,

@@ -1,4 +1,5 @@
 import { VigilError, VigilErrors } from '../util/errors.js';
+import { parseBgp, parseDnsUpdate } from './geo-resources.js';
 import type { IpResourceArgs, Resource, ResourceGroup } from './types.js';
 import { type ConfigWarning, warning } from './warnings.js';
 import { WHITESPACE, isIPv4, netmaskToPrefix, parseInteger, tokenize } from './values.js';
@@ -140,6 +141,15 @@ export function parseResource(spec: string): Resource | string {
   if (type === '') return `resource [${spec}] has no script name before "::"`;
   // The name becomes a path under resource.d and init.d: never let it climb out.
   if (type.includes('/') || type.startsWith('.')) return `invalid resource script name [${type}]`;
+  // Vigil's cross-site built-ins: their arguments are checked here, so `vigil check` reports them at file:line.
+  if (type === 'dnsupdate') {
+    const dns = parseDnsUpdate(args);
+    return typeof dns === 'string' ? dns : { spec, type, args, ip: undefined, dns };
+  }
+  if (type === 'bgp') {
+    const bgp = parseBgp(args);
+    return typeof bgp === 'string' ? bgp : { spec, type, args, ip: undefined, bgp };
+  }
   if (!IP_AGENTS.has(type)) return { spec, type, args, ip: undefined };
   const first = args[0];
   if (first === undefined) return `${type} needs an address: ${type}::ip[/cidr[/nic][/broadcast]]`;

@@ -235,6 +235,8 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
     );
   }
 
+  out.push(...lintGeo(config));
+
   // The HTTP server has no authentication: it belongs on localhost or a management network.
   const listen = h.vigil.httpListen;
   if (listen !== '' && /^(0\.0\.0\.0|\[::\]|\[::0\]):/.test(listen)) {
@@ -302,6 +304,88 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
   }
 
   if (ctx.peer !== undefined) out.push(...comparePeer(config, ctx.peer));
+  return out;
+}
+
+/** A WAN reroute or a burst of loss shorter than this must not move a group to the other site. */
+export const GEO_MIN_DEADTIME_MS = 2000;
+/** Past this TTL, clients may keep a dead site's address for minutes. */
+export const GEO_MAX_TTL = 300;
+
+/** dnsupdate and bgp: what makes a cross-site move misfire (see the README's "Failover across sites"). */
+function lintGeo(config: CompiledConfig): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  const h = config.hacf;
+  let geo = false;
+  for (const g of config.groups) {
+    const where = { file: g.origin.file, line: g.origin.line };
+    for (const r of g.resources) {
+      if (r.dns !== undefined) {
+        geo = true;
+        const named = Object.keys(r.dns.addresses);
+        if (!named.includes('*')) {
+          for (const n of h.nodes.filter((x) => !named.includes(x))) {
+            out.push(
+              warning(
+                'VIGIL_WARN_GEO',
+                `${r.dns.name}: node ${n} has no address in ${r.type}, so it cannot take group ${g.key} over (its start fails)`,
+                where,
+                `add ${n}=<its site's address>`,
+              ),
+            );
+          }
+        }
+        if (r.dns.ttl > GEO_MAX_TTL) {
+          out.push(
+            warning(
+              'VIGIL_WARN_GEO',
+              `${r.dns.name}: TTL ${r.dns.ttl} s: resolvers and clients may keep the old site's address that long after a failover`,
+              where,
+              'a TTL of 30-60 s; clients still see the old address for up to the TTL',
+            ),
+          );
+        }
+      }
+      if (r.bgp !== undefined) {
+        geo = true;
+        const meds = new Set(Object.values(r.bgp.med));
+        if (Object.keys(r.bgp.med).length >= 2 && meds.size === 1) {
+          out.push(
+            warning(
+              'VIGIL_WARN_GEO',
+              `${r.bgp.vip}: every node announces MED ${[...meds][0] ?? ''}: when both sites announce (a split brain) the router picks one by chance`,
+              where,
+              'give the preferred node the lowest MED',
+            ),
+          );
+        }
+      }
+    }
+  }
+  if (geo && h.deadtimeMs < GEO_MIN_DEADTIME_MS) {
+    out.push(
+      warning(
+        'VIGIL_WARN_GEO',
+        `deadtime ${h.deadtimeMs} ms with a cross-site resource: a WAN reroute or a burst of loss that long makes each site declare the other dead, and both publish themselves (no witness breaks the tie)`,
+        h.origins.deadtime === undefined
+          ? { file: Object.values(h.origins)[0]?.file ?? 'ha.cf' }
+          : { file: h.origins.deadtime.file, line: h.origins.deadtime.line },
+        `keep deadtime at least ${GEO_MIN_DEADTIME_MS} ms across a WAN, with vigil_detector deadtime`,
+      ),
+    );
+  }
+  if (geo && h.vigil.detector === 'adaptive') {
+    out.push(
+      warning(
+        'VIGIL_WARN_GEO',
+        'vigil_detector adaptive with a cross-site resource: it declares a peer dead after 3 missed heartbeats on a steady link, shorter than a WAN reroute',
+        h.origins.vigil_detector === undefined
+          ? { file: Object.values(h.origins)[0]?.file ?? 'ha.cf' }
+          : { file: h.origins.vigil_detector.file, line: h.origins.vigil_detector.line },
+        'use vigil_detector deadtime across a WAN',
+      ),
+    );
+  }
   return out;
 }
 

@@ -1,3 +1,4 @@
+import type { BgpSpec, DnsUpdateSpec } from './geo-resources.js';
 import type { HealthCheckSpec } from './health-check.js';
 
 /**
@@ -242,6 +243,10 @@ export interface Resource {
   readonly args: readonly string[];
   /** For IPaddr/IPaddr2/IPv6addr: the parsed address argument. */
   readonly ip: IpResourceArgs | undefined;
+  /** For the built-in `dnsupdate` (geo-resources.ts). */
+  readonly dns?: DnsUpdateSpec | undefined;
+  /** For the built-in `bgp` (geo-resources.ts). */
+  readonly bgp?: BgpSpec | undefined;
 }
 
 export interface IpResourceArgs {

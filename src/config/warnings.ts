@@ -25,6 +25,8 @@ export const WarningCodes = {
   VIGIL_WARN_VIP_LEASE: 'no kernel lease on VIPs: a dead daemon keeps its VIP after the peer takes over',
   VIGIL_WARN_HTTP_ANY: 'the HTTP status server listens on every address',
   VIGIL_WARN_PERMS: 'a file Vigil trusts is writable by others or not owned by root (an error when run as root)',
+  VIGIL_WARN_DNS_KEY: 'a TSIG key file is missing or readable by others (an error when run as root)',
+  VIGIL_WARN_GEO: 'a cross-site resource (dnsupdate, bgp) that will not do what it seems to',
   VIGIL_WARN_RESPAWN: 'a respawn/failfast client cannot be started on this host',
   VIGIL_WARN_RSC_SPLIT:
     'an IPv6 address written with "::" in haresources, which Heartbeat splits into several arguments',
