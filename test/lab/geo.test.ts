@@ -36,11 +36,9 @@ test('geo-bgp power cut: the router loses site A route, learns site B, and the c
   assert.equal(r.error, null, explain(r));
   assert.equal(r.converged, true, explain(r));
   assert.equal(r.final_site, 'linux2', explain(r));
+  // Every route the router's BIRD still has: linux1's is gone (BFD), not merely outvoted by MED. Its kernel route
+  // may never be deleted as such: when linux2 announces before BFD gives up on linux1, the kernel route is replaced.
   assert.equal(r.final_route, 'linux2 MED 20 (best)', explain(r));
-  assert.ok(
-    r.events.some((e) => e.kind === 'route_del' && e.detail.includes('(linux1)')),
-    `the router dropped linux1's route: ${explain(r)}`,
-  );
   assert.ok(r.router_switch_ms !== null && r.switch_ms !== null, explain(r));
   // A dead site cannot be noticed before deadtime; the client follows the router within seconds after.
   assert.ok(r.switch_ms >= 500 && r.switch_ms < 20_000, `client on linux2 after ${r.switch_ms} ms`);
