@@ -53,7 +53,17 @@ const pureLayer = (allowed) => ({
 
 export default tseslint.config(
   // bench/results/snapshots: copies of the build that `npm run bench -- --snapshot` runs (git-ignored).
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'bin/**', 'bench/results/snapshots/**', 'build/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'eslint.config.js',
+      'bin/**',
+      'bench/results/snapshots/**',
+      'build/**',
+      'dashboard/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -85,7 +95,7 @@ export default tseslint.config(
   { files: ['src/node/**/*.ts', 'src/sim/**/*.ts'], rules: pureLayer([]) },
   { files: ['src/util/**/*.ts'], rules: pureLayer([]) },
   {
-    files: ['test/**/*.ts', 'lab/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'lab/**/*.ts', 'bench/**/*.ts', 'fuzz/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-floating-promises': [

@@ -19,6 +19,8 @@ import {
   doneKeys,
   emptyResult,
   etaMs,
+  FAMILIES,
+  familyOf,
   formatDuration,
   IMPLS,
   parseFastest,
@@ -31,6 +33,7 @@ import {
   timingFor,
   trialKey,
   type BenchMeta,
+  type TrialStatus,
   type BenchRecord,
   type Impl,
   type ProfileName,
@@ -38,8 +41,9 @@ import {
 } from './lib/matrix.js';
 import { buildReport, parseSoakResults, type SoakRecord } from './lib/report.js';
 import { parseCostResults, parseHostileResults, type HostileRecord } from './lib/hostile-report.js';
+import { parseHttpCost } from './lib/http-report.js';
 import type { HostileResult } from '../lab/hostile.js';
-import { displayCommand, loadavg, nproc, runChild, type RunningChild } from './lib/runner.js';
+import { displayCommand, loadavg, nproc, runChild, type ChildOutcome, type RunningChild } from './lib/runner.js';
 import { outageChart } from './lib/svg.js';
 import type { ScenarioResult } from '../lab/scenario.js';
 import type { SoakResult } from '../lab/soak.js';
@@ -48,6 +52,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_OUT = 'bench/results/bench.jsonl';
 const DEFAULT_SOAK_OUT = 'bench/results/soak.jsonl';
 const DEFAULT_HOSTILE_OUT = 'bench/results/hostile.jsonl';
+const HTTP_COST_FILE = 'bench/results/http-cost.json';
 const DEFAULT_HOSTILE_COST = 'bench/results/hostile-cost.jsonl';
 
 function log(s: string): void {
@@ -191,6 +196,8 @@ interface RunOpts extends CommonOpts {
   impl?: string;
   profile?: string;
   scenario?: string;
+  family?: string;
+  probe6Ms: number;
   trials: number;
   reportOnly?: boolean;
   trialTimeout: number;
@@ -203,7 +210,11 @@ function fmtMs(v: number | null): string {
 function describe(r: ScenarioResult, meta: BenchMeta): string {
   if (!r.supported) return 'unsupported';
   if (meta.status === 'no-output') return `NO RESULT (${meta.exit_code ?? 'killed'}): ${r.error ?? ''}`.slice(0, 200);
-  const base = `outage ${fmtMs(r.outage_ms)}, detect ${fmtMs(r.detect_ms)}, dual ${fmtMs(r.dual_active_ms)}`;
+  const six = ((r.vips as ScenarioResult['vips'] | undefined) ?? []).find((v) => v.family === 6);
+  const base =
+    `outage ${fmtMs(r.outage_ms)}, detect ${fmtMs(r.detect_ms)}, dual ${fmtMs(r.dual_active_ms)}` +
+    (six !== undefined && r.vips.length > 1 ? `; IPv6 VIP outage ${fmtMs(six.outage_ms)}` : '') +
+    (six !== undefined && !six.neigh_ok ? ', neighbour cache LATE' : '');
   const conv = r.converged ? '' : ', NOT converged';
   return `${base}${conv}${r.error !== null ? `, error: ${r.error.slice(0, 120)}` : ''}`;
 }
@@ -214,8 +225,9 @@ async function runMatrix(o: RunOpts): Promise<number> {
   const impls = parseList('implementation', o.impl ?? env('BENCH_IMPL'), IMPLS);
   const profiles = parseList('profile', o.profile ?? env('BENCH_PROFILE'), PROFILES);
   const scenarios = parseList('scenario', o.scenario ?? env('BENCH_SCENARIO'), SCENARIOS);
+  const families = parseList('family', o.family ?? env('BENCH_FAMILY') ?? 'v4', FAMILIES);
   for (const impl of impls) for (const p of profiles) checkTiming(impl, timingFor(p, impl, fastest));
-  const plan = planTrials({ impls, profiles, scenarios, trials: o.trials, fastest });
+  const plan = planTrials({ impls, profiles, scenarios, trials: o.trials, fastest, families });
   const existing = parseResults(await readText(o.out));
   for (const s of existing.skipped) log(`# ${o.out}:${s.line}: skipped (${s.reason})`);
   const finished: BenchRecord[] = [...existing.records];
@@ -223,7 +235,7 @@ async function runMatrix(o: RunOpts): Promise<number> {
   const pending = pendingTrials(plan, done);
   const already = plan.length - pending.length;
   log(
-    `# bench: ${impls.join(',')} x ${profiles.join(',')} x ${scenarios.length} scenarios x ${o.trials} trials = ${plan.length} trials` +
+    `# bench: ${impls.join(',')} x ${profiles.join(',')} x ${scenarios.length} scenarios${families.length > 1 || families[0] !== 'v4' ? ` x ${families.join(',')}` : ''} x ${o.trials} trials = ${plan.length} trials` +
       (already > 0 ? `; ${already} already in ${o.out}, ${pending.length} to run` : '') +
       ` (estimated ${formatDuration(etaMs(pending, finished))})`,
   );
@@ -246,7 +258,7 @@ async function runMatrix(o: RunOpts): Promise<number> {
     finished.push(rec);
     const left = pending.slice(pending.indexOf(t) + 1);
     log(
-      `[${index}/${plan.length}] ${t.impl} ${t.profile} ${t.scenario} #${t.trial}: ${describe(rec, rec.bench)} ` +
+      `[${index}/${plan.length}] ${t.impl} ${t.profile} ${t.scenario}${t.family === 'v4' ? '' : ` ${t.family}`} #${t.trial}: ${describe(rec, rec.bench)} ` +
         `(${formatDuration(rec.bench.trial_ms)}; eta ${formatDuration(etaMs(left, finished))})`,
     );
   }
@@ -276,6 +288,8 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
     String(t.deadtimeMs),
     // Vigil runs the tutorial's files as they are; at sub-second timings it runs what it recommends for them.
     ...vigilDetectorArgs(t.impl, t.profile),
+    // IPv6: the group's family, and the IPv6 prober at the IPv4 one's resolution, so that the two compare.
+    ...(t.family === 'v4' ? [] : ['--family', t.family, '--probe6-ms', String(o.probe6Ms)]),
     '--prefix',
     o.prefix,
     '--json',
@@ -305,23 +319,47 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
           ? `runner timeout after ${o.trialTimeout} s`
           : `no result from the CLI (exit ${out.exitCode ?? out.signal ?? '?'}): ${out.stderrTail.slice(-300)}`,
       );
-  const meta: BenchMeta = {
+  const status = !valid ? 'no-output' : result.error !== null ? 'error' : 'ok';
+  const meta = await trialMeta({
     key: trialKey(t),
     profile: t.profile,
     trial: t.trial,
-    command: [displayCommand(argv, REPO)],
-    started_at: started,
-    trial_ms: out.ms,
-    exit_code: out.exitCode,
-    status: !valid ? 'no-output' : result.error !== null ? 'error' : 'ok',
-    loadavg_start: la0,
+    argv,
+    started,
+    la0,
+    out,
+    status,
+  });
+  return { ...result, bench: meta };
+}
+
+/** A trial's bench metadata: what ran, when, how it ended, and how loaded the machine was before and after. */
+async function trialMeta(o: {
+  readonly key: string;
+  readonly profile: ProfileName;
+  readonly trial: number;
+  readonly argv: readonly string[];
+  readonly started: string;
+  readonly la0: number[];
+  readonly out: ChildOutcome;
+  readonly status: TrialStatus;
+}): Promise<BenchMeta> {
+  return {
+    key: o.key,
+    profile: o.profile,
+    trial: o.trial,
+    command: [displayCommand(o.argv, REPO)],
+    started_at: o.started,
+    trial_ms: o.out.ms,
+    exit_code: o.out.exitCode,
+    status: o.status,
+    loadavg_start: o.la0,
     loadavg_end: await loadavg(),
     nproc: nproc(),
     invocation: invocation(),
     run_id: RUN_ID,
-    ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
+    ...(o.out.stderrTail !== '' ? { stderr_tail: o.out.stderrTail.slice(-1000) } : {}),
   };
-  return { ...result, bench: meta };
 }
 
 // ---- soak and idle ----------------------------------------------------------------------------------------------
@@ -410,22 +448,16 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
     if (out.abandoned) break;
     const json = out.json as SoakResult | undefined;
     const valid = json !== undefined && typeof json.mode === 'string';
-    const meta: BenchMeta = {
+    const meta = await trialMeta({
       key,
       profile: p,
       trial,
-      command: [displayCommand(argv, REPO)],
-      started_at: started,
-      trial_ms: out.ms,
-      exit_code: out.exitCode,
+      argv,
+      started,
+      la0,
+      out,
       status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
-      loadavg_start: la0,
-      loadavg_end: await loadavg(),
-      nproc: nproc(),
-      invocation: invocation(),
-      run_id: RUN_ID,
-      ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
-    };
+    });
     const rec: SoakRecord = valid
       ? { ...json, bench: meta }
       : ({
@@ -525,22 +557,16 @@ async function runHostiles(o: HostileOpts): Promise<number> {
     // The CLI's output is untyped JSON: check the one field that says it is a hostile result.
     const json = out.json as Partial<HostileResult> | undefined;
     const valid = json?.scenario === 'hostile';
-    const meta: BenchMeta = {
+    const meta = await trialMeta({
       key,
       profile: p,
       trial,
-      command: [displayCommand(argv, REPO)],
-      started_at: started,
-      trial_ms: out.ms,
-      exit_code: out.exitCode,
+      argv,
+      started,
+      la0,
+      out,
       status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
-      loadavg_start: la0,
-      loadavg_end: await loadavg(),
-      nproc: nproc(),
-      invocation: invocation(),
-      run_id: RUN_ID,
-      ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
-    };
+    });
     if (!valid) {
       log(
         `[${n}/${todo.length}] hostile ${impl} ${p}: NO RESULT (${out.exitCode ?? 'killed'}) ${out.stderrTail.slice(-300)}`,
@@ -574,7 +600,9 @@ async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
   const soak = parseSoakResults(await readText(o.soakOut));
   const hostile = parseHostileResults(await readText(o.hostileOut));
   const hostileCost = parseCostResults(await readText(o.hostileCost));
-  const svg = outageChart(records);
+  const httpCost = parseHttpCost(await readText(HTTP_COST_FILE));
+  // The chart is the IPv4 (tutorial) comparison; the IPv6 runs have a section of their own.
+  const svg = outageChart(records.filter((r) => familyOf(r) === 'v4'));
   await writeFile(o.svg, svg);
   const md = buildReport({
     records,
@@ -588,6 +616,7 @@ async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
     hostile: hostile.records,
     hostileCost: hostileCost.records,
     hostileFiles: { runs: o.hostileOut, costs: o.hostileCost },
+    ...(httpCost === undefined ? {} : { httpCost: { data: httpCost, file: HTTP_COST_FILE } }),
   });
   await writeFile(o.md, md);
   log(
@@ -609,6 +638,13 @@ async function main(): Promise<void> {
       .option('--impl <list>', `implementations (${IMPLS.join(',')})`)
       .option('--profile <list>', `timing profiles (${PROFILES.join(',')})`)
       .option('--scenario <list>', `scenarios (${SCENARIOS.join(',')})`)
+      .option('--family <list>', `the group's addresses (${FAMILIES.join(',')}; default v4)`)
+      .option(
+        '--probe6-ms <ms>',
+        'IPv6 prober interval in IPv6 runs (the lab default is 10 ms; 5 matches the IPv4 prober)',
+        positiveInt('--probe6-ms'),
+        5,
+      )
       .option('--trials <n>', 'trials per cell', positiveInt('--trials'), Number(env('BENCH_TRIALS') ?? 10))
       .option(
         '--trial-timeout <s>',

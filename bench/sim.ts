@@ -7,17 +7,34 @@ import { parseArgs } from 'node:util';
 import { optionsForSeed, runSim } from '../src/sim/sim.js';
 import { describeFailure, runCampaign } from './lib/sim-pool.js';
 
-const { values } = parseArgs({
-  options: {
-    seeds: { type: 'string', default: '100000' },
-    first: { type: 'string', default: '1' },
-    workers: { type: 'string' },
-    nodes: { type: 'string' },
-    seed: { type: 'string' },
-    trace: { type: 'boolean', default: false },
-    reloads: { type: 'boolean', default: false },
-  },
-});
+const USAGE =
+  'usage: npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-5] [--reloads]\n' +
+  '       npm run sim -- --seed S [--trace] [--nodes 2-5] [--reloads]\n';
+
+function args() {
+  try {
+    return parseArgs({
+      options: {
+        seeds: { type: 'string', default: '100000' },
+        first: { type: 'string', default: '1' },
+        workers: { type: 'string' },
+        nodes: { type: 'string' },
+        seed: { type: 'string' },
+        trace: { type: 'boolean', default: false },
+        reloads: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { values } = args();
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const overrides = {
   ...(values.nodes === undefined ? {} : { nodeCount: Number(values.nodes) }),
   ...(values.reloads ? { reloads: true } : {}),

@@ -265,7 +265,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
   lab
     .command('run')
     .description(
-      'run one scenario on a fresh lab and print its result: kill | freeze | poweroff | partition | stop | failback | standby | hostile',
+      'run one scenario on a fresh lab and print its result: kill | freeze | poweroff | partition | stop | failback | standby | hostile | geo-dns | geo-bgp',
     )
     .addOption(prefixOpt())
     .argument('<scenario>')
@@ -280,6 +280,15 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
       'Vigil only: vigil_detector deadtime | adaptive (default: the directive default, deadtime)',
     )
     .option('--json', 'print the result as JSON (one object)')
+    .option('--fault <f>', 'geo-dns, geo-bgp: poweroff | standby | partition', 'poweroff')
+    .option('--ttl <s>', "geo-dns: the record's TTL, s", int('--ttl'), 5)
+    .option('--loss <permille>', 'geo-dns, geo-bgp: random loss in the router, per mille', int('--loss'), 0)
+    .option(
+      '--family <f>',
+      'the group: v4 (the tutorial), v6 (IPv6 only: VIP, mcast6, ping6) or dual (both VIPs)',
+      'v4',
+    )
+    .option('--probe6-ms <ms>', 'the IPv6 prober interval (default 10)', int('--probe6-ms'))
     .option('--pps <n>', 'hostile: packets per second of the flood (each reaches both nodes)', int('--pps'), 5000)
     .option('--flood-seconds <s>', 'hostile: how long the flood lasts', int('--flood-seconds'), 20)
     .option('--classes <list>', 'hostile: comma-separated packet classes of the mix (default: all)')
@@ -296,19 +305,28 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           keep?: boolean;
           json?: boolean;
           detector?: string;
+          family: string;
+          probe6Ms?: number;
           pps: number;
           floodSeconds: number;
           classes?: string;
           maxBombMib: number;
+          fault: string;
+          ttl: number;
+          loss: number;
         },
       ) => {
+        if (scenario === 'geo-dns' || scenario === 'geo-bgp') {
+          await runGeoCli(scenario, o);
+          return;
+        }
         if (scenario === 'hostile') {
           if (o.detector !== undefined && o.detector !== 'deadtime' && o.detector !== 'adaptive')
             throw new VigilError('VIGIL_ERR_USAGE', `--detector must be deadtime or adaptive, got '${o.detector}'`);
           await runHostileCli({ ...o, detector: o.detector });
           return;
         }
-        const { runScenario, SCENARIOS } = await import('./scenario.js');
+        const { runScenario, SCENARIOS, FAMILIES } = await import('./scenario.js');
         const { isImpl } = await import('./drivers/index.js');
         const { assertRoot, checkNodes } = await import('./topology.js');
         if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -316,6 +334,8 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
         }
         if (!isImpl(o.impl)) throw new VigilError('VIGIL_ERR_USAGE', `--impl must be vigil, heartbeat or keepalived`);
         checkNodes(o.nodes);
+        const family = FAMILIES.find((f) => f === o.family);
+        if (family === undefined) throw new VigilError('VIGIL_ERR_USAGE', `--family must be ${FAMILIES.join(', ')}`);
         if (o.detector !== undefined && o.detector !== 'deadtime' && o.detector !== 'adaptive') {
           throw new VigilError('VIGIL_ERR_USAGE', `--detector must be deadtime or adaptive, got '${o.detector}'`);
         }
@@ -331,6 +351,8 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           autoFailback: o.autoFailback,
           keep: o.keep === true,
           ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
+          family,
+          ...(o.probe6Ms !== undefined ? { probe6Ms: o.probe6Ms } : {}),
           onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
         });
         if (quiet) process.stdout.write(JSON.stringify(r) + '\n');
@@ -353,6 +375,42 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
       const { runDemo } = await import('./demo.js');
       process.exitCode = await runDemo(o);
     });
+}
+
+async function runGeoCli(
+  scenario: 'geo-dns' | 'geo-bgp',
+  o: CommonOpts & { impl: string; keepalive: number; deadtime: number; keep?: boolean; json?: boolean } & {
+    fault: string;
+    ttl: number;
+    loss: number;
+  },
+): Promise<void> {
+  const { runGeoScenario, GEO_FAULTS } = await import('./scenario-geo.js');
+  const { assertRoot } = await import('./topology.js');
+  if (o.impl !== 'vigil') throw new VigilError('VIGIL_ERR_USAGE', `${scenario} runs Vigil only (--impl vigil)`);
+  const fault = GEO_FAULTS.find((f) => f === o.fault);
+  if (fault === undefined) throw new VigilError('VIGIL_ERR_USAGE', `--fault must be ${GEO_FAULTS.join(', ')}`);
+  await assertRoot();
+  const quiet = o.json === true;
+  const r = await runGeoScenario({
+    scenario,
+    fault,
+    keepaliveMs: o.keepalive,
+    deadtimeMs: o.deadtime,
+    prefix: o.prefix,
+    ttlSec: o.ttl,
+    lossPermille: o.loss,
+    keep: o.keep === true,
+    onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
+  });
+  if (quiet) process.stdout.write(JSON.stringify(r) + '\n');
+  else {
+    const { events, ...numbers } = r;
+    for (const e of events)
+      process.stdout.write(`${e.rel_ms.toFixed(1).padStart(9)} ms  ${e.source.padEnd(7)} ${e.kind}: ${e.detail}\n`);
+    for (const [k, v] of Object.entries(numbers)) process.stdout.write(`${k}: ${JSON.stringify(v)}\n`);
+  }
+  process.exitCode = r.error !== null || !r.converged ? 1 : 0;
 }
 
 async function runHostileCli(o: {

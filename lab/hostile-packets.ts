@@ -277,6 +277,8 @@ export interface MixInput {
   readonly cycles: number;
   /** Upper bound on what one bomb asks a receiver to inflate (bytes); keeps the lab machine alive. */
   readonly maxBombBytes: number;
+  /** The forged status messages' `ts` (Unix seconds); now by default. Fixed, the mix is the same on every call. */
+  readonly tsSeconds?: number;
 }
 
 export interface MixPacket {
@@ -359,6 +361,7 @@ export function flip(rand: () => number, p: Buffer, n: number): Buffer {
  */
 export function buildMix(inp: MixInput): MixPacket[] {
   const rand = seeded(inp.seed);
+  const tsSeconds = inp.tsSeconds ?? Math.floor(Date.now() / 1000);
   const wrongKey: Signature = { kind: 'sha1', index: 1, key: 'NotTheClusterKey' };
   const forgedSeq = new Map<string, number>();
   const nextSeq = (who: string, start: number): number => {
@@ -412,12 +415,12 @@ export function buildMix(inp: MixInput): MixPacket[] {
       case 'forged_wrongkey': {
         const id = pickVictim();
         const seq = nextSeq(`wk ${id.name}`, (lastSeq.get(id.name) ?? 0) + 1000);
-        return signedPacket(statusMessage(id, seq, id.generation, { deadtimeMs: inp.deadtimeMs }), wrongKey);
+        return signedPacket(statusMessage(id, seq, id.generation, { deadtimeMs: inp.deadtimeMs, tsSeconds }), wrongKey);
       }
       case 'forged_crc_other': {
         const id = pickVictim();
         const seq = nextSeq(`crc2 ${id.name}`, 0);
-        return signedPacket(statusMessage(id, seq, id.generation + 1, { deadtimeMs: inp.deadtimeMs }), {
+        return signedPacket(statusMessage(id, seq, id.generation + 1, { deadtimeMs: inp.deadtimeMs, tsSeconds }), {
           kind: 'crc',
           index: 2,
         });
@@ -425,7 +428,7 @@ export function buildMix(inp: MixInput): MixPacket[] {
       case 'forged_crc_active': {
         const id = pickVictim();
         const seq = nextSeq(`crc1 ${id.name}`, (lastSeq.get(id.name) ?? 0) + 1000);
-        return signedPacket(statusMessage(id, seq, id.generation, { deadtimeMs: inp.deadtimeMs }), {
+        return signedPacket(statusMessage(id, seq, id.generation, { deadtimeMs: inp.deadtimeMs, tsSeconds }), {
           kind: 'crc',
           index: 1,
         });

@@ -15,7 +15,7 @@ import { nowMs, runCmd, sleep } from './exec.js';
 import * as faults from './faults.js';
 import { LogFollower, watchAddresses, type LabEvent, type LineProcess } from './monitor.js';
 import { Prober } from './prober.js';
-import { dualActiveMs, tutorialSpec, type TimelineEvent } from './scenario.js';
+import { dualActiveMs, timelineEvent, tutorialSpec, type TimelineEvent } from './scenario.js';
 import { IFACE, Lab, VIP } from './topology.js';
 
 export interface SoakOptions {
@@ -491,13 +491,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       .sort((a, b) => a.t - b.t);
     if (timeline.length > kept.length)
       result.notes.push(`timeline truncated to ${MAX_EVENTS} of ${timeline.length} events`);
-    result.events = kept.map((e) => ({
-      rel_ms: Math.round((e.t - from) * 10) / 10,
-      t: new Date(e.t).toISOString(),
-      source: e.source,
-      kind: e.kind,
-      detail: e.detail,
-    }));
+    result.events = kept.map((e) => timelineEvent(e, Math.round((e.t - from) * 10) / 10));
     return result;
   } catch (e) {
     result.error = e instanceof Error ? e.message : String(e);

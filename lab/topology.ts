@@ -24,12 +24,19 @@ export const ROUTER_IP = '192.168.1.1';
 export const CLIENT_IP = '192.168.1.100';
 /** Every host's only interface, as in the Heartbeat tutorial. */
 export const IFACE = 'eth1';
+// IPv6 beside the tutorial's IPv4: the documentation prefix (never routed anywhere), the same host numbers.
+export const SUBNET6_PREFIX = '2001:db8:1::';
+export const VIP6 = '2001:db8:1::50';
+export const VIP6_CIDR = 64;
+export const ROUTER_IP6 = '2001:db8:1::1';
+export const CLIENT_IP6 = '2001:db8:1::100';
 
 export type HostRole = 'router' | 'node' | 'client';
 export interface HostInfo {
   readonly name: string;
   readonly role: HostRole;
   readonly ip: string;
+  readonly ip6: string;
 }
 
 export interface LabState {
@@ -40,6 +47,8 @@ export interface LabState {
   impl?: string;
   /** Nodes currently cut off from the other nodes by `partition`. */
   partitioned?: string[];
+  /** Hosts of a layout built on top of this one (lab/topology-geo.ts); absent = labHosts(nodes). */
+  hosts?: HostInfo[];
 }
 
 export function nodeName(i: number): string {
@@ -51,11 +60,30 @@ export function nodeIp(i: number): string {
   return `${SUBNET_PREFIX}${28 + i}`;
 }
 
+export function nodeIp6(i: number): string {
+  return `${SUBNET6_PREFIX}${28 + i}`;
+}
+
+/** The directories under /run that the Debian packages' tmpfiles create at boot (Heartbeat's, resource-agents'). */
+const RUN_DIRS = [
+  'heartbeat/ccm',
+  'heartbeat/crm',
+  'heartbeat/dopd',
+  'heartbeat/rsctmp',
+  'resource-agents',
+  'lock/subsys',
+];
+
 export function labHosts(nodes: number): HostInfo[] {
-  const hosts: HostInfo[] = [{ name: 'router', role: 'router', ip: ROUTER_IP }];
-  for (let i = 1; i <= nodes; i++) hosts.push({ name: nodeName(i), role: 'node', ip: nodeIp(i) });
-  hosts.push({ name: 'client', role: 'client', ip: CLIENT_IP });
+  const hosts: HostInfo[] = [{ name: 'router', role: 'router', ip: ROUTER_IP, ip6: ROUTER_IP6 }];
+  for (let i = 1; i <= nodes; i++) hosts.push({ name: nodeName(i), role: 'node', ip: nodeIp(i), ip6: nodeIp6(i) });
+  hosts.push({ name: 'client', role: 'client', ip: CLIENT_IP, ip6: CLIENT_IP6 });
   return hosts;
+}
+
+/** The host's static IPv6 address, added as at boot: no DAD (the lab builds hosts one after another, on purpose). */
+export function addHostIPv6(lab: Lab, host: string): Promise<string> {
+  return mustRun('ip', ['-n', lab.netns(host), 'addr', 'add', `${lab.host(host).ip6}/64`, 'dev', IFACE, 'nodad']);
 }
 
 export function checkPrefix(prefix: string): void {
@@ -103,7 +131,7 @@ export class Lab {
     readonly prefix: string,
     public state: LabState,
   ) {
-    this.hosts = labHosts(state.nodes);
+    this.hosts = state.hosts ?? labHosts(state.nodes);
     this.nodes = this.hosts.filter((h) => h.role === 'node').map((h) => h.name);
   }
 
@@ -204,15 +232,7 @@ export class Lab {
     const run = `${this.hostDir(host)}/run`;
     for (const e of await readdir(run).catch(() => [] as string[]))
       await rm(`${run}/${e}`, { recursive: true, force: true });
-    const runDirs = [
-      'heartbeat/ccm',
-      'heartbeat/crm',
-      'heartbeat/dopd',
-      'heartbeat/rsctmp',
-      'resource-agents',
-      'lock/subsys',
-    ];
-    for (const d of runDirs) await mkdir(`${run}/${d}`, { recursive: true });
+    for (const d of RUN_DIRS) await mkdir(`${run}/${d}`, { recursive: true });
     await runCmd('chown', ['-R', 'hacluster:haclient', `${run}/heartbeat`]);
   }
 
@@ -289,6 +309,14 @@ export class Lab {
     await mustRun('ip', ['-n', sw, 'link', 'set', h.name, 'master', 'br0', 'up']);
     await mustRun('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     await mustRun('ip', ['-n', ns, 'addr', 'add', `${h.ip}/${VIP_CIDR}`, 'brd', '+', 'dev', IFACE]);
+    // IPv6 on, without what a real network would add: no router advertisements taken, no autoconfiguration, no
+    // router solicitations (nothing in the lab answers them). Link-local addresses and neighbour discovery as usual.
+    for (const conf of ['all', 'default', IFACE]) {
+      for (const kv of ['disable_ipv6=0', 'accept_ra=0', 'autoconf=0', 'router_solicitations=0']) {
+        await mustRun('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${conf}.${kv}`]);
+      }
+    }
+    await addHostIPv6(this, h.name);
     await mustRun('ip', ['-n', ns, 'link', 'set', IFACE, 'up']);
 
     const hd = this.hostDir(h.name);
@@ -300,15 +328,7 @@ export class Lab {
       for (const f of ['hb_uuid', 'hb_generation', 'hostcache', 'delhostcache'])
         await rm(`${hd}/lib/${f}`, { force: true });
     }
-    const runDirs = [
-      'heartbeat/ccm',
-      'heartbeat/crm',
-      'heartbeat/dopd',
-      'heartbeat/rsctmp',
-      'resource-agents',
-      'lock/subsys',
-    ];
-    for (const d of runDirs) await mkdir(`${hd}/run/${d}`, { recursive: true });
+    for (const d of RUN_DIRS) await mkdir(`${hd}/run/${d}`, { recursive: true });
     await runCmd('chown', ['-R', 'hacluster:haclient', `${hd}/run/heartbeat`]);
 
     const touch = `${this.nsDir}/${h.name}`;
@@ -327,8 +347,6 @@ export class Lab {
       // give the host its own /run (and so /var/run).
       `for m in $(awk '$2 ~ "^/run/" {print $2}' /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done`,
       `mount --bind ${hd}/run /run`,
-      // IPv6 adds router/DAD chatter and nothing the tutorial uses.
-      'sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true',
     ].join('\n');
     await mustRun('nsenter', [
       `--net=/run/netns/${ns}`,
@@ -354,14 +372,18 @@ export class Lab {
     for (const h of this.hosts) {
       const r = await runCmd('ip', ['-n', this.netns(h.name), '-j', 'addr', 'show', 'dev', IFACE]);
       let addrs: string[] = [];
+      let addrs6: string[] = [];
       let up = false;
       if (r.code === 0) {
         const j = JSON.parse(r.stdout) as {
           operstate?: string;
-          addr_info?: { family: string; local: string; prefixlen: number }[];
+          addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
         }[];
         const first = j[0];
         addrs = (first?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+        addrs6 = (first?.addr_info ?? [])
+          .filter((a) => a.family === 'inet6' && a.scope === 'global')
+          .map((a) => `${a.local}/${a.prefixlen}`);
         up = first?.operstate === 'UP';
       }
       const pids = await this.pids(h.name);
@@ -376,6 +398,8 @@ export class Lab {
         link: up ? 'up' : 'down',
         addrs,
         holdsVip: addrs.some((a) => a.startsWith(`${VIP}/`)),
+        addrs6,
+        holdsVip6: addrs6.some((a) => a.startsWith(`${VIP6}/`)),
         procs,
       });
     }
@@ -389,6 +413,9 @@ export interface HostStatus {
   link: 'up' | 'down';
   addrs: string[];
   holdsVip: boolean;
+  /** Global IPv6 addresses (link-local ones left out). */
+  addrs6: string[];
+  holdsVip6: boolean;
   procs: string[];
 }
 

@@ -21,6 +21,13 @@ export interface ClusterSpec {
   readonly authExtra?: readonly string[];
   /** Vigil only: `vigil_detector` (absent = the directive's default, Heartbeat's fixed deadtime). */
   readonly vigilDetector?: 'deadtime' | 'adaptive';
+  /** Vigil only: more ha.cf lines. */
+  readonly vigilExtra?: readonly string[];
+  /**
+   * An IPv6 VIP in the group. `only`: the group has no IPv4 VIP (`vip`/`cidr` unused) and the cluster runs on IPv6
+   * alone (mcast6 heartbeats, a ping6 node); otherwise it is a dual-stack group on the IPv4 heartbeats.
+   */
+  readonly ipv6?: { readonly vip: string; readonly cidr: number; readonly only: boolean; readonly pingIp: string };
 }
 
 /**

@@ -31,7 +31,10 @@ export class VigilDriver implements Driver {
   }
 
   configure(lab: Lab, spec: ClusterSpec): Promise<void> {
-    return writeHaFiles(lab, spec, spec.vigilDetector === undefined ? [] : [`vigil_detector ${spec.vigilDetector}`]);
+    return writeHaFiles(lab, spec, [
+      ...(spec.vigilDetector === undefined ? [] : [`vigil_detector ${spec.vigilDetector}`]),
+      ...(spec.vigilExtra ?? []),
+    ]);
   }
 
   async start(lab: Lab, host: string): Promise<void> {

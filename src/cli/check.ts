@@ -65,7 +65,9 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     // Strict modes are Vigil's own refusal: Heartbeat would start on those files.
     const who = result.errors.every((e) => e.code === 'VIGIL_ERR_CFG_PERMS')
       ? 'Vigil would not start as root with these file permissions'
-      : 'Heartbeat would not start with this configuration';
+      : result.errors.every((e) => e.code === 'VIGIL_ERR_CFG_PERMS' || e.code === 'VIGIL_ERR_DNS_KEY')
+        ? 'Vigil would not start as root with these files'
+        : 'Heartbeat would not start with this configuration';
     process.stderr.write(`vigil check: ${n} error${n === 1 ? '' : 's'} in ${result.configDir}: ${who}\n`);
   }
   return valid ? EXIT_VALID : EXIT_INVALID;
@@ -158,7 +160,12 @@ async function lintContext(
     peer = { dir, authkeys, haresources };
   }
   const scripts = new Map<string, string | undefined>();
-  const types = new Set(config.groups.flatMap((g) => g.resources.map((r) => r.type)));
+  // Vigil's cross-site built-ins run no script.
+  const types = new Set(
+    config.groups.flatMap((g) =>
+      g.resources.filter((r) => r.dns === undefined && r.bgp === undefined).map((r) => r.type),
+    ),
+  );
   await Promise.all(
     [...types].map(async (t) => {
       scripts.set(t, await agentWhere(t, resolve(config.configDir)));
@@ -190,8 +197,9 @@ function describeMedium(m: MediumConfig): string {
     case 'mcast':
       return `mcast ${m.dev} group ${m.group} on udp ${m.port}, ttl ${m.ttl}, loop ${m.loop ? 'on' : 'off'}`;
     case 'ucast6':
+      return `ucast6 ${m.dev} to ${m.peer} on udp ${m.port}`;
     case 'mcast6':
-      return `${m.kind} ${m.args.join(' ')}`;
+      return `mcast6 ${m.dev} group ${m.group} on udp ${m.port}, hops ${m.hops}, loop ${m.loop ? 'on' : 'off'}`;
     case 'serial':
       return `serial ${m.tty} at ${m.baud} baud`;
   }

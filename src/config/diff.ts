@@ -21,7 +21,10 @@ export type ChangeArea =
   | 'health'
   | 'mail'
   | 'stonith'
-  | 'logging';
+  | 'logging'
+  | 'http'
+  | 'notify'
+  | 'history';
 
 export interface ConfigChange {
   /** What changed, for the operator: `keepalive 1000 ms → 200 ms`, `group IPaddr::… added`. */
@@ -50,7 +53,7 @@ type Rule = { name: string } & ({ area: ChangeArea } | { restart: string } | { i
 const HACF_RULES: { readonly [K in keyof HaCf]: Rule } = {
   nodes: { name: 'node', area: 'nodes' },
   localNode: { name: "(this node's name)", restart: 'this node’s name is its identity in the cluster' },
-  media: { name: 'bcast/ucast/mcast', area: 'media' },
+  media: { name: 'bcast/ucast/mcast/ucast6/mcast6', area: 'media' },
   pingNodes: { name: 'ping/ping_group', area: 'ping' },
   keepaliveMs: { name: 'keepalive', area: 'timing' },
   deadtimeMs: { name: 'deadtime', area: 'timing' },
@@ -110,10 +113,17 @@ const VIGIL_RULES: { readonly [K in keyof VigilExtensions]: Rule } = {
   detector: { name: 'vigil_detector', area: 'detector' },
   detectorPhi: { name: 'vigil_detector_phi', area: 'detector' },
   detectorMinBeats: { name: 'vigil_detector_min_beats', area: 'detector' },
+  httpListen: { name: 'vigil_http', area: 'http' },
+  notifyProgram: { name: 'vigil_notify', area: 'notify' },
+  notifyTimeoutMs: { name: 'vigil_notify_timeout', area: 'notify' },
+  notifyFifo: { name: 'vigil_notify_fifo', area: 'notify' },
+  historyBytes: { name: 'vigil_history_size', area: 'history' },
+  journald: { name: 'vigil_journald', area: 'logging' },
 };
 
 function show(v: unknown): string {
   if (v === undefined) return '(unset)';
+  if (v === '') return 'off'; // vigil_http, vigil_notify, vigil_notify_fifo
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return JSON.stringify(v, (k, x: unknown) => (k === 'origin' ? undefined : x));

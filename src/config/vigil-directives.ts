@@ -9,7 +9,20 @@ import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
  */
 /** `health_check`: the whole line is one `vigil_health_check` (config/health-check.ts); lines accumulate. */
 export type VigilValueKind =
-  'path' | 'time' | 'boolean' | 'count' | 'word' | 'lease' | 'health_check' | 'detector' | 'phi' | 'beats';
+  | 'path'
+  | 'time'
+  | 'boolean'
+  | 'count'
+  | 'word'
+  | 'lease'
+  | 'health_check'
+  | 'detector'
+  | 'phi'
+  | 'beats'
+  | 'listen'
+  | 'program'
+  | 'bytes'
+  | 'journal';
 
 export interface VigilDirective {
   readonly field: keyof VigilExtensions;
@@ -98,6 +111,42 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     default: '3',
     doc: 'the adaptive detector never declares a peer dead before this many heartbeats in a row are missing (2–100)',
   },
+  vigil_http: {
+    field: 'httpListen',
+    kind: 'listen',
+    default: 'off',
+    doc: 'address:port of the read-only HTTP server (/metrics, /api/v1/status, /api/v1/events, the dashboard at /); off by default; bind it to localhost or a management address',
+  },
+  vigil_notify: {
+    field: 'notifyProgram',
+    kind: 'program',
+    default: 'off',
+    doc: 'program run on every group transition (keepalived-style notify): arguments GROUP NEW_STATE OLD_STATE NODE REASON TIME, VIGIL_* environment; runs one at a time, in order, each bounded by vigil_notify_timeout',
+  },
+  vigil_notify_timeout: {
+    field: 'notifyTimeoutMs',
+    kind: 'time',
+    default: '10',
+    doc: 'longest run of one vigil_notify call; then its process group is killed and the next event runs',
+  },
+  vigil_notify_fifo: {
+    field: 'notifyFifo',
+    kind: 'program',
+    default: 'off',
+    doc: 'named pipe that receives one line per transition (keepalived notify_fifo): GROUP NEW_STATE OLD_STATE NODE REASON TIME; created if missing; lines are dropped while no reader is attached',
+  },
+  vigil_history_size: {
+    field: 'historyBytes',
+    kind: 'bytes',
+    default: '1M',
+    doc: 'size of the transition journal (vigil history) in the state directory before it is rotated; one older file is kept (16k–1G)',
+  },
+  vigil_journald: {
+    field: 'journald',
+    kind: 'journal',
+    default: 'auto',
+    doc: "syslog lines through journald's native protocol with fields (SYSLOG_IDENTIFIER, PRIORITY, NODE, GROUP, EVENT): auto = when started by systemd and journald listens, on, or off (RFC 5424 to /dev/log)",
+  },
 };
 
 /** Shorter VIP leases are not reliable: the kernel counts address lifetimes in whole seconds. */
@@ -159,7 +208,49 @@ export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue 
     }
     case 'beats':
       return parseInteger(text, 2, 100);
+    case 'listen':
+      return parseListen(text);
+    case 'program':
+      if (text.toLowerCase() === 'off') return '';
+      return text.startsWith('/') && !text.endsWith('/') ? text : undefined;
+    case 'bytes':
+      return parseBytes(text);
+    case 'journal': {
+      const t = text.toLowerCase();
+      return t === 'auto' || t === 'on' || t === 'off' ? t : undefined;
+    }
   }
+}
+
+/**
+ * `vigil_http`: `off`, `HOST:PORT` with an IPv4 address or a name, or `[IPv6]:PORT`. Returned as written (IPv6 in
+ * brackets), `off` as ''. The port is 1–65535: a random port (0) would be one nobody scrapes.
+ */
+export function parseListen(text: string): string | undefined {
+  if (text.toLowerCase() === 'off') return '';
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 ? text : undefined;
+}
+
+/** `vigil_http` split for listen(): host without brackets, port. */
+export function listenAddress(value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  const host = value.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(value.slice(i + 1)) };
+}
+
+const MIN_HISTORY_BYTES = 16 * 1024;
+const MAX_HISTORY_BYTES = 1024 * 1024 * 1024;
+
+/** `512k`, `4M`, `1G` or plain bytes, 16k to 1G. */
+export function parseBytes(text: string): number | undefined {
+  const m = /^(\d{1,10})([kKmMgG]?)$/.exec(text);
+  if (m === null) return undefined;
+  const unit = (m[2] ?? '').toLowerCase();
+  const n = Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+  return n >= MIN_HISTORY_BYTES && n <= MAX_HISTORY_BYTES ? n : undefined;
 }
 
 export function vigilDefaults(): VigilExtensions {
@@ -198,5 +289,13 @@ export function vigilValueExpectation(kind: VigilValueKind): string {
       return 'a number from 1 to 20';
     case 'beats':
       return 'a whole number from 2 to 100';
+    case 'listen':
+      return 'off, or address:port (127.0.0.1:9100, [::1]:9100)';
+    case 'program':
+      return 'off, or an absolute path';
+    case 'bytes':
+      return 'a size from 16k to 1G (bytes, or with k, M or G)';
+    case 'journal':
+      return 'auto, on or off';
   }
 }

@@ -23,8 +23,15 @@ export const WarningCodes = {
   VIGIL_WARN_RESOLVE: 'a host name is resolved at start',
   VIGIL_WARN_SCRIPT: 'a resource script cannot be found',
   VIGIL_WARN_VIP_LEASE: 'no kernel lease on VIPs: a dead daemon keeps its VIP after the peer takes over',
+  VIGIL_WARN_HTTP_ANY: 'the HTTP status server listens on every address',
   VIGIL_WARN_PERMS: 'a file Vigil trusts is writable by others or not owned by root (an error when run as root)',
+  VIGIL_WARN_DNS_KEY: 'a TSIG key file is missing or readable by others (an error when run as root)',
+  VIGIL_WARN_GEO: 'a cross-site resource (dnsupdate, bgp) that will not do what it seems to',
   VIGIL_WARN_RESPAWN: 'a respawn/failfast client cannot be started on this host',
+  VIGIL_WARN_RSC_SPLIT:
+    'an IPv6 address written with "::" in haresources, which Heartbeat splits into several arguments',
+  VIGIL_WARN_RSC_HEARTBEAT: 'something Vigil runs that a Heartbeat node in the same cluster would not',
+  VIGIL_WARN_IPV6: 'an IPv6 address or prefix that does not fit the interface behind it',
 } as const;
 
 export type WarningCode = keyof typeof WarningCodes;

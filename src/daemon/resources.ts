@@ -1,5 +1,8 @@
 import { errorMessage } from '../util/errors.js';
 import type { OpResult, ResourceAgent, StatusResult } from '../agents/agent.js';
+import { BgpAgent, BirdSpeaker, type BirdRoute } from '../agents/bgp.js';
+import { DnsUpdateAgent, type DnsUpdateContext } from '../agents/dnsupdate.js';
+import { bgpMedFor } from '../config/geo-resources.js';
 import { createMailToAgent, type MailToAgent, type MailToContext } from '../agents/mailto.js';
 import { IpAddrAgent, ON_BEAT_DUE_FRACTION, defaultLeaseSec, type VipPolicy } from '../agents/ipaddr.js';
 import { locateAgent } from '../agents/lookup.js';
@@ -7,6 +10,7 @@ import { OcfAgent } from '../agents/ocf.js';
 import { ScriptAgent, type ScriptObserver } from '../agents/script.js';
 import { SystemdAgent } from '../agents/systemd.js';
 import type { CompiledConfig, Resource, ResourceGroup } from '../config/types.js';
+import { IP_AGENTS } from '../config/haresources.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import type { AddressManager } from '../os/ip.js';
 import type { Logger } from '../obs/log.js';
@@ -66,7 +70,8 @@ function builtinMail(config: CompiledConfig): boolean {
 /** Whether a haresources resource runs a script (found by Heartbeat's lookup) rather than a built-in agent. */
 export function runsScript(config: CompiledConfig, r: Resource): boolean {
   if (r.type === 'MailTo' && builtinMail(config)) return false;
-  return !((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined);
+  if (r.dns !== undefined || r.bgp !== undefined) return false;
+  return !(IP_AGENTS.has(r.type) && r.ip !== undefined);
 }
 
 /** The environment Heartbeat gives resource scripts (HA_* from ha.cf, `env` lines as HA_N=V). */
@@ -101,6 +106,8 @@ export class ResourceManager {
   private readonly retired = new Map<string, GroupRunner>();
   private readonly agentsOf = new Map<GroupRunner, ResourceAgent[]>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** One per BIRD (include file and control socket) the bgp resources name. */
+  private readonly speakers = new Map<string, BirdSpeaker>();
   private lostHandler: (group: string, why: string) => void = () => undefined;
   policy: VipPolicy;
   private deps: ResourceManagerDeps;
@@ -108,6 +115,7 @@ export class ResourceManager {
   constructor(deps: ResourceManagerDeps) {
     this.deps = deps;
     this.policy = vipPolicy(deps.config);
+    this.refreshSpeakers();
     for (const g of deps.config.groups) this.runners.set(g.key, this.makeRunner(g));
   }
 
@@ -128,7 +136,12 @@ export class ResourceManager {
   /** The IP agents that may hold an address: those of current runners and of removed groups still stopping. */
   private ipAgentsOf(runners: Iterable<GroupRunner>): IpAddrAgent[] {
     const out: IpAddrAgent[] = [];
-    for (const r of runners) for (const a of this.agentsOf.get(r) ?? []) if (a instanceof IpAddrAgent) out.push(a);
+    for (const r of runners) {
+      for (const a of this.agentsOf.get(r) ?? []) {
+        if (a instanceof IpAddrAgent) out.push(a);
+        else if (a instanceof BgpAgent) out.push(a.address);
+      }
+    }
     return out;
   }
 
@@ -151,13 +164,15 @@ export class ResourceManager {
   ): void {
     this.deps = { ...this.deps, config };
     this.policy = vipPolicy(config);
+    this.refreshSpeakers();
     const byKey = new Map(config.groups.map((g) => [g.key, g]));
     for (const [runner, agents] of this.agentsOf) {
       if (!this.isLive(runner)) continue;
       for (const a of agents) {
-        if (a instanceof IpAddrAgent) a.setPolicy(this.policy);
+        if (a instanceof IpAddrAgent || a instanceof BgpAgent) a.setPolicy(this.policy);
         else if (a instanceof LazyScriptAgent) a.reconfigure(this.scriptOptions());
         else if (a instanceof LazyMailToAgent) a.reconfigure(this.mailContext(a.group));
+        else if (a instanceof DnsUpdateAgent) a.reconfigure(this.dnsContext());
       }
     }
     for (const k of groups.added) {
@@ -182,11 +197,72 @@ export class ResourceManager {
     return false;
   }
 
+  private speakerKey(include: string, socket: string): string {
+    return `${include}\0${socket}`;
+  }
+
+  /**
+   * Every BIRD's include file lists the VIPs of every group that names it, whoever holds them now. Written (and
+   * BIRD reconfigured) at start-up and on reload, so that a takeover finds it done; a BIRD not up yet is tried again
+   * by the first start or status.
+   */
+  private refreshSpeakers(): void {
+    const h = this.deps.config.hacf;
+    const routes = new Map<string, BirdRoute[]>();
+    for (const g of this.deps.config.groups) {
+      for (const r of g.resources) {
+        if (r.bgp === undefined) continue;
+        const key = this.speakerKey(r.bgp.include, r.bgp.socket);
+        if (!this.speakers.has(key)) {
+          this.speakers.set(
+            key,
+            new BirdSpeaker(r.bgp.include, r.bgp.socket, h.localNode, (level, text) => {
+              this.deps.logger.script(level, text);
+            }),
+          );
+        }
+        const list = routes.get(key) ?? [];
+        list.push({
+          vip: r.bgp.vip,
+          dev: r.bgp.dev,
+          med: bgpMedFor(r.bgp, h.localNode, g.node),
+          communities: r.bgp.communities,
+        });
+        routes.set(key, list);
+      }
+    }
+    for (const [key, s] of this.speakers) {
+      s.setRoutes(routes.get(key) ?? []);
+      if (!routes.has(key)) continue;
+      s.ensureConfigured().catch((e: unknown) => {
+        this.deps.logger.script('WARN', `bgp: ${errorMessage(e)}`);
+      });
+    }
+  }
+
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
+    if (r.dns !== undefined) return new DnsUpdateAgent(r.spec, r.dns, this.dnsContext());
+    if (r.bgp !== undefined) {
+      const speaker = this.speakers.get(this.speakerKey(r.bgp.include, r.bgp.socket));
+      if (speaker === undefined) throw new Error(`no BIRD speaker for ${r.spec}`);
+      return new BgpAgent(r.spec, r.bgp, {
+        addresses: this.deps.addresses,
+        policy: this.policy,
+        speaker,
+        med: bgpMedFor(r.bgp, this.deps.config.hacf.localNode, g.node),
+        log: (level, text) => {
+          this.deps.logger.script(level, text);
+        },
+        onLost: (_spec, why) => {
+          this.lostHandler(g.key, why);
+        },
+      });
+    }
     if (r.type === 'MailTo' && builtinMail(this.deps.config))
       return new LazyMailToAgent(r, g.key, this.mailContext(g.key));
-    if ((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined) {
-      return new IpAddrAgent(r.spec, r.type, r.ip, {
+    if (IP_AGENTS.has(r.type) && r.ip !== undefined) {
+      const kind = r.type === 'IPaddr' ? 'IPaddr' : r.type === 'IPv6addr' ? 'IPv6addr' : 'IPaddr2';
+      return new IpAddrAgent(r.spec, kind, r.ip, {
         addresses: this.deps.addresses,
         arp: this.deps.arp,
         policy: this.policy,
@@ -199,6 +275,16 @@ export class ResourceManager {
       });
     }
     return new LazyScriptAgent(r, this.scriptOptions());
+  }
+
+  private dnsContext(): DnsUpdateContext {
+    return {
+      node: this.deps.config.hacf.localNode,
+      configDir: this.deps.config.configDir,
+      log: (level, text) => {
+        this.deps.logger.script(level, text);
+      },
+    };
   }
 
   private mailContext(group: string): MailToContext {
@@ -289,7 +375,10 @@ export class ResourceManager {
   }
 
   private drop(r: GroupRunner): void {
-    for (const a of this.agentsOf.get(r) ?? []) if (a instanceof IpAddrAgent) a.dispose();
+    for (const a of this.agentsOf.get(r) ?? []) {
+      if (a instanceof IpAddrAgent) a.dispose();
+      else if (a instanceof BgpAgent) a.address.dispose();
+    }
     this.agentsOf.delete(r);
   }
 
@@ -341,6 +430,21 @@ export class ResourceManager {
     const runner = group === undefined ? undefined : (this.runners.get(group) ?? this.retired.get(group));
     for (const a of group === undefined ? this.ipAgents : runner === undefined ? [] : this.ipAgentsOf([runner]))
       a.reannounce();
+    // The peer held the group behind a partition and may have pointed the name at its own site: point it back
+    // (a compare-and-swap from whatever it serves now), in the group's queue so that a release comes after it.
+    if (group === undefined || runner === undefined) return;
+    const dns = (this.agentsOf.get(runner) ?? []).filter((a) => a instanceof DnsUpdateAgent);
+    if (dns.length === 0) return;
+    void this.serial(group, async () => {
+      for (const a of dns) {
+        this.deps.logger.script(
+          'info',
+          `dnsupdate: ${a.dns.name}: publishing this node's address again (the peer held ${group} too)`,
+        );
+        const r = await a.start();
+        if (!r.ok) this.deps.logger.script('ERROR', r.detail);
+      }
+    });
   }
 
   /** The daemon's heartbeat: held VIPs renew their leases and refresh ARP on it (VipPolicy.onBeat). */
@@ -358,13 +462,17 @@ export class ResourceManager {
   }
 
   /** The VIPs held here now, captured before dispose() forgets them (daemon/fatal.ts). */
-  heldVips(): { readonly address: string; readonly device: string }[] {
+  heldVips(): { readonly address: string; readonly device: string; readonly prefixLength?: number }[] {
     return this.ipAgents.flatMap((a) => a.heldAt() ?? []);
   }
 
   /** Removes one VIP directly (netlink), bypassing its agent: for the fatal-error path only. */
-  removeVip(v: { readonly address: string; readonly device: string }): Promise<boolean> {
-    return this.deps.addresses.remove(v.address, v.device);
+  removeVip(v: {
+    readonly address: string;
+    readonly device: string;
+    readonly prefixLength?: number;
+  }): Promise<boolean> {
+    return this.deps.addresses.remove(v.address, v.device, v.prefixLength);
   }
 }
 

@@ -1,10 +1,13 @@
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { keyFileOf } from '../agents/dnsupdate.js';
+import { parseTsigKeyFile } from '../agents/tsig.js';
 import { CLUSTER_GLUE_STONITH } from '../agents/stonith.js';
 import type { CompiledConfig } from '../config/types.js';
 import { type ConfigWarning, warning } from '../config/warnings.js';
 import { findResourceScript, readOptionalConfigFile, resourceScriptDirs } from '../os/config-files.js';
 import { TrustChecker, type TrustProblem } from '../os/file-trust.js';
-import { VigilError, type SourceLocation } from '../util/errors.js';
+import { VigilError, errorMessage, type SourceLocation } from '../util/errors.js';
 import { runsScript } from './resources.js';
 
 /**
@@ -80,6 +83,16 @@ export async function trustTargets(configDir: string, config: CompiledConfig | u
       out.push({ path: prog, why: `it is the health check ${c.id}, which Vigil runs as root`, location });
     }
   }
+  for (const { file, location } of dnsKeyFiles(configDir, config)) {
+    out.push({ path: resolve(file), why: 'it is a TSIG key file, which Vigil reads as root', location });
+  }
+  if (h.vigil.notifyProgram !== '') {
+    out.push({
+      path: h.vigil.notifyProgram,
+      why: 'it is the vigil_notify program, which Vigil runs as root on every transition',
+      location: h.origins.vigil_notify ?? { file: join(configDir, 'ha.cf') },
+    });
+  }
   const s = h.stonith;
   if (s !== undefined) {
     const at = { file: s.origin.file, line: s.origin.line };
@@ -104,6 +117,67 @@ export async function trustTargets(configDir: string, config: CompiledConfig | u
     }
   }
   return out;
+}
+
+/** The TSIG key file of every dnsupdate resource, once each, with the first haresources line that uses it. */
+export function dnsKeyFiles(configDir: string, config: CompiledConfig): { file: string; location: SourceLocation }[] {
+  const seen = new Map<string, SourceLocation>();
+  for (const g of config.groups) {
+    for (const r of g.resources) {
+      if (r.dns === undefined) continue;
+      const file = keyFileOf(r.dns, configDir);
+      if (!seen.has(file)) seen.set(file, { file: g.origin.file, line: g.origin.line });
+    }
+  }
+  return [...seen].map(([file, location]) => ({ file, location }));
+}
+
+/**
+ * A TSIG key is a secret, as authkeys is: it must exist, parse, and be readable by its owner only (Heartbeat's rule
+ * for authkeys, applied to the key that can rewrite the zone). Run as another user, a file it may not read is not
+ * judged further.
+ */
+async function checkKeyFiles(
+  configDir: string,
+  config: CompiledConfig,
+  euid: number,
+): Promise<{ problems: { text: string; location: SourceLocation }[] }> {
+  const problems: { text: string; location: SourceLocation }[] = [];
+  for (const { file, location } of dnsKeyFiles(configDir, config)) {
+    let mode: number;
+    try {
+      mode = (await stat(file)).mode & 0o777;
+    } catch (e) {
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+      problems.push({
+        text: missing
+          ? `TSIG key file ${file} is missing: create it with \`tsig-keygen -a hmac-sha256 <name> > ${file}; chmod 600 ${file}\` (the same key in the zone's primary)`
+          : `TSIG key file ${file} cannot be read: ${errorMessage(e)}`,
+        location,
+      });
+      continue;
+    }
+    if ((mode & 0o077) !== 0) {
+      problems.push({
+        text: `TSIG key file ${file} is readable by ${(mode & 0o070) !== 0 ? 'group' : ''}${(mode & 0o070) !== 0 && (mode & 0o007) !== 0 ? ' and ' : ''}${(mode & 0o007) !== 0 ? 'others' : ''} (mode ${mode.toString(8).padStart(4, '0')}): whoever reads it can point the name anywhere; fix with \`chmod 600 ${file}\``,
+        location,
+      });
+    }
+    let text: string | undefined;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if (euid === 0) problems.push({ text: `TSIG key file ${file} cannot be read: ${errorMessage(e)}`, location });
+    }
+    if (text !== undefined) {
+      try {
+        parseTsigKeyFile(text, file);
+      } catch (e) {
+        problems.push({ text: errorMessage(e), location });
+      }
+    }
+  }
+  return { problems };
 }
 
 export interface StrictModeReport {
@@ -147,6 +221,12 @@ export async function checkStrictModes(
   }
   const errors: VigilError[] = [];
   const warnings: ConfigWarning[] = [];
+  if (config !== undefined) {
+    for (const k of (await checkKeyFiles(configDir, config, euid)).problems) {
+      if (euid === 0) errors.push(new VigilError('VIGIL_ERR_DNS_KEY', k.text, k.location));
+      else warnings.push(warning('VIGIL_WARN_DNS_KEY', k.text, k.location, 'Vigil refuses this when run as root'));
+    }
+  }
   for (const { p, t } of best.values()) {
     if (euid === 0) {
       errors.push(new VigilError('VIGIL_ERR_CFG_PERMS', `${describe(p, t)}: fix with \`${p.fix}\``, t.location));

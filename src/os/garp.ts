@@ -2,23 +2,15 @@
  * Gratuitous ARP, sent by Vigil itself through an AF_PACKET socket (koffi), like Debian's send_arp: each round is a
  * pair of broadcast frames, an ARP request (target MAC 00:00:00:00:00:00) and an ARP reply (target MAC = our MAC),
  * both with sender IP = target IP = the VIP. Clients and switches take either. iputils `arping -U` is the fallback
- * when the packet socket cannot be used (no CAP_NET_RAW, no koffi).
+ * when the packet socket cannot be used (no CAP_NET_RAW, no koffi). An IPv6 address is announced the IPv6 way, with
+ * unsolicited Neighbour Advertisements (ndisc.ts), one per round: `announceAddress` picks by family.
  */
-import { setTimeout as delay } from 'node:timers/promises';
-import {
-  closeFd,
-  ARPHRD_ETHER,
-  ETH_P_ARP,
-  interfaceHw,
-  interfaceIndex,
-  openPacketSocket,
-  parseIPv4,
-  sendFrame,
-  SyscallError,
-  validateIfName,
-} from './libc.js';
+import { ETH_P_ARP, parseIPv4, SyscallError, validateIfName } from './libc.js';
+import { sendUnsolicitedNa } from './ndisc.js';
 import { runFailure, runProgram } from './spawn.js';
+import { ethernetInterface, sendRounds } from './link-frames.js';
 import { VigilError, errorMessage } from '../util/errors.js';
+import { addressFamily } from '../util/inet.js';
 
 export const BROADCAST_MAC = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const ETH_P_IP = 0x0800;
@@ -44,7 +36,8 @@ export interface GarpOptions {
 }
 
 export interface GarpResult {
-  readonly method: 'packet' | 'arping';
+  /** `ndisc`: unsolicited Neighbour Advertisements (IPv6), over the packet socket. */
+  readonly method: 'packet' | 'arping' | 'ndisc';
   /** Pairs sent in full (for arping: the count it was asked for, when it exited 0). */
   readonly pairsSent: number;
   /** Why the packet path was abandoned, when the fallback ran. */
@@ -106,40 +99,16 @@ function validate(opts: GarpOptions): { count: number; intervalMs: number } {
   return { count, intervalMs };
 }
 
-async function sendViaPacket(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
-  const ifindex = interfaceIndex(opts.device);
-  const hw = interfaceHw(opts.device);
-  if (ifindex === 0 || hw === undefined) {
-    throw new VigilError('VIGIL_ERR_NO_DEVICE', `gratuitous ARP: no such interface ${opts.device}`);
-  }
-  if (hw.type !== ARPHRD_ETHER) {
-    throw new VigilError(
-      'VIGIL_ERR_ARP_SEND',
-      `gratuitous ARP: ${opts.device} is not an Ethernet device (type ${hw.type})`,
-    );
-  }
-  const { request, reply } = buildGarpFrames(hw.address, opts.address);
-  // Protocol 0: this socket only sends, so the kernel queues no incoming frames on it.
-  const fd = openPacketSocket(0);
-  let sent = 0;
-  try {
-    for (let i = 0; i < count; i++) {
-      if (opts.signal?.aborted === true) break;
-      if (i > 0 && intervalMs > 0) {
-        try {
-          await delay(intervalMs, undefined, { signal: opts.signal });
-        } catch {
-          break; // aborted
-        }
-      }
-      sendFrame(fd, ifindex, request, ETH_P_ARP, BROADCAST_MAC);
-      sendFrame(fd, ifindex, reply, ETH_P_ARP, BROADCAST_MAC);
-      sent++;
-    }
-  } finally {
-    closeFd(fd);
-  }
-  return sent;
+function sendViaPacket(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
+  const { ifindex, mac } = ethernetInterface(opts.device, 'gratuitous ARP');
+  const { request, reply } = buildGarpFrames(mac, opts.address);
+  return sendRounds(
+    ifindex,
+    [request, reply].map((frame) => ({ frame, protocol: ETH_P_ARP, destination: BROADCAST_MAC })),
+    count,
+    intervalMs,
+    opts.signal,
+  );
 }
 
 async function sendViaArping(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
@@ -193,4 +162,20 @@ export async function sendGratuitousArp(opts: GarpOptions): Promise<GarpResult> 
     : { method: 'arping', pairsSent, fallbackReason: reason };
 }
 
-export const realArpAnnouncer: ArpAnnouncer = { announce: sendGratuitousArp };
+/**
+ * Announces an address on its link, whichever family: gratuitous ARP for IPv4, unsolicited Neighbour Advertisements
+ * (Override set) for IPv6, with the same count and spacing. The `arping` method is IPv4-only.
+ */
+export async function announceAddress(opts: GarpOptions): Promise<GarpResult> {
+  if (addressFamily(opts.address) !== 6) return sendGratuitousArp(opts);
+  const sent = await sendUnsolicitedNa({
+    device: opts.device,
+    address: opts.address,
+    ...(opts.count === undefined ? {} : { count: opts.count }),
+    ...(opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+  return { method: 'ndisc', pairsSent: sent };
+}
+
+export const realArpAnnouncer: ArpAnnouncer = { announce: announceAddress };

@@ -13,8 +13,10 @@
 import koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
 import { VigilError, type ErrorCode } from '../util/errors.js';
+import { formatIPv6, parseIPv6 } from '../util/inet.js';
 
 export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const AF_PACKET = 17;
 export const AF_NETLINK = 16;
 const NETLINK_ROUTE = 0;
@@ -42,7 +44,19 @@ export const IP_ADD_MEMBERSHIP = 35;
 /** IPTOS_LOWDELAY, what Heartbeat's ucast sets. */
 export const IPTOS_LOWDELAY = 0x10;
 
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_ICMPV6 = 58;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_JOIN_GROUP = 20;
+export const IPV6_V6ONLY = 26;
+/** ICMPv6 sockets: a 256-bit mask of the message types the kernel must NOT queue (level IPPROTO_ICMPV6). */
+export const ICMP6_FILTER = 1;
+
 export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
 
 const SIOCGIFFLAGS = 0x8913;
 const SIOCGIFADDR = 0x8915;
@@ -69,6 +83,7 @@ interface Libc {
   close: Fn<[number], number>;
   sendto: Fn<[number, Buffer, number, number, Buffer, number], number>;
   recv: Fn<[number, Buffer, number, number], number>;
+  recvfrom: Fn<[number, Buffer, number, number, Buffer, Buffer], number>;
   ifNametoindex: Fn<[string], number>;
   ifIndextoname: Fn<[number, Buffer], unknown>;
   ioctl: Fn<[number, number, string, Buffer], number>;
@@ -79,6 +94,26 @@ interface Libc {
   schedGetscheduler: Fn<[number], number>;
 }
 
+/** Each function's C prototype, as koffi parses it. */
+const PROTOTYPES: Readonly<Record<keyof Libc, string>> = {
+  setsockoptFprog: 'int setsockopt(int fd, int level, int name, const vigil_sock_fprog *val, uint32_t len)',
+  socket: 'int socket(int domain, int type, int protocol)',
+  setsockopt: 'int setsockopt(int fd, int level, int name, const void *val, uint32_t len)',
+  getsockopt: 'int getsockopt(int fd, int level, int name, void *val, void *len)',
+  bind: 'int bind(int fd, const void *addr, uint32_t len)',
+  close: 'int close(int fd)',
+  sendto: 'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)',
+  recv: 'intptr_t recv(int fd, void *buf, size_t len, int flags)',
+  recvfrom: 'intptr_t recvfrom(int fd, void *buf, size_t len, int flags, void *addr, void *alen)',
+  ifNametoindex: 'unsigned int if_nametoindex(const char *name)',
+  ifIndextoname: 'void *if_indextoname(unsigned int index, void *name)',
+  ioctl: 'int ioctl(int fd, unsigned long req, ...)',
+  strerror: 'const char *strerror(int errnum)',
+  schedSetscheduler: 'int sched_setscheduler(int pid, int policy, const void *param)',
+  schedGetscheduler: 'int sched_getscheduler(int pid)',
+  ioctl3: 'int ioctl(int fd, unsigned long req, void *arg)',
+};
+
 let cached: Libc | undefined;
 let loadError: VigilError | undefined;
 
@@ -88,31 +123,10 @@ function libc(): Libc {
   try {
     const lib = koffi.load('libc.so.6');
     koffi.struct('vigil_sock_fprog', { len: 'uint16_t', filter: 'void *' });
-    cached = {
-      setsockoptFprog: lib.func(
-        'int setsockopt(int fd, int level, int name, const vigil_sock_fprog *val, uint32_t len)',
-      ) as Libc['setsockoptFprog'],
-      socket: lib.func('int socket(int domain, int type, int protocol)') as Libc['socket'],
-      setsockopt: lib.func(
-        'int setsockopt(int fd, int level, int name, const void *val, uint32_t len)',
-      ) as Libc['setsockopt'],
-      getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *val, void *len)') as Libc['getsockopt'],
-      bind: lib.func('int bind(int fd, const void *addr, uint32_t len)') as Libc['bind'],
-      close: lib.func('int close(int fd)') as Libc['close'],
-      sendto: lib.func(
-        'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)',
-      ) as Libc['sendto'],
-      recv: lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)') as Libc['recv'],
-      ifNametoindex: lib.func('unsigned int if_nametoindex(const char *name)') as Libc['ifNametoindex'],
-      ifIndextoname: lib.func('void *if_indextoname(unsigned int index, void *name)') as Libc['ifIndextoname'],
-      ioctl: lib.func('int ioctl(int fd, unsigned long req, ...)') as Libc['ioctl'],
-      strerror: lib.func('const char *strerror(int errnum)') as Libc['strerror'],
-      schedSetscheduler: lib.func(
-        'int sched_setscheduler(int pid, int policy, const void *param)',
-      ) as Libc['schedSetscheduler'],
-      schedGetscheduler: lib.func('int sched_getscheduler(int pid)') as Libc['schedGetscheduler'],
-      ioctl3: lib.func('int ioctl(int fd, unsigned long req, void *arg)') as Libc['ioctl3'],
-    };
+    // koffi returns untyped functions: the prototypes above are what makes these signatures true.
+    cached = Object.fromEntries(
+      Object.entries(PROTOTYPES).map(([name, prototype]) => [name, lib.func(prototype)]),
+    ) as unknown as Libc;
     return cached;
   } catch (e) {
     loadError = new VigilError('VIGIL_ERR_FFI', `cannot load libc through koffi: ${String(e)}`, undefined, {
@@ -199,24 +213,29 @@ export function validateIfName(name: string): void {
   }
 }
 
-/** A non-blocking, close-on-exec IPv4 UDP socket. */
-export function openUdpSocket(): number {
+/** Every socket Vigil opens is non-blocking (the event loop polls it) and close-on-exec (resource scripts inherit none). */
+function openSocket(domain: number, type: number, protocol: number, label: string): number {
   return check(
-    libc().socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+    libc().socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
     'VIGIL_ERR_SOCKET',
     'socket',
-    'AF_INET, SOCK_DGRAM',
+    label,
   );
+}
+
+/** A non-blocking, close-on-exec IPv4 UDP socket. */
+export function openUdpSocket(): number {
+  return openSocket(AF_INET, SOCK_DGRAM, 0, 'AF_INET, SOCK_DGRAM');
+}
+
+/** A non-blocking, close-on-exec IPv6 UDP socket. */
+export function openUdp6Socket(): number {
+  return openSocket(AF_INET6, SOCK_DGRAM, 0, 'AF_INET6, SOCK_DGRAM');
 }
 
 /** A non-blocking raw AF_PACKET socket for one ethertype (frames are written whole, Ethernet header included). */
 export function openPacketSocket(ethertype: number): number {
-  return check(
-    libc().socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ethertype)),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    `AF_PACKET, SOCK_RAW, 0x${ethertype.toString(16)}`,
-  );
+  return openSocket(AF_PACKET, SOCK_RAW, htons(ethertype), `AF_PACKET, SOCK_RAW, 0x${ethertype.toString(16)}`);
 }
 
 function htons(n: number): number {
@@ -229,6 +248,11 @@ export function closeFd(fd: number): void {
 
 export function setIntOption(fd: number, level: number, name: number, value: number, label = `${level}/${name}`): void {
   check(libc().setsockopt(fd, level, name, intBuf(value), 4), 'VIGIL_ERR_SOCKET_OPTION', 'setsockopt', label);
+}
+
+/** A socket option whose value is a struct (ICMP6_FILTER...), given as its bytes. */
+export function setsockoptBuffer(fd: number, level: number, name: number, value: Buffer, label: string): void {
+  check(libc().setsockopt(fd, level, name, value, value.length), 'VIGIL_ERR_SOCKET_OPTION', 'setsockopt', label);
 }
 
 /** Reads an int-valued option back (also the byte-valued IP_MULTICAST_TTL/LOOP, which Linux returns as int). */
@@ -324,6 +348,75 @@ function sockaddrIn(address: string, port: number): Buffer {
   return sa;
 }
 
+/** struct sockaddr_in6 (28 bytes): family, port, flowinfo 0, address, scope id (an ifindex for link-local scope). */
+export function sockaddrIn6(address: string, port: number, scopeId = 0): Buffer {
+  const b = parseIPv6(address);
+  if (b === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv6 address: ${address}`);
+  const sa = Buffer.alloc(28);
+  sa.writeUInt16LE(AF_INET6, 0);
+  sa.writeUInt16BE(port, 2);
+  Buffer.from(b).copy(sa, 8);
+  sa.writeUInt32LE(scopeId >>> 0, 24);
+  return sa;
+}
+
+export function bindIPv6(fd: number, address: string, port: number, scopeId = 0): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new VigilError('VIGIL_ERR_SOCKET_BIND', `bind: bad port ${port}`);
+  }
+  check(
+    libc().bind(fd, sockaddrIn6(address, port, scopeId), 28),
+    'VIGIL_ERR_SOCKET_BIND',
+    'bind',
+    `[${address}]:${port}${scopeId === 0 ? '' : ` scope ${scopeId}`}`,
+  );
+}
+
+/** IPV6_JOIN_GROUP with a struct ipv6_mreq: joins `group` on the interface `ifindex`. */
+export function joinGroup6(fd: number, group: string, ifindex: number): void {
+  const b = parseIPv6(group);
+  if (b === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv6 group: ${group}`);
+  const mreq = Buffer.alloc(20);
+  Buffer.from(b).copy(mreq, 0);
+  mreq.writeUInt32LE(ifindex >>> 0, 16);
+  setsockoptBuffer(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, `IPV6_JOIN_GROUP, ${group} on ifindex ${ifindex}`);
+}
+
+/** A non-blocking raw IPv6 socket for one protocol (needs CAP_NET_RAW). For ICMPv6 the kernel fills the checksum. */
+export function openRawIPv6Socket(protocol: number): number {
+  return openSocket(AF_INET6, SOCK_RAW, protocol, `AF_INET6, SOCK_RAW, ${protocol}`);
+}
+
+/** One datagram to an IPv6 address (port 0 for raw sockets); the bytes sent, or a SyscallError. */
+export function sendToIPv6(fd: number, bytes: Uint8Array, address: string, port = 0, scopeId = 0): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return check(
+    libc().sendto(fd, buf, buf.length, 0, sockaddrIn6(address, port, scopeId), 28),
+    'VIGIL_ERR_SOCKET_SEND',
+    'sendto',
+    address,
+  );
+}
+
+/**
+ * One queued datagram of a non-blocking socket into `buf` with its source: length and address (IPv4 or IPv6 text),
+ * or undefined when none is queued. Raw ICMPv6 sockets deliver no IPv6 header: the source is only known this way.
+ */
+export function recvFromNow(fd: number, buf: Buffer): { length: number; address: string } | undefined {
+  const sa = Buffer.alloc(28);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(28, 0);
+  const n = libc().recvfrom(fd, buf, buf.length, 0, sa, len);
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errno === osConstants.errno.EAGAIN) return undefined;
+    throw new SyscallError('VIGIL_ERR_SOCKET', 'recvfrom', `fd ${fd}`, errno);
+  }
+  const family = sa.readUInt16LE(0);
+  const address = family === AF_INET6 ? formatIPv6(sa, 8) : family === AF_INET ? formatIPv4(sa, 4) : '';
+  return { length: n, address };
+}
+
 export function bindIPv4(fd: number, address: string, port: number): void {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new VigilError('VIGIL_ERR_SOCKET_BIND', `bind: bad port ${port}`);
@@ -333,12 +426,7 @@ export function bindIPv4(fd: number, address: string, port: number): void {
 
 /** A non-blocking raw IPv4 socket for one protocol (needs CAP_NET_RAW); the kernel builds the IP header. */
 export function openRawIPv4Socket(protocol: number): number {
-  return check(
-    libc().socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    `AF_INET, SOCK_RAW, ${protocol}`,
-  );
+  return openSocket(AF_INET, SOCK_RAW, protocol, `AF_INET, SOCK_RAW, ${protocol}`);
 }
 
 export const SOL_RAW = 255;
@@ -395,12 +483,7 @@ export function addMembership(fd: number, group: string, ifindex: number, ifaddr
   ipv4Bytes(group, 'multicast group').copy(mreqn, 0);
   ipv4Bytes(ifaddr, 'interface address').copy(mreqn, 4);
   mreqn.writeInt32LE(ifindex, 8);
-  check(
-    libc().setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, 12),
-    'VIGIL_ERR_SOCKET_OPTION',
-    'setsockopt',
-    `IP_ADD_MEMBERSHIP, ${group} on ifindex ${ifindex}`,
-  );
+  setsockoptBuffer(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, `IP_ADD_MEMBERSHIP, ${group} on ifindex ${ifindex}`);
 }
 
 /** IP_MULTICAST_IF with a struct ip_mreqn (the address is what getsockopt reads back; the index is what routes). */
@@ -408,12 +491,7 @@ export function setMulticastInterface(fd: number, ifaddr: string, ifindex: numbe
   const mreqn = Buffer.alloc(12);
   ipv4Bytes(ifaddr, 'interface address').copy(mreqn, 4);
   mreqn.writeInt32LE(ifindex, 8);
-  check(
-    libc().setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, 12),
-    'VIGIL_ERR_SOCKET_OPTION',
-    'setsockopt',
-    `IP_MULTICAST_IF, ${ifaddr} ifindex ${ifindex}`,
-  );
+  setsockoptBuffer(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, `IP_MULTICAST_IF, ${ifaddr} ifindex ${ifindex}`);
 }
 
 export function getMulticastInterface(fd: number): string {
@@ -619,12 +697,7 @@ export async function netlinkRecvAsync(fd: number, maxBytes = 65536): Promise<Bu
 
 /** A non-blocking NETLINK_ROUTE socket (address queries and lifetime changes without spawning `ip`). */
 export function openRtnetlinkSocket(): number {
-  return check(
-    libc().socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    'AF_NETLINK, NETLINK_ROUTE',
-  );
+  return openSocket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, 'AF_NETLINK, NETLINK_ROUTE');
 }
 
 /** Sends one netlink message to the kernel. */
@@ -655,12 +728,7 @@ const SUN_PATH_MAX = 108;
 
 /** A non-blocking AF_UNIX datagram socket (sd_notify, syslog's /dev/log): Node's dgram has no Unix datagrams. */
 export function openUnixDatagramSocket(): number {
-  return check(
-    libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
-    'VIGIL_ERR_SOCKET',
-    'socket',
-    'AF_UNIX/SOCK_DGRAM',
-  );
+  return openSocket(AF_UNIX, SOCK_DGRAM, 0, 'AF_UNIX/SOCK_DGRAM');
 }
 
 /**

@@ -6,12 +6,11 @@ import {
   setIntOption,
   SO_BROADCAST,
   SO_DONTROUTE,
-  SO_REUSEADDR,
   SOL_SOCKET,
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
-import type { PacketInfo } from './medium.js';
+import type { PacketInfo, MediumSpecOf } from './medium.js';
 import { closeQuietly, socketWith, UdpMedium, type OpenedFds, type UdpMediumOptions } from './udp-medium.js';
 
 /**
@@ -32,11 +31,7 @@ export function broadcastAddressOf(info: InterfaceIPv4): string | undefined {
   return formatIPv4(b);
 }
 
-export interface BcastSpec {
-  readonly kind: 'bcast';
-  readonly dev: string;
-  readonly port: number;
-}
+export type BcastSpec = MediumSpecOf<'bcast'>;
 
 /**
  * `bcast dev`: sends to the interface's broadcast address (the one the kernel reports, as Heartbeat's SIOCGIFBRDADDR)
@@ -74,8 +69,7 @@ export class BcastMedium extends UdpMedium {
     let recvFd: number | undefined;
     try {
       recvFd = socketWith((fd) => {
-        setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-        bindToDevice(fd, this.name);
+        this.shareOnDevice(fd, false);
         bindIPv4(fd, '0.0.0.0', this.port);
       });
     } catch (e) {

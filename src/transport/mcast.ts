@@ -8,22 +8,13 @@ import {
   parseIPv4,
   setIntOption,
   setMulticastInterface,
-  SO_REUSEADDR,
-  SOL_SOCKET,
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
-import type { PacketInfo } from './medium.js';
+import type { PacketInfo, MediumSpecOf } from './medium.js';
 import { closeQuietly, socketWith, UdpMedium, type OpenedFds, type UdpMediumOptions } from './udp-medium.js';
 
-export interface McastSpec {
-  readonly kind: 'mcast';
-  readonly dev: string;
-  readonly group: string;
-  readonly port: number;
-  readonly ttl: number;
-  readonly loop: boolean;
-}
+export type McastSpec = MediumSpecOf<'mcast'>;
 
 /**
  * `mcast dev group port ttl loop`: the send socket is bound to the device with IP_MULTICAST_IF (address and index of
@@ -68,8 +59,7 @@ export class McastMedium extends UdpMedium {
     let recvFd: number | undefined;
     try {
       recvFd = socketWith((fd) => {
-        setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-        bindToDevice(fd, this.name);
+        this.shareOnDevice(fd, false);
         bindIPv4(fd, this.group, this.port);
         addMembership(fd, this.group, ifindex, ifaddr);
       });

@@ -3,9 +3,13 @@
  * carrying opaque datagrams. Parsing, authentication, dedupe across media and link liveness belong to the layers
  * above; a medium only moves bytes and says which link (device) they came in on.
  */
+import type { MediumConfig } from '../config/types.js';
 import type { VigilError } from '../util/errors.js';
 
-export type MediumKind = 'bcast' | 'ucast' | 'mcast';
+export type MediumKind = MediumConfig['kind'];
+
+/** What a medium is built from: its ha.cf line as the config layer read it, without where it was read. */
+export type MediumSpecOf<K extends MediumKind> = Omit<Extract<MediumConfig, { readonly kind: K }>, 'origin'>;
 
 /** Where a datagram came from. */
 export interface PacketInfo {
@@ -88,3 +92,18 @@ export interface Medium {
 
 /** The largest UDP payload IPv4 can carry. */
 export const MAX_UDP_PAYLOAD = 65507;
+
+/** Every counter at zero: what a medium starts with. */
+export function newMediumStats(): MediumStats {
+  return {
+    packetsSent: 0,
+    bytesSent: 0,
+    sendErrors: 0,
+    sendDropped: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    receiveErrors: 0,
+    reopens: 0,
+    handlerErrors: 0,
+  };
+}

@@ -1,27 +1,18 @@
 import { networkInterfaces } from 'node:os';
 import {
   bindIPv4,
-  bindToDevice,
   IP_TOS,
   IPPROTO_IP,
   IPTOS_LOWDELAY,
   parseIPv4,
   setIntOption,
-  SO_REUSEADDR,
-  SO_REUSEPORT,
-  SOL_SOCKET,
   type InterfaceIPv4,
 } from '../os/libc.js';
 import { VigilError } from '../util/errors.js';
-import type { PacketInfo } from './medium.js';
+import type { PacketInfo, MediumSpecOf } from './medium.js';
 import { closeQuietly, socketWith, UdpMedium, type OpenedFds, type UdpMediumOptions } from './udp-medium.js';
 
-export interface UcastSpec {
-  readonly kind: 'ucast';
-  readonly dev: string;
-  readonly peer: string;
-  readonly port: number;
-}
+export type UcastSpec = MediumSpecOf<'ucast'>;
 
 /** Every IPv4 address configured on this host (in this network namespace), any interface. */
 export function localIPv4Addresses(): Set<string> {
@@ -71,16 +62,12 @@ export class UcastMedium extends UdpMedium {
   protected openFds(_ifindex: number, info: InterfaceIPv4): OpenedFds {
     const sendFd = socketWith((fd) => {
       setIntOption(fd, IPPROTO_IP, IP_TOS, IPTOS_LOWDELAY, 'IP_TOS');
-      setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-      setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, 'SO_REUSEPORT');
-      bindToDevice(fd, this.name);
+      this.shareOnDevice(fd, true);
     });
     let recvFd: number | undefined;
     try {
       recvFd = socketWith((fd) => {
-        setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
-        setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, 'SO_REUSEPORT');
-        bindToDevice(fd, this.name);
+        this.shareOnDevice(fd, true);
         bindIPv4(fd, '0.0.0.0', this.port);
       });
     } catch (e) {

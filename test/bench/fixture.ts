@@ -19,7 +19,7 @@ export function record(
         : impl === 'heartbeat'
           ? { keepaliveMs: 50, deadtimeMs: 250 }
           : { keepaliveMs: 20, deadtimeMs: 100 };
-  const t: Trial = { impl, profile, scenario, trial, ...timing };
+  const t: Trial = { impl, profile, scenario, trial, family: extra.family ?? 'v4', ...timing };
   const { status, startedAt, ms, ...rest } = extra;
   return {
     ...emptyResult(t, ''),
@@ -148,4 +148,17 @@ export function soakFixture(): SoakRecord[] {
       bench: meta('keepalived'),
     },
   ];
+}
+
+/** What buildReport is given in the report tests: the fixtures above under the usual file names. */
+export function reportInput() {
+  return {
+    records: fixture(),
+    soak: soakFixture(),
+    resultFiles: ['bench/results/bench.jsonl'],
+    soakFile: 'bench/results/soak.jsonl',
+    svgPath: 'bench/outage.svg',
+    mdPath: 'bench/RESULTS.md',
+    generatedAt: '2026-11-26T22:00:00.000Z',
+  };
 }

@@ -9,7 +9,7 @@ import {
 } from '../../bench/lib/hostile-report.js';
 import { buildReport } from '../../bench/lib/report.js';
 import { countLog } from '../../lab/hostile.js';
-import { fixture, soakFixture } from './fixture.js';
+import { reportInput } from './fixture.js';
 
 function run(impl: 'vigil' | 'heartbeat', pass: boolean): HostileRecord {
   const node = (host: string) => ({
@@ -141,15 +141,7 @@ test('hostile results and costs parse from JSON lines, skipping what is not thei
 });
 
 test('the report carries the section only when there is something to show', () => {
-  const base = {
-    records: fixture(),
-    soak: soakFixture(),
-    resultFiles: ['bench/results/bench.jsonl'],
-    soakFile: 'bench/results/soak.jsonl',
-    svgPath: 'bench/outage.svg',
-    mdPath: 'bench/RESULTS.md',
-    generatedAt: '2026-11-26T22:00:00.000Z',
-  };
+  const base = reportInput();
   assert.doesNotMatch(buildReport(base), /## Hostile network/);
   const md = buildReport({ ...base, hostile: [run('vigil', true)] });
   assert.match(md, /## Hostile network[\s\S]*## Exact commands/);

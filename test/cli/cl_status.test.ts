@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ControlRequest, StatusSnapshot } from '../../src/control/protocol.js';
+import type { ControlRequest } from '../../src/control/protocol.js';
+import { statusSnapshot } from '../helpers/status-snapshot.js';
 import { ControlServer } from '../../src/control/server.js';
 
 const cliDir = fileURLToPath(new URL('../../src/cli/', import.meta.url));
@@ -23,16 +24,8 @@ function run(tool: string, args: string[], socket: string): Promise<{ code: numb
   });
 }
 
-const snapshot: StatusSnapshot = {
-  protocol: 1,
-  version: '0.1.0',
-  node: 'linux1',
-  pid: 1,
-  startedAt: 0,
+const snapshot = statusSnapshot({
   generation: 7,
-  autoFailback: 'on',
-  rscstatus: 'all',
-  fencing: [],
   nodes: [
     {
       name: 'linux1',
@@ -59,12 +52,10 @@ const snapshot: StatusSnapshot = {
       clients: {},
     },
   ],
-  groups: [],
-  transitions: [],
   parameters: { keepalive: '1', deadtime: '10' },
   // ha.cf: node linux1, node linux2, ping 192.168.1.1 → Heartbeat lists them the other way round.
   listOrder: ['192.168.1.1', 'linux2', 'linux1'],
-};
+});
 
 test('cl_status against a daemon: output and exit codes of Heartbeat 3.0.6', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-cls-'));

@@ -1,19 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderStatus } from '../../src/cli/status-view.js';
-import type { StatusSnapshot } from '../../src/control/protocol.js';
+import { statusSnapshot } from '../helpers/status-snapshot.js';
 
 test('vigil status shows each node with its links and each group with holder and since when', () => {
   const now = Date.UTC(2026, 10, 26, 12, 0, 0);
-  const snap: StatusSnapshot = {
-    protocol: 1,
-    version: '0.1.0',
-    node: 'linux1',
+  const snap = statusSnapshot({
     pid: 42,
     startedAt: now - 3_723_000,
     generation: 9,
-    autoFailback: 'on',
-    rscstatus: 'all',
     nodes: [
       {
         name: 'linux1',
@@ -48,9 +43,7 @@ test('vigil status shows each node with its links and each group with holder and
       },
     ],
     transitions: [{ at: now - 65_000, text: 'Taking over resource group 192.168.1.50' }],
-    fencing: [],
-    parameters: {},
-  };
+  });
   const out = renderStatus(snap, now);
   assert.match(out, /^vigil OK \[pid 42\] is running on linux1 \[linux1\]\.\.\. .*generation 9, up 1h02m/);
   assert.match(out, /linux2 +normal +dead +eth1 dead +last heard 12s ago/);
@@ -64,16 +57,12 @@ test('vigil status shows each node with its links and each group with holder and
 
 test('vigil status shows health checks, a ruling against this node and a STONITH wait', () => {
   const now = Date.UTC(2026, 10, 26, 12, 0, 0);
-  const snap: StatusSnapshot = {
-    protocol: 1,
-    version: '0.1.0',
-    node: 'linux1',
+  const snap = statusSnapshot({
     pid: 42,
     startedAt: now - 60_000,
     generation: 9,
     autoFailback: 'off',
     rscstatus: 'none',
-    nodes: [],
     groups: [
       {
         key: '10.0.0.50',
@@ -99,10 +88,8 @@ test('vigil status shows health checks, a ruling against this node and a STONITH
         ],
       },
     ],
-    transitions: [],
     fencing: [{ node: 'linux3', device: 'Meatware STONITH device', awaitingOperator: true }],
-    parameters: {},
-  };
+  });
   const out = renderStatus(snap, now);
   assert.match(out, /failures 2 \(last: health check web: exit code 2: connection refused\)/);
   assert.match(

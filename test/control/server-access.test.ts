@@ -11,29 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { ControlRequest, StatusSnapshot } from '../../src/control/protocol.js';
+import type { ControlRequest } from '../../src/control/protocol.js';
 import { ControlServer } from '../../src/control/server.js';
+import { statusSnapshot } from '../helpers/status-snapshot.js';
 import { controlAccess } from '../../src/daemon/control-access.js';
 
 const run = promisify(execFile);
 const cliDir = fileURLToPath(new URL('../../src/cli/', import.meta.url));
 const NOBODY = 65534;
 
-const snapshot: StatusSnapshot = {
-  protocol: 1,
-  version: '0.1.0',
-  node: 'linux1',
-  pid: 1,
-  startedAt: 0,
-  generation: 1,
-  autoFailback: 'on',
-  rscstatus: 'all',
-  fencing: [],
+const snapshot = statusSnapshot({
   nodes: [{ name: 'linux1', type: 'normal', status: 'active', links: [], lastHeard: 0, clients: {} }],
-  groups: [],
-  transitions: [],
-  parameters: {},
-};
+});
 
 interface Result {
   code: number;

@@ -17,18 +17,7 @@ import { test } from 'node:test';
 import { mustRun, nowMs, sleep, waitFor } from '../../lab/exec.js';
 import { cleanup, IFACE, Lab, VIP } from '../../lab/topology.js';
 import { leftovers, needRoot } from './helpers.js';
-import {
-  killAll,
-  logOf,
-  logShows,
-  logTails,
-  missing,
-  startVigil,
-  vigil,
-  vipHolders,
-  vrtPrefix,
-  writeCluster,
-} from './rsc-lab.js';
+import * as rsc from './rsc-lab.js';
 
 const DRBDDISK = '/etc/ha.d/resource.d/drbddisk';
 
@@ -70,7 +59,7 @@ function watchVip(lab: Lab): { stop: () => Promise<string[]> } {
   const doubles: string[] = [];
   const loop = (async () => {
     while (!stopped) {
-      const h = await vipHolders(lab);
+      const h = await rsc.vipHolders(lab);
       if (h.length > 1) doubles.push(`${new Date().toISOString()} ${h.join(',')}`);
       await sleep(100);
     }
@@ -86,26 +75,29 @@ function watchVip(lab: Lab): { stop: () => Promise<string[]> } {
 
 test('drbddisk::r0 with the real drbdadm and no DRBD kernel module: the start fails, the group is given up cleanly and logged with the script output', async (t) => {
   if (!needRoot(t)) return;
-  const absent = await missing([DRBDDISK, '/sbin/drbdadm']);
+  const absent = await rsc.missing([DRBDDISK, '/sbin/drbdadm']);
   if (absent !== undefined) {
     t.skip(`needs ${absent} (Debian package drbd-utils)`);
     return;
   }
-  const prefix = vrtPrefix('d');
+  const prefix = rsc.vrtPrefix('d');
   let lab: Lab | undefined;
   let watch: { stop: () => Promise<string[]> } | undefined;
   try {
     lab = await Lab.up({ prefix, nodes: 2 });
     await privateDrbdFiles(lab);
-    await writeCluster(lab, { haresources: `linux1 IPaddr::${VIP}/24/${IFACE} drbddisk::r0\n`, autoFailback: true });
+    await rsc.writeCluster(lab, {
+      haresources: `linux1 IPaddr::${VIP}/24/${IFACE} drbddisk::r0\n`,
+      autoFailback: true,
+    });
     watch = watchVip(lab);
     const t0 = nowMs();
-    await Promise.all([startVigil(lab, 'linux1'), startVigil(lab, 'linux2')]);
+    await Promise.all([rsc.startVigil(lab, 'linux1'), rsc.startVigil(lab, 'linux2')]);
 
     // linux1 starts the group left to right: the VIP, then drbddisk, whose `drbdadm primary r0` cannot work here.
-    await logShows(lab, 'linux1', /Running \/etc\/ha\.d\/+resource\.d\/drbddisk r0 start/, 60_000);
-    await logShows(lab, 'linux1', /Giving up resources due to failure of drbddisk::r0/, 60_000);
-    const log1 = await logOf(lab, 'linux1');
+    await rsc.logShows(lab, 'linux1', /Running \/etc\/ha\.d\/+resource\.d\/drbddisk r0 start/, 60_000);
+    await rsc.logShows(lab, 'linux1', /Giving up resources due to failure of drbddisk::r0/, 60_000);
+    const log1 = await rsc.logOf(lab, 'linux1');
     assert.match(log1, /ERROR: Return code 1 from \/etc\/ha\.d\/+resource\.d\/drbddisk/, log1);
     // What drbdadm said is in the main log, next to the failure (Heartbeat keeps it in the debug log only).
     assert.match(
@@ -114,31 +106,35 @@ test('drbddisk::r0 with the real drbdadm and no DRBD kernel module: the start fa
       log1,
     );
     // The group was released again, right to left: drbddisk stop, then the VIP.
-    await logShows(lab, 'linux1', /Running \/etc\/ha\.d\/+resource\.d\/drbddisk r0 stop/, 30_000);
+    await rsc.logShows(lab, 'linux1', /Running \/etc\/ha\.d\/+resource\.d\/drbddisk r0 stop/, 30_000);
     await waitFor('the VIP gone from linux1 after the failed start', 30_000, async () =>
-      (await vipHolders(lab!)).includes('linux1') ? undefined : true,
+      (await rsc.vipHolders(lab!)).includes('linux1') ? undefined : true,
     );
     t.diagnostic(`linux1 gave the group up ${Math.round(nowMs() - t0)} ms after start-up`);
 
     // Heartbeat's answer to a failed start is to go standby 30 s later, so the peer tries: linux2 fails the same
     // way and gives up too. The cluster ends with nobody holding the VIP, both daemons alive, no reboot.
-    await logShows(lab, 'linux2', /Giving up resources due to failure of drbddisk::r0/, 90_000);
+    await rsc.logShows(lab, 'linux2', /Giving up resources due to failure of drbddisk::r0/, 90_000);
     await waitFor('the VIP gone from linux2 after its failed start', 30_000, async () =>
-      (await vipHolders(lab!)).length === 0 ? true : undefined,
+      (await rsc.vipHolders(lab!)).length === 0 ? true : undefined,
     );
     const doubles = await watch.stop();
     watch = undefined;
-    assert.deepEqual(doubles, [], `the VIP was on both nodes${await logTails(lab)}`);
+    assert.deepEqual(doubles, [], `the VIP was on both nodes${await rsc.logTails(lab)}`);
     for (const n of lab.nodes) {
-      assert.ok((await vigil.daemonPids(lab, n)).length > 0, `Vigil still runs on ${n}`);
-      assert.doesNotMatch(await logOf(lab, n), /Reboot required|not LSB-compliant/, `${n}${await logTails(lab)}`);
+      assert.ok((await rsc.vigil.daemonPids(lab, n)).length > 0, `Vigil still runs on ${n}`);
+      assert.doesNotMatch(
+        await rsc.logOf(lab, n),
+        /Reboot required|not LSB-compliant/,
+        `${n}${await rsc.logTails(lab)}`,
+      );
     }
     // status of an r0 that is not Primary reads "stopped (Unconfigured)": not running.
     const st = await lab.exec('linux1', DRBDDISK, ['r0', 'status']);
     assert.equal(st.stdout.trim(), 'stopped (Unconfigured)');
   } finally {
     await watch?.stop();
-    if (lab !== undefined) await killAll(lab);
+    if (lab !== undefined) await rsc.killAll(lab);
     await cleanup(prefix);
   }
   assert.deepEqual(await leftovers(prefix), []);
@@ -177,12 +173,12 @@ async function calls(lab: Lab, host: string): Promise<string[]> {
 
 test('drbddisk::r0 calling convention: Vigil runs the real script with `r0 start|stop|status` and Heartbeat`s environment, and reads its status text', async (t) => {
   if (!needRoot(t)) return;
-  const absent = await missing([DRBDDISK]);
+  const absent = await rsc.missing([DRBDDISK]);
   if (absent !== undefined) {
     t.skip(`needs ${absent} (Debian package drbd-utils)`);
     return;
   }
-  const prefix = vrtPrefix('c');
+  const prefix = rsc.vrtPrefix('c');
   let lab: Lab | undefined;
   try {
     lab = await Lab.up({ prefix, nodes: 2 });
@@ -191,12 +187,15 @@ test('drbddisk::r0 calling convention: Vigil runs the real script with `r0 start
       await writeFile(lab.hostPath(n, '/run/vrt-drbdadm'), recorder(n), { mode: 0o755 });
     }
     await privateDrbdFiles(lab, () => 'DRBDADM=/run/vrt-drbdadm\n');
-    await writeCluster(lab, { haresources: `linux1 IPaddr::${VIP}/24/${IFACE} drbddisk::r0\n`, autoFailback: false });
-    await Promise.all([startVigil(lab, 'linux1'), startVigil(lab, 'linux2')]);
+    await rsc.writeCluster(lab, {
+      haresources: `linux1 IPaddr::${VIP}/24/${IFACE} drbddisk::r0\n`,
+      autoFailback: false,
+    });
+    await Promise.all([rsc.startVigil(lab, 'linux1'), rsc.startVigil(lab, 'linux2')]);
     await waitFor('r0 Primary on linux1', 60_000, async () =>
       (await role(lab!, 'linux1')) === 'Primary' ? true : undefined,
     );
-    await logShows(lab, 'linux1', /Running \/etc\/ha\.d\/+resource\.d\/drbddisk r0 start/, 10_000);
+    await rsc.logShows(lab, 'linux1', /Running \/etc\/ha\.d\/+resource\.d\/drbddisk r0 start/, 10_000);
     assert.equal(await role(lab, 'linux2'), 'Secondary');
 
     // The calls drbddisk made for Vigil: `role r0` for Vigil's status check, then `primary r0` for start.
@@ -222,16 +221,16 @@ test('drbddisk::r0 calling convention: Vigil runs the real script with `r0 start
     assert.equal((await lab.exec('linux2', DRBDDISK, ['r0', 'status'])).stdout.trim(), 'stopped (Secondary)');
 
     // Graceful stop of linux1: drbddisk stop (`secondary r0`) on linux1 before linux2 promotes.
-    await vigil.stop(lab, 'linux1');
+    await rsc.vigil.stop(lab, 'linux1');
     await waitFor('r0 Primary on linux2', 30_000, async () =>
       (await role(lab!, 'linux2')) === 'Primary' ? true : undefined,
     );
     assert.equal(await role(lab, 'linux1'), 'Secondary');
     assert.ok((await calls(lab, 'linux1')).some((l) => l.startsWith('args=secondary r0|')));
-    const h = await vipHolders(lab);
-    assert.deepEqual(h, ['linux2'], await logTails(lab));
+    const h = await rsc.vipHolders(lab);
+    assert.deepEqual(h, ['linux2'], await rsc.logTails(lab));
     for (const n of lab.nodes)
-      assert.doesNotMatch(await logOf(lab, n), /ERROR|CRIT/, `${n} logged an error${await logTails(lab)}`);
+      assert.doesNotMatch(await rsc.logOf(lab, n), /ERROR|CRIT/, `${n} logged an error${await rsc.logTails(lab)}`);
     for (const n of lab.nodes)
       assert.deepEqual(
         (await calls(lab, n)).filter((l) => !/^args=(role|primary|secondary|sh-dev) r0\|/.test(l)),
@@ -239,7 +238,7 @@ test('drbddisk::r0 calling convention: Vigil runs the real script with `r0 start
         `${n}: drbddisk called drbdadm only for r0`,
       );
   } finally {
-    if (lab !== undefined) await killAll(lab);
+    if (lab !== undefined) await rsc.killAll(lab);
     await cleanup(prefix);
   }
   assert.deepEqual(await leftovers(prefix), []);

@@ -1,5 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
+import type { Driver } from '../../lab/drivers/types.js';
+import { runCmd, sleep, waitFor } from '../../lab/exec.js';
+import { IFACE, type Lab } from '../../lab/topology.js';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -48,4 +51,32 @@ export async function labProcesses(prefix: string): Promise<number[]> {
     if (mounts.includes(needle)) found.push(Number(p));
   }
   return found;
+}
+
+/** SIGKILL every daemon, and remove the VIP (`address/prefix`) wherever it was left: the next case starts clean. */
+export async function killDaemons(lab: Lab, drivers: Record<string, Driver>, vip: string): Promise<void> {
+  for (const [host, d] of Object.entries(drivers)) {
+    // Killed again on every look: a Heartbeat master forks children (its resource manager among them) that can
+    // appear after the first list was taken, and those outlive it.
+    await waitFor(`${d.impl} gone on ${host}`, 10_000, async () => {
+      const pids = await d.daemonPids(lab, host);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      return pids.length === 0 ? true : undefined;
+    });
+  }
+  // Resource scripts a SIGKILLed Heartbeat left running finish on their own; give them a moment before cleaning up.
+  await sleep(300);
+  for (const n of lab.nodes) {
+    await runCmd('ip', ['-n', lab.netns(n), 'addr', 'del', vip, 'dev', IFACE]);
+    // A SIGKILLed daemon leaves its pid file; when the busy machine reuses that PID, the next start refuses with
+    // `already running` (a reboot would have emptied /run).
+    await rm(lab.hostPath(n, '/run/heartbeat.pid'), { force: true });
+    await rm(lab.hostPath(n, '/run/vigil.pid'), { force: true });
+  }
 }

@@ -86,6 +86,8 @@ test('the mix: every class in its share, every packet sendable, bombs within the
     mix: DEFAULT_MIX,
     cycles: 3,
     maxBombBytes: 8 << 20,
+    // Fixed: two calls a second apart would otherwise stamp the forged status messages differently.
+    tsSeconds: 1_800_000_000,
   };
   const mix = buildMix(input);
   assert.equal(mix.length, 300);

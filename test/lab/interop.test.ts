@@ -18,7 +18,7 @@ import { nowMs, runCmd, sleep, spawnCmd, waitFor } from '../../lab/exec.js';
 import * as faults from '../../lab/faults.js';
 import { cleanup, IFACE, Lab, VIP } from '../../lab/topology.js';
 import { decodePacket, getString } from '../../src/wire/index.js';
-import { leftovers, needRoot, uniquePrefix } from './helpers.js';
+import { killDaemons, leftovers, needRoot, uniquePrefix } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CL_STATUS_JS = `${REPO}dist/src/cli/cl_status.js`;
@@ -93,31 +93,6 @@ async function logShows(lab: Lab, host: string, re: RegExp, timeoutMs: number, p
     throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- ${host}:${path} tail ---\n${tail}`, {
       cause: e,
     });
-  }
-}
-
-/** SIGKILL every daemon, and remove the VIP wherever it was left (the next case starts clean). */
-async function killDaemons(lab: Lab, drivers: Record<string, Driver>): Promise<void> {
-  for (const [host, d] of Object.entries(drivers)) {
-    for (const pid of await d.daemonPids(lab, host)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await waitFor(`${d.impl} gone on ${host}`, 10_000, async () =>
-      (await d.daemonPids(lab, host)).length === 0 ? true : undefined,
-    );
-  }
-  // Resource scripts a SIGKILLed Heartbeat left running finish on their own; give them a moment before cleaning up.
-  await sleep(300);
-  for (const n of lab.nodes) {
-    await runCmd('ip', ['-n', lab.netns(n), 'addr', 'del', `${VIP}/24`, 'dev', IFACE]);
-    // A SIGKILLed daemon leaves its pid file; when the busy machine reuses that PID, the next start refuses with
-    // `already running` (a reboot would have emptied /run).
-    await rm(lab.hostPath(n, '/run/heartbeat.pid'), { force: true });
-    await rm(lab.hostPath(n, '/run/vigil.pid'), { force: true }); // same for Vigil's pid file
   }
 }
 
@@ -261,7 +236,7 @@ test('mixed cluster: a Vigil node and a real Heartbeat 3.0.6 node see each other
           },
         );
       } finally {
-        await killDaemons(lab, drivers);
+        await killDaemons(lab, drivers, `${VIP}/24`);
       }
     }
   } finally {
@@ -409,7 +384,7 @@ test('mixed cluster: start-up, takeover, failback, graceful handover and retrans
         for (const n of lab.nodes)
           assert.doesNotMatch(await logOf(lab, n), /returning after partition/, `${tag}: ${n} saw a partition`);
       } finally {
-        await killDaemons(lab, drivers);
+        await killDaemons(lab, drivers, `${VIP}/24`);
       }
     }
   } finally {

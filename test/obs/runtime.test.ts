@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { RuntimeMonitor } from '../../src/obs/runtime.js';
+import { statusSnapshot } from '../helpers/status-snapshot.js';
 import { renderStatus } from '../../src/cli/status-view.js';
 
 test('timer lateness: p99 by bucket, max exact; stalls counted with the last one', () => {
@@ -44,20 +45,9 @@ test('GC pauses are observed and long ones reported', async () => {
 
 test('vigil status shows the runtime line', () => {
   const text = renderStatus(
-    {
-      protocol: 1,
-      version: '0.1.0',
-      node: 'linux1',
+    statusSnapshot({
       pid: 42,
-      startedAt: 0,
       generation: 3,
-      autoFailback: 'on',
-      rscstatus: 'all',
-      nodes: [],
-      groups: [],
-      transitions: [],
-      parameters: {},
-      fencing: [],
       runtime: {
         realtime: true,
         rssBytes: 50 * 1048576,
@@ -67,7 +57,7 @@ test('vigil status shows the runtime line', () => {
         stalls: 1,
         lastStall: { at: 50_000, lateMs: 350 },
       },
-    },
+    }),
     60_000,
   );
   assert.match(

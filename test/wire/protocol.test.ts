@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import { SimulatedClock } from '../../src/util/clock.js';
 import { decodePacket } from '../../src/wire/codec.js';
-import { getString, msg, str, type WireMessage } from '../../src/wire/message.js';
+import { bin, getString, msg, str, type WireMessage } from '../../src/wire/message.js';
+import { signNetstring } from '../../src/wire/auth.js';
 import { rexmitBody, statusBody } from '../../src/wire/messages.js';
 import { SendHistory, ownBytes } from '../../src/wire/history.js';
 import {
@@ -13,7 +14,7 @@ import {
   WireProtocol,
   type WireProtocolOptions,
 } from '../../src/wire/protocol.js';
-import { keys } from './helpers.js';
+import { keys, testWire } from './helpers.js';
 
 const K = keys([[1, 'sha1', 'MaClefSecrete']]);
 
@@ -53,15 +54,11 @@ class Net {
       sent: [],
       up: true,
     };
-    node.proto = new WireProtocol({
+    node.proto = testWire({
       localNode: name,
-      localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
       generation: 1000,
       nodes: all,
       keys: K,
-      msgfmt: 'classic',
-      ttl: 4,
-      maxRexmitDelayMs: 250,
       scheduler: this.clock,
       random: mulberry32(name.charCodeAt(0)),
       loadavg: () => '0.00 0.01 0.05 1/100 1234',
@@ -275,18 +272,13 @@ test('generation: lower hg is a replay attack; higher is a restart with tracking
     captured ??= Uint8Array.from(p);
     net.broadcast('a', p);
   };
-  a.proto = new WireProtocol({
+  a.proto = testWire({
     localNode: 'a',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 1000,
     nodes: ['a', 'b', 'c'],
     keys: K,
-    msgfmt: 'classic',
-    ttl: 4,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
     random: mulberry32(1),
-    loadavg: () => 'l',
     transmit: origTransmit,
   });
   a.proto.send(statusBody('active', 10000));
@@ -294,18 +286,13 @@ test('generation: lower hg is a replay attack; higher is a restart with tracking
   net.clock.advance(5);
   // Restart: new process, generation + 1, seq from 1 again.
   a.proto = net.add('a').proto;
-  const restarted = new WireProtocol({
+  const restarted = testWire({
     localNode: 'a',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 1001,
     nodes: ['a', 'b', 'c'],
     keys: K,
-    msgfmt: 'classic',
-    ttl: 4,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
     random: mulberry32(2),
-    loadavg: () => 'l',
     transmit: (p) => {
       net.broadcast('a', p);
     },
@@ -327,18 +314,14 @@ test('the same packet over two media is accepted once; the second copy is a dupl
   const a = net.add('a');
   const b = net.add('b');
   let pkt: Uint8Array | undefined;
-  a.proto = new WireProtocol({
+  a.proto = testWire({
     localNode: 'a',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 5,
-    nodes: ['a', 'b'],
     keys: K,
     msgfmt: 'netstring',
     ttl: 3,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
     random: Math.random,
-    loadavg: () => 'l',
     transmit: (p) => {
       pkt = p;
     },
@@ -523,18 +506,12 @@ test('a known uuid under a new name renames the node (lookup by uuid first)', ()
   const b = net.add('b');
   a.proto.send(statusBody('active', 1000));
   net.clock.advance(5);
-  const renamed = new WireProtocol({
+  const renamed = testWire({
     localNode: 'a2',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 1001,
     nodes: ['a2'],
     keys: K,
-    msgfmt: 'classic',
-    ttl: 4,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
-    random: () => 0.5,
-    loadavg: () => 'l',
     transmit: (p) => {
       net.broadcast('a', p);
     },
@@ -551,18 +528,13 @@ test('compressed fields are inflated only for authentic packets', () => {
   const clock = new SimulatedClock();
   let inflates = 0;
   const mk = (name: string, k: ReturnType<typeof keys>) =>
-    new WireProtocol({
+    testWire({
       localNode: name,
-      localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
       generation: 7,
-      nodes: ['a', 'b'],
       keys: k,
       msgfmt: 'netstring',
       ttl: 3,
-      maxRexmitDelayMs: 250,
       scheduler: clock,
-      random: () => 0.5,
-      loadavg: () => 'l',
       transmit: (p) => {
         last = p;
       },
@@ -616,18 +588,12 @@ test('replay and bad-node lines are rate-limited to one per second per node, wit
   const a = net.add('a', { generation: 5 });
   const b = net.add('b');
   let old: Uint8Array | undefined;
-  const a0 = new WireProtocol({
+  const a0 = testWire({
     localNode: 'a',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 4,
-    nodes: ['a', 'b'],
     keys: K,
-    msgfmt: 'classic',
     ttl: 3,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
-    random: () => 0.5,
-    loadavg: () => 'l',
     transmit: (p) => {
       old = p;
     },
@@ -643,4 +609,70 @@ test('replay and bad-node lines are rate-limited to one per second per node, wit
   b.proto.receive(old!);
   assert.equal(replays().length, 2);
   assert.equal(replays()[1]!.suppressed, 999);
+});
+
+/** The receiver of the fuzz target wire-receive (fuzz/targets/wire.ts), keys of its key set 0. */
+function fuzzReceiver(sent: Uint8Array[]): WireProtocol {
+  return testWire({
+    localNode: 'linux2',
+    localUuid: new Uint8Array(16).fill(0xb2),
+    generation: 5,
+    nodes: ['linux1', 'linux2', 'linux3'],
+    pingNodes: ['192.168.1.1'],
+    keys: keys(
+      [
+        [1, 'sha1', 'k1'],
+        [2, 'md5', 'k2'],
+        [3, 'crc', ''],
+      ],
+      1,
+    ),
+    scheduler: new SimulatedClock(),
+    // Every node's ACK trigger is 2: seq 0xc is ACKed.
+    random: () => 0.2,
+    transmit: (p) => {
+      sent.push(p);
+    },
+  });
+}
+
+test('fuzz regression: our own uuid under another name renames nobody (and no ACK fails inside receive)', () => {
+  // Found by `npm run fuzz` (target wire-receive): an authentic status carrying OUR uuid and the name "x\x13y"
+  // renamed the local node to it, and the ACK then addressed to "x\x13y" has no classic encoding (0x13 is the
+  // escaped newline): receive dropped the packet as `internal`.
+  const packet = Buffer.from(
+    '###\n11:(0)t=status,10:(0)src=x\u0013y,27:(1)srcuuid=' +
+      '\u00b2'.repeat(16) +
+      ',8:(0)seq=c,14:(0)ts=6553f1a0,28:(1)destuuid=' +
+      '\u00a1'.repeat(16) +
+      ',%%%\n42:1 a750526d998093b3ed496693391775f4564ecd55,',
+    'latin1',
+  );
+  const sent: Uint8Array[] = [];
+  const rx = fuzzReceiver(sent);
+  const r = rx.receive(packet);
+  assert.equal(r.kind === 'dropped' && r.reason, 'unknown_node');
+  assert.equal(rx.counters().internal, 0);
+  assert.deepEqual(sent, []);
+  assert.deepEqual(rx.uuidOf('linux2'), new Uint8Array(16).fill(0xb2));
+});
+
+test('a known peer uuid under a name with control bytes renames nobody', () => {
+  const sent: Uint8Array[] = [];
+  const rx = fuzzReceiver(sent);
+  const k1 = keys([[1, 'sha1', 'k1']]);
+  const uuid = new Uint8Array(16).fill(0xa1);
+  const status = (src: string, seq: string): Buffer =>
+    signNetstring(
+      msg(str('t', 'status'), str('src', src), bin('srcuuid', uuid), str('seq', seq), str('hg', '5'), str('ts', '1')),
+      k1,
+    );
+  assert.equal(rx.receive(status('linux1', '1')).kind, 'accepted');
+  const r = rx.receive(status('x\u0013y', 'c'));
+  assert.equal(r.kind === 'dropped' && r.reason, 'unknown_node');
+  assert.deepEqual(rx.uuidOf('linux1'), uuid);
+  assert.equal(rx.counters().internal, 0);
+  // A plain new name still renames, as Heartbeat does.
+  assert.equal(rx.receive(status('linux1b', '2')).kind, 'accepted');
+  assert.deepEqual(rx.uuidOf('linux1b'), uuid);
 });
