@@ -294,14 +294,7 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
     o.prefix,
     '--json',
   ];
-  const started = new Date().toISOString();
-  const la0 = await loadavg();
-  const child = runChild(argv, o.trialTimeout * 1000);
-  ctl.current = child;
-  // A second Ctrl-C or a SIGTERM that arrived between two trials abandons at once.
-  if (stopMode() === 'abandon') child.abandon();
-  const out = await child.done;
-  ctl.current = undefined;
+  const { out, started, la0 } = await runCliChild(argv, o.trialTimeout * 1000);
   if (out.abandoned) {
     await cleanup(o.prefix).catch((e: unknown) => {
       log(`# cleanup of lab ${o.prefix} failed: ${String(e)} (run: vigil lab down --prefix ${o.prefix})`);
@@ -331,6 +324,24 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
     status,
   });
   return { ...result, bench: meta };
+}
+
+/**
+ * Runs one trial's CLI child, the one Ctrl-C or SIGTERM stops (a second one, or one that came between two trials,
+ * abandons it at once); returns when it ends, with the start time and load average its metadata records.
+ */
+async function runCliChild(
+  argv: readonly string[],
+  timeoutMs: number,
+): Promise<{ out: ChildOutcome; started: string; la0: number[] }> {
+  const started = new Date().toISOString();
+  const la0 = await loadavg();
+  const child = runChild(argv, timeoutMs);
+  ctl.current = child;
+  if (stopMode() === 'abandon') child.abandon();
+  const out = await child.done;
+  ctl.current = undefined;
+  return { out, started, la0 };
 }
 
 /** A trial's bench metadata: what ran, when, how it ended, and how loaded the machine was before and after. */
@@ -436,14 +447,8 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
       '--json',
     ];
     log(`# ${mode} ${impl} ${p} (${t.keepaliveMs}/${t.deadtimeMs} ms) for ${seconds} s: ${displayCommand(argv, REPO)}`);
-    const started = new Date().toISOString();
-    const la0 = await loadavg();
     // The warm-up runs inside the same CLI call: a 600 s warm-up with a 300 s window once hit a flat 900 s limit.
-    const child = runChild(argv, (warmup + seconds + 600) * 1000);
-    ctl.current = child;
-    if (stopMode() === 'abandon') child.abandon();
-    const out = await child.done;
-    ctl.current = undefined;
+    const { out, started, la0 } = await runCliChild(argv, (warmup + seconds + 600) * 1000);
     if (out.abandoned || out.timedOut) await cleanup(o.prefix).catch(() => undefined);
     if (out.abandoned) break;
     const json = out.json as SoakResult | undefined;
@@ -545,13 +550,7 @@ async function runHostiles(o: HostileOpts): Promise<number> {
       '--json',
     ];
     log(`# hostile ${impl} ${p} (${t.keepaliveMs}/${t.deadtimeMs} ms): ${displayCommand(argv, REPO)}`);
-    const started = new Date().toISOString();
-    const la0 = await loadavg();
-    const child = runChild(argv, (o.floodSeconds + t.deadtimeMs / 1000 + 600) * 1000);
-    ctl.current = child;
-    if (stopMode() === 'abandon') child.abandon();
-    const out = await child.done;
-    ctl.current = undefined;
+    const { out, started, la0 } = await runCliChild(argv, (o.floodSeconds + t.deadtimeMs / 1000 + 600) * 1000);
     if (out.abandoned || out.timedOut) await cleanup(o.prefix).catch(() => undefined);
     if (out.abandoned) break;
     // The CLI's output is untyped JSON: check the one field that says it is a hostile result.
