@@ -294,7 +294,8 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
     o.prefix,
     '--json',
   ];
-  const { out, started, la0 } = await runCliChild(argv, o.trialTimeout * 1000);
+  const run = await runCliChild(argv, o.trialTimeout * 1000);
+  const { out } = run;
   if (out.abandoned) {
     await cleanup(o.prefix).catch((e: unknown) => {
       log(`# cleanup of lab ${o.prefix} failed: ${String(e)} (run: vigil lab down --prefix ${o.prefix})`);
@@ -313,27 +314,21 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
           : `no result from the CLI (exit ${out.exitCode ?? out.signal ?? '?'}): ${out.stderrTail.slice(-300)}`,
       );
   const status = !valid ? 'no-output' : result.error !== null ? 'error' : 'ok';
-  const meta = await trialMeta({
-    key: trialKey(t),
-    profile: t.profile,
-    trial: t.trial,
-    argv,
-    started,
-    la0,
-    out,
-    status,
-  });
+  const meta = await trialMeta({ key: trialKey(t), profile: t.profile, trial: t.trial, argv, run, status });
   return { ...result, bench: meta };
+}
+
+interface CliRun {
+  readonly out: ChildOutcome;
+  readonly started: string;
+  readonly la0: number[];
 }
 
 /**
  * Runs one trial's CLI child, the one Ctrl-C or SIGTERM stops (a second one, or one that came between two trials,
  * abandons it at once); returns when it ends, with the start time and load average its metadata records.
  */
-async function runCliChild(
-  argv: readonly string[],
-  timeoutMs: number,
-): Promise<{ out: ChildOutcome; started: string; la0: number[] }> {
+async function runCliChild(argv: readonly string[], timeoutMs: number): Promise<CliRun> {
   const started = new Date().toISOString();
   const la0 = await loadavg();
   const child = runChild(argv, timeoutMs);
@@ -350,26 +345,25 @@ async function trialMeta(o: {
   readonly profile: ProfileName;
   readonly trial: number;
   readonly argv: readonly string[];
-  readonly started: string;
-  readonly la0: number[];
-  readonly out: ChildOutcome;
+  readonly run: CliRun;
   readonly status: TrialStatus;
 }): Promise<BenchMeta> {
+  const { out, started, la0 } = o.run;
   return {
     key: o.key,
     profile: o.profile,
     trial: o.trial,
     command: [displayCommand(o.argv, REPO)],
-    started_at: o.started,
-    trial_ms: o.out.ms,
-    exit_code: o.out.exitCode,
+    started_at: started,
+    trial_ms: out.ms,
+    exit_code: out.exitCode,
     status: o.status,
-    loadavg_start: o.la0,
+    loadavg_start: la0,
     loadavg_end: await loadavg(),
     nproc: nproc(),
     invocation: invocation(),
     run_id: RUN_ID,
-    ...(o.out.stderrTail !== '' ? { stderr_tail: o.out.stderrTail.slice(-1000) } : {}),
+    ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
   };
 }
 
@@ -448,21 +442,14 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
     ];
     log(`# ${mode} ${impl} ${p} (${t.keepaliveMs}/${t.deadtimeMs} ms) for ${seconds} s: ${displayCommand(argv, REPO)}`);
     // The warm-up runs inside the same CLI call: a 600 s warm-up with a 300 s window once hit a flat 900 s limit.
-    const { out, started, la0 } = await runCliChild(argv, (warmup + seconds + 600) * 1000);
+    const run = await runCliChild(argv, (warmup + seconds + 600) * 1000);
+    const { out } = run;
     if (out.abandoned || out.timedOut) await cleanup(o.prefix).catch(() => undefined);
     if (out.abandoned) break;
     const json = out.json as SoakResult | undefined;
     const valid = json !== undefined && typeof json.mode === 'string';
-    const meta = await trialMeta({
-      key,
-      profile: p,
-      trial,
-      argv,
-      started,
-      la0,
-      out,
-      status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
-    });
+    const status = !valid ? 'no-output' : json.error !== null ? 'error' : 'ok';
+    const meta = await trialMeta({ key, profile: p, trial, argv, run, status });
     const rec: SoakRecord = valid
       ? { ...json, bench: meta }
       : ({
@@ -550,22 +537,15 @@ async function runHostiles(o: HostileOpts): Promise<number> {
       '--json',
     ];
     log(`# hostile ${impl} ${p} (${t.keepaliveMs}/${t.deadtimeMs} ms): ${displayCommand(argv, REPO)}`);
-    const { out, started, la0 } = await runCliChild(argv, (o.floodSeconds + t.deadtimeMs / 1000 + 600) * 1000);
+    const run = await runCliChild(argv, (o.floodSeconds + t.deadtimeMs / 1000 + 600) * 1000);
+    const { out } = run;
     if (out.abandoned || out.timedOut) await cleanup(o.prefix).catch(() => undefined);
     if (out.abandoned) break;
     // The CLI's output is untyped JSON: check the one field that says it is a hostile result.
     const json = out.json as Partial<HostileResult> | undefined;
     const valid = json?.scenario === 'hostile';
-    const meta = await trialMeta({
-      key,
-      profile: p,
-      trial,
-      argv,
-      started,
-      la0,
-      out,
-      status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
-    });
+    const status = !valid ? 'no-output' : json.error !== null ? 'error' : 'ok';
+    const meta = await trialMeta({ key, profile: p, trial, argv, run, status });
     if (!valid) {
       log(
         `[${n}/${todo.length}] hostile ${impl} ${p}: NO RESULT (${out.exitCode ?? 'killed'}) ${out.stderrTail.slice(-300)}`,
