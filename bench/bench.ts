@@ -273,21 +273,35 @@ function vigilDetectorArgs(impl: string, profile: string): string[] {
   return impl === 'vigil' && profile !== 'tutorial' ? ['--detector', 'adaptive'] : [];
 }
 
-async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecord | undefined> {
-  const argv = [
+/**
+ * A `vigil lab <command…>` call for one implementation at one timing: Vigil runs the tutorial's files as they are,
+ * and at sub-second timings what it recommends for them (vigilDetectorArgs).
+ */
+function labArgv(
+  vigil: string,
+  command: readonly string[],
+  impl: string,
+  profile: string,
+  t: { readonly keepaliveMs: number; readonly deadtimeMs: number },
+): string[] {
+  return [
     process.execPath,
     vigil,
     'lab',
-    'run',
-    t.scenario,
+    ...command,
     '--impl',
-    t.impl,
+    impl,
     '--keepalive',
     String(t.keepaliveMs),
     '--deadtime',
     String(t.deadtimeMs),
-    // Vigil runs the tutorial's files as they are; at sub-second timings it runs what it recommends for them.
-    ...vigilDetectorArgs(t.impl, t.profile),
+    ...vigilDetectorArgs(impl, profile),
+  ];
+}
+
+async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecord | undefined> {
+  const argv = [
+    ...labArgv(vigil, ['run', t.scenario], t.impl, t.profile, t),
     // IPv6: the group's family, and the IPv6 prober at the IPv4 one's resolution, so that the two compare.
     ...(t.family === 'v4' ? [] : ['--family', t.family, '--probe6-ms', String(o.probe6Ms)]),
     '--prefix',
@@ -413,17 +427,7 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
       continue;
     }
     const argv = [
-      process.execPath,
-      vigil,
-      'lab',
-      'soak',
-      '--impl',
-      impl,
-      '--keepalive',
-      String(t.keepaliveMs),
-      '--deadtime',
-      String(t.deadtimeMs),
-      ...vigilDetectorArgs(impl, p),
+      ...labArgv(vigil, ['soak'], impl, p, t),
       '--seconds',
       String(seconds),
       '--warmup',
@@ -515,18 +519,7 @@ async function runHostiles(o: HostileOpts): Promise<number> {
       continue;
     }
     const argv = [
-      process.execPath,
-      vigil,
-      'lab',
-      'run',
-      'hostile',
-      '--impl',
-      impl,
-      '--keepalive',
-      String(t.keepaliveMs),
-      '--deadtime',
-      String(t.deadtimeMs),
-      ...vigilDetectorArgs(impl, p),
+      ...labArgv(vigil, ['run', 'hostile'], impl, p, t),
       '--pps',
       String(o.pps),
       '--flood-seconds',
