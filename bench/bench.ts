@@ -273,35 +273,43 @@ function vigilDetectorArgs(impl: string, profile: string): string[] {
   return impl === 'vigil' && profile !== 'tutorial' ? ['--detector', 'adaptive'] : [];
 }
 
-async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecord | undefined> {
-  const argv = [
+/**
+ * A `vigil lab <command…>` call for one implementation at one timing: Vigil runs the tutorial's files as they are,
+ * and at sub-second timings what it recommends for them (vigilDetectorArgs).
+ */
+function labArgv(
+  vigil: string,
+  command: readonly string[],
+  impl: string,
+  profile: string,
+  t: { readonly keepaliveMs: number; readonly deadtimeMs: number },
+): string[] {
+  return [
     process.execPath,
     vigil,
     'lab',
-    'run',
-    t.scenario,
+    ...command,
     '--impl',
-    t.impl,
+    impl,
     '--keepalive',
     String(t.keepaliveMs),
     '--deadtime',
     String(t.deadtimeMs),
-    // Vigil runs the tutorial's files as they are; at sub-second timings it runs what it recommends for them.
-    ...vigilDetectorArgs(t.impl, t.profile),
+    ...vigilDetectorArgs(impl, profile),
+  ];
+}
+
+async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecord | undefined> {
+  const argv = [
+    ...labArgv(vigil, ['run', t.scenario], t.impl, t.profile, t),
     // IPv6: the group's family, and the IPv6 prober at the IPv4 one's resolution, so that the two compare.
     ...(t.family === 'v4' ? [] : ['--family', t.family, '--probe6-ms', String(o.probe6Ms)]),
     '--prefix',
     o.prefix,
     '--json',
   ];
-  const started = new Date().toISOString();
-  const la0 = await loadavg();
-  const child = runChild(argv, o.trialTimeout * 1000);
-  ctl.current = child;
-  // A second Ctrl-C or a SIGTERM that arrived between two trials abandons at once.
-  if (stopMode() === 'abandon') child.abandon();
-  const out = await child.done;
-  ctl.current = undefined;
+  const run = await runCliChild(argv, o.trialTimeout * 1000);
+  const { out } = run;
   if (out.abandoned) {
     await cleanup(o.prefix).catch((e: unknown) => {
       log(`# cleanup of lab ${o.prefix} failed: ${String(e)} (run: vigil lab down --prefix ${o.prefix})`);
@@ -320,17 +328,29 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
           : `no result from the CLI (exit ${out.exitCode ?? out.signal ?? '?'}): ${out.stderrTail.slice(-300)}`,
       );
   const status = !valid ? 'no-output' : result.error !== null ? 'error' : 'ok';
-  const meta = await trialMeta({
-    key: trialKey(t),
-    profile: t.profile,
-    trial: t.trial,
-    argv,
-    started,
-    la0,
-    out,
-    status,
-  });
+  const meta = await trialMeta({ key: trialKey(t), profile: t.profile, trial: t.trial, argv, run, status });
   return { ...result, bench: meta };
+}
+
+interface CliRun {
+  readonly out: ChildOutcome;
+  readonly started: string;
+  readonly la0: number[];
+}
+
+/**
+ * Runs one trial's CLI child, the one Ctrl-C or SIGTERM stops (a second one, or one that came between two trials,
+ * abandons it at once); returns when it ends, with the start time and load average its metadata records.
+ */
+async function runCliChild(argv: readonly string[], timeoutMs: number): Promise<CliRun> {
+  const started = new Date().toISOString();
+  const la0 = await loadavg();
+  const child = runChild(argv, timeoutMs);
+  ctl.current = child;
+  if (stopMode() === 'abandon') child.abandon();
+  const out = await child.done;
+  ctl.current = undefined;
+  return { out, started, la0 };
 }
 
 /** A trial's bench metadata: what ran, when, how it ended, and how loaded the machine was before and after. */
@@ -339,26 +359,25 @@ async function trialMeta(o: {
   readonly profile: ProfileName;
   readonly trial: number;
   readonly argv: readonly string[];
-  readonly started: string;
-  readonly la0: number[];
-  readonly out: ChildOutcome;
+  readonly run: CliRun;
   readonly status: TrialStatus;
 }): Promise<BenchMeta> {
+  const { out, started, la0 } = o.run;
   return {
     key: o.key,
     profile: o.profile,
     trial: o.trial,
     command: [displayCommand(o.argv, REPO)],
-    started_at: o.started,
-    trial_ms: o.out.ms,
-    exit_code: o.out.exitCode,
+    started_at: started,
+    trial_ms: out.ms,
+    exit_code: out.exitCode,
     status: o.status,
-    loadavg_start: o.la0,
+    loadavg_start: la0,
     loadavg_end: await loadavg(),
     nproc: nproc(),
     invocation: invocation(),
     run_id: RUN_ID,
-    ...(o.out.stderrTail !== '' ? { stderr_tail: o.out.stderrTail.slice(-1000) } : {}),
+    ...(out.stderrTail !== '' ? { stderr_tail: out.stderrTail.slice(-1000) } : {}),
   };
 }
 
@@ -408,17 +427,7 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
       continue;
     }
     const argv = [
-      process.execPath,
-      vigil,
-      'lab',
-      'soak',
-      '--impl',
-      impl,
-      '--keepalive',
-      String(t.keepaliveMs),
-      '--deadtime',
-      String(t.deadtimeMs),
-      ...vigilDetectorArgs(impl, p),
+      ...labArgv(vigil, ['soak'], impl, p, t),
       '--seconds',
       String(seconds),
       '--warmup',
@@ -436,28 +445,15 @@ async function runSoaks(o: SoakOpts, mode: 'soak' | 'idle'): Promise<number> {
       '--json',
     ];
     log(`# ${mode} ${impl} ${p} (${t.keepaliveMs}/${t.deadtimeMs} ms) for ${seconds} s: ${displayCommand(argv, REPO)}`);
-    const started = new Date().toISOString();
-    const la0 = await loadavg();
     // The warm-up runs inside the same CLI call: a 600 s warm-up with a 300 s window once hit a flat 900 s limit.
-    const child = runChild(argv, (warmup + seconds + 600) * 1000);
-    ctl.current = child;
-    if (stopMode() === 'abandon') child.abandon();
-    const out = await child.done;
-    ctl.current = undefined;
+    const run = await runCliChild(argv, (warmup + seconds + 600) * 1000);
+    const { out } = run;
     if (out.abandoned || out.timedOut) await cleanup(o.prefix).catch(() => undefined);
     if (out.abandoned) break;
     const json = out.json as SoakResult | undefined;
     const valid = json !== undefined && typeof json.mode === 'string';
-    const meta = await trialMeta({
-      key,
-      profile: p,
-      trial,
-      argv,
-      started,
-      la0,
-      out,
-      status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
-    });
+    const status = !valid ? 'no-output' : json.error !== null ? 'error' : 'ok';
+    const meta = await trialMeta({ key, profile: p, trial, argv, run, status });
     const rec: SoakRecord = valid
       ? { ...json, bench: meta }
       : ({
@@ -523,18 +519,7 @@ async function runHostiles(o: HostileOpts): Promise<number> {
       continue;
     }
     const argv = [
-      process.execPath,
-      vigil,
-      'lab',
-      'run',
-      'hostile',
-      '--impl',
-      impl,
-      '--keepalive',
-      String(t.keepaliveMs),
-      '--deadtime',
-      String(t.deadtimeMs),
-      ...vigilDetectorArgs(impl, p),
+      ...labArgv(vigil, ['run', 'hostile'], impl, p, t),
       '--pps',
       String(o.pps),
       '--flood-seconds',
@@ -545,28 +530,15 @@ async function runHostiles(o: HostileOpts): Promise<number> {
       '--json',
     ];
     log(`# hostile ${impl} ${p} (${t.keepaliveMs}/${t.deadtimeMs} ms): ${displayCommand(argv, REPO)}`);
-    const started = new Date().toISOString();
-    const la0 = await loadavg();
-    const child = runChild(argv, (o.floodSeconds + t.deadtimeMs / 1000 + 600) * 1000);
-    ctl.current = child;
-    if (stopMode() === 'abandon') child.abandon();
-    const out = await child.done;
-    ctl.current = undefined;
+    const run = await runCliChild(argv, (o.floodSeconds + t.deadtimeMs / 1000 + 600) * 1000);
+    const { out } = run;
     if (out.abandoned || out.timedOut) await cleanup(o.prefix).catch(() => undefined);
     if (out.abandoned) break;
     // The CLI's output is untyped JSON: check the one field that says it is a hostile result.
     const json = out.json as Partial<HostileResult> | undefined;
     const valid = json?.scenario === 'hostile';
-    const meta = await trialMeta({
-      key,
-      profile: p,
-      trial,
-      argv,
-      started,
-      la0,
-      out,
-      status: !valid ? 'no-output' : json.error !== null ? 'error' : 'ok',
-    });
+    const status = !valid ? 'no-output' : json.error !== null ? 'error' : 'ok';
+    const meta = await trialMeta({ key, profile: p, trial, argv, run, status });
     if (!valid) {
       log(
         `[${n}/${todo.length}] hostile ${impl} ${p}: NO RESULT (${out.exitCode ?? 'killed'}) ${out.stderrTail.slice(-300)}`,

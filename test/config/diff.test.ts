@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileConfig } from '../../src/config/compile.js';
 import { diffConfig } from '../../src/config/diff.js';
+import { compileTexts } from '../helpers/config.js';
 import type { CompiledConfig } from '../../src/config/types.js';
 
 const DIR = '/etc/ha.d';
@@ -9,13 +9,7 @@ const HACF = 'keepalive 1\ndeadtime 10\nbcast eth1\nauto_failback on\nnode linux
 const RSC = 'linux1 IPaddr::192.168.1.50/24/eth1\n';
 
 function compile(hacf = HACF, haresources = RSC, authkeys = 'auth 1\n1 sha1 k\n'): CompiledConfig {
-  return compileConfig({
-    configDir: DIR,
-    localNode: 'linux1',
-    hacf: { file: `${DIR}/ha.cf`, text: hacf },
-    authkeys: { file: `${DIR}/authkeys`, text: authkeys, mode: 0o600 },
-    haresources: { file: `${DIR}/haresources`, text: haresources },
-  }).config;
+  return compileTexts({ dir: DIR, hacf, authkeys, haresources });
 }
 
 test('the same files: no change', () => {

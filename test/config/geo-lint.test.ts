@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyzeConfig, compileConfig } from '../../src/config/compile.js';
+import { analyzeConfig } from '../../src/config/compile.js';
 import { lintConfig } from '../../src/config/lint.js';
 import type { CompiledConfig } from '../../src/config/types.js';
 import { checkStrictModes } from '../../src/daemon/strict-modes.js';
 import { runsScript } from '../../src/daemon/resources.js';
+import { compileTexts } from '../helpers/config.js';
 import { bindKeyText } from '../../lab/dns-servers.js';
 
 const DIR = '/etc/ha.d';
@@ -20,13 +21,7 @@ const HACF =
 const DNS = 'dnsupdate::geo.test::www::linux1=10.20.1.10,linux2=10.20.2.10::30::server=10.20.0.53';
 
 function compile(haresources: string, hacf = HACF, dir = DIR): CompiledConfig {
-  return compileConfig({
-    configDir: dir,
-    localNode: 'linux1',
-    hacf: { file: `${dir}/ha.cf`, text: hacf },
-    authkeys: { file: `${dir}/authkeys`, text: 'auth 1\n1 sha1 k\n', mode: 0o600 },
-    haresources: { file: `${dir}/haresources`, text: haresources },
-  }).config;
+  return compileTexts({ dir, hacf, haresources });
 }
 
 test('a dnsupdate or bgp mistake is a haresources error at file:line:column', () => {

@@ -1,22 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileConfig } from '../../src/config/compile.js';
 import { type HostInterface, lintConfig, respawnKey } from '../../src/config/lint.js';
 import type { CompiledConfig } from '../../src/config/types.js';
 import type { WarningCode } from '../../src/config/warnings.js';
+import { compileTexts } from '../helpers/config.js';
 import { formatWarning } from '../../src/config/warnings.js';
 
 const DIR = '/etc/ha.d';
 const HACF = 'node linux1 linux2\nbcast eth1\nauto_failback on\ndeadtime 10\n';
 
 function compile(hacf = HACF, authkeys = 'auth 1\n1 sha1 k\n', haresources = 'linux1 192.168.1.50\n'): CompiledConfig {
-  return compileConfig({
-    configDir: DIR,
-    localNode: 'linux1',
-    hacf: { file: `${DIR}/ha.cf`, text: hacf },
-    authkeys: { file: `${DIR}/authkeys`, text: authkeys, mode: 0o600 },
-    haresources: { file: `${DIR}/haresources`, text: haresources },
-  }).config;
+  return compileTexts({ dir: DIR, hacf, authkeys, haresources });
 }
 
 const HOST: HostInterface[] = [

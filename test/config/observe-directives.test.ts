@@ -1,21 +1,20 @@
 /** vigil_http, vigil_notify*, vigil_history_size and vigil_journald: parsed, refused with a clear message, and reloadable. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileConfig } from '../../src/config/compile.js';
 import { diffConfig } from '../../src/config/diff.js';
 import { listenAddress, parseBytes, parseListen } from '../../src/config/vigil-directives.js';
 import { isVigilError } from '../../src/util/errors.js';
+import { compileTexts } from '../helpers/config.js';
 import { lintConfig } from '../../src/config/lint.js';
 
 const DIR = '/etc/ha.d';
 function compile(extra: string) {
-  return compileConfig({
-    configDir: DIR,
-    localNode: 'linux1',
-    hacf: { file: `${DIR}/ha.cf`, text: `keepalive 1\ndeadtime 10\nbcast eth1\nnode linux1 linux2\n${extra}` },
-    authkeys: { file: `${DIR}/authkeys`, text: 'auth 1\n1 sha1 secret\n', mode: 0o600 },
-    haresources: { file: `${DIR}/haresources`, text: 'linux1 IPaddr::10.0.0.50/24/eth1\n' },
-  }).config;
+  return compileTexts({
+    dir: DIR,
+    hacf: `keepalive 1\ndeadtime 10\nbcast eth1\nnode linux1 linux2\n${extra}`,
+    authkeys: 'auth 1\n1 sha1 secret\n',
+    haresources: 'linux1 IPaddr::10.0.0.50/24/eth1\n',
+  });
 }
 
 function refusal(extra: string): string {

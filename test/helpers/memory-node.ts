@@ -3,7 +3,6 @@
  * a simulated clock, VIPs on an in-memory address manager. Only sockets, `ip` and ARP are fakes. Shared by the node
  * tests and the observability tests.
  */
-import { compileConfig } from '../../src/config/compile.js';
 import type { CompiledConfig } from '../../src/config/types.js';
 import { ResourceManager } from '../../src/daemon/resources.js';
 import { VigilNode } from '../../src/daemon/node.js';
@@ -11,6 +10,7 @@ import { Logger } from '../../src/obs/log.js';
 import { MemoryAddressManager } from '../../src/os/address-memory.js';
 import type { ArpAnnouncer } from '../../src/os/garp.js';
 import type { MemoryNetwork } from '../../src/transport/memory.js';
+import { compileTexts } from './config.js';
 import type { SimulatedClock } from '../../src/util/clock.js';
 
 export const MEMORY_DIR = '/etc/ha.d';
@@ -26,13 +26,7 @@ export function memoryConfig(
   hacf = MEMORY_HACF,
   haresources = `linux1 ${MEMORY_GROUP}\n`,
 ): CompiledConfig {
-  return compileConfig({
-    configDir: MEMORY_DIR,
-    localNode: local,
-    hacf: { file: `${MEMORY_DIR}/ha.cf`, text: hacf },
-    authkeys: { file: `${MEMORY_DIR}/authkeys`, text: MEMORY_KEYS, mode: 0o600 },
-    haresources: { file: `${MEMORY_DIR}/haresources`, text: haresources },
-  }).config;
+  return compileTexts({ dir: MEMORY_DIR, localNode: local, hacf, authkeys: MEMORY_KEYS, haresources });
 }
 
 const noArp: ArpAnnouncer = { announce: () => Promise.resolve({ method: 'packet', pairsSent: 0 }) };
