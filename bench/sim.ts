@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-5] [--reloads]`: a simulation campaign over N seeds
+ * `npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-7] [--reloads] [--quorum release|keep|none] [--lists]`: a simulation campaign over N seeds
  * (default 100,000), every core busy; prints progress, any failing seed with its replay command, and totals.
  * `npm run sim -- --seed S [--trace]` replays one seed and prints its trace.
  */
@@ -16,11 +16,19 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     trace: { type: 'boolean', default: false },
     reloads: { type: 'boolean', default: false },
+    quorum: { type: 'string' },
+    lists: { type: 'boolean', default: false },
   },
 });
+if (values.quorum !== undefined && !['release', 'keep', 'none'].includes(values.quorum))
+  throw new Error('--quorum takes release, keep or none');
 const overrides = {
   ...(values.nodes === undefined ? {} : { nodeCount: Number(values.nodes) }),
   ...(values.reloads ? { reloads: true } : {}),
+  ...(values.quorum === undefined
+    ? {}
+    : { quorum: values.quorum === 'none' ? undefined : (values.quorum as 'release' | 'keep') }),
+  ...(values.lists ? { groupLists: true } : {}),
 };
 
 if (values.seed !== undefined) {

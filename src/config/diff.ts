@@ -110,6 +110,15 @@ const VIGIL_RULES: { readonly [K in keyof VigilExtensions]: Rule } = {
   detector: { name: 'vigil_detector', area: 'detector' },
   detectorPhi: { name: 'vigil_detector_phi', area: 'detector' },
   detectorMinBeats: { name: 'vigil_detector_min_beats', area: 'detector' },
+  groupNodes: { name: 'vigil_group_nodes', area: 'groups' },
+  quorum: { name: 'vigil_quorum', restart: 'turning the etcd quorum on or off changes who may hold a group' },
+  quorumEndpoints: { name: 'vigil_quorum_endpoints', restart: 'the etcd client is built at start' },
+  quorumPrefix: { name: 'vigil_quorum_prefix', restart: 'group keys in etcd are named at start' },
+  quorumCa: { name: 'vigil_quorum_ca', restart: 'the etcd client is built at start' },
+  quorumCert: { name: 'vigil_quorum_cert', restart: 'the etcd client is built at start' },
+  quorumKey: { name: 'vigil_quorum_key', restart: 'the etcd client is built at start' },
+  quorumTtlMs: { name: 'vigil_quorum_ttl', restart: 'leases held now were granted with the old TTL' },
+  quorumLoss: { name: 'vigil_quorum_loss', restart: 'the etcd client is built at start' },
 };
 
 function show(v: unknown): string {

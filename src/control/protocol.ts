@@ -106,6 +106,15 @@ export interface StatusSnapshot {
   readonly listOrder?: readonly string[];
   /** Packets the wire layer took in since start: `accepted`, and every drop reason with its count (Vigil only). */
   readonly wire?: Readonly<Record<string, number>>;
+  /** vigil_quorum etcd: whether etcd answers, each group key's owner, this node's fencing tokens (Vigil only). */
+  readonly quorum?: {
+    readonly reachable: boolean;
+    readonly keys: ReadonlyArray<{
+      readonly group: string;
+      readonly owner: string | null | undefined;
+      readonly token?: number;
+    }>;
+  };
 }
 
 export type ControlRequest =

@@ -81,6 +81,15 @@ test('defaults match `heartbeat -D` and the derived rules', () => {
     detector: 'deadtime',
     detectorPhi: 8,
     detectorMinBeats: 3,
+    groupNodes: [],
+    quorum: 'none',
+    quorumEndpoints: [],
+    quorumPrefix: '/vigil',
+    quorumCa: '',
+    quorumCert: '',
+    quorumKey: '',
+    quorumTtlMs: 5000,
+    quorumLoss: 'release',
   });
 });
 
