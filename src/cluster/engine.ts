@@ -563,6 +563,7 @@ export class ClusterEngine {
     const s = c.s;
     if (s.groups.get(g) !== 'releasing') return;
     s.q.lostWhileAcquiring.delete(g);
+    if (ok) s.q.reclaim.delete(g);
     c.released(out, g, ok);
     if (ok && c.retiring.has(g)) c.forget(g);
     if (!ok) {

@@ -30,7 +30,8 @@ export function onClaimDone(c: EngineContext, out: Out, g: string, r: ClaimResul
   const q = c.s.q;
   if (!q.claiming.delete(g)) return;
   const st = c.s.groups.get(g);
-  const reclaiming = q.reclaim.delete(g);
+  // A reclaim of a group kept through an outage; one being started again is an ordinary claim.
+  const reclaiming = q.reclaim.delete(g) && st !== 'acquiring';
   if (r.ok) {
     q.mine.set(g, { lease: r.lease, revision: r.revision });
     q.owners.set(g, { owner: { node: c.me, lease: r.lease }, revision: r.revision });
@@ -38,7 +39,7 @@ export function onClaimDone(c: EngineContext, out: Out, g: string, r: ClaimResul
     if (reclaiming) {
       c.log(out, 'info', `Resource group ${g}: key claimed again in etcd (fencing token ${r.revision}).`);
       // Given up meanwhile: the new lease goes with it.
-      if (st !== 'held' && st !== 'acquiring' && st !== 'releasing' && st !== 'stuck') {
+      if (st === 'none' || st === undefined) {
         q.disowning.add(g);
         out.push({ kind: 'disown', group: g, lease: r.lease });
       }
