@@ -30,9 +30,14 @@ export function registerLab(program: Command): void {
     .description('build the lab (removing leftovers of an earlier run with the same prefix)')
     .addOption(prefixOpt())
     .option('--nodes <n>', 'number of cluster nodes (2-16)', int('--nodes'), 2)
-    .action(async (o: CommonOpts & { nodes: number }) => {
+    .option('--etcd <n>', 'etcd member hosts (0-5), etcd1 = .61...; started with the lab', int('--etcd'), 0)
+    .action(async (o: CommonOpts & { nodes: number; etcd: number }) => {
       const { Lab } = await import('./topology.js');
-      const l = await Lab.up({ prefix: o.prefix, nodes: o.nodes });
+      const l = await Lab.up({ prefix: o.prefix, nodes: o.nodes, etcd: o.etcd });
+      if (o.etcd > 0) {
+        const { startEtcdCluster } = await import('./etcd.js');
+        await startEtcdCluster(l, l.nodes[0] ?? 'router');
+      }
       process.stdout.write(`lab ${l.prefix} up: ${l.hosts.map((h) => `${h.name} ${h.ip}`).join(', ')}\n`);
     });
 
@@ -250,6 +255,9 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
         case 'heal':
           t = await f.heal(l, host);
           break;
+        case 'isolate':
+          t = await f.isolate(l, host);
+          break;
         case 'stop':
           t = await f.stopDaemon(l, drv(), host);
           break;
@@ -280,6 +288,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
       'Vigil only: vigil_detector deadtime | adaptive (default: the directive default, deadtime)',
     )
     .option('--json', 'print the result as JSON (one object)')
+    .option('--quorum', 'Vigil only: vigil_quorum etcd against a 3-member etcd on three more lab hosts')
     .option('--pps <n>', 'hostile: packets per second of the flood (each reaches both nodes)', int('--pps'), 5000)
     .option('--flood-seconds <s>', 'hostile: how long the flood lasts', int('--flood-seconds'), 20)
     .option('--classes <list>', 'hostile: comma-separated packet classes of the mix (default: all)')
@@ -296,6 +305,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           keep?: boolean;
           json?: boolean;
           detector?: string;
+          quorum?: boolean;
           pps: number;
           floodSeconds: number;
           classes?: string;
@@ -308,7 +318,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           await runHostileCli({ ...o, detector: o.detector });
           return;
         }
-        const { runScenario, SCENARIOS } = await import('./scenario.js');
+        const { runScenario, ALL_SCENARIOS: SCENARIOS } = await import('./scenario.js');
         const { isImpl } = await import('./drivers/index.js');
         const { assertRoot, checkNodes } = await import('./topology.js');
         if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -330,6 +340,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           prefix: o.prefix,
           autoFailback: o.autoFailback,
           keep: o.keep === true,
+          quorum: o.quorum === true,
           ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
           onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
         });

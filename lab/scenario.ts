@@ -13,9 +13,22 @@ import { auditLab, parseHaresources, vipLabels, type AuditResult } from './audit
 import { LogFollower, watchAddresses, watchNeighbour, type LabEvent, type LineProcess } from './monitor.js';
 import { Prober } from './prober.js';
 import { CLIENT_IP, IFACE, Lab, ROUTER_IP, VIP, VIP_CIDR } from './topology.js';
+import { etcdEndpoints, etcdLeader, killEtcdMember, startEtcdCluster, startEtcdMember } from './etcd.js';
 
+/** The benchmark's classic matrix (`npm run bench`). */
 export const SCENARIOS = ['kill', 'freeze', 'poweroff', 'partition', 'stop', 'failback', 'standby'] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+/** Added with the etcd quorum (bench/quorum.ts runs them; `vigil lab run` takes them all). */
+export const QUORUM_SCENARIOS = [
+  // The holder cut off from its peers and from etcd (the client still reaches it).
+  'isolate',
+  // etcd scenarios (--quorum): the leader member killed; two of three members killed, then back.
+  'etcd-member',
+  'etcd-quorum',
+  // Every node stopped and started again, one after the other (--nodes 5: three groups with node lists).
+  'rolling',
+] as const;
+export const ALL_SCENARIOS = [...SCENARIOS, ...QUORUM_SCENARIOS] as const;
+export type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 export interface ScenarioOptions {
   impl: Impl;
@@ -32,7 +45,17 @@ export interface ScenarioOptions {
   keep?: boolean;
   /** Vigil only: `vigil_detector` in ha.cf. */
   vigilDetector?: 'deadtime' | 'adaptive';
+  /** Vigil only: `vigil_quorum etcd` against a 3-member etcd cluster on three more lab hosts. */
+  quorum?: boolean;
 }
+
+/** The etcd lease TTL the lab's quorum runs use (Vigil's default). */
+export const LAB_QUORUM_TTL_MS = 5000;
+/** The groups the rolling scenario adds after the VIP's (5 nodes): a VIP each, and where it may run. */
+export const ROLLING_GROUPS = [
+  { vip: '192.168.1.51', nodes: ['linux2', 'linux3', 'linux4'] },
+  { vip: '192.168.1.52', nodes: ['linux3', 'linux5', 'linux1'] },
+] as const;
 
 export interface TimelineEvent {
   /** ms relative to the fault (negative = before). */
@@ -83,6 +106,15 @@ export interface ScenarioResult {
   dual_active_after_recover_ms: number | null;
   /** Heartbeat's CTS resource audit at the end: every haresources group on exactly one node, whole. */
   audit: AuditResult | null;
+  /** Vigil with vigil_quorum etcd (a 3-member etcd in the lab). */
+  quorum: boolean;
+  /**
+   * The "at most one holder" audit over every group's VIP (the one of the prober and the rolling scenario's others),
+   * from the kernel's own address events on every node (`ip monitor`, exact, not sampled): total ms with two holders.
+   */
+  all_groups_dual_active_ms: number | null;
+  /** The longest time any group's VIP was on no node at all, after the fault. */
+  all_groups_max_unheld_ms: number | null;
   notes: string[];
   error: string | null;
   events: TimelineEvent[];
@@ -108,13 +140,53 @@ interface Holders {
   holders: string[];
 }
 
-async function vipHolders(lab: Lab): Promise<Holders> {
+async function vipHolders(lab: Lab, vip = VIP): Promise<Holders> {
   const holders: string[] = [];
   for (const n of lab.nodes) {
     const r = await runCmd('ip', ['-n', lab.netns(n), '-4', '-o', 'addr', 'show', 'dev', IFACE]);
-    if (r.stdout.includes(` ${VIP}/`)) holders.push(n);
+    if (r.stdout.includes(` ${vip}/`)) holders.push(n);
   }
   return { holders };
+}
+
+/** Every extra group's VIP on exactly one node, the first of its list (auto_failback brings them home). */
+async function waitGroups(lab: Lab, spec: ClusterSpec, timeoutMs: number): Promise<void> {
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    let ok = true;
+    for (const g of spec.moreGroups ?? []) {
+      const h = (await vipHolders(lab, g.vip)).holders;
+      if (h.length !== 1 || h[0] !== g.nodes[0]) ok = false;
+    }
+    if (ok) return;
+    if (nowMs() > deadline) throw new VigilError('VIGIL_ERR_LAB', `groups did not settle within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** The longest stretch within [from, to] with the VIP on no node (from the address events). */
+export function longestUnheld(
+  events: readonly LabEvent[],
+  initial: ReadonlySet<string>,
+  from: number,
+  to: number,
+): number {
+  const held = new Set(initial);
+  const sorted = events.filter((e) => e.kind === 'vip_add' || e.kind === 'vip_del').sort((a, b) => a.t - b.t);
+  let longest = 0;
+  let emptySince: number | undefined = held.size === 0 ? from : undefined;
+  for (const e of sorted) {
+    const t = Math.min(Math.max(e.t, from), to);
+    if (e.kind === 'vip_add') held.add(e.source);
+    else held.delete(e.source);
+    if (held.size === 0 && emptySince === undefined) emptySince = t;
+    if (held.size > 0 && emptySince !== undefined) {
+      longest = Math.max(longest, t - emptySince);
+      emptySince = undefined;
+    }
+  }
+  if (emptySince !== undefined) longest = Math.max(longest, to - emptySince);
+  return longest;
 }
 
 export async function macOf(lab: Lab, host: string): Promise<string> {
@@ -193,6 +265,9 @@ export function blankResult(
     vip_labels_before: [],
     dual_active_after_recover_ms: null,
     audit: null,
+    quorum: false,
+    all_groups_dual_active_ms: null,
+    all_groups_max_unheld_ms: null,
     notes: [],
     error: null,
     events: [],
@@ -224,9 +299,22 @@ export function tutorialSpec(
 
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const driver = driverFor(o.impl);
-  const spec = tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector);
+  const quorum = o.quorum === true;
+  const base = tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector);
+  const rolling = o.scenario === 'rolling';
+  let spec: ClusterSpec = {
+    ...base,
+    ...(rolling ? { moreGroups: ROLLING_GROUPS.map((g) => ({ vip: g.vip, nodes: [...g.nodes] })) } : {}),
+  };
   const result = blankResult(o.impl, o.scenario, o.keepaliveMs, o.deadtimeMs, o.nodes);
-  result.notes.push(...driver.notes(spec));
+  result.quorum = quorum;
+  if (quorum && o.impl !== 'vigil') throw new VigilError('VIGIL_ERR_USAGE', '--quorum is Vigil only');
+  if (rolling && o.nodes < 5) throw new VigilError('VIGIL_ERR_USAGE', 'rolling needs --nodes 5 or more');
+  if ((o.scenario === 'etcd-member' || o.scenario === 'etcd-quorum') && !quorum) {
+    result.supported = false;
+    result.notes.push(`${o.scenario} needs --quorum (Vigil with etcd)`);
+    return result;
+  }
   if (o.scenario === 'standby' && !driver.supportsStandby) {
     result.supported = false;
     result.notes.push(`${o.impl} has no planned switchover (standby): scenario unsupported`);
@@ -241,8 +329,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 
   const phase = (p: string): void => o.onPhase?.(p);
-  phase(`building the lab (${o.nodes} nodes)`);
-  const lab = await Lab.up({ prefix: o.prefix, nodes: o.nodes });
+  phase(`building the lab (${o.nodes} nodes${quorum ? ', 3 etcd members' : ''})`);
+  const lab = await Lab.up({ prefix: o.prefix, nodes: o.nodes, etcd: quorum ? 3 : 0 });
   lab.state.impl = o.impl;
   await lab.saveState();
   const events: LabEvent[] = [];
@@ -257,12 +345,29 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const b = bounds(o);
   const bg: Promise<unknown>[] = [];
   try {
+    if (quorum) {
+      phase('starting etcd on etcd1, etcd2, etcd3');
+      await startEtcdCluster(lab, lab.nodes[0] ?? 'linux1');
+      spec = { ...spec, vigilQuorum: { endpoints: etcdEndpoints(lab), prefix: `/vigil/${o.prefix}` } };
+      result.notes.push(...driver.notes(spec).map((n) => `with etcd: ${n}`));
+    }
     await driver.configure(lab, spec);
     const addrEvents: LabEvent[] = [];
+    // Every group's VIP on every node: the "at most one holder" audit (the prober's VIP also feeds the timeline).
+    const allVips = [VIP, ...(spec.moreGroups ?? []).map((g) => g.vip)];
+    const groupEvents = new Map<string, LabEvent[]>(allVips.map((v) => [v, []]));
     for (const n of lab.nodes) {
+      for (const v of allVips.slice(1)) {
+        watchers.push(
+          watchAddresses(lab.netns(n), n, IFACE, v, (e) => {
+            groupEvents.get(v)?.push(e);
+          }),
+        );
+      }
       watchers.push(
         watchAddresses(lab.netns(n), n, IFACE, VIP, (e) => {
           addrEvents.push(e);
+          groupEvents.get(VIP)?.push(e);
           push(e);
         }),
       );
@@ -287,8 +392,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     for (const n of lab.nodes) await driver.start(lab, n);
     phase(`waiting for ${spec.primary} to hold ${VIP} and the client to reach it`);
     await waitConverged(lab, prober, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
+    if (rolling) await waitGroups(lab, spec, b.initial);
 
     const initialHolders = new Set((await vipHolders(lab)).holders);
+    const initialGroupHolders = new Map<string, Set<string>>();
+    for (const v of allVips) initialGroupHolders.set(v, new Set((await vipHolders(lab, v)).holders));
     result.vip_labels_before = await vipLabels(lab, spec.primary, VIP);
     const measureFrom = nowMs();
     const survivors = lab.nodes.filter((n) => n !== spec.primary);
@@ -310,6 +418,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       stop: `graceful stop of ${o.impl} on ${spec.primary}`,
       failback: `power off ${spec.primary} (it comes back later)`,
       standby: `standby on ${spec.primary}`,
+      isolate: `cut ${spec.primary} off from the other nodes${quorum ? ' and from etcd' : ''}`,
+      'etcd-member': 'kill -9 the etcd leader',
+      'etcd-quorum': 'kill -9 two of the three etcd members',
+      rolling: `stop and start ${o.impl} on every node, one after the other`,
     };
     phase(`fault: ${faultText[o.scenario]}`);
     let recoverAt: number | undefined;
@@ -326,8 +438,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         mark('recover', `${o.impl} restarted on ${spec.primary}`, recoverAt);
         break;
       case 'freeze': {
-        const freezeMs =
-          o.deadtimeMs + Math.max(3000, 4 * o.keepaliveMs) + (o.impl === 'keepalived' ? 3 * o.keepaliveMs : 0);
+        const freezeMs = Math.max(
+          o.deadtimeMs + Math.max(3000, 4 * o.keepaliveMs) + (o.impl === 'keepalived' ? 3 * o.keepaliveMs : 0),
+          // Past the etcd lease: the frozen holder's VIP must go by the kernel alone, before the key does.
+          quorum ? LAB_QUORUM_TTL_MS + 3000 : 0,
+        );
         const f = await faults.freezeDaemon(lab, driver, spec.primary, freezeMs);
         t0 = f.t;
         mark('fault', `SIGSTOP ${o.impl} on ${spec.primary} for ${freezeMs} ms`, t0);
@@ -347,13 +462,55 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         await waitTakeover();
         break;
       case 'partition':
-        t0 = await faults.partition(lab, spec.primary);
-        mark('fault', `partition ${spec.primary} from the other nodes`, t0);
-        await waitTakeover();
-        await sleep(SETTLE_MS + 2 * o.deadtimeMs);
+      case 'isolate':
+        t0 = await (o.scenario === 'partition'
+          ? faults.partition(lab, spec.primary)
+          : faults.isolate(lab, spec.primary));
+        mark('fault', faultText[o.scenario], t0);
+        // With etcd a partition where the holder still reaches etcd moves nothing: watch the whole window.
+        if (!quorum || o.scenario === 'isolate') await waitTakeover();
+        await sleep(SETTLE_MS + 2 * o.deadtimeMs + (quorum ? LAB_QUORUM_TTL_MS + 2000 : 0));
         recoverAt = await faults.heal(lab);
         mark('recover', 'heal the partition', recoverAt);
         break;
+      case 'etcd-member': {
+        const leader = (await etcdLeader(lab, spec.primary)) ?? lab.etcdHosts[0] ?? 'etcd1';
+        t0 = await killEtcdMember(lab, leader);
+        mark('fault', `kill -9 etcd on ${leader} (the leader)`, t0);
+        // Several renewals and an election: nothing may move.
+        await sleep(3 * LAB_QUORUM_TTL_MS);
+        recoverAt = await startEtcdMember(lab, leader);
+        mark('recover', `etcd restarted on ${leader}`, recoverAt);
+        break;
+      }
+      case 'etcd-quorum': {
+        const [a, b2] = lab.etcdHosts;
+        if (a === undefined || b2 === undefined) throw new VigilError('VIGIL_ERR_LAB', 'no etcd members');
+        t0 = nowMs();
+        await Promise.all([killEtcdMember(lab, a), killEtcdMember(lab, b2)]);
+        mark('fault', `kill -9 etcd on ${a} and ${b2}: no quorum`, t0);
+        // The holder gives its group up before its lease could expire; then nothing is acquired.
+        await sleep(2 * LAB_QUORUM_TTL_MS);
+        recoverAt = nowMs();
+        await Promise.all([startEtcdMember(lab, a), startEtcdMember(lab, b2)]);
+        mark('recover', `etcd restarted on ${a} and ${b2}`, recoverAt);
+        break;
+      }
+      case 'rolling': {
+        t0 = nowMs();
+        mark('fault', faultText.rolling, t0);
+        for (const n of lab.nodes) {
+          phase(`rolling: ${n}`);
+          await faults.stopDaemon(lab, driver, n);
+          mark('step', `${o.impl} stopped on ${n}`);
+          await sleep(1000);
+          await faults.startDaemon(lab, driver, n);
+          mark('step', `${o.impl} started on ${n}`);
+          await waitGroups(lab, spec, b.converge);
+        }
+        recoverAt = nowMs();
+        break;
+      }
       case 'stop':
         t0 = nowMs();
         mark('fault', `graceful stop of ${o.impl} on ${spec.primary}`, t0);
@@ -380,7 +537,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
 
     phase('waiting for the cluster to converge');
-    const want = o.scenario === 'failback' ? spec.primary : undefined;
+    const want =
+      o.scenario === 'failback' || o.scenario === 'etcd-quorum' || o.scenario === 'rolling' ? spec.primary : undefined;
     const conv = await waitConverged(lab, prober, macs, b.converge, want, {
       notBefore: recoverAt,
       stableMs: stableMs(o),
@@ -423,6 +581,16 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     if (recoverAt !== undefined) {
       result.dual_active_after_recover_ms = round(dualActiveMs(addrEvents, initialHolders, recoverAt, end));
     }
+    let dualAll = 0;
+    let unheld = 0;
+    for (const v of allVips) {
+      const ev = [...(v === VIP ? offAt : []), ...(groupEvents.get(v) ?? [])];
+      const init = initialGroupHolders.get(v) ?? new Set<string>();
+      dualAll += dualActiveMs(ev, init, measureFrom, end);
+      unheld = Math.max(unheld, longestUnheld(ev, init, measureFrom, end));
+    }
+    result.all_groups_dual_active_ms = round(dualAll);
+    result.all_groups_max_unheld_ms = round(unheld);
     if (o.scenario === 'failback' && recoverAt !== undefined) {
       const back = addrEvents.find((e) => e.t >= recoverAt! && e.kind === 'vip_add' && e.source === spec.primary);
       result.failback_ms = back === undefined ? null : round(back.t - recoverAt);

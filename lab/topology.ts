@@ -25,7 +25,9 @@ export const CLIENT_IP = '192.168.1.100';
 /** Every host's only interface, as in the Heartbeat tutorial. */
 export const IFACE = 'eth1';
 
-export type HostRole = 'router' | 'node' | 'client';
+export type HostRole = 'router' | 'node' | 'client' | 'etcd';
+/** etcd members the lab can add (`Lab.up({ etcd })`): etcd1 = .61, etcd2 = .62, ... */
+export const MAX_ETCD = 5;
 export interface HostInfo {
   readonly name: string;
   readonly role: HostRole;
@@ -40,6 +42,10 @@ export interface LabState {
   impl?: string;
   /** Nodes currently cut off from the other nodes by `partition`. */
   partitioned?: string[];
+  /** etcd member hosts (etcd1...), 0 when absent (older state files lack it). */
+  etcd?: number;
+  /** Nodes cut off from the etcd hosts too (`isolate`). */
+  isolated?: string[];
 }
 
 export function nodeName(i: number): string {
@@ -51,10 +57,19 @@ export function nodeIp(i: number): string {
   return `${SUBNET_PREFIX}${28 + i}`;
 }
 
-export function labHosts(nodes: number): HostInfo[] {
+export function etcdName(i: number): string {
+  return `etcd${i}`;
+}
+
+export function etcdIp(i: number): string {
+  return `${SUBNET_PREFIX}${60 + i}`;
+}
+
+export function labHosts(nodes: number, etcd = 0): HostInfo[] {
   const hosts: HostInfo[] = [{ name: 'router', role: 'router', ip: ROUTER_IP }];
   for (let i = 1; i <= nodes; i++) hosts.push({ name: nodeName(i), role: 'node', ip: nodeIp(i) });
   hosts.push({ name: 'client', role: 'client', ip: CLIENT_IP });
+  for (let i = 1; i <= etcd; i++) hosts.push({ name: etcdName(i), role: 'etcd', ip: etcdIp(i) });
   return hosts;
 }
 
@@ -97,13 +112,16 @@ async function exists(path: string): Promise<boolean> {
 export class Lab {
   readonly hosts: readonly HostInfo[];
   readonly nodes: readonly string[];
+  /** etcd member hosts (empty unless the lab was built with some). */
+  readonly etcdHosts: readonly string[];
 
   private constructor(
     readonly prefix: string,
     public state: LabState,
   ) {
-    this.hosts = labHosts(state.nodes);
+    this.hosts = labHosts(state.nodes, state.etcd ?? 0);
     this.nodes = this.hosts.filter((h) => h.role === 'node').map((h) => h.name);
+    this.etcdHosts = this.hosts.filter((h) => h.role === 'etcd').map((h) => h.name);
   }
 
   get dir(): string {
@@ -232,14 +250,17 @@ export class Lab {
   }
 
   /** Builds the topology, first removing anything a crashed run with the same prefix left behind. */
-  static async up(opts: { prefix?: string; nodes?: number } = {}): Promise<Lab> {
+  static async up(opts: { prefix?: string; nodes?: number; etcd?: number } = {}): Promise<Lab> {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
     const nodes = opts.nodes ?? 2;
+    const etcd = opts.etcd ?? 0;
     checkPrefix(prefix);
     checkNodes(nodes);
+    if (!Number.isInteger(etcd) || etcd < 0 || etcd > MAX_ETCD)
+      throw new VigilError('VIGIL_ERR_USAGE', `--etcd must be an integer from 0 to ${MAX_ETCD}, got ${etcd}`);
     await assertRoot();
     await cleanup(prefix);
-    const lab = new Lab(prefix, { prefix, nodes, createdAt: new Date().toISOString() });
+    const lab = new Lab(prefix, { prefix, nodes, etcd, createdAt: new Date().toISOString() });
     try {
       await lab.build();
     } catch (e) {

@@ -395,12 +395,16 @@ export class VigilNode {
       });
     };
     switch (a.kind) {
-      case 'claim':
+      case 'claim': {
+        const t0 = this.d.scheduler.now();
         void q.claim(a.group).then((r) => {
-          if (r.ok) this.note(`claimed ${a.group} in etcd (fencing token ${r.revision})`);
+          const ms = Math.round(this.d.scheduler.now() - t0);
+          if (r.ok) this.note(`claimed ${a.group} in etcd in ${ms} ms (fencing token ${r.revision})`);
+          else this.log('debug', `etcd claim of ${a.group} refused after ${ms} ms`);
           back((now) => this.core.claimDone(a.group, r, now));
         });
         return;
+      }
       case 'disown':
         void q.disown(a.lease).then(() => {
           back((now) => this.core.disownDone(a.group, now));
