@@ -36,19 +36,20 @@ export function onClaimDone(c: EngineContext, out: Out, g: string, r: ClaimResul
     q.mine.set(g, { lease: r.lease, revision: r.revision });
     q.owners.set(g, { owner: { node: c.me, lease: r.lease }, revision: r.revision });
     q.noted.delete(g);
-    if (reclaiming) {
-      c.log(out, 'info', `Resource group ${g}: key claimed again in etcd (fencing token ${r.revision}).`);
-      // Given up meanwhile: the new lease goes with it.
-      if (st === 'none' || st === undefined) {
-        q.disowning.add(g);
-        out.push({ kind: 'disown', group: g, lease: r.lease });
-      }
-      return;
-    }
     if (st === 'acquiring') {
       c.log(out, 'info', `Resource group ${g}: key claimed in etcd (fencing token ${r.revision}).`);
       out.push({ kind: 'acquire', group: g });
+      return;
     }
+    if (st === 'held' || st === 'releasing' || st === 'stuck') {
+      // Kept through an outage (vigil_quorum_loss keep): owned again. Being released: the key goes after it.
+      if (reclaiming)
+        c.log(out, 'info', `Resource group ${g}: key claimed again in etcd (fencing token ${r.revision}).`);
+      return;
+    }
+    // Not wanted any more (given up while the claim was on its way): the new lease goes at once.
+    q.disowning.add(g);
+    out.push({ kind: 'disown', group: g, lease: r.lease });
     return;
   }
   if (r.owner !== undefined) {
