@@ -25,6 +25,8 @@ export const WarningCodes = {
   VIGIL_WARN_VIP_LEASE: 'no kernel lease on VIPs: a dead daemon keeps its VIP after the peer takes over',
   VIGIL_WARN_PERMS: 'a file Vigil trusts is writable by others or not owned by root (an error when run as root)',
   VIGIL_WARN_RESPAWN: 'a respawn/failfast client cannot be started on this host',
+  VIGIL_WARN_QUORUM:
+    'an etcd quorum setup that cannot survive losing one machine, or the split brain it was meant to end',
 } as const;
 
 export type WarningCode = keyof typeof WarningCodes;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyzeConfig } from '../../src/config/compile.js';
 import { diffConfig } from '../../src/config/diff.js';
+import { lintConfig } from '../../src/config/lint.js';
 
 function analyze(extra: string, haresources = 'linux1 192.168.1.50\nlinux2 192.168.1.51\n') {
   return analyzeConfig({
@@ -111,4 +112,14 @@ test('reload: group lists apply in place; the quorum settings need a restart', (
   assert.equal(d1.changes[0]?.area, 'groups');
   const d2 = diffConfig(a, c);
   assert.ok(d2.needRestart.some((x) => x.text.startsWith('vigil_quorum ')));
+});
+
+test('vigil check: one etcd endpoint is pointed out (fine for a witness, not for surviving its loss)', () => {
+  const one = analyze('vigil_quorum etcd\nvigil_quorum_endpoints http://witness:2379\n').config;
+  const three = analyze('vigil_quorum etcd\nvigil_quorum_endpoints http://a:2379 http://b:2379 http://c:2379\n').config;
+  assert.ok(one !== undefined && three !== undefined);
+  const w = lintConfig(one).filter((x) => x.code === 'VIGIL_WARN_QUORUM');
+  assert.equal(w.length, 1);
+  assert.match(w[0]?.message ?? '', /one etcd endpoint .*holders give their groups up/);
+  assert.equal(lintConfig(three).filter((x) => x.code === 'VIGIL_WARN_QUORUM').length, 0);
 });

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import type { KeyOwner } from '../../src/cluster/types.js';
 import { QuorumClient } from '../../src/quorum/client.js';
 import { EtcdHttp } from '../../src/quorum/etcd-http.js';
-import { etcdAvailable, startEtcd } from './etcd-fixture.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { etcdAvailable, makeTls, startEtcd } from './etcd-fixture.js';
 
 const G = 'IPaddr::192.168.1.50/24/eth1';
 
@@ -81,5 +84,52 @@ test('claim, refuse, renew, watch, revoke, and reachability, against a real etcd
     await a.stop();
     await b.stop();
     await etcd.stop();
+  }
+});
+
+test('TLS as etcd runs in production: server certificate checked against the CA, client certificate required', async (t) => {
+  if (!(await etcdAvailable())) {
+    t.skip('etcd is not installed (apt-get install etcd-server)');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-etcd-tls-'));
+  const tls = await makeTls(dir);
+  const etcd = await startEtcd(tls);
+  const [ca, cert, key] = await Promise.all([readFile(tls.ca), readFile(tls.clientCert), readFile(tls.clientKey)]);
+  const withCert = new QuorumClient({
+    http: new EtcdHttp({ endpoints: [etcd.url], tls: { ca, cert, key }, timeoutMs: 2000 }),
+    prefix: '/vigil/tls',
+    node: 'linux1',
+    ttlMs: 5000,
+    probeEveryMs: 1000,
+  });
+  const noCert = new QuorumClient({
+    http: new EtcdHttp({ endpoints: [etcd.url], tls: { ca }, timeoutMs: 2000 }),
+    prefix: '/vigil/tls',
+    node: 'linux2',
+    ttlMs: 5000,
+    probeEveryMs: 1000,
+  });
+  const noCa = new QuorumClient({
+    http: new EtcdHttp({ endpoints: [etcd.url], tls: { cert, key }, timeoutMs: 2000 }),
+    prefix: '/vigil/tls',
+    node: 'linux2',
+    ttlMs: 5000,
+    probeEveryMs: 1000,
+  });
+  try {
+    const r = await withCert.claim(G);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(await withCert.renew(r.lease), 'renewed');
+    const refused = await noCert.claim(G);
+    assert.ok(!refused.ok && refused.owner === undefined, 'no client certificate: etcd does not answer');
+    const untrusted = await noCa.claim(G);
+    assert.ok(!untrusted.ok && /certificate/i.test(untrusted.error ?? ''), JSON.stringify(untrusted));
+  } finally {
+    await withCert.stop();
+    await noCert.stop();
+    await noCa.stop();
+    await etcd.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -43,10 +43,113 @@ export async function etcdAvailable(): Promise<boolean> {
   });
 }
 
-export async function startEtcd(): Promise<EtcdFixture> {
+/** PEM files of a throwaway CA, a server certificate for 127.0.0.1 and a client certificate (openssl). */
+export interface TlsFiles {
+  readonly ca: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+function sh(cmd: string, args: readonly string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd, stdio: 'ignore' });
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${cmd} ${args.join(' ')}: exit ${String(code)}`));
+    });
+  });
+}
+
+/**
+ * The server certificate carries clientAuth too: etcd 3.4's JSON gateway dials the member's own gRPC port with it
+ * (etcd-io/etcd#17969), so with --client-cert-auth a serverAuth-only certificate makes every gateway call fail (503).
+ */
+export async function makeTls(dir: string): Promise<TlsFiles> {
+  const days = ['-days', '2'];
+  await sh(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-subj',
+      '/CN=vigil test CA',
+      ...days,
+    ],
+    dir,
+  );
+  for (const [name, cn, ext] of [
+    ['server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth'],
+    ['client', 'linux1', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    await sh(
+      'openssl',
+      [
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${cn}`,
+      ],
+      dir,
+    );
+    await sh('sh', ['-c', `printf '${ext}\n' > ${name}.ext`], dir);
+    await sh(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.pem`,
+        '-extfile',
+        `${name}.ext`,
+        ...days,
+      ],
+      dir,
+    );
+  }
+  return {
+    ca: join(dir, 'ca.pem'),
+    serverCert: join(dir, 'server.pem'),
+    serverKey: join(dir, 'server.key'),
+    clientCert: join(dir, 'client.pem'),
+    clientKey: join(dir, 'client.key'),
+  };
+}
+
+export async function startEtcd(tls?: TlsFiles): Promise<EtcdFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-etcd-'));
   const [client, peer] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${client}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${client}`;
+  const tlsArgs =
+    tls === undefined
+      ? []
+      : ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--client-cert-auth', '--trusted-ca-file', tls.ca];
   const proc = spawn(
     'etcd',
     [
@@ -64,16 +167,22 @@ export async function startEtcd(): Promise<EtcdFixture> {
       `http://127.0.0.1:${peer}`,
       '--initial-cluster',
       `m1=http://127.0.0.1:${peer}`,
+      ...tlsArgs,
     ],
     { stdio: 'ignore' },
   );
-  // Ready when a request is answered.
+  // Ready when the client port accepts connections (a TLS one asks for a client certificate).
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const ok = await fetch(`${url}/v3/maintenance/status`, { method: 'POST', body: '{}' }).then(
-      (r) => r.ok,
-      () => false,
-    );
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(client, '127.0.0.1', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => {
+        resolve(false);
+      });
+    });
     if (ok) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
