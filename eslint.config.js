@@ -20,7 +20,6 @@ const ioModules = [
   'os',
   'node:os',
   'koffi',
-  'pino',
   'timers',
   'node:timers',
   'worker_threads',
@@ -87,7 +86,7 @@ export default tseslint.config(
   { files: ['src/node/**/*.ts', 'src/sim/**/*.ts'], rules: pureLayer([]) },
   { files: ['src/util/**/*.ts'], rules: pureLayer([]) },
   {
-    files: ['test/**/*.ts', 'lab/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'lab/**/*.ts', 'bench/**/*.ts', 'fuzz/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-floating-promises': [

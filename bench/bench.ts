@@ -19,6 +19,8 @@ import {
   doneKeys,
   emptyResult,
   etaMs,
+  FAMILIES,
+  familyOf,
   formatDuration,
   IMPLS,
   parseFastest,
@@ -191,6 +193,8 @@ interface RunOpts extends CommonOpts {
   impl?: string;
   profile?: string;
   scenario?: string;
+  family?: string;
+  probe6Ms: number;
   trials: number;
   reportOnly?: boolean;
   trialTimeout: number;
@@ -203,7 +207,11 @@ function fmtMs(v: number | null): string {
 function describe(r: ScenarioResult, meta: BenchMeta): string {
   if (!r.supported) return 'unsupported';
   if (meta.status === 'no-output') return `NO RESULT (${meta.exit_code ?? 'killed'}): ${r.error ?? ''}`.slice(0, 200);
-  const base = `outage ${fmtMs(r.outage_ms)}, detect ${fmtMs(r.detect_ms)}, dual ${fmtMs(r.dual_active_ms)}`;
+  const six = ((r.vips as ScenarioResult['vips'] | undefined) ?? []).find((v) => v.family === 6);
+  const base =
+    `outage ${fmtMs(r.outage_ms)}, detect ${fmtMs(r.detect_ms)}, dual ${fmtMs(r.dual_active_ms)}` +
+    (six !== undefined && r.vips.length > 1 ? `; IPv6 VIP outage ${fmtMs(six.outage_ms)}` : '') +
+    (six !== undefined && !six.neigh_ok ? ', neighbour cache LATE' : '');
   const conv = r.converged ? '' : ', NOT converged';
   return `${base}${conv}${r.error !== null ? `, error: ${r.error.slice(0, 120)}` : ''}`;
 }
@@ -214,8 +222,9 @@ async function runMatrix(o: RunOpts): Promise<number> {
   const impls = parseList('implementation', o.impl ?? env('BENCH_IMPL'), IMPLS);
   const profiles = parseList('profile', o.profile ?? env('BENCH_PROFILE'), PROFILES);
   const scenarios = parseList('scenario', o.scenario ?? env('BENCH_SCENARIO'), SCENARIOS);
+  const families = parseList('family', o.family ?? env('BENCH_FAMILY') ?? 'v4', FAMILIES);
   for (const impl of impls) for (const p of profiles) checkTiming(impl, timingFor(p, impl, fastest));
-  const plan = planTrials({ impls, profiles, scenarios, trials: o.trials, fastest });
+  const plan = planTrials({ impls, profiles, scenarios, trials: o.trials, fastest, families });
   const existing = parseResults(await readText(o.out));
   for (const s of existing.skipped) log(`# ${o.out}:${s.line}: skipped (${s.reason})`);
   const finished: BenchRecord[] = [...existing.records];
@@ -223,7 +232,7 @@ async function runMatrix(o: RunOpts): Promise<number> {
   const pending = pendingTrials(plan, done);
   const already = plan.length - pending.length;
   log(
-    `# bench: ${impls.join(',')} x ${profiles.join(',')} x ${scenarios.length} scenarios x ${o.trials} trials = ${plan.length} trials` +
+    `# bench: ${impls.join(',')} x ${profiles.join(',')} x ${scenarios.length} scenarios${families.length > 1 || families[0] !== 'v4' ? ` x ${families.join(',')}` : ''} x ${o.trials} trials = ${plan.length} trials` +
       (already > 0 ? `; ${already} already in ${o.out}, ${pending.length} to run` : '') +
       ` (estimated ${formatDuration(etaMs(pending, finished))})`,
   );
@@ -246,7 +255,7 @@ async function runMatrix(o: RunOpts): Promise<number> {
     finished.push(rec);
     const left = pending.slice(pending.indexOf(t) + 1);
     log(
-      `[${index}/${plan.length}] ${t.impl} ${t.profile} ${t.scenario} #${t.trial}: ${describe(rec, rec.bench)} ` +
+      `[${index}/${plan.length}] ${t.impl} ${t.profile} ${t.scenario}${t.family === 'v4' ? '' : ` ${t.family}`} #${t.trial}: ${describe(rec, rec.bench)} ` +
         `(${formatDuration(rec.bench.trial_ms)}; eta ${formatDuration(etaMs(left, finished))})`,
     );
   }
@@ -276,6 +285,8 @@ async function runTrial(t: Trial, vigil: string, o: RunOpts): Promise<BenchRecor
     String(t.deadtimeMs),
     // Vigil runs the tutorial's files as they are; at sub-second timings it runs what it recommends for them.
     ...vigilDetectorArgs(t.impl, t.profile),
+    // IPv6: the group's family, and the IPv6 prober at the IPv4 one's resolution, so that the two compare.
+    ...(t.family === 'v4' ? [] : ['--family', t.family, '--probe6-ms', String(o.probe6Ms)]),
     '--prefix',
     o.prefix,
     '--json',
@@ -574,7 +585,8 @@ async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
   const soak = parseSoakResults(await readText(o.soakOut));
   const hostile = parseHostileResults(await readText(o.hostileOut));
   const hostileCost = parseCostResults(await readText(o.hostileCost));
-  const svg = outageChart(records);
+  // The chart is the IPv4 (tutorial) comparison; the IPv6 runs have a section of their own.
+  const svg = outageChart(records.filter((r) => familyOf(r) === 'v4'));
   await writeFile(o.svg, svg);
   const md = buildReport({
     records,
@@ -609,6 +621,13 @@ async function main(): Promise<void> {
       .option('--impl <list>', `implementations (${IMPLS.join(',')})`)
       .option('--profile <list>', `timing profiles (${PROFILES.join(',')})`)
       .option('--scenario <list>', `scenarios (${SCENARIOS.join(',')})`)
+      .option('--family <list>', `the group's addresses (${FAMILIES.join(',')}; default v4)`)
+      .option(
+        '--probe6-ms <ms>',
+        'IPv6 prober interval in IPv6 runs (the lab default is 10 ms; 5 matches the IPv4 prober)',
+        positiveInt('--probe6-ms'),
+        5,
+      )
       .option('--trials <n>', 'trials per cell', positiveInt('--trials'), Number(env('BENCH_TRIALS') ?? 10))
       .option(
         '--trial-timeout <s>',

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { runCmd } from './exec.js';
 import { IFACE, type Lab } from './topology.js';
+import { parseResource } from '../src/config/haresources.js';
 
 export interface AuditGroupSpec {
   /** The haresources line's preferred node. */
@@ -42,12 +43,11 @@ export function parseHaresources(text: string): AuditGroupSpec[] {
   return out;
 }
 
-/** The address of an IP member (`IPaddr::a/b/c`, `IPaddr2::a`, or a bare address), else undefined. */
+/** The address of an IP member (`IPaddr::a/b/c`, `IPaddr2::a`, `IPv6addr::…`, or a bare address), else undefined:
+ *  read as the daemons read it (an IPv6 address written with `::` included). */
 export function ipOfMember(member: string): string | undefined {
-  const parts = member.split('::');
-  const arg = parts.length === 1 ? parts[0] : /^IPaddr2?$/.test(parts[0] ?? '') ? parts[1] : undefined;
-  const ip = arg?.split('/')[0];
-  return ip !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(ip) ? ip : undefined;
+  const r = parseResource(member);
+  return typeof r === 'string' ? undefined : r.ip?.address;
 }
 
 /** Heartbeat's ResourceManager reading of a `status` output. */
@@ -77,7 +77,7 @@ export function judgeGroup(g: AuditGroupSpec, running: Readonly<Record<string, r
 }
 
 async function ipRunning(lab: Lab, node: string, ip: string): Promise<boolean> {
-  const r = await runCmd('ip', ['-n', lab.netns(node), '-4', '-json', 'addr', 'show']);
+  const r = await runCmd('ip', ['-n', lab.netns(node), '-json', 'addr', 'show']);
   const j = JSON.parse(r.stdout || '[]') as { addr_info?: { local?: string }[] }[];
   return j.some((l) => (l.addr_info ?? []).some((a) => a.local === ip));
 }
@@ -111,7 +111,7 @@ export async function auditLab(lab: Lab, groups?: readonly AuditGroupSpec[]): Pr
 
 /** Labels of `ip` on `node`'s lab interface, from `ip -json addr` (the tutorial's IPaddr shows `eth1:0`). */
 export async function vipLabels(lab: Lab, node: string, ip: string): Promise<string[]> {
-  const r = await runCmd('ip', ['-n', lab.netns(node), '-4', '-json', 'addr', 'show', 'dev', IFACE]);
+  const r = await runCmd('ip', ['-n', lab.netns(node), '-json', 'addr', 'show', 'dev', IFACE]);
   const j = JSON.parse(r.stdout || '[]') as { addr_info?: { local?: string; label?: string }[] }[];
   return j.flatMap((l) => (l.addr_info ?? []).filter((a) => a.local === ip).map((a) => a.label ?? ''));
 }

@@ -289,6 +289,12 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
     )
     .option('--json', 'print the result as JSON (one object)')
     .option('--quorum', 'Vigil only: vigil_quorum etcd against a 3-member etcd on three more lab hosts')
+    .option(
+      '--family <f>',
+      'the group: v4 (the tutorial), v6 (IPv6 only: VIP, mcast6, ping6) or dual (both VIPs)',
+      'v4',
+    )
+    .option('--probe6-ms <ms>', 'the IPv6 prober interval (default 10)', int('--probe6-ms'))
     .option('--pps <n>', 'hostile: packets per second of the flood (each reaches both nodes)', int('--pps'), 5000)
     .option('--flood-seconds <s>', 'hostile: how long the flood lasts', int('--flood-seconds'), 20)
     .option('--classes <list>', 'hostile: comma-separated packet classes of the mix (default: all)')
@@ -306,6 +312,8 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           json?: boolean;
           detector?: string;
           quorum?: boolean;
+          family: string;
+          probe6Ms?: number;
           pps: number;
           floodSeconds: number;
           classes?: string;
@@ -318,7 +326,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           await runHostileCli({ ...o, detector: o.detector });
           return;
         }
-        const { runScenario, ALL_SCENARIOS: SCENARIOS } = await import('./scenario.js');
+        const { runScenario, ALL_SCENARIOS: SCENARIOS, FAMILIES } = await import('./scenario.js');
         const { isImpl } = await import('./drivers/index.js');
         const { assertRoot, checkNodes } = await import('./topology.js');
         if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -326,6 +334,8 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
         }
         if (!isImpl(o.impl)) throw new VigilError('VIGIL_ERR_USAGE', `--impl must be vigil, heartbeat or keepalived`);
         checkNodes(o.nodes);
+        const family = FAMILIES.find((f) => f === o.family);
+        if (family === undefined) throw new VigilError('VIGIL_ERR_USAGE', `--family must be ${FAMILIES.join(', ')}`);
         if (o.detector !== undefined && o.detector !== 'deadtime' && o.detector !== 'adaptive') {
           throw new VigilError('VIGIL_ERR_USAGE', `--detector must be deadtime or adaptive, got '${o.detector}'`);
         }
@@ -342,6 +352,8 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           keep: o.keep === true,
           quorum: o.quorum === true,
           ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
+          family,
+          ...(o.probe6Ms !== undefined ? { probe6Ms: o.probe6Ms } : {}),
           onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
         });
         if (quiet) process.stdout.write(JSON.stringify(r) + '\n');

@@ -5,7 +5,7 @@
 import { VigilError } from '../src/util/errors.js';
 import type { Driver } from './drivers/types.js';
 import { mustRun, nowMs, runCmd, sleep } from './exec.js';
-import { IFACE, VIP_CIDR, type Lab } from './topology.js';
+import { addHostIPv6, IFACE, VIP_CIDR, type Lab } from './topology.js';
 
 export const FAULT_VERBS = [
   'kill',
@@ -100,6 +100,7 @@ export async function powerOff(lab: Lab, host: string): Promise<number> {
     await sleep(20);
   }
   await mustRun('ip', ['-n', lab.netns(host), '-4', 'addr', 'flush', 'dev', IFACE]);
+  await mustRun('ip', ['-n', lab.netns(host), '-6', 'addr', 'flush', 'dev', IFACE, 'scope', 'global']);
   return t;
 }
 
@@ -109,7 +110,9 @@ export async function powerOn(lab: Lab, host: string, driver?: Driver): Promise<
   await lab.resetRun(host);
   const ns = lab.netns(host);
   await runCmd('ip', ['-n', ns, '-4', 'addr', 'flush', 'dev', IFACE]);
+  await runCmd('ip', ['-n', ns, '-6', 'addr', 'flush', 'dev', IFACE, 'scope', 'global']);
   await mustRun('ip', ['-n', ns, 'addr', 'add', `${lab.host(host).ip}/${VIP_CIDR}`, 'brd', '+', 'dev', IFACE]);
+  await addHostIPv6(lab, host);
   await setPort(lab, host, 'up');
   const t = nowMs();
   if (driver !== undefined) await driver.start(lab, host);

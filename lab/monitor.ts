@@ -79,8 +79,9 @@ export function watchAddresses(
   // A VIP held under a kernel lease (Vigil) is re-announced by every renewal (RTM_NEWADDR for an address already
   // present): that is `vip_renew`, not a new holder.
   let present = false;
+  const needle = ` ${vip.includes(':') ? 'inet6' : 'inet'} ${vip}/`;
   return new LineProcess('ip', ['-n', netns, '-ts', 'monitor', 'address', 'dev', iface], (line, arrival) => {
-    if (!line.includes(` inet ${vip}/`)) return;
+    if (!line.includes(needle)) return;
     const t = parseIpTs(line) ?? arrival;
     const deleted = line.includes('] Deleted ');
     const kind = deleted ? 'vip_del' : present ? 'vip_renew' : 'vip_add';

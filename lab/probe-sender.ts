@@ -4,10 +4,12 @@
  * and run realtime (as the prober must be, above the daemons) the kernel's RT throttling stops it for 50 ms every
  * second: a client gap the cluster never caused, and one core fewer for the daemons under test.
  *
- * Usage: node probe-sender.js VIP INTERVAL_MS (runs until killed). Needs CAP_NET_RAW (the lab runs as root).
+ * Usage: node probe-sender.js VIP INTERVAL_MS (runs until killed). Needs CAP_NET_RAW (the lab runs as root). An IPv6
+ * VIP gets ICMPv6 echo requests (the kernel fills their checksum).
  */
-import { openRawIPv4Socket, sendToIPv4 } from '../src/os/libc.js';
-import { IPPROTO_ICMP, echoRequest } from '../src/os/icmp-pinger.js';
+import { IPPROTO_ICMPV6, openRawIPv4Socket, openRawIPv6Socket, sendToIPv4, sendToIPv6 } from '../src/os/libc.js';
+import { IPPROTO_ICMP, echo6Request, echoRequest } from '../src/os/icmp-pinger.js';
+import { addressFamily } from '../src/util/inet.js';
 
 function main(): void {
   const [vip, intervalText] = process.argv.slice(2);
@@ -16,7 +18,8 @@ function main(): void {
     process.stderr.write('usage: probe-sender VIP INTERVAL_MS\n');
     process.exit(2);
   }
-  const fd = openRawIPv4Socket(IPPROTO_ICMP);
+  const v6 = addressFamily(vip) === 6;
+  const fd = v6 ? openRawIPv6Socket(IPPROTO_ICMPV6) : openRawIPv4Socket(IPPROTO_ICMP);
   const id = process.pid;
   let seq = 0;
   // On a fixed grid, so a late timer does not shift every later probe; after a stall of our own, the grid
@@ -25,7 +28,8 @@ function main(): void {
   let n = 0;
   const tick = (): void => {
     try {
-      sendToIPv4(fd, echoRequest(id, seq), vip);
+      if (v6) sendToIPv6(fd, echo6Request(id, seq), vip);
+      else sendToIPv4(fd, echoRequest(id, seq), vip);
     } catch {
       // No route yet, or the VIP's neighbour entry is unresolved: the next probe tries again, the gap shows.
     }

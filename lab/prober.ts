@@ -2,7 +2,8 @@
  * The client prober: ICMP echo to the VIP from the client host, 200 probes/s (probe-sender.ts, no reply awaited),
  * with every echo reply and every ARP frame captured by tcpdump in the client's namespace (-tt: kernel capture
  * timestamps, µs). From the capture: every gap between consecutive replies, and the source MAC of every reply
- * (two MACs interleaving = two hosts answering for the VIP).
+ * (two MACs interleaving = two hosts answering for the VIP). An IPv6 VIP is probed with ICMPv6 echo (every 10 ms by
+ * default, next to the IPv4 prober's 5 ms) and its neighbour advertisements are captured in place of ARP.
  */
 import { fileURLToPath } from 'node:url';
 import { VigilError } from '../src/util/errors.js';
@@ -10,6 +11,8 @@ import { nowMs, sleep } from './exec.js';
 import { LineProcess, type LabEvent } from './monitor.js';
 
 export const PROBE_INTERVAL_MS = 5;
+/** The IPv6 prober's default interval (beside the IPv4 one: 300 probes/s from the client in all). */
+export const PROBE6_INTERVAL_MS = 10;
 const SENDER = fileURLToPath(new URL('./probe-sender.js', import.meta.url));
 
 export interface Reply {
@@ -34,11 +37,19 @@ export class Prober {
   startedAt = 0;
   stoppedAt = 0;
 
+  /** Probe spacing, ms. */
+  readonly intervalMs: number;
+  private readonly v6: boolean;
+
   constructor(
     private readonly clientNetns: string,
     private readonly iface: string,
-    private readonly vip: string,
-  ) {}
+    readonly vip: string,
+    intervalMs?: number,
+  ) {
+    this.v6 = vip.includes(':');
+    this.intervalMs = intervalMs ?? (this.v6 ? PROBE6_INTERVAL_MS : PROBE_INTERVAL_MS);
+  }
 
   async start(): Promise<void> {
     let listening = false;
@@ -57,7 +68,10 @@ export class Prober {
         '--immediate-mode',
         '-B',
         '4096',
-        `(icmp[icmptype] == icmp-echoreply and src host ${this.vip}) or arp`,
+        this.v6
+          ? // ICMPv6 type right after a plain IPv6 header: 129 echo reply, 136 neighbour advertisement.
+            `icmp6 and ((ip6[40] == 129 and src host ${this.vip}) or ip6[40] == 136)`
+          : `(icmp[icmptype] == icmp-echoreply and src host ${this.vip}) or arp`,
       ],
       (line) => {
         this.onCapture(line);
@@ -79,7 +93,7 @@ export class Prober {
       // Realtime and above the daemons it measures (Vigil and Heartbeat run SCHED_RR 1): on a busy host a
       // normal-priority sender skips probes and reports gaps of 50-700 ms that are the prober's own, not an outage.
       // Not iputils ping: see probe-sender.ts (it busy-waits below 10 ms and RT throttling pauses it every second).
-      [...nsArgs, 'chrt', '-f', '10', process.execPath, SENDER, this.vip, String(PROBE_INTERVAL_MS)],
+      [...nsArgs, 'chrt', '-f', '10', process.execPath, SENDER, this.vip, String(this.intervalMs)],
       () => undefined,
       (l) => this.stderr.push(l),
     );
@@ -91,9 +105,16 @@ export class Prober {
     const t = Number(m[1]) * 1000;
     const mac = m[2]!;
     const body = m[5]!;
-    if (m[4] === 'IPv4') {
+    if (m[4] === 'IPv4' || (m[4] === 'IPv6' && body.includes('echo reply'))) {
       const s = /seq (\d+)/.exec(body);
       this.replies.push({ t, mac, seq: s === null ? -1 : Number(s[1]) });
+      return;
+    }
+    if (m[4] === 'IPv6') {
+      // Neighbour advertisements for the VIP: to all-nodes, an announcement (unsolicited); to the client, an answer.
+      if (!body.includes(`neighbor advertisement, tgt is ${this.vip},`)) return;
+      const kind = body.includes(' > ff02::1: ') ? 'garp' : 'arp_reply';
+      this.arp.push({ t, source: 'client', kind, detail: `${mac} ${body}` });
       return;
     }
     // Gratuitous ARP for the VIP (request "who-has VIP tell VIP", or a broadcast reply "VIP is-at"): who claims
@@ -123,7 +144,7 @@ export class Prober {
   }
 
   /** Every gap longer than `minMs` between consecutive replies within [from, to] (edges count as gaps too). */
-  gaps(from: number, to: number, minMs = 3 * PROBE_INTERVAL_MS): Gap[] {
+  gaps(from: number, to: number, minMs = 3 * this.intervalMs): Gap[] {
     const rs = this.between(from, to);
     const out: Gap[] = [];
     let prev = from;

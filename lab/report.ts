@@ -18,6 +18,11 @@ export function formatResult(r: ScenarioResult): string {
   );
   if (r.scenario === 'failback')
     lines.push(`  failback ${ms(r.failback_ms)} after power-on, outage then ${ms(r.failback_outage_ms)}`);
+  for (const v of r.vips.length > 1 || r.family === 'v6' ? r.vips : []) {
+    lines.push(
+      `  ${v.vip} (probe ${v.probe_ms} ms): outage ${ms(v.outage_ms)}   switch ${ms(v.switch_gap_ms)}   dual-active ${ms(v.dual_active_ms)}   client's neighbour entry followed ${ms(v.neigh_follow_ms)} after the add${v.neigh_ok ? '' : ' (late)'}`,
+    );
+  }
   lines.push(
     `  holders after: ${r.holders_after.join(', ') || 'none'}   client MAC ok: ${r.client_mac_ok}   converged: ${r.converged}`,
     `  replies from: ${r.reply_macs.join(' -> ') || 'none'}`,
@@ -27,9 +32,9 @@ export function formatResult(r: ScenarioResult): string {
   lines.push('  timeline (ms from the fault):');
   for (const e of r.events) {
     if (
-      e.kind === 'reply_mac' ||
-      e.kind === 'neigh' ||
-      e.kind === 'gap' ||
+      e.kind.startsWith('reply_mac') ||
+      e.kind.startsWith('neigh') ||
+      e.kind.startsWith('gap') ||
       e.kind === 'fault' ||
       e.kind === 'recover' ||
       e.kind.startsWith('vip_') ||

@@ -7,12 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { VigilError } from '../src/util/errors.js';
 import { driverFor } from './drivers/index.js';
 import type { ClusterSpec, Impl } from './drivers/types.js';
+import { groupMembers } from './drivers/common.js';
 import { nowMs, runCmd, sleep } from './exec.js';
 import * as faults from './faults.js';
 import { auditLab, parseHaresources, vipLabels, type AuditResult } from './audit.js';
 import { LogFollower, watchAddresses, watchNeighbour, type LabEvent, type LineProcess } from './monitor.js';
 import { Prober } from './prober.js';
-import { CLIENT_IP, IFACE, Lab, ROUTER_IP, VIP, VIP_CIDR } from './topology.js';
+import { CLIENT_IP, IFACE, Lab, ROUTER_IP, ROUTER_IP6, VIP, VIP6, VIP6_CIDR, VIP_CIDR } from './topology.js';
 import { etcdEndpoints, etcdLeader, killEtcdMember, startEtcdCluster, startEtcdMember } from './etcd.js';
 
 /** The benchmark's classic matrix (`npm run bench`). */
@@ -30,6 +31,13 @@ export const QUORUM_SCENARIOS = [
 export const ALL_SCENARIOS = [...SCENARIOS, ...QUORUM_SCENARIOS] as const;
 export type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
+/**
+ * Which addresses the group has: the tutorial's IPv4 VIP (`v4`), an IPv6 VIP alone on an IPv6-only cluster (`v6`:
+ * mcast6 heartbeats, a ping6 node), or both in one group on the IPv4 heartbeats (`dual`).
+ */
+export const FAMILIES = ['v4', 'v6', 'dual'] as const;
+export type Family = (typeof FAMILIES)[number];
+
 export interface ScenarioOptions {
   impl: Impl;
   scenario: ScenarioName;
@@ -45,6 +53,10 @@ export interface ScenarioOptions {
   keep?: boolean;
   /** Vigil only: `vigil_detector` in ha.cf. */
   vigilDetector?: 'deadtime' | 'adaptive';
+  /** The group's addresses (default v4). */
+  family?: Family;
+  /** The IPv6 prober's interval (default PROBE6_INTERVAL_MS). */
+  probe6Ms?: number;
   /** Vigil only: `vigil_quorum etcd` against a 3-member etcd cluster on three more lab hosts. */
   quorum?: boolean;
 }
@@ -56,6 +68,39 @@ export const ROLLING_GROUPS = [
   { vip: '192.168.1.51', nodes: ['linux2', 'linux3', 'linux4'] },
   { vip: '192.168.1.52', nodes: ['linux3', 'linux5', 'linux1'] },
 ] as const;
+
+/** One VIP's measurements (ScenarioResult.vips), ms. */
+export interface VipResult {
+  vip: string;
+  family: 4 | 6;
+  /** The client's probe interval for this VIP. */
+  probe_ms: number;
+  outage_ms: number | null;
+  switch_gap_ms: number | null;
+  failback_outage_ms: number | null;
+  failback_switch_gap_ms: number | null;
+  takeover_ms: number | null;
+  dual_active_ms: number | null;
+  dual_active_after_recover_ms: number | null;
+  client_mac_ok: boolean;
+  /**
+   * The VIP added on the new holder → the client's neighbour entry names the new holder's MAC (`ip monitor neigh` in
+   * the client), for the first move after the fault; for failback also the move back. null: never followed.
+   */
+  neigh_follow_ms: number | null;
+  failback_neigh_follow_ms: number | null;
+  /** The VIP added on the new holder → the first reply from it, as the client captured it (kernel timestamps). */
+  first_reply_ms: number | null;
+  failback_first_reply_ms: number | null;
+  /**
+   * The client's neighbour cache followed within one probe on every move measured: at most one of the client's probes
+   * sent after the add went to the old MAC, i.e. the first reply from the new holder came within two probe intervals
+   * (+1 ms) of the add. Judged on the capture, whose timestamps are the kernel's: `ip monitor`'s are taken when the
+   * (normal-priority) `ip` process prints, tens of ms late on a loaded machine.
+   */
+  neigh_ok: boolean;
+  probes_answered: number;
+}
 
 export interface TimelineEvent {
   /** ms relative to the fault (negative = before). */
@@ -115,6 +160,9 @@ export interface ScenarioResult {
   all_groups_dual_active_ms: number | null;
   /** The longest time any group's VIP was on no node at all, after the fault. */
   all_groups_max_unheld_ms: number | null;
+  /** The group's addresses; the fields above are the first VIP's (IPv4 unless family v6), `vips` has each. */
+  family: Family;
+  vips: VipResult[];
   notes: string[];
   error: string | null;
   events: TimelineEvent[];
@@ -142,8 +190,9 @@ interface Holders {
 
 async function vipHolders(lab: Lab, vip = VIP): Promise<Holders> {
   const holders: string[] = [];
+  const family = vip.includes(':') ? '-6' : '-4';
   for (const n of lab.nodes) {
-    const r = await runCmd('ip', ['-n', lab.netns(n), '-4', '-o', 'addr', 'show', 'dev', IFACE]);
+    const r = await runCmd('ip', ['-n', lab.netns(n), family, '-o', 'addr', 'show', 'dev', IFACE]);
     if (r.stdout.includes(` ${vip}/`)) holders.push(n);
   }
   return { holders };
@@ -195,8 +244,8 @@ export async function macOf(lab: Lab, host: string): Promise<string> {
   return j[0]?.address ?? '';
 }
 
-async function clientNeighMac(lab: Lab): Promise<string | undefined> {
-  const r = await runCmd('ip', ['-n', lab.netns('client'), '-j', 'neigh', 'show', VIP, 'dev', IFACE]);
+async function clientNeighMac(lab: Lab, vip = VIP): Promise<string | undefined> {
+  const r = await runCmd('ip', ['-n', lab.netns('client'), '-j', 'neigh', 'show', vip, 'dev', IFACE]);
   const j = JSON.parse(r.stdout || '[]') as { lladdr?: string; state?: string[] }[];
   return j[0]?.lladdr;
 }
@@ -268,6 +317,8 @@ export function blankResult(
     quorum: false,
     all_groups_dual_active_ms: null,
     all_groups_max_unheld_ms: null,
+    family: 'v4',
+    vips: [],
     notes: [],
     error: null,
     events: [],
@@ -281,8 +332,10 @@ export function tutorialSpec(
   deadtimeMs: number,
   autoFailback: boolean,
   vigilDetector: ClusterSpec['vigilDetector'],
+  family: Family = 'v4',
 ): ClusterSpec {
   return {
+    ...(family === 'v4' ? {} : { ipv6: { vip: VIP6, cidr: VIP6_CIDR, only: family === 'v6', pingIp: ROUTER_IP6 } }),
     nodes: Array.from({ length: nodes }, (_, i) => `linux${i + 1}`),
     primary: 'linux1',
     vip: VIP,
@@ -297,17 +350,29 @@ export function tutorialSpec(
   };
 }
 
+/** One VIP the scenario follows: its address events on every node, the client's neighbour entry, its prober. */
+interface Tracked {
+  readonly vip: string;
+  readonly family: 4 | 6;
+  readonly prober: Prober;
+  readonly addrEvents: LabEvent[];
+  readonly neigh: LabEvent[];
+}
+
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const driver = driverFor(o.impl);
+  const family = o.family ?? 'v4';
   const quorum = o.quorum === true;
-  const base = tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector);
+  const base = tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector, family);
   const rolling = o.scenario === 'rolling';
   let spec: ClusterSpec = {
     ...base,
     ...(rolling ? { moreGroups: ROLLING_GROUPS.map((g) => ({ vip: g.vip, nodes: [...g.nodes] })) } : {}),
   };
   const result = blankResult(o.impl, o.scenario, o.keepaliveMs, o.deadtimeMs, o.nodes);
+  result.family = family;
   result.quorum = quorum;
+  result.notes.push(...driver.notes(spec));
   if (quorum && o.impl !== 'vigil') throw new VigilError('VIGIL_ERR_USAGE', '--quorum is Vigil only');
   if (rolling && o.nodes < 5) throw new VigilError('VIGIL_ERR_USAGE', 'rolling needs --nodes 5 or more');
   if ((o.scenario === 'etcd-member' || o.scenario === 'etcd-quorum') && !quorum) {
@@ -341,7 +406,20 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   };
   const watchers: LineProcess[] = [];
   const followers: LogFollower[] = [];
-  const prober = new Prober(lab.netns('client'), IFACE, VIP);
+  const vips: { vip: string; family: 4 | 6 }[] = [
+    ...(family === 'v6' ? [] : [{ vip: VIP, family: 4 as const }]),
+    ...(family === 'v4' ? [] : [{ vip: VIP6, family: 6 as const }]),
+  ];
+  const tracked: Tracked[] = vips.map((v) => ({
+    ...v,
+    prober: new Prober(lab.netns('client'), IFACE, v.vip, v.family === 6 ? o.probe6Ms : undefined),
+    addrEvents: [],
+    neigh: [],
+  }));
+  const main = tracked[0]!;
+  const prober = main.prober;
+  const addrEvents = main.addrEvents;
+  const probers = tracked.map((x) => x.prober);
   const b = bounds(o);
   const bg: Promise<unknown>[] = [];
   try {
@@ -352,25 +430,29 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       result.notes.push(...driver.notes(spec).map((n) => `with etcd: ${n}`));
     }
     await driver.configure(lab, spec);
-    const addrEvents: LabEvent[] = [];
-    // Every group's VIP on every node: the "at most one holder" audit (the prober's VIP also feeds the timeline).
-    const allVips = [VIP, ...(spec.moreGroups ?? []).map((g) => g.vip)];
-    const groupEvents = new Map<string, LabEvent[]>(allVips.map((v) => [v, []]));
+    // The "at most one holder" audit covers every group's VIP: the tracked ones' events and the other groups' own.
+    const moreVips = (spec.moreGroups ?? []).map((g) => g.vip);
+    const groupEvents = new Map<string, LabEvent[]>([
+      ...tracked.map((x): [string, LabEvent[]] => [x.vip, x.addrEvents]),
+      ...moreVips.map((v): [string, LabEvent[]] => [v, []]),
+    ]);
     for (const n of lab.nodes) {
-      for (const v of allVips.slice(1)) {
+      for (const v of moreVips) {
         watchers.push(
           watchAddresses(lab.netns(n), n, IFACE, v, (e) => {
             groupEvents.get(v)?.push(e);
           }),
         );
       }
-      watchers.push(
-        watchAddresses(lab.netns(n), n, IFACE, VIP, (e) => {
-          addrEvents.push(e);
-          groupEvents.get(VIP)?.push(e);
-          push(e);
-        }),
-      );
+      for (const x of tracked) {
+        watchers.push(
+          watchAddresses(lab.netns(n), n, IFACE, x.vip, (e) => {
+            x.addrEvents.push(e);
+            // The second VIP's events join the timeline, named, but the "VIP moved" activity is the first's.
+            push(x === main ? e : { ...e, kind: `${e.kind}6`, detail: e.detail });
+          }),
+        );
+      }
       const f = new LogFollower(lab.hostPath(n, driver.logPath), (line, t) => {
         const kind = driver.classify(line);
         if (kind !== undefined) push({ t, source: n, kind: `log_${kind}`, detail: line });
@@ -378,26 +460,28 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       await f.start();
       followers.push(f);
     }
-    const neigh: LabEvent[] = [];
-    watchers.push(
-      watchNeighbour(lab.netns('client'), VIP, (e) => {
-        neigh.push(e);
-      }),
-    );
-    await prober.start();
+    for (const x of tracked) {
+      watchers.push(
+        watchNeighbour(lab.netns('client'), x.vip, (e) => {
+          x.neigh.push(e);
+        }),
+      );
+      await x.prober.start();
+    }
     const macs = new Map<string, string>();
     for (const n of lab.nodes) macs.set(await macOf(lab, n), n);
 
     phase(`starting ${o.impl} on ${lab.nodes.join(', ')}`);
     for (const n of lab.nodes) await driver.start(lab, n);
-    phase(`waiting for ${spec.primary} to hold ${VIP} and the client to reach it`);
-    await waitConverged(lab, prober, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
+    phase(`waiting for ${spec.primary} to hold ${vips.map((v) => v.vip).join(' and ')} and the client to reach it`);
+    await waitConverged(lab, probers, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
     if (rolling) await waitGroups(lab, spec, b.initial);
 
-    const initialHolders = new Set((await vipHolders(lab)).holders);
+    const initialHolders = new Map<Tracked, Set<string>>();
+    for (const x of tracked) initialHolders.set(x, new Set((await vipHolders(lab, x.vip)).holders));
     const initialGroupHolders = new Map<string, Set<string>>();
-    for (const v of allVips) initialGroupHolders.set(v, new Set((await vipHolders(lab, v)).holders));
-    result.vip_labels_before = await vipLabels(lab, spec.primary, VIP);
+    for (const v of groupEvents.keys()) initialGroupHolders.set(v, new Set((await vipHolders(lab, v)).holders));
+    result.vip_labels_before = await vipLabels(lab, spec.primary, main.vip);
     const measureFrom = nowMs();
     const survivors = lab.nodes.filter((n) => n !== spec.primary);
     const takeoverSeen = (): LabEvent | undefined =>
@@ -521,7 +605,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         t0 = await faults.powerOff(lab, spec.primary);
         mark('fault', `power off ${spec.primary}`, t0);
         await waitTakeover();
-        await waitConverged(lab, prober, macs, b.converge, undefined, { stableMs: stableMs(o), events }).catch(
+        await waitConverged(lab, probers, macs, b.converge, undefined, { stableMs: stableMs(o), events }).catch(
           () => undefined,
         );
         phase(`power on ${spec.primary}`);
@@ -539,7 +623,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     phase('waiting for the cluster to converge');
     const want =
       o.scenario === 'failback' || o.scenario === 'etcd-quorum' || o.scenario === 'rolling' ? spec.primary : undefined;
-    const conv = await waitConverged(lab, prober, macs, b.converge, want, {
+    const conv = await waitConverged(lab, probers, macs, b.converge, want, {
       notBefore: recoverAt,
       stableMs: stableMs(o),
       events,
@@ -548,83 +632,102 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await Promise.all(bg);
 
     const end = nowMs();
-    // keepalived has no haresources: its one group is the VIP.
+    // keepalived has no haresources: its one group is the VIP(s).
     const groups = await readFile(lab.hostPath(spec.primary, '/etc/ha.d/haresources'), 'utf8').then(
       (text) => parseHaresources(text),
-      () => [{ node: spec.primary, members: [`IPaddr::${VIP}/${VIP_CIDR}/${IFACE}`] }],
+      () => [{ node: spec.primary, members: groupMembers(spec) }],
     );
     result.audit = await auditLab(lab, groups);
-    const final = await vipHolders(lab);
+    const fault = t0;
+    for (const x of tracked) {
+      const v = await vipResult(lab, x, {
+        t0: fault,
+        end,
+        measureFrom,
+        recoverAt,
+        survivors,
+        primary: spec.primary,
+        initialHolders: initialHolders.get(x) ?? new Set(),
+        poweredOff: o.scenario === 'poweroff' || o.scenario === 'failback',
+        failback: o.scenario === 'failback',
+      });
+      result.vips.push(v);
+    }
+    const final = await vipHolders(lab, main.vip);
     result.holders_after = final.holders;
     const holderMac = final.holders.length === 1 ? await macOf(lab, final.holders[0]!) : undefined;
-    const neighMac = await clientNeighMac(lab);
-    result.client_mac_ok = holderMac !== undefined && neighMac === holderMac;
-    const recent = prober.recentMacs(end, 500);
-    result.converged = holderMac !== undefined && recent.size === 1 && recent.has(holderMac);
+    const first = result.vips[0]!;
+    result.client_mac_ok = result.vips.every((v) => v.client_mac_ok);
+    const recent = probers.map((p) => p.recentMacs(end, 500));
+    result.converged =
+      holderMac !== undefined &&
+      recent.every((r) => r.size === 1 && r.has(holderMac)) &&
+      result.vips.every((v) => v.client_mac_ok);
 
-    await prober.stop();
-    const gap = prober.longestGap(measureFrom, end);
-    result.outage_ms = gap === undefined ? null : round(gap.ms);
-    const take = takeoverSeen();
-    result.takeover_ms = take === undefined ? null : round(take.t - t0);
-    const detect = events.find((e) => e.t >= t0! && survivors.includes(e.source) && e.kind === 'log_takeover');
-    const dead = events.find((e) => e.t >= t0! && survivors.includes(e.source) && e.kind === 'log_dead');
-    const first = detect ?? dead;
-    result.detect_ms = first === undefined ? null : round(first.t - t0);
-    // A powered-off node holds nothing from the moment its port goes down; the lab's `ip addr flush` in its dead
-    // namespace comes tens of ms later and must not count as two holders when the survivor is faster than that.
-    const offAt: LabEvent[] =
-      o.scenario === 'poweroff' || o.scenario === 'failback'
-        ? [{ t: t0, source: spec.primary, kind: 'vip_del', detail: 'powered off' }]
-        : [];
-    result.dual_active_ms = round(dualActiveMs([...offAt, ...addrEvents], initialHolders, measureFrom, end));
-    if (recoverAt !== undefined) {
-      result.dual_active_after_recover_ms = round(dualActiveMs(addrEvents, initialHolders, recoverAt, end));
-    }
+    for (const p of probers) await p.stop();
+    result.outage_ms = first.outage_ms;
+    result.takeover_ms = first.takeover_ms;
+    const detect = events.find((e) => e.t >= fault && survivors.includes(e.source) && e.kind === 'log_takeover');
+    const dead = events.find((e) => e.t >= fault && survivors.includes(e.source) && e.kind === 'log_dead');
+    const firstLog = detect ?? dead;
+    result.detect_ms = firstLog === undefined ? null : round(firstLog.t - fault);
+    result.dual_active_ms = first.dual_active_ms;
+    result.dual_active_after_recover_ms = first.dual_active_after_recover_ms;
+    result.failback_outage_ms = first.failback_outage_ms;
+    result.switch_gap_ms = first.switch_gap_ms;
+    result.failback_switch_gap_ms = first.failback_switch_gap_ms;
     let dualAll = 0;
     let unheld = 0;
-    for (const v of allVips) {
-      const ev = [...(v === VIP ? offAt : []), ...(groupEvents.get(v) ?? [])];
+    for (const [v, ev] of groupEvents) {
       const init = initialGroupHolders.get(v) ?? new Set<string>();
-      dualAll += dualActiveMs(ev, init, measureFrom, end);
-      unheld = Math.max(unheld, longestUnheld(ev, init, measureFrom, end));
+      // As in vipResult: a powered-off node holds nothing from the moment its port goes down.
+      const off: LabEvent[] =
+        (o.scenario === 'poweroff' || o.scenario === 'failback') && init.has(spec.primary)
+          ? [{ t: fault, source: spec.primary, kind: 'vip_del', detail: 'powered off' }]
+          : [];
+      dualAll += dualActiveMs([...off, ...ev], init, measureFrom, end);
+      unheld = Math.max(unheld, longestUnheld([...off, ...ev], init, measureFrom, end));
     }
     result.all_groups_dual_active_ms = round(dualAll);
     result.all_groups_max_unheld_ms = round(unheld);
     if (o.scenario === 'failback' && recoverAt !== undefined) {
       const back = addrEvents.find((e) => e.t >= recoverAt! && e.kind === 'vip_add' && e.source === spec.primary);
       result.failback_ms = back === undefined ? null : round(back.t - recoverAt);
-      const g = prober.longestGap(recoverAt, end);
-      result.failback_outage_ms = g === undefined ? null : round(g.ms);
     }
-    result.switch_gap_ms = switchGap(prober.between(measureFrom, end), t0);
-    if (recoverAt !== undefined && o.scenario === 'failback')
-      result.failback_switch_gap_ms = switchGap(prober.between(recoverAt, end), recoverAt);
-    const macChanges = prober.macChanges(t0, end);
+    const macChanges = prober.macChanges(fault, end);
     result.reply_macs = macChanges.map((e) => `${e.detail} (${macs.get(e.detail) ?? '?'})`);
-    result.probes_answered = prober.between(measureFrom, end).length;
-    result.fault_at = new Date(t0).toISOString();
+    result.probes_answered = first.probes_answered;
+    result.fault_at = new Date(fault).toISOString();
 
-    const all: LabEvent[] = [
-      ...events,
-      ...neigh.map((e) => ({
-        ...e,
-        detail: `${e.detail}${macs.has(e.detail.split(' ')[0]!) ? ` (${macs.get(e.detail.split(' ')[0]!)!})` : ''}`,
-      })),
-      ...prober.arp.map((e) => ({
-        ...e,
-        detail: `${e.detail.split(' ')[0]!} (${macs.get(e.detail.split(' ')[0]!) ?? '?'}) gratuitous ARP`,
-      })),
-      ...macChanges.map((e) => ({ ...e, detail: `${e.detail} (${macs.get(e.detail) ?? '?'})` })),
-      ...prober
-        .gaps(measureFrom, end, 50)
-        .map((g) => ({ t: g.from, source: 'client', kind: 'gap', detail: `${round(g.ms)} ms without replies` })),
-    ];
-    all.sort((a, b2) => a.t - b2.t);
+    const named = (mac: string): string => `${mac} (${macs.get(mac) ?? '?'})`;
+    const all: LabEvent[] = [...events];
+    for (const x of tracked) {
+      const tag = x === main ? '' : '6';
+      all.push(
+        ...x.neigh.map((e) => ({
+          ...e,
+          kind: `${e.kind}${tag}`,
+          detail: `${e.detail}${macs.has(e.detail.split(' ')[0]!) ? ` (${macs.get(e.detail.split(' ')[0]!)!})` : ''}`,
+        })),
+        ...x.prober.arp.map((e) => ({
+          ...e,
+          kind: `${e.kind}${tag}`,
+          detail: `${named(e.detail.split(' ')[0]!)} ${x.family === 6 ? 'neighbour advertisement' : 'gratuitous ARP'}`,
+        })),
+        ...x.prober.macChanges(fault, end).map((e) => ({ ...e, kind: `${e.kind}${tag}`, detail: named(e.detail) })),
+        ...x.prober.gaps(measureFrom, end, 50).map((g) => ({
+          t: g.from,
+          source: 'client',
+          kind: `gap${tag}`,
+          detail: `${round(g.ms)} ms without replies${x === main ? '' : ` from ${x.vip}`}`,
+        })),
+      );
+    }
+    all.sort((a2, b2) => a2.t - b2.t);
     result.events = all
       .filter((e) => e.t >= measureFrom - 1000)
       .map((e) => ({
-        rel_ms: round(e.t - t0!),
+        rel_ms: round(e.t - fault),
         t: new Date(e.t).toISOString(),
         source: e.source,
         kind: e.kind,
@@ -639,7 +742,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
     return result;
   } finally {
-    await prober.stop().catch(() => undefined);
+    for (const p of probers) await p.stop().catch(() => undefined);
     for (const w of watchers) await w.stop();
     for (const f of followers) await f.stop();
     await Promise.allSettled(bg);
@@ -650,6 +753,80 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 }
 
+/**
+ * The measurements of one VIP: client gaps and switch gaps, dual-active time from its address events, and how fast
+ * the client's neighbour cache followed each move (from the client's own `ip monitor neigh` and capture).
+ */
+async function vipResult(
+  lab: Lab,
+  x: Tracked,
+  c: {
+    t0: number;
+    end: number;
+    measureFrom: number;
+    recoverAt: number | undefined;
+    survivors: readonly string[];
+    primary: string;
+    initialHolders: ReadonlySet<string>;
+    poweredOff: boolean;
+    failback: boolean;
+  },
+): Promise<VipResult> {
+  const { t0, end, measureFrom, recoverAt } = c;
+  const p = x.prober;
+  const gap = p.longestGap(measureFrom, end);
+  const take = x.addrEvents.find((e) => e.t >= t0 && e.kind === 'vip_add' && c.survivors.includes(e.source));
+  // A powered-off node holds nothing from the moment its port goes down; the lab's `ip addr flush` in its dead
+  // namespace comes tens of ms later and must not count as two holders when the survivor is faster than that.
+  const offAt: LabEvent[] = c.poweredOff ? [{ t: t0, source: c.primary, kind: 'vip_del', detail: 'powered off' }] : [];
+  const back =
+    recoverAt === undefined
+      ? undefined
+      : x.addrEvents.find((e) => e.t >= recoverAt && e.kind === 'vip_add' && e.source === c.primary);
+  const macs = new Map<string, string>();
+  for (const n of lab.nodes) macs.set(n, await macOf(lab, n));
+  // The two monitors stamp a line when `ip` prints it, not when the kernel made the change: the client's entry can
+  // be stamped a millisecond before the add that caused it. Nothing announces the new holder before its add, so the
+  // first change to its MAC after `since` (the fault, the power-on) is the one, and a negative lag counts as 0.
+  const follow = (add: LabEvent | undefined, since: number): { neigh: number | null; reply: number | null } => {
+    if (add === undefined) return { neigh: null, reply: null };
+    const mac = macs.get(add.source) ?? '';
+    const n = x.neigh.find((e) => e.t >= since && e.detail.startsWith(`${mac} `));
+    const r = p.between(add.t, end).find((rep) => rep.mac === mac);
+    return {
+      neigh: n === undefined ? null : round(Math.max(0, n.t - add.t)),
+      reply: r === undefined ? null : round(r.t - add.t),
+    };
+  };
+  const away = follow(take, t0);
+  const home = c.failback && recoverAt !== undefined ? follow(back, recoverAt) : { neigh: null, reply: null };
+  const within = (ms: number | null): boolean => ms !== null && ms <= 2 * p.intervalMs + 1;
+  const holders = (await vipHolders(lab, x.vip)).holders;
+  const holderMac = holders.length === 1 ? macs.get(holders[0]!) : undefined;
+  const failbackGap = c.failback && recoverAt !== undefined ? p.longestGap(recoverAt, end) : undefined;
+  return {
+    vip: x.vip,
+    family: x.family,
+    probe_ms: p.intervalMs,
+    outage_ms: gap === undefined ? null : round(gap.ms),
+    switch_gap_ms: switchGap(p.between(measureFrom, end), t0),
+    failback_outage_ms: failbackGap === undefined ? null : round(failbackGap.ms),
+    failback_switch_gap_ms:
+      c.failback && recoverAt !== undefined ? switchGap(p.between(recoverAt, end), recoverAt) : null,
+    takeover_ms: take === undefined ? null : round(take.t - t0),
+    dual_active_ms: round(dualActiveMs([...offAt, ...x.addrEvents], c.initialHolders, measureFrom, end)),
+    dual_active_after_recover_ms:
+      recoverAt === undefined ? null : round(dualActiveMs(x.addrEvents, c.initialHolders, recoverAt, end)),
+    client_mac_ok: holderMac !== undefined && (await clientNeighMac(lab, x.vip)) === holderMac,
+    neigh_follow_ms: away.neigh,
+    failback_neigh_follow_ms: home.neigh,
+    first_reply_ms: away.reply,
+    failback_first_reply_ms: home.reply,
+    neigh_ok: take !== undefined && within(away.reply) && (!c.failback || back === undefined || within(home.reply)),
+    probes_answered: p.between(measureFrom, end).length,
+  };
+}
+
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
@@ -658,6 +835,8 @@ function round(ms: number): number {
 const ACTIVITY = new Set([
   'vip_add',
   'vip_del',
+  'vip_add6',
+  'vip_del6',
   'log_dead',
   'log_takeover',
   'log_acquired',
@@ -674,25 +853,38 @@ const ACTIVITY = new Set([
  */
 export async function waitConverged(
   lab: Lab,
-  prober: Prober,
+  prober: Prober | readonly Prober[],
   macs: Map<string, string>,
   timeoutMs: number,
   want: string | undefined,
   opts: { notBefore?: number; stableMs: number; events: readonly LabEvent[] },
 ): Promise<string> {
+  const probers = Array.isArray(prober) ? (prober as readonly Prober[]) : [prober as Prober];
   const deadline = nowMs() + timeoutMs;
   let okSince: number | undefined;
   for (;;) {
     const now = nowMs();
     let holder: string | undefined;
     if (opts.notBefore === undefined || now > opts.notBefore) {
-      const { holders } = await vipHolders(lab);
-      const h = holders[0];
-      if (holders.length === 1 && h !== undefined && (want === undefined || h === want)) {
-        const recent = prober.recentMacs(nowMs(), 300);
-        const neigh = await clientNeighMac(lab);
-        if (recent.size === 1 && neigh !== undefined && macs.get(neigh) === h && recent.has(neigh)) holder = h;
+      // Every VIP of the group on one node, each answering the client from it.
+      const seen = new Set<string>();
+      let ok = true;
+      for (const p of probers) {
+        const { holders } = await vipHolders(lab, p.vip);
+        const h = holders[0];
+        if (holders.length !== 1 || h === undefined || (want !== undefined && h !== want)) {
+          ok = false;
+          break;
+        }
+        const recent = p.recentMacs(nowMs(), 300);
+        const neigh = await clientNeighMac(lab, p.vip);
+        if (!(recent.size === 1 && neigh !== undefined && macs.get(neigh) === h && recent.has(neigh))) {
+          ok = false;
+          break;
+        }
+        seen.add(h);
       }
+      if (ok && seen.size === 1) holder = [...seen][0];
     }
     if (holder === undefined) okSince = undefined;
     else {

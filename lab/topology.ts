@@ -24,6 +24,12 @@ export const ROUTER_IP = '192.168.1.1';
 export const CLIENT_IP = '192.168.1.100';
 /** Every host's only interface, as in the Heartbeat tutorial. */
 export const IFACE = 'eth1';
+// IPv6 beside the tutorial's IPv4: the documentation prefix (never routed anywhere), the same host numbers.
+export const SUBNET6_PREFIX = '2001:db8:1::';
+export const VIP6 = '2001:db8:1::50';
+export const VIP6_CIDR = 64;
+export const ROUTER_IP6 = '2001:db8:1::1';
+export const CLIENT_IP6 = '2001:db8:1::100';
 
 export type HostRole = 'router' | 'node' | 'client' | 'etcd';
 /** etcd members the lab can add (`Lab.up({ etcd })`): etcd1 = .61, etcd2 = .62, ... */
@@ -32,6 +38,7 @@ export interface HostInfo {
   readonly name: string;
   readonly role: HostRole;
   readonly ip: string;
+  readonly ip6: string;
 }
 
 export interface LabState {
@@ -57,6 +64,10 @@ export function nodeIp(i: number): string {
   return `${SUBNET_PREFIX}${28 + i}`;
 }
 
+export function nodeIp6(i: number): string {
+  return `${SUBNET6_PREFIX}${28 + i}`;
+}
+
 export function etcdName(i: number): string {
   return `etcd${i}`;
 }
@@ -65,12 +76,21 @@ export function etcdIp(i: number): string {
   return `${SUBNET_PREFIX}${60 + i}`;
 }
 
+export function etcdIp6(i: number): string {
+  return `${SUBNET6_PREFIX}${60 + i}`;
+}
+
 export function labHosts(nodes: number, etcd = 0): HostInfo[] {
-  const hosts: HostInfo[] = [{ name: 'router', role: 'router', ip: ROUTER_IP }];
-  for (let i = 1; i <= nodes; i++) hosts.push({ name: nodeName(i), role: 'node', ip: nodeIp(i) });
-  hosts.push({ name: 'client', role: 'client', ip: CLIENT_IP });
-  for (let i = 1; i <= etcd; i++) hosts.push({ name: etcdName(i), role: 'etcd', ip: etcdIp(i) });
+  const hosts: HostInfo[] = [{ name: 'router', role: 'router', ip: ROUTER_IP, ip6: ROUTER_IP6 }];
+  for (let i = 1; i <= nodes; i++) hosts.push({ name: nodeName(i), role: 'node', ip: nodeIp(i), ip6: nodeIp6(i) });
+  hosts.push({ name: 'client', role: 'client', ip: CLIENT_IP, ip6: CLIENT_IP6 });
+  for (let i = 1; i <= etcd; i++) hosts.push({ name: etcdName(i), role: 'etcd', ip: etcdIp(i), ip6: etcdIp6(i) });
   return hosts;
+}
+
+/** The host's static IPv6 address, added as at boot: no DAD (the lab builds hosts one after another, on purpose). */
+export function addHostIPv6(lab: Lab, host: string): Promise<string> {
+  return mustRun('ip', ['-n', lab.netns(host), 'addr', 'add', `${lab.host(host).ip6}/64`, 'dev', IFACE, 'nodad']);
 }
 
 export function checkPrefix(prefix: string): void {
@@ -309,6 +329,14 @@ export class Lab {
     await mustRun('ip', ['-n', sw, 'link', 'set', h.name, 'master', 'br0', 'up']);
     await mustRun('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     await mustRun('ip', ['-n', ns, 'addr', 'add', `${h.ip}/${VIP_CIDR}`, 'brd', '+', 'dev', IFACE]);
+    // IPv6 on, without what a real network would add: no router advertisements taken, no autoconfiguration, no
+    // router solicitations (nothing in the lab answers them). Link-local addresses and neighbour discovery as usual.
+    for (const conf of ['all', 'default', IFACE]) {
+      for (const kv of ['disable_ipv6=0', 'accept_ra=0', 'autoconf=0', 'router_solicitations=0']) {
+        await mustRun('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${conf}.${kv}`]);
+      }
+    }
+    await addHostIPv6(this, h.name);
     await mustRun('ip', ['-n', ns, 'link', 'set', IFACE, 'up']);
 
     const hd = this.hostDir(h.name);
@@ -347,8 +375,6 @@ export class Lab {
       // give the host its own /run (and so /var/run).
       `for m in $(awk '$2 ~ "^/run/" {print $2}' /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done`,
       `mount --bind ${hd}/run /run`,
-      // IPv6 adds router/DAD chatter and nothing the tutorial uses.
-      'sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true',
     ].join('\n');
     await mustRun('nsenter', [
       `--net=/run/netns/${ns}`,
@@ -374,14 +400,18 @@ export class Lab {
     for (const h of this.hosts) {
       const r = await runCmd('ip', ['-n', this.netns(h.name), '-j', 'addr', 'show', 'dev', IFACE]);
       let addrs: string[] = [];
+      let addrs6: string[] = [];
       let up = false;
       if (r.code === 0) {
         const j = JSON.parse(r.stdout) as {
           operstate?: string;
-          addr_info?: { family: string; local: string; prefixlen: number }[];
+          addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
         }[];
         const first = j[0];
         addrs = (first?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+        addrs6 = (first?.addr_info ?? [])
+          .filter((a) => a.family === 'inet6' && a.scope === 'global')
+          .map((a) => `${a.local}/${a.prefixlen}`);
         up = first?.operstate === 'UP';
       }
       const pids = await this.pids(h.name);
@@ -396,6 +426,8 @@ export class Lab {
         link: up ? 'up' : 'down',
         addrs,
         holdsVip: addrs.some((a) => a.startsWith(`${VIP}/`)),
+        addrs6,
+        holdsVip6: addrs6.some((a) => a.startsWith(`${VIP6}/`)),
         procs,
       });
     }
@@ -409,6 +441,9 @@ export interface HostStatus {
   link: 'up' | 'down';
   addrs: string[];
   holdsVip: boolean;
+  /** Global IPv6 addresses (link-local ones left out). */
+  addrs6: string[];
+  holdsVip6: boolean;
   procs: string[];
 }
 

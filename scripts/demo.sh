@@ -3,9 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
-ensure_debian_packages
-ensure_node_modules
-npx tsc -p tsconfig.json
+ensure_built
 if [ "$(id -u)" != 0 ]; then
   echo "the demo builds a lab of network namespaces and needs root: sudo npm run demo" >&2
   exit 1

@@ -32,3 +32,10 @@ ensure_node_modules() {
     npm ci --no-audit --no-fund >&2
   fi
 }
+
+# What both README commands do first: the machine's packages, the npm packages, a fresh build in dist/.
+ensure_built() {
+  ensure_debian_packages
+  ensure_node_modules
+  npx tsc -p tsconfig.json
+}

@@ -4,9 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
-ensure_debian_packages
-ensure_node_modules
-npx tsc -p tsconfig.json
+ensure_built
 npx eslint --max-warnings 0 .
 npx prettier --check --log-level warn .
 # The npm package and the .deb (build/), so that the install tests below have something to install.

@@ -5,7 +5,14 @@
  */
 import { VigilError } from '../../src/util/errors.js';
 import { IMPLS, type Impl } from '../../lab/drivers/types.js';
-import { SCENARIOS, blankResult, type ScenarioName, type ScenarioResult } from '../../lab/scenario.js';
+import {
+  FAMILIES,
+  SCENARIOS,
+  blankResult,
+  type Family,
+  type ScenarioName,
+  type ScenarioResult,
+} from '../../lab/scenario.js';
 
 export const PROFILES = ['tutorial', 'fast', 'fastest'] as const;
 export type ProfileName = (typeof PROFILES)[number];
@@ -86,14 +93,18 @@ export interface Trial {
   impl: Impl;
   profile: ProfileName;
   scenario: ScenarioName;
+  /** The group's addresses (lab/scenario.ts): v4 unless an IPv6 run asks for v6 or dual. */
+  family: Family;
   /** 1-based index within its cell. */
   trial: number;
   keepaliveMs: number;
   deadtimeMs: number;
 }
 
+/** The cell of a trial; an IPv4 (tutorial) cell keeps the key it had before IPv6 existed, so old results still count. */
 export function cellKey(t: Omit<Trial, 'trial'>): string {
-  return `${t.impl}/${t.profile}/${t.keepaliveMs}/${t.deadtimeMs}/${t.scenario}`;
+  const base = `${t.impl}/${t.profile}/${t.keepaliveMs}/${t.deadtimeMs}/${t.scenario}`;
+  return t.family === 'v4' ? base : `${base}/${t.family}`;
 }
 
 export function trialKey(t: Trial): string {
@@ -111,16 +122,26 @@ export function planTrials(sel: {
   scenarios: readonly ScenarioName[];
   trials: number;
   fastest: Record<Impl, Timing>;
+  /** Default: v4 only. The families of one cell run back to back too (the IPv4/IPv6 comparison is same-run). */
+  families?: readonly Family[];
 }): Trial[] {
   const out: Trial[] = [];
   for (let trial = 1; trial <= sel.trials; trial++)
     for (const profile of sel.profiles)
       for (const scenario of sel.scenarios)
-        for (const impl of sel.impls) {
-          const t = timingFor(profile, impl, sel.fastest);
-          out.push({ impl, profile, scenario, trial, ...t });
-        }
+        for (const family of sel.families ?? ['v4'])
+          for (const impl of sel.impls) {
+            const t = timingFor(profile, impl, sel.fastest);
+            out.push({ impl, profile, scenario, family, trial, ...t });
+          }
   return out;
+}
+
+export { FAMILIES, type Family };
+
+/** The family of a recorded trial (records from before IPv6 have none: they are v4). */
+export function familyOf(r: { family?: Family }): Family {
+  return r.family ?? 'v4';
 }
 
 export type TrialStatus = 'ok' | 'error' | 'no-output';
@@ -268,7 +289,7 @@ export function formatDuration(ms: number): string {
 
 /** A result for a trial whose CLI printed none, so the failure is on record (and retried on resume). */
 export function emptyResult(t: Trial, error: string): ScenarioResult {
-  return { ...blankResult(t.impl, t.scenario, t.keepaliveMs, t.deadtimeMs, 2), error };
+  return { ...blankResult(t.impl, t.scenario, t.keepaliveMs, t.deadtimeMs, 2), family: t.family, error };
 }
 
 export { IMPLS, SCENARIOS };

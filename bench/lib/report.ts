@@ -13,6 +13,8 @@ import {
 } from './matrix.js';
 import { median, p95, present, ratio } from './stats.js';
 import { hostileSection, type HostileRecord } from './hostile-report.js';
+import { ipv6Section } from './ipv6-report.js';
+import { familyOf } from './matrix.js';
 import type { CostRecord } from '../hostile-cost.js';
 
 export type SoakRecord = SoakResult & { bench: BenchMeta };
@@ -150,14 +152,16 @@ function mb(kb: number | null | undefined): string {
 }
 
 export function buildReport(inp: ReportInput): string {
-  const { records, soak } = inp;
+  const { soak } = inp;
+  // Every section but the IPv6 one compares the tutorial's IPv4 group.
+  const records = inp.records.filter((r) => familyOf(r) === 'v4');
   const L: string[] = [];
   const rel = (p: string): string => relative(dirname(inp.mdPath), p) || p;
   L.push(
     '# Benchmark results: Vigil vs Heartbeat 3 vs keepalived',
     '',
     `Generated ${inp.generatedAt} by \`npm run bench -- report\` from ${inp.resultFiles.map((f) => `\`${f}\``).join(', ')}` +
-      ` (${records.length} trials) and \`${inp.soakFile}\` (${soak.length} soak/idle runs). ` +
+      ` (${inp.records.length} trials${inp.records.length > records.length ? `, ${inp.records.length - records.length} of them with an IPv6 VIP: see "IPv6"` : ''}) and \`${inp.soakFile}\` (${soak.length} soak/idle runs). ` +
       'The lab, the faults, the client prober and every measure are defined in `lab/README.md`: `outage_ms` is the ' +
       "longest gap in the client's ICMP replies (200 probes/s) from just before the fault to convergence, `detect_ms` " +
       'fault → the survivor\'s first takeover (or "is dead") log line, `dual_active_ms` the total time two nodes held the VIP.',
@@ -334,6 +338,9 @@ export function buildReport(inp: ReportInput): string {
     }
   } else L.push('No scenario trials yet.', '');
 
+  // ---- IPv6
+  L.push(...ipv6Section(inp.records));
+
   // ---- soak
   const soaks = soak.filter((s) => s.mode === 'soak');
   L.push(
@@ -404,7 +411,7 @@ export function buildReport(inp: ReportInput): string {
 
   // ---- commands
   L.push('## Exact commands', '', 'Runner invocations (from the repository root):', '', '```');
-  const inv = [...new Set([...records, ...soak, ...hostile].map((r) => r.bench.invocation))];
+  const inv = [...new Set([...inp.records, ...soak, ...hostile].map((r) => r.bench.invocation))];
   L.push(
     ...(inv.length > 0 ? inv : ['(none)']),
     '```',
@@ -414,7 +421,7 @@ export function buildReport(inp: ReportInput): string {
     '```',
   );
   const cmds = new Map<string, string>();
-  for (const r of records) cmds.set(r.bench.key.replace(/#\d+$/, ''), r.bench.command.join(' '));
+  for (const r of inp.records) cmds.set(r.bench.key.replace(/#\d+$/, ''), r.bench.command.join(' '));
   for (const s of soak) cmds.set(s.bench.key.replace(/#\d+$/, ''), s.bench.command.join(' '));
   for (const h of hostile) cmds.set(h.bench.key.replace(/#\d+$/, ''), h.bench.command.join(' '));
   L.push(...[...cmds.values()], '```', '');

@@ -2,6 +2,28 @@ import { chmod, readFile, readlink, writeFile } from 'node:fs/promises';
 import { SERVICE_PATH } from '../../src/cli/daemon-env.js';
 import type { Lab } from '../topology.js';
 import type { ClusterSpec, LogKind } from './types.js';
+import { expandedIPv6 } from '../../src/util/inet.js';
+
+/** The lab's IPv6 heartbeat group: link-local scope (Heartbeat's mcast6 refuses global scope), one hop, no loop. */
+export const LAB_MCAST6 = 'ff02::694:1';
+
+/**
+ * The group's haresources members. An IPv6 VIP is written `IPaddr2::2001:db8:1::50/64/eth1` for Vigil, and as
+ * Heartbeat can read it (`IPv6addr::` with every group written out, no `::`) when a Heartbeat node may run it.
+ */
+export function groupMembers(spec: ClusterSpec, ipv6Form: 'compressed' | 'heartbeat' = 'compressed'): string[] {
+  const out: string[] = [];
+  if (spec.ipv6?.only !== true) out.push(`IPaddr::${spec.vip}/${spec.cidr}/${spec.iface}`);
+  if (spec.ipv6 !== undefined) {
+    const { vip, cidr } = spec.ipv6;
+    out.push(
+      ipv6Form === 'compressed'
+        ? `IPaddr2::${vip}/${cidr}/${spec.iface}`
+        : `IPv6addr::${expandedIPv6(vip) ?? vip}/${cidr}/${spec.iface}`,
+    );
+  }
+  return out;
+}
 
 /** Heartbeat takes times as `<n>ms`; whole seconds are written as seconds to look like a hand-written ha.cf. */
 export function hbTime(ms: number): string {
@@ -11,7 +33,13 @@ export function hbTime(ms: number): string {
 export const HA_LOGFILE = '/var/log/heartbeat.log';
 
 /** The Heartbeat tutorial's three files, shared by the heartbeat and vigil drivers. */
-export async function writeHaFiles(lab: Lab, spec: ClusterSpec, extra: readonly string[] = []): Promise<void> {
+export async function writeHaFiles(
+  lab: Lab,
+  spec: ClusterSpec,
+  extra: readonly string[] = [],
+  ipv6Form: 'compressed' | 'heartbeat' = 'compressed',
+): Promise<void> {
+  const v6only = spec.ipv6?.only === true;
   // initdead: Heartbeat requires >= deadtime; twice deadtime (its own default below 10 s) but at least 2 s so two
   // nodes started a few hundred ms apart meet before either gives up on the other.
   const initdead = Math.max(2 * spec.deadtimeMs, 2000);
@@ -23,8 +51,8 @@ export async function writeHaFiles(lab: Lab, spec: ClusterSpec, extra: readonly 
     `initdead ${hbTime(initdead)}`,
     // Heartbeat pings the ping node once a second whatever keepalive is, so a sub-second deadping flaps it.
     `deadping ${hbTime(Math.max(spec.deadtimeMs, 3000))}`,
-    `bcast ${spec.iface}`,
-    `ping ${spec.pingIp}`,
+    v6only ? `mcast6 ${spec.iface} ${LAB_MCAST6} 694 1 0` : `bcast ${spec.iface}`,
+    v6only ? `ping6 ${spec.ipv6.pingIp}` : `ping ${spec.pingIp}`,
     `auto_failback ${spec.autoFailback ? 'on' : 'off'}`,
     ...spec.nodes.map((n) => `node ${n}`),
     ...extra,
@@ -32,7 +60,7 @@ export async function writeHaFiles(lab: Lab, spec: ClusterSpec, extra: readonly 
   ].join('\n');
   const authkeys = [`auth 1`, `1 sha1 ${spec.authKey}`, ...(spec.authExtra ?? []), ''].join('\n');
   const haresources = [
-    `${spec.primary} IPaddr::${spec.vip}/${spec.cidr}/${spec.iface}`,
+    `${spec.primary} ${groupMembers(spec, ipv6Form).join(' ')}`,
     ...(spec.moreGroups ?? []).map((g) => `${g.nodes[0] ?? spec.primary} IPaddr::${g.vip}/${spec.cidr}/${spec.iface}`),
     '',
   ].join('\n');
@@ -47,8 +75,9 @@ export async function writeHaFiles(lab: Lab, spec: ClusterSpec, extra: readonly 
 /** Heartbeat 3 log text (reference §5/§6); Vigil writes the same lines. */
 export function classifyHeartbeatLine(line: string): LogKind | undefined {
   if (/returning after partition/.test(line)) return 'partition';
-  // Ping nodes (named by their IP) dying is not a peer failure.
-  if (/node (?!\d+\.\d+\.\d+\.\d+:)\S+: is dead|Received shutdown notice from/.test(line)) return 'dead';
+  // Ping nodes (named by their IPv4 or IPv6 address) dying is not a peer failure.
+  if (/node (?!\d+\.\d+\.\d+\.\d+:|[0-9a-f]*:[0-9a-f:]*:)\S+: is dead|Received shutdown notice from/.test(line))
+    return 'dead';
   if (/Resources being acquired from|Taking over resource group|Acquiring resource group/.test(line)) return 'takeover';
   if (
     /takeover complete|Standby resource acquisition done|Local Resource acquisition completed|Initial resource acquisition complete/.test(

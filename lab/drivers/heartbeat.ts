@@ -26,7 +26,7 @@ export class HeartbeatDriver implements Driver {
   }
 
   configure(lab: Lab, spec: ClusterSpec): Promise<void> {
-    return writeHaFiles(lab, spec);
+    return writeHaFiles(lab, spec, [], 'heartbeat');
   }
 
   async start(lab: Lab, host: string): Promise<void> {
@@ -63,7 +63,9 @@ export class HeartbeatDriver implements Driver {
     await sleep(0);
   }
 
-  notes(_spec: ClusterSpec): string[] {
-    return ['ha.cf: bcast eth1, ping 192.168.1.1, authkeys sha1; haresources: <primary> IPaddr::<vip>/<cidr>/eth1'];
+  notes(spec: ClusterSpec): string[] {
+    return spec.ipv6 === undefined
+      ? ['ha.cf: bcast eth1, ping 192.168.1.1, authkeys sha1; haresources: <primary> IPaddr::<vip>/<cidr>/eth1']
+      : [`ha.cf and haresources as Vigil's, the IPv6 VIP written IPv6addr::<every group>/<prefix>/eth1`];
   }
 }

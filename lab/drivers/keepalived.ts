@@ -24,7 +24,10 @@ export class KeepalivedDriver implements Driver {
   }
 
   async configure(lab: Lab, spec: ClusterSpec): Promise<void> {
-    const v3 = spec.keepaliveMs % 1000 !== 0;
+    // VRRP over IPv6 exists only in version 3.
+    const v6only = spec.ipv6?.only === true;
+    const v3 = spec.keepaliveMs % 1000 !== 0 || v6only;
+    const v6 = spec.ipv6 === undefined ? [] : [`    ${spec.ipv6.vip}/${spec.ipv6.cidr} dev ${spec.iface}`];
     const advert = v3 ? (spec.keepaliveMs / 1000).toFixed(2) : String(spec.keepaliveMs / 1000);
     for (const [i, n] of spec.nodes.entries()) {
       const prio = n === spec.primary ? 150 : 100 - i;
@@ -42,8 +45,10 @@ export class KeepalivedDriver implements Driver {
         `  advert_int ${advert}`,
         ...(spec.autoFailback ? [] : ['  nopreempt']),
         '  virtual_ipaddress {',
-        `    ${spec.vip}/${spec.cidr} dev ${spec.iface}`,
+        ...(v6only ? v6 : [`    ${spec.vip}/${spec.cidr} dev ${spec.iface}`]),
         '  }',
+        // A VRRP instance carries one family; the other moves with it as an excluded address (a dual-stack group).
+        ...(!v6only && v6.length > 0 ? ['  virtual_ipaddress_excluded {', ...v6, '  }'] : []),
         '}',
         '',
       ].join('\n');
@@ -97,8 +102,15 @@ export class KeepalivedDriver implements Driver {
   }
 
   notes(spec: ClusterSpec): string[] {
-    const v3 = spec.keepaliveMs % 1000 !== 0;
+    const v3 = spec.keepaliveMs % 1000 !== 0 || spec.ipv6?.only === true;
     return [
+      ...(spec.ipv6 === undefined
+        ? []
+        : [
+            spec.ipv6.only
+              ? `VRRP over IPv6 (VRRPv3), VIP ${spec.ipv6.vip}/${spec.ipv6.cidr}`
+              : `IPv6 VIP ${spec.ipv6.vip}/${spec.ipv6.cidr} in virtual_ipaddress_excluded (moves with the IPv4 instance)`,
+          ]),
       `VRRPv${v3 ? 3 : 2}, advert_int ${spec.keepaliveMs} ms; master down after 3 x advert + skew (deadtime ${spec.deadtimeMs} ms is not configurable in VRRP)`,
       `preempt ${spec.autoFailback ? 'on' : 'off (nopreempt)'}`,
     ];

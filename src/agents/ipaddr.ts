@@ -3,6 +3,7 @@ import { KERNEL_LIFETIME_SLACK_MS, MIN_VIP_LEASE_SEC, autoVipLeaseSec } from '..
 import type { ArpAnnouncer } from '../os/garp.js';
 import { firstFreeLabel, pickNic, type AddressInfo, type AddressManager } from '../os/ip.js';
 import { VigilError, errorMessage } from '../util/errors.js';
+import { addressFamily, isLinkLocalIPv6, type AddressFamily } from '../util/inet.js';
 import type { OpResult, ResourceAgent, StatusResult } from './agent.js';
 
 /** How Vigil holds a VIP beyond what Heartbeat's IPaddr scripts do. */
@@ -52,10 +53,22 @@ export interface IpAgentDeps {
 }
 
 /**
- * IPaddr / IPaddr2 built in: same arguments as the scripts (`ip[/cidr[/nic][/broadcast]]`), the NIC found from the
- * VIP's subnet when not given. IPaddr labels the address `<nic>:<n>` (so ifconfig shows `eth1:0` as in the
- * tutorial); IPaddr2 adds it without a label. Unlike Heartbeat, gratuitous ARP is sent on every start, even when the
- * address was already present: a client that still has the peer's MAC must hear about it.
+ * IPaddr / IPaddr2 / IPv6addr built in: same arguments as the scripts (`ip[/cidr[/nic][/broadcast]]`,
+ * `ipv6[/prefix[/nic]]`), the NIC found from the VIP's subnet when not given. IPaddr labels an IPv4 address
+ * `<nic>:<n>` (so ifconfig shows `eth1:0` as in the tutorial); IPaddr2 and IPv6addr add it without a label (IPv6
+ * addresses have none). Unlike Heartbeat, the VIP is announced on every start, even when the address was already
+ * present: a client that still has the peer's MAC must hear about it. IPv4 is announced by gratuitous ARP, IPv6 by
+ * unsolicited Neighbour Advertisements with the Override flag (os/ndisc.ts), both in the same bursts and refreshes.
+ *
+ * IPv6 addresses are added with `nodad`. Duplicate Address Detection would keep the VIP tentative — packets to it
+ * dropped, unusable as a source — for DupAddrDetectTransmits × RetransTimer (1 s by default, and up to a second more
+ * on a link that has just come up): a second added to every takeover and planned move. What DAD protects against
+ * is another host holding the address, and inside the cluster that is Vigil's own job (one holder by protocol, the
+ * kernel lease for a dead daemon; the lab measures dual-active time at 0). A duplicate from outside the cluster (a
+ * host configured by hand with the VIP) goes undetected with nodad: both hosts answer, neighbours follow whichever
+ * advertised last (Vigil's advertisements carry Override and are repeated with `vigil_garp_refresh`), and the other
+ * host's kernel logs `NA: <our MAC> advertised our address <VIP> on <dev>!`. An address found `dadfailed` (added
+ * with DAD by someone else) is replaced.
  */
 export class IpAddrAgent implements ResourceAgent {
   private device: string | undefined;
@@ -78,12 +91,16 @@ export class IpAddrAgent implements ResourceAgent {
   private renewedAt = 0;
   private refreshedAt = 0;
 
+  readonly family: AddressFamily;
+
   constructor(
     readonly spec: string,
-    readonly kind: 'IPaddr' | 'IPaddr2',
+    readonly kind: 'IPaddr' | 'IPaddr2' | 'IPv6addr',
     readonly ip: IpResourceArgs,
     private deps: IpAgentDeps,
-  ) {}
+  ) {
+    this.family = addressFamily(ip.address) ?? 4;
+  }
 
   /**
    * A reload changed the lease or the ARP refresh: a held VIP gets the new lease at once and its timers anew.
@@ -114,7 +131,9 @@ export class IpAddrAgent implements ResourceAgent {
         `No interface has a subnet holding ${this.ip.address}: give it as ${this.kind}::${this.ip.address}/<cidr>/<nic>`,
       );
     }
-    const prefixLength = this.ip.cidr ?? (match?.device === device ? match.prefixLength : undefined);
+    // A link-local address matches no subnet (every interface has fe80::/64): its prefix is that one.
+    const linkLocal = this.family === 6 && isLinkLocalIPv6(this.ip.address) ? 64 : undefined;
+    const prefixLength = this.ip.cidr ?? (match?.device === device ? match.prefixLength : linkLocal);
     if (prefixLength === undefined) {
       throw new VigilError(
         'VIGIL_ERR_ADDR_NO_NIC',
@@ -137,8 +156,13 @@ export class IpAddrAgent implements ResourceAgent {
     try {
       // One address dump answers "already here?", "which NIC?" and "which label?": on the takeover path each dump
       // is a netlink round trip through the threadpool, so one instead of three.
-      const addrs = await this.deps.addresses.list();
-      const existing = addrs.find((a) => a.address === this.ip.address);
+      const addrs = await this.deps.addresses.list(undefined, this.family);
+      let existing = addrs.find((a) => a.address === this.ip.address);
+      if (existing?.dadFailed === true) {
+        // Added with DAD by someone else and found duplicated: unusable as it is. Ours goes in with nodad.
+        await this.deps.addresses.remove(existing.address, existing.device, existing.prefixLength);
+        existing = undefined;
+      }
       let device: string;
       let prefixLength: number;
       if (existing !== undefined) {
@@ -155,7 +179,7 @@ export class IpAddrAgent implements ResourceAgent {
           address: this.ip.address,
           prefixLength: p.prefixLength,
           device,
-          ...(this.kind === 'IPaddr'
+          ...(this.kind === 'IPaddr' && this.family === 4
             ? {
                 label: firstFreeLabel(
                   device,
@@ -165,6 +189,7 @@ export class IpAddrAgent implements ResourceAgent {
             : {}),
           ...(p.broadcast !== undefined ? { broadcast: p.broadcast } : {}),
           ...(life !== undefined ? { lifetimeSec: life } : {}),
+          ...(this.family === 6 ? { nodad: true } : {}),
         });
       }
       this.device = device;
@@ -194,7 +219,8 @@ export class IpAddrAgent implements ResourceAgent {
       () => undefined,
       (e: unknown) => {
         if (!ac.signal.aborted) {
-          this.deps.log('WARN', `gratuitous ARP for ${this.ip.address} on ${device} failed: ${errorMessage(e)}`);
+          const what = this.family === 6 ? 'neighbour advertisement' : 'gratuitous ARP';
+          this.deps.log('WARN', `${what} for ${this.ip.address} on ${device} failed: ${errorMessage(e)}`);
         }
       },
     );
@@ -341,11 +367,19 @@ export class IpAddrAgent implements ResourceAgent {
       // Where we put it, first: one removal request, no dump, on the planned-move path. Anywhere else (never held
       // here, moved by hand, its device gone) it takes a dump to find it, and only that path's errors count.
       const device = this.device;
+      // IPv6 is removed by address and prefix: the one it was added with, so no dump is needed either.
+      const prefix = this.family === 6 ? this.prefixLength : undefined;
       const removed =
-        device !== undefined && (await this.deps.addresses.remove(this.ip.address, device).catch(() => false));
+        device !== undefined && (await this.deps.addresses.remove(this.ip.address, device, prefix).catch(() => false));
       if (!removed) {
         const where = await this.deps.addresses.find(this.ip.address);
-        if (where !== undefined) await this.deps.addresses.remove(this.ip.address, where.device);
+        if (where !== undefined) {
+          await this.deps.addresses.remove(
+            this.ip.address,
+            where.device,
+            this.family === 6 ? where.prefixLength : undefined,
+          );
+        }
       }
       return { ok: true, rc: 0, detail: '' };
     } catch (e) {
@@ -365,8 +399,11 @@ export class IpAddrAgent implements ResourceAgent {
   }
 
   /** Where the VIP is held right now (for the fatal-error path, which removes it without the agent). */
-  heldAt(): { readonly address: string; readonly device: string } | undefined {
-    return this.held && this.device !== undefined ? { address: this.ip.address, device: this.device } : undefined;
+  heldAt(): { readonly address: string; readonly device: string; readonly prefixLength?: number } | undefined {
+    if (!this.held || this.device === undefined) return undefined;
+    return this.family === 6 && this.prefixLength !== undefined
+      ? { address: this.ip.address, device: this.device, prefixLength: this.prefixLength }
+      : { address: this.ip.address, device: this.device };
   }
 
   /** Stops background work without touching the address (daemon exit by crash-like paths, tests). */

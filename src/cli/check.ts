@@ -190,8 +190,9 @@ function describeMedium(m: MediumConfig): string {
     case 'mcast':
       return `mcast ${m.dev} group ${m.group} on udp ${m.port}, ttl ${m.ttl}, loop ${m.loop ? 'on' : 'off'}`;
     case 'ucast6':
+      return `ucast6 ${m.dev} to ${m.peer} on udp ${m.port}`;
     case 'mcast6':
-      return `${m.kind} ${m.args.join(' ')}`;
+      return `mcast6 ${m.dev} group ${m.group} on udp ${m.port}, hops ${m.hops}, loop ${m.loop ? 'on' : 'off'}`;
     case 'serial':
       return `serial ${m.tty} at ${m.baud} baud`;
   }

@@ -44,7 +44,7 @@
 import type { CompiledConfig } from '../config/types.js';
 import { EngineContext, type EngineOptions, type Out } from './context.js';
 import { INELIGIBLE_TIMER, handOverIneligible, onEligibility } from './eligibility.js';
-import { HEAL_INFO, checkStartingDone, finishStarting, onResource, onStarting } from './holdings.js';
+import { HEAL_INFO, answerStarting, checkStartingDone, finishStarting, onResource, onStarting } from './holdings.js';
 import {
   LEGACY_REQUEST_TIMER,
   legacyCommUp,
@@ -188,7 +188,7 @@ export class ClusterEngine {
         this.onNodeDead(out, ev.node, true);
         break;
       case 'message':
-        this.onMessage(out, ev.from, ev.generation, ev.msg);
+        this.onMessage(out, ev.from, ev.generation, ev.msg, ev.stale === true);
         break;
       case 'timer':
         this.onTimer(out, ev.name);
@@ -375,10 +375,15 @@ export class ClusterEngine {
 
   // ---------------------------------------------------------------- messages
 
-  private onMessage(out: Out, from: string, generation: number, msg: EngineMessage): void {
+  private onMessage(out: Out, from: string, generation: number, msg: EngineMessage, stale: boolean): void {
     const c = this.c;
     const p = c.s.peers.get(from);
     if (p === undefined) return;
+    if (stale) {
+      // Out of date about the peer's holdings: only the answer a `starting` asks for is still owed.
+      if (msg.t === 'starting') answerStarting(c, out);
+      return;
+    }
     if (p.lastMsgGen === undefined || generation > p.lastMsgGen) p.lastMsgGen = generation;
     switch (msg.t) {
       case 'starting':
@@ -615,22 +620,6 @@ export class ClusterEngine {
       ineligible: Object.fromEntries(s.ineligible),
       ...(c.quorum ? { quorum: quorumView(c) } : {}),
     };
-  }
-
-  /**
-   * A peer's `starting` overtaken by a later announcement of the same incarnation (reordered): not applied, but
-   * still answered, or the peer would wait for our holdings for ever.
-   */
-  answerStaleStarting(): ClusterAction[] {
-    const c = this.c;
-    const s = c.s;
-    if (s.rstate === 'shutdown' || s.rstate === 'down' || s.rstate === 'init') return [];
-    return [
-      {
-        kind: 'send',
-        msg: c.resourceMsg(s.rstate === 'stable' && !s.initialPending && !c.anyInTransition(), undefined),
-      },
-    ];
   }
 
   /** vigil_quorum etcd: this node's lease and fencing token for a group while it owns the key. */

@@ -26,12 +26,16 @@ export function onStarting(c: EngineContext, out: Out, p: Peer, generation: numb
   p.holdsKnown = true;
   p.stable = false;
   p.starting = true;
-  if (c.s.rstate !== 'shutdown' && c.s.rstate !== 'down') {
-    const stable = c.s.rstate === 'stable' && !c.s.initialPending && !c.anyInTransition();
-    c.send(out, c.resourceMsg(stable, undefined));
-  }
+  answerStarting(c, out);
   if (c.s.standby?.peer === p.name) cancelStandby(c, out, 'peer restarted');
   checkStartingDone(c, out);
+}
+
+/** What we hold, for a peer that is starting (answered even before our own comm is up). */
+export function answerStarting(c: EngineContext, out: Out): void {
+  if (c.s.rstate === 'shutdown' || c.s.rstate === 'down') return;
+  const stable = c.s.rstate === 'stable' && !c.s.initialPending && !c.anyInTransition();
+  c.send(out, c.resourceMsg(stable, undefined));
 }
 
 export function onResource(

@@ -22,7 +22,17 @@ export type ClusterEvent =
   | { readonly kind: 'nodeDead'; readonly node: string; readonly generation?: number }
   | { readonly kind: 'nodeShutdown'; readonly node: string }
   /** A decoded message from a peer (never our own echo). */
-  | { readonly kind: 'message'; readonly from: string; readonly generation: number; readonly msg: EngineMessage }
+  | {
+      readonly kind: 'message';
+      readonly from: string;
+      readonly generation: number;
+      readonly msg: EngineMessage;
+      /**
+       * A holdings announcement older than one already applied from that peer (a late retransmission): what it
+       * says about the peer's holdings is out of date, but a `starting` still wants our answer.
+       */
+      readonly stale?: boolean;
+    }
   /** A timer the engine set (`setTimer`) has fired. */
   | { readonly kind: 'timer'; readonly name: string }
   | { readonly kind: 'command'; readonly command: OperatorCommand }

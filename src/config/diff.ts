@@ -50,7 +50,7 @@ type Rule = { name: string } & ({ area: ChangeArea } | { restart: string } | { i
 const HACF_RULES: { readonly [K in keyof HaCf]: Rule } = {
   nodes: { name: 'node', area: 'nodes' },
   localNode: { name: "(this node's name)", restart: 'this node’s name is its identity in the cluster' },
-  media: { name: 'bcast/ucast/mcast', area: 'media' },
+  media: { name: 'bcast/ucast/mcast/ucast6/mcast6', area: 'media' },
   pingNodes: { name: 'ping/ping_group', area: 'ping' },
   keepaliveMs: { name: 'keepalive', area: 'timing' },
   deadtimeMs: { name: 'deadtime', area: 'timing' },

@@ -9,8 +9,8 @@ import { HACF_LIMITS, type Builder, type DirectiveSpec, type OptionHandler } fro
 import {
   apiauth,
   bcast,
-  inet6,
   mcast,
+  mcast6,
   ping,
   pingGroup,
   respawn,
@@ -18,6 +18,7 @@ import {
   stonith,
   stonithHost,
   ucast,
+  ucast6,
 } from './hacf-lines.js';
 import { parseBoolean, parseInteger, parseTimeMs } from './values.js';
 
@@ -473,7 +474,7 @@ export const HACF_DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map<strin
   ['failfast', respawn],
   ['ucast', ucast],
   ['mcast', mcast],
-  ['ucast6', inet6],
-  ['mcast6', inet6],
+  ['ucast6', ucast6],
+  ['mcast6', mcast6],
   ['ping_group', pingGroup],
 ]);

@@ -11,6 +11,7 @@ import {
   validInterfaceName,
 } from './hacf-builder.js';
 import { isIPv4, isMulticastIPv4, parseInteger } from './values.js';
+import { canonicalIPv6, ipv6Special, isLinkLocalIPv6, isMulticastIPv6, mcast6GroupProblem } from '../util/inet.js';
 
 function list(apply: OptionHandler): DirectiveSpec {
   return { form: 'option', scalar: false, apply };
@@ -32,12 +33,33 @@ export const bcast: DirectiveSpec = list((b, v, bad, c) => {
   addMedium(b, { kind: 'bcast', dev: v, port: b.udpport, origin: c.origin }, c.err);
 });
 
-export const ping: DirectiveSpec = list((b, v, _bad, c) => {
+export const ping: DirectiveSpec = list((b, v, bad, c) => {
   if (b.pingNodes.some((p) => p.name === v)) {
     c.warn('VIGIL_WARN_REPEATED', `ping node ${v} is listed twice`);
     return;
   }
-  if (c.directive === 'ping' && !isIPv4(v)) {
+  if (c.directive === 'ping6') {
+    // Heartbeat's ping6 plugin takes numeric IPv6 only (inet_pton); the node keeps the name as written.
+    const canonical = canonicalIPv6(v);
+    if (canonical === undefined || isMulticastIPv6(canonical) || ipv6Special(canonical) === 'unspecified') {
+      bad(`ping6: [${v}] is not a unicast IPv6 address`);
+      return;
+    }
+    if (isLinkLocalIPv6(canonical)) {
+      // A ping6 line names no interface, and a link-local address means nothing without one.
+      bad(
+        `ping6: [${v}] is link-local, which needs an interface a ping6 line cannot name: ping a global or ULA address`,
+      );
+      return;
+    }
+    addPing(b, { name: v, addresses: [canonical], group: false, origin: c.origin }, c.err);
+    return;
+  }
+  if (!isIPv4(v)) {
+    if (canonicalIPv6(v) !== undefined) {
+      bad(`ping: [${v}] is an IPv6 address: write ping6 ${v}`);
+      return;
+    }
     c.warn('VIGIL_WARN_RESOLVE', `ping node [${v}] is a host name, resolved once at start`, 'use the IP address');
   }
   addPing(b, { name: v, addresses: [v], group: false, origin: c.origin }, c.err);
@@ -141,14 +163,115 @@ export const mcast: DirectiveSpec = line((b, toks, c) => {
   );
 });
 
-export const inet6: DirectiveSpec = line((b, toks, c) => {
-  if (toks.length < 2) {
-    c.err('VIGIL_ERR_CFG_VALUE', `${c.directive}: missing arguments (interface and address)`);
+/**
+ * `ucast6 dev peer` (Heartbeat's ucast6 plugin; messages as it logs them). The peer may carry its zone (`fe80::2%eth1`),
+ * which must then be the device; link-local peers are reached through the device anyway.
+ */
+export const ucast6: DirectiveSpec = line((b, toks, c) => {
+  const [dev, peer, ...extra] = toks;
+  if (dev === undefined) {
+    c.err('VIGIL_ERR_CFG_VALUE', 'ucast6 statement without device (ucast6 <dev> <peer-ipv6>)');
     return;
   }
-  const kind = c.directive === 'ucast6' ? 'ucast6' : 'mcast6';
-  addMedium(b, { kind, args: toks.map((t) => t.text), port: b.udpport, origin: c.origin }, c.err);
+  if (!validInterfaceName(dev.text)) {
+    c.err('VIGIL_ERR_CFG_VALUE', `ucast6 device [${dev.text}] is invalid`, dev.column);
+    return;
+  }
+  if (peer === undefined) {
+    c.err('VIGIL_ERR_CFG_VALUE', `ucast6 [${dev.text}] missing ucast6 address`);
+    return;
+  }
+  const [addr = '', zone, ...zones] = peer.text.split('%');
+  const canonical = canonicalIPv6(addr);
+  const special = canonical === undefined ? undefined : ipv6Special(canonical);
+  let why: string | undefined;
+  if (canonical === undefined) why = 'not an IPv6 address (ucast takes IPv4)';
+  else if (isMulticastIPv6(canonical)) why = 'a multicast address (use mcast6)';
+  else if (special === 'unspecified' || special === 'loopback') why = `the ${special} address`;
+  else if (zones.length > 0 || (zone !== undefined && zone !== dev.text))
+    why = `its zone must be the device ${dev.text}`;
+  if (canonical === undefined || why !== undefined) {
+    c.err('VIGIL_ERR_CFG_VALUE', `ucast6 [${dev.text}] bad addr [${peer.text}]: ${why ?? ''}`, peer.column);
+    return;
+  }
+  if (extra.length > 0) {
+    c.warn(
+      'VIGIL_WARN_IGNORED',
+      `ucast6 takes one peer; ${extra.map((t) => t.text).join(' ')} ignored, as Heartbeat does`,
+      'write one ucast6 line per peer',
+    );
+  }
+  addMedium(b, { kind: 'ucast6', dev: dev.text, peer: canonical, port: b.udpport, origin: c.origin }, c.err);
 });
+
+/** `mcast6 dev group port hops loop` (Heartbeat's mcast6 plugin; its rules for the group, hops ≤ 4, loop 0/1). */
+export const mcast6: DirectiveSpec = line((b, toks, c) => {
+  const [dev, group, port, hops, loop, ...extra] = toks;
+  const { err } = c;
+  if (dev === undefined) {
+    err('VIGIL_ERR_CFG_VALUE', 'mcast6 statement without device (mcast6 <dev> <group> <port> <hops> <loop>)');
+    return;
+  }
+  const name = dev.text;
+  if (!validInterfaceName(name)) {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 device [${name}] is invalid`, dev.column);
+    return;
+  }
+  if (group === undefined) {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 [${name}] missing mcast6 address`);
+    return;
+  }
+  const problem = mcast6GroupProblem(group.text);
+  if (problem !== undefined) {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 [${name}] bad addr [${group.text}]: ${problem}`, group.column);
+    return;
+  }
+  if (port === undefined) {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 [${name}] missing port`);
+    return;
+  }
+  const portNum = parseInteger(port.text, 1, 65535);
+  if (portNum === undefined) {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 [${name}] bad port [${port.text}] (a number, 1–65535)`, port.column);
+    return;
+  }
+  if (hops === undefined) {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 [${name}] missing hops`);
+    return;
+  }
+  const hopsNum = parseInteger(hops.text, 0, 4);
+  if (hopsNum === undefined) {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 [${name}] bad hops [${hops.text}] (0 to 4)`, hops.column);
+    return;
+  }
+  if (loop === undefined) {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 [${name}] missing loop`);
+    return;
+  }
+  if (loop.text !== '0' && loop.text !== '1') {
+    err('VIGIL_ERR_CFG_VALUE', `mcast6 [${name}] bad loop [${loop.text}] (0 or 1)`, loop.column);
+    return;
+  }
+  if (extra.length > 0) c.warn('VIGIL_WARN_IGNORED', 'mcast6: extra fields ignored', 'mcast6 takes 5 fields');
+  addMedium(
+    b,
+    {
+      kind: 'mcast6',
+      dev: name,
+      group: canonicalIPv6(group.text) ?? group.text,
+      port: portNum,
+      hops: hopsNum,
+      loop: loop.text === '1',
+      origin: c.origin,
+    },
+    err,
+  );
+});
+
+/** A ping group member: IPv6 addresses in canonical text (what replies come from), the rest as written. */
+function member(text: string): string {
+  return canonicalIPv6(text) ?? text;
+}
 
 export const pingGroup: DirectiveSpec = line((b, toks, c) => {
   const [name, ...addrs] = toks;
@@ -164,10 +287,17 @@ export const pingGroup: DirectiveSpec = line((b, toks, c) => {
       `ping_group ${name.text} is defined again (line ${prior.origin.line}); addresses merged`,
       'list every address of a group on one line',
     );
-    b.pingNodes[existing] = { ...prior, addresses: [...prior.addresses, ...addrs.map((t) => t.text)] };
+    b.pingNodes[existing] = { ...prior, addresses: [...prior.addresses, ...addrs.map((t) => member(t.text))] };
     return;
   }
-  addPing(b, { name: name.text, addresses: addrs.map((t) => t.text), group: true, origin: c.origin }, c.err);
+  if (addrs.some((t) => canonicalIPv6(t.text) !== undefined)) {
+    c.warn(
+      'VIGIL_WARN_RSC_HEARTBEAT',
+      `ping_group ${name.text} has IPv6 members: Vigil probes them, Heartbeat's ping_group plugin is IPv4-only`,
+      'fine when every node runs Vigil; with Heartbeat nodes use one ping6 line per IPv6 address',
+    );
+  }
+  addPing(b, { name: name.text, addresses: addrs.map((t) => member(t.text)), group: true, origin: c.origin }, c.err);
 });
 
 // ------------------------------------------------------------------------------------------------ other whole-line

@@ -3,7 +3,7 @@
  * Vigil-only one of vigil-directives.ts), then the checks Heartbeat makes once the whole file is read (`finish`).
  */
 import { VigilError, VigilErrors, type ErrorCode } from '../util/errors.js';
-import type { GroupNodes, HaCf, Origin, VigilExtensions, WatchdogConfig } from './types.js';
+import type { GroupNodes, HaCf, MediumConfig, Origin, VigilExtensions, WatchdogConfig } from './types.js';
 import { HACF_LIMITS, type Builder, type DirectiveCtx, newBuilder } from './hacf-builder.js';
 import { HACF_DIRECTIVES } from './hacf-directives.js';
 import { HACF_DEFAULTS, defaultInitdeadMs, defaultWarntimeMs } from './heartbeat-defaults.js';
@@ -20,6 +20,9 @@ import {
 } from './vigil-directives.js';
 import { type ConfigWarning, warning } from './warnings.js';
 import { OPTION_SEPARATORS, WHITESPACE, type Token, tokenize } from './values.js';
+
+/** The media this build carries (serial is parsed, as Heartbeat reads it, and not carried). */
+export const VIGIL_MEDIA: ReadonlySet<MediumConfig['kind']> = new Set(['bcast', 'ucast', 'mcast', 'ucast6', 'mcast6']);
 
 export { HACF_LIMITS } from './hacf-builder.js';
 
@@ -332,6 +335,17 @@ function finish(
   }
   if (b.media.length + b.pingNodes.length === 0) {
     errors.push(new VigilError('VIGIL_ERR_CFG_MISSING', 'No heartbeat media defined', { file }));
+  } else if (b.nodes.length > 1 && !b.media.some((m) => VIGIL_MEDIA.has(m.kind))) {
+    // Heartbeat counts ping nodes (and serial lines) as media; with no heartbeat link no node ever hears another,
+    // each declares the others dead and takes every group.
+    const have = [...new Set(b.media.map((m) => m.kind))];
+    errors.push(
+      new VigilError(
+        'VIGIL_ERR_CFG_MISSING',
+        `No usable heartbeat medium: ${have.length === 0 ? 'only ping nodes are defined' : `Vigil does not carry ${have.join(', ')}`}, so no node would hear another and every node would take every group. Add bcast, ucast, mcast, ucast6 or mcast6`,
+        { file },
+      ),
+    );
   }
   if (b.nodes.length === 0 && b.autojoin !== 'any') {
     errors.push(new VigilError('VIGIL_ERR_CFG_MISSING', 'no nodes defined', { file }));

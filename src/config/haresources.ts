@@ -2,6 +2,7 @@ import { VigilError, VigilErrors } from '../util/errors.js';
 import type { IpResourceArgs, Resource, ResourceGroup } from './types.js';
 import { type ConfigWarning, warning } from './warnings.js';
 import { WHITESPACE, isIPv4, netmaskToPrefix, parseInteger, tokenize } from './values.js';
+import { canonicalIPv6, ipv6Special, isLinkLocalIPv6, isMulticastIPv6 } from '../util/inet.js';
 
 export interface ParseHaresourcesOptions {
   /** Path shown in messages (normally /etc/ha.d/haresources). */
@@ -35,15 +36,56 @@ export function isBareIpShorthand(token: string): boolean {
   return /^[0-9].*\.[0-9].*\.[0-9].*\.[0-9].*$/s.test(token);
 }
 
-const IP_AGENTS: ReadonlySet<string> = new Set(['IPaddr', 'IPaddr2']);
+/** The built-in IP agents: Heartbeat's IPaddr and IPaddr2 (IPv4 and IPv6 here), and its IPv6addr (IPv6 only). */
+export const IP_AGENTS: ReadonlySet<string> = new Set(['IPaddr', 'IPaddr2', 'IPv6addr']);
 
-/** Parses `ip[/cidr[/nic][/broadcast]]`; a third field starting with a digit is the broadcast address. */
-export function parseIpArgument(arg: string): IpResourceArgs | string {
+/**
+ * Parses `ip[/cidr[/nic][/broadcast]]` (IPv4: a third field starting with a digit is the broadcast address) or
+ * `ipv6[/prefix[/nic]]`. An IPv6 address is kept in its canonical text (`2001:db8::50`, what `ip` prints), however
+ * it was written. `agent` narrows what it accepts (IPv6addr takes IPv6 only).
+ */
+export function parseIpArgument(arg: string, agent = 'IPaddr'): IpResourceArgs | string {
   const fields = arg.split('/');
-  const [address, cidrText, third, fourth, ...more] = fields;
-  if (address === undefined || !isIPv4(address)) {
-    return `invalid IPv4 address [${address ?? ''}] (IPv6 addresses need the IPv6addr agent)`;
+  const [address = '', cidrText, third, fourth, ...more] = fields;
+  if (isIPv4(address)) {
+    if (agent === 'IPv6addr') return `IPv6addr takes an IPv6 address, not [${address}] (use IPaddr or IPaddr2)`;
+    return parseIPv4Argument(arg, address, cidrText, third, fourth, more);
   }
+  const v6 = canonicalIPv6(address);
+  if (v6 === undefined) {
+    return agent === 'IPv6addr'
+      ? `invalid IPv6 address [${address}]`
+      : `invalid address [${address}]: an IPv4 address (192.168.1.50) or an IPv6 address (2001:db8::50)`;
+  }
+  const special = ipv6Special(v6);
+  if (special !== undefined) return `[${address}] is the ${special} address, not a service address`;
+  if (isMulticastIPv6(v6)) return `[${address}] is a multicast address, not a service address`;
+  if (fourth !== undefined || more.length > 0) return `too many fields in [${arg}]: ipv6[/prefix[/nic]]`;
+  let cidr: number | undefined;
+  if (cidrText !== undefined && cidrText !== '') {
+    cidr = parseInteger(cidrText, 1, 128);
+    if (cidr === undefined) return `invalid prefix length [${cidrText}] in [${arg}]: 1–128`;
+  }
+  let nic: string | undefined;
+  if (third !== undefined && third !== '') {
+    if (/^[0-9]/.test(third)) return `IPv6 has no broadcast address: [${third}] in [${arg}] (ipv6[/prefix[/nic]])`;
+    nic = third;
+  }
+  if (nic !== undefined && (nic.length > 15 || /\s/.test(nic))) return `invalid interface name [${nic}] in [${arg}]`;
+  if (nic === undefined && isLinkLocalIPv6(v6)) {
+    return `the link-local address ${v6} is valid on one link only: name its interface (${v6}/64/eth1)`;
+  }
+  return { address: v6, cidr, nic, broadcast: undefined };
+}
+
+function parseIPv4Argument(
+  arg: string,
+  address: string,
+  cidrText: string | undefined,
+  third: string | undefined,
+  fourth: string | undefined,
+  more: readonly string[],
+): IpResourceArgs | string {
   if (more.length > 0) return `too many fields in [${arg}]: ip[/cidr[/nic][/broadcast]]`;
   let cidr: number | undefined;
   if (cidrText !== undefined && cidrText !== '') {
@@ -66,24 +108,50 @@ export function parseIpArgument(arg: string): IpResourceArgs | string {
   return { address, cidr, nic, broadcast };
 }
 
-/** One resource token → Resource, or an error message. */
-export function parseResource(spec: string): Resource | string {
+/** A token that is a whole IPv6 address spec on its own (`2001:db8::50/64/eth1`), which Heartbeat does not expand. */
+function isBareIPv6Spec(token: string): boolean {
+  const r = parseIpArgument(token, 'IPv6addr');
+  return typeof r !== 'string';
+}
+
+/**
+ * Heartbeat's ResourceManager reading of a resource token: the script is what comes before the first `::`, the
+ * arguments are the rest split at every `::` (`sed 's%::% %g'` and the shell's word splitting, so empty ones vanish).
+ */
+export function heartbeatSplit(spec: string): { script: string; args: string[] } {
   const canonical = isBareIpShorthand(spec) ? `IPaddr::${spec}` : spec;
-  // ResourceManager turns `::` into spaces and lets the shell split words, so empty arguments vanish.
-  const [type = '', ...rawArgs] = canonical.split('::');
-  const args = rawArgs.filter((a) => a !== '');
+  const [script = '', ...raw] = canonical.split('::');
+  return { script, args: raw.filter((a) => a !== '') };
+}
+
+/**
+ * One resource token → Resource, or an error message. Arguments are split at `::` as Heartbeat does, with one
+ * exception: for the IP agents, when everything after `TYPE::` is one IPv6 address spec (`IPaddr2::2001:db8::50/64/eth1`),
+ * it is that address, not the pieces Heartbeat would cut it into (`2001:db8` and `50/64/eth1`, which no IP agent can
+ * take). Heartbeat users write IPv6 addresses without `::` (`2001:db8:0:0:0:0:0:50`), which reads the same in both.
+ * `vigil check` warns where the two readings differ (lint.ts).
+ */
+export function parseResource(spec: string): Resource | string {
+  if (spec.includes(':') && isBareIPv6Spec(spec)) {
+    const script = spec.split('::')[0] ?? '';
+    return `a bare IPv6 address is not an IP resource (Heartbeat would look for a script named [${script}]): write IPaddr2::${spec} or IPv6addr::${spec}`;
+  }
+  const { script: type, args } = heartbeatSplit(spec);
   if (type === '') return `resource [${spec}] has no script name before "::"`;
   // The name becomes a path under resource.d and init.d: never let it climb out.
   if (type.includes('/') || type.startsWith('.')) return `invalid resource script name [${type}]`;
-  let ip: IpResourceArgs | undefined;
-  if (IP_AGENTS.has(type)) {
-    const first = args[0];
-    if (first === undefined) return `${type} needs an address: ${type}::ip[/cidr[/nic][/broadcast]]`;
-    const parsed = parseIpArgument(first);
-    if (typeof parsed === 'string') return `${type}: ${parsed}`;
-    ip = parsed;
-  }
-  return { spec, type, args, ip };
+  if (!IP_AGENTS.has(type)) return { spec, type, args, ip: undefined };
+  const first = args[0];
+  if (first === undefined) return `${type} needs an address: ${type}::ip[/cidr[/nic][/broadcast]]`;
+  const canonical = isBareIpShorthand(spec) ? `IPaddr::${spec}` : spec;
+  const rest = canonical.slice(type.length + 2);
+  const whole = rest.includes('::') ? parseIpArgument(rest, type) : undefined;
+  if (whole !== undefined && typeof whole !== 'string') return { spec, type, args: [rest], ip: whole };
+  const parsed = parseIpArgument(first, type);
+  if (typeof parsed !== 'string') return { spec, type, args, ip: parsed };
+  // Both readings failed: the message of the one the admin meant (an IPv6 address has a colon before any `/`).
+  const meantIPv6 = typeof whole === 'string' && (rest.split('/')[0] ?? '').includes(':');
+  return `${type}: ${meantIPv6 ? whole : parsed}`;
 }
 
 /**

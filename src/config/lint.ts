@@ -1,15 +1,26 @@
 import { analyzeAuthkeys } from './authkeys.js';
-import { analyzeHaresources } from './haresources.js';
-import type { AuthKeys, CompiledConfig, ResourceGroup } from './types.js';
+import { analyzeHaresources, heartbeatSplit } from './haresources.js';
+import type { AuthKeys, CompiledConfig, Resource, ResourceGroup } from './types.js';
 import { VIGIL_DIRECTIVES, autoVipLeaseSec } from './vigil-directives.js';
 import { type ConfigWarning, warning } from './warnings.js';
 import { ipv4InSubnet } from './values.js';
+import {
+  addressFamily,
+  expandedIPv6,
+  ipv6InSubnet,
+  ipv6Network,
+  isLikelyHostIPv6,
+  isLinkLocalIPv6,
+  parseIPv6,
+} from '../util/inet.js';
 
 /** An interface of this host as `ip -json addr show` reports it (src/os/interfaces.ts). */
 export interface HostInterface {
   readonly name: string;
   readonly up: boolean;
   readonly ipv4: readonly { readonly address: string; readonly prefixlen: number }[];
+  /** Undefined = not known (IPv6 lints skipped); empty = IPv6 is off on the interface (not even a link-local). */
+  readonly ipv6?: readonly { readonly address: string; readonly prefixlen: number; readonly scope: string }[];
 }
 
 /** What the lints know about this host and its peers; every part is optional (a missing part skips its lints). */
@@ -84,9 +95,12 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
   if (ifaces !== undefined) {
     const byName = new Map(ifaces.map((i) => [i.name, i]));
     for (const m of h.media) {
-      if (m.kind !== 'bcast' && m.kind !== 'ucast' && m.kind !== 'mcast') continue;
+      if (m.kind === 'serial') continue;
       const iface = byName.get(m.dev);
       const where = { file: m.origin.file, line: m.origin.line };
+      if (iface !== undefined && (m.kind === 'ucast6' || m.kind === 'mcast6') && iface.ipv6?.length === 0) {
+        out.push(ipv6Off(m.dev, `${m.kind} cannot carry heartbeats`, where));
+      }
       if (iface === undefined) {
         out.push(
           warning(
@@ -119,6 +133,10 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
           continue;
         }
         const candidates = ifaces.filter((i) => i.name !== 'lo' && (ip.nic === undefined || i.name === ip.nic));
+        if (addressFamily(ip.address) === 6) {
+          out.push(...lintIPv6Vip(r, candidates, where));
+          continue;
+        }
         const inSubnet = candidates.some((i) =>
           i.ipv4.some((a) => a.address !== ip.address && ipv4InSubnet(ip.address, a.address, a.prefixlen)),
         );
@@ -136,6 +154,11 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
         }
       }
     }
+  }
+
+  // haresources: `::` inside IPv6 addresses, read by Heartbeat and Vigil.
+  for (const g of config.groups) {
+    for (const r of g.resources) out.push(...lintSplit(r, { file: g.origin.file, line: g.origin.line }));
   }
 
   // Authentication.
@@ -217,6 +240,8 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
     const reported = new Set<string>();
     for (const g of config.groups) {
       for (const r of g.resources) {
+        // The IP agents are built in: no script is run for them.
+        if (r.ip !== undefined) continue;
         if (reported.has(r.type) || !ctx.scripts.has(r.type) || ctx.scripts.get(r.type) !== undefined) continue;
         reported.add(r.type);
         out.push(
@@ -278,6 +303,140 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
   }
   if (ctx.peer !== undefined) out.push(...comparePeer(config, ctx.peer));
   return out;
+}
+
+type Where = { file: string; line?: number };
+
+function ipv6Off(dev: string, what: string, where: Where): ConfigWarning {
+  return warning(
+    'VIGIL_WARN_IPV6',
+    `interface ${dev} has no IPv6 address, not even a link-local one: IPv6 is off there and ${what}`,
+    where,
+    `sysctl -w net.ipv6.conf.${dev}.disable_ipv6=0 (and in /etc/sysctl.d to keep it)`,
+  );
+}
+
+/** An IPv6 VIP against the interfaces that could hold it: IPv6 on, a subnet holding it, the same prefix length. */
+function lintIPv6Vip(r: Resource, candidates: readonly HostInterface[], where: Where): ConfigWarning[] {
+  const ip = r.ip;
+  if (ip === undefined) return [];
+  const known = candidates.filter((i) => i.ipv6 !== undefined);
+  if (known.length === 0) return [];
+  const on = known.filter((i) => (i.ipv6 ?? []).length > 0);
+  if (on.length === 0) {
+    return [
+      ipv6Off(
+        ip.nic ?? known.map((i) => i.name).join(', '),
+        `the virtual IP ${ip.address} (${r.spec}) cannot be added`,
+        where,
+      ),
+    ];
+  }
+  if (isLinkLocalIPv6(ip.address)) {
+    return ip.cidr !== undefined && ip.cidr !== 64
+      ? [
+          warning(
+            'VIGIL_WARN_IPV6',
+            `link-local virtual IP ${ip.address}/${ip.cidr} (${r.spec}): link-local addresses live in fe80::/64`,
+            where,
+            `write ${ip.address}/64/${ip.nic ?? 'eth1'}`,
+          ),
+        ]
+      : [];
+  }
+  let best: { dev: string; address: string; prefixlen: number } | undefined;
+  for (const i of on) {
+    for (const a of i.ipv6 ?? []) {
+      // A link-local or a /128 (another VIP, a loopback-style address) says nothing about the subnet.
+      if (a.scope === 'link' || a.prefixlen >= 128 || a.address === ip.address) continue;
+      if (!ipv6InSubnet(ip.address, a.address, a.prefixlen)) continue;
+      if (best === undefined || a.prefixlen > best.prefixlen) best = { dev: i.name, ...a };
+    }
+  }
+  if (best === undefined) {
+    return [
+      warning(
+        'VIGIL_WARN_VIP_SUBNET',
+        `virtual IP ${ip.address} (${r.spec}) lies in no IPv6 subnet of ${ip.nic === undefined ? 'any interface of this host' : `interface ${ip.nic}`}: the agent cannot pick an interface${ip.cidr === undefined ? ' or a prefix length' : ''}, and clients on the link have no route to it`,
+        where,
+        ip.nic === undefined
+          ? `give the interface and prefix explicitly (${r.type}::${ip.address}/64/eth1) or add an address in that subnet to the NIC`
+          : `add an address in that subnet to ${ip.nic} (the node's own, e.g. ${ipv6Network(ip.address, 64) ?? ''}1/64)`,
+      ),
+    ];
+  }
+  if (ip.cidr !== undefined && ip.cidr !== best.prefixlen && ip.cidr !== 128) {
+    const net = `${ipv6Network(best.address, best.prefixlen) ?? best.address}/${best.prefixlen}`;
+    return [
+      warning(
+        'VIGIL_WARN_IPV6',
+        `virtual IP ${ip.address}/${ip.cidr} (${r.spec}) lies in ${net} on ${best.dev} but has another prefix length: ` +
+          `its own prefix route (${ipv6Network(ip.address, ip.cidr) ?? ''}/${ip.cidr}) ${ip.cidr < best.prefixlen ? 'claims more of the network than the link holds' : 'leaves the rest of the link unreachable from it'} while it is held`,
+        where,
+        `use /${best.prefixlen} (the link's prefix), or /128 for an address with no route of its own`,
+      ),
+    ];
+  }
+  return [];
+}
+
+/**
+ * `::` in haresources. Heartbeat's ResourceManager splits a resource's arguments at every `::`, which cuts a
+ * compressed IPv6 address in two. For the IP agents Vigil reads the whole address (see parseResource), so the two
+ * daemons read the same line differently; for a script both pass it the pieces, which is rarely what was meant.
+ */
+function lintSplit(r: Resource, where: Where): ConfigWarning[] {
+  const hb = heartbeatSplit(r.spec);
+  if (r.ip !== undefined) {
+    const out: ConfigWarning[] = [];
+    const written = r.args[0] ?? '';
+    if (r.args.length === 1 && hb.args.join(' ') !== written) {
+      const addressText = written.split('/')[0] ?? '';
+      const portable = `${expandedIPv6(addressText) ?? addressText}${written.slice(addressText.length)}`;
+      out.push(
+        warning(
+          'VIGIL_WARN_RSC_SPLIT',
+          `${r.spec}: Vigil reads one IPv6 address (${r.ip.address}${r.ip.cidr === undefined ? '' : `/${r.ip.cidr}`}${r.ip.nic === undefined ? '' : ` on ${r.ip.nic}`}); Heartbeat splits arguments at every "::" and would run ${r.type} with ${hb.args.map((a) => `[${a}]`).join(' ')}`,
+          where,
+          `fine when every node runs Vigil; in a cluster with Heartbeat nodes write ${r.type}::${portable}, which both read alike`,
+        ),
+      );
+    }
+    if (r.type === 'IPaddr' && addressFamily(r.ip.address) === 6) {
+      out.push(
+        warning(
+          'VIGIL_WARN_RSC_HEARTBEAT',
+          `${r.spec}: Vigil's IPaddr takes IPv6 addresses, Heartbeat's (resource-agents' IPaddr) is IPv4-only: a Heartbeat node could not take this group`,
+          where,
+          'use IPaddr2 or IPv6addr, which Heartbeat runs with IPv6 addresses too',
+        ),
+      );
+    }
+    return out;
+  }
+  // A script: does a run of its arguments make an IPv6 address cut at `::`?
+  const a = hb.args;
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 1; j < a.length; j++) {
+      const joined = a.slice(i, j + 1).join('::');
+      const addressText = joined.split('/')[0] ?? '';
+      if (parseIPv6(addressText) === undefined || !isLikelyHostIPv6(addressText)) continue;
+      return [
+        warning(
+          'VIGIL_WARN_RSC_SPLIT',
+          `${r.spec}: the arguments ${a
+            .slice(i, j + 1)
+            .map((x) => `[${x}]`)
+            .join(
+              ' ',
+            )} look like the IPv6 address ${addressText} cut at "::": Heartbeat and Vigil both pass ${r.type} ${j - i + 1} separate arguments there`,
+          where,
+          `write the address without "::" (${expandedIPv6(addressText) ?? addressText}), which no one splits`,
+        ),
+      ];
+    }
+  }
+  return [];
 }
 
 /** Key of LintContext.respawn. */

@@ -38,10 +38,24 @@ export type MediumConfig =
       readonly origin: Origin;
     }
   | {
-      readonly kind: 'ucast6' | 'mcast6';
-      /** The raw arguments as written; IPv6 media are parsed and kept but not yet carried. */
-      readonly args: readonly string[];
+      /** `ucast6 dev peer`: UDP over IPv6 to one peer, on udpport (Heartbeat's ucast6 plugin). */
+      readonly kind: 'ucast6';
+      readonly dev: string;
+      /** Canonical IPv6 text, without a zone: a link-local peer is reached through `dev`. */
+      readonly peer: string;
       readonly port: number;
+      readonly origin: Origin;
+    }
+  | {
+      /** `mcast6 dev group port hops loop` (Heartbeat's mcast6 plugin). */
+      readonly kind: 'mcast6';
+      readonly dev: string;
+      /** Canonical IPv6 text of the multicast group. */
+      readonly group: string;
+      readonly port: number;
+      /** IPV6_MULTICAST_HOPS, 0–4 as Heartbeat allows. */
+      readonly hops: number;
+      readonly loop: boolean;
       readonly origin: Origin;
     }
   | {
@@ -235,17 +249,19 @@ export interface Resource {
   readonly spec: string;
   /** Script/agent name after shorthand expansion (`IPaddr` for a bare IP). */
   readonly type: string;
-  /** Arguments split on `::`. */
+  /** Arguments split on `::` (an IP agent's address written with `::` stays whole: see parseResource). */
   readonly args: readonly string[];
-  /** For IPaddr/IPaddr2: the parsed address argument. */
+  /** For IPaddr/IPaddr2/IPv6addr: the parsed address argument. */
   readonly ip: IpResourceArgs | undefined;
 }
 
 export interface IpResourceArgs {
+  /** IPv4 dotted quad, or IPv6 in canonical text (`2001:db8::50`) however it was written. */
   readonly address: string;
-  /** Prefix length if given (`/24`), else undefined (the agent derives it from the interface). */
+  /** Prefix length if given (`/24`, `/64`), else undefined (the agent derives it from the interface). */
   readonly cidr: number | undefined;
   readonly nic: string | undefined;
+  /** IPv4 only. */
   readonly broadcast: string | undefined;
 }
 

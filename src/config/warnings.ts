@@ -27,6 +27,10 @@ export const WarningCodes = {
   VIGIL_WARN_RESPAWN: 'a respawn/failfast client cannot be started on this host',
   VIGIL_WARN_QUORUM:
     'an etcd quorum setup that cannot survive losing one machine, or the split brain it was meant to end',
+  VIGIL_WARN_RSC_SPLIT:
+    'an IPv6 address written with "::" in haresources, which Heartbeat splits into several arguments',
+  VIGIL_WARN_RSC_HEARTBEAT: 'something Vigil runs that a Heartbeat node in the same cluster would not',
+  VIGIL_WARN_IPV6: 'an IPv6 address or prefix that does not fit the interface behind it',
 } as const;
 
 export type WarningCode = keyof typeof WarningCodes;

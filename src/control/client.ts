@@ -24,12 +24,26 @@ export function controlSocketPath(): string {
   return process.env.VIGIL_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
 }
 
-/** One request, one response; rejects with ControlUnavailable when no daemon answers. */
+/** A parsed answer is a ControlResponse only if it has the shape one has. */
+function isControlResponse(x: unknown): x is ControlResponse {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const o = x as Record<string, unknown>;
+  if (o.ok === true) return 'result' in o;
+  return o.ok === false && typeof o.code === 'string' && typeof o.message === 'string';
+}
+
+/**
+ * One request, one response; rejects with ControlUnavailable when no daemon answers, when it answers something that
+ * is not a ControlResponse, or when it hangs up before a whole line. Always settles (the timeout covers the rest).
+ */
 export function request(req: ControlRequest, path = controlSocketPath(), timeoutMs = 10_000): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
     const sock = connect(path);
     let buf = '';
+    let settled = false;
     const fail = (why: string, code: ControlUnavailable['code'] = 'VIGIL_ERR_CONTROL_UNAVAILABLE'): void => {
+      if (settled) return;
+      settled = true;
       sock.destroy();
       reject(new ControlUnavailable(code, why));
     };
@@ -42,12 +56,23 @@ export function request(req: ControlRequest, path = controlSocketPath(), timeout
       buf += chunk;
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
-      sock.end();
+      let parsed: unknown;
       try {
-        resolve(JSON.parse(buf.slice(0, nl)) as ControlResponse);
+        parsed = JSON.parse(buf.slice(0, nl));
       } catch {
         fail('garbled answer from the daemon');
+        return;
       }
+      if (!isControlResponse(parsed)) {
+        fail('garbled answer from the daemon');
+        return;
+      }
+      settled = true;
+      sock.end();
+      resolve(parsed);
+    });
+    sock.on('close', () => {
+      fail(`the daemon closed ${path} without an answer`);
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       // EACCES is about this user, not the daemon: saying "not running" would send an operator down the wrong path.

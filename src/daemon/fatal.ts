@@ -10,6 +10,8 @@ import { errorMessage } from '../util/errors.js';
 export interface HeldVip {
   readonly address: string;
   readonly device: string;
+  /** Known for IPv6, which is removed by address and prefix (saves a dump on the way out). */
+  readonly prefixLength?: number;
 }
 
 export interface FatalDeps {

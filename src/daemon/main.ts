@@ -154,7 +154,7 @@ export function startPingers(
 export function buildMedia(config: CompiledConfig, logger: Logger): Medium[] {
   const media: Medium[] = [];
   for (const m of config.hacf.media) {
-    if (m.kind === 'bcast' || m.kind === 'ucast' || m.kind === 'mcast') {
+    if (m.kind !== 'serial') {
       // The heartbeat goes out every keepalive whatever the medium's state: the device checks ride on it.
       media.push(createMedium(m, { deviceWatch: 'sends' }));
     } else {

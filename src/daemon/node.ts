@@ -1,4 +1,7 @@
 /**
+ * (Over 600 lines: it is the one place where the core's actions meet the real world, and the view `vigil status`
+ * gives of all of it; the decisions themselves are in src/node and src/cluster.)
+ *
  * One cluster node as a running process: media, the wire protocol and the decision core (src/node/core.ts) wired
  * to real resources, STONITH, health checks, timers and logs. Every decision is the core's; this class carries its
  * actions out and feeds the results back, and keeps what the operator sees (`vigil status`).

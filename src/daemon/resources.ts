@@ -7,6 +7,7 @@ import { OcfAgent } from '../agents/ocf.js';
 import { ScriptAgent, type ScriptObserver } from '../agents/script.js';
 import { SystemdAgent } from '../agents/systemd.js';
 import type { CompiledConfig, Resource, ResourceGroup } from '../config/types.js';
+import { IP_AGENTS } from '../config/haresources.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import type { AddressManager } from '../os/ip.js';
 import type { Logger } from '../obs/log.js';
@@ -76,7 +77,7 @@ function builtinMail(config: CompiledConfig): boolean {
 /** Whether a haresources resource runs a script (found by Heartbeat's lookup) rather than a built-in agent. */
 export function runsScript(config: CompiledConfig, r: Resource): boolean {
   if (r.type === 'MailTo' && builtinMail(config)) return false;
-  return !((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined);
+  return !(IP_AGENTS.has(r.type) && r.ip !== undefined);
 }
 
 /** The environment Heartbeat gives resource scripts (HA_* from ha.cf, `env` lines as HA_N=V). */
@@ -199,8 +200,9 @@ export class ResourceManager {
   private agentFor(g: ResourceGroup, r: Resource): ResourceAgent {
     if (r.type === 'MailTo' && builtinMail(this.deps.config))
       return new LazyMailToAgent(r, g.key, this.mailContext(g.key));
-    if ((r.type === 'IPaddr' || r.type === 'IPaddr2') && r.ip !== undefined) {
-      return new IpAddrAgent(r.spec, r.type, r.ip, {
+    if (IP_AGENTS.has(r.type) && r.ip !== undefined) {
+      const kind = r.type === 'IPaddr' ? 'IPaddr' : r.type === 'IPv6addr' ? 'IPv6addr' : 'IPaddr2';
+      return new IpAddrAgent(r.spec, kind, r.ip, {
         addresses: this.deps.addresses,
         arp: this.deps.arp,
         policy: this.policy,
@@ -399,13 +401,17 @@ export class ResourceManager {
   }
 
   /** The VIPs held here now, captured before dispose() forgets them (daemon/fatal.ts). */
-  heldVips(): { readonly address: string; readonly device: string }[] {
+  heldVips(): { readonly address: string; readonly device: string; readonly prefixLength?: number }[] {
     return this.ipAgents.flatMap((a) => a.heldAt() ?? []);
   }
 
   /** Removes one VIP directly (netlink), bypassing its agent: for the fatal-error path only. */
-  removeVip(v: { readonly address: string; readonly device: string }): Promise<boolean> {
-    return this.deps.addresses.remove(v.address, v.device);
+  removeVip(v: {
+    readonly address: string;
+    readonly device: string;
+    readonly prefixLength?: number;
+  }): Promise<boolean> {
+    return this.deps.addresses.remove(v.address, v.device, v.prefixLength);
   }
 }
 

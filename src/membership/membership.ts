@@ -140,7 +140,7 @@ export class Membership {
     this.adaptive = v.detector === 'adaptive' ? { phi: v.detectorPhi, minBeats: v.detectorMinBeats } : undefined;
     const names: string[] = [];
     for (const m of this.cfg.media) {
-      const n = 'dev' in m ? m.dev : m.kind === 'serial' ? m.tty : m.kind;
+      const n = m.kind === 'serial' ? m.tty : m.dev;
       if (!names.includes(n)) names.push(n);
     }
     this.linkNames = names;

@@ -492,16 +492,15 @@ export class NodeCore {
       this.ipfailOther(out, r);
       return;
     }
-    if (this.staleAnnouncement(r, m)) {
+    const stale = this.staleAnnouncement(r, m);
+    if (stale) {
       out.push({
         kind: 'log',
         level: 'debug',
-        text: `t=${m.t} from ${r.from} (seq ${r.control.seq ?? 0}) is older than what it announced since: ignored`,
+        text: `t=${m.t} from ${r.from} (seq ${r.control.seq ?? 0}) is older than what it announced since: its holdings are ignored`,
       });
-      if (m.t === 'starting') for (const a of this.engine.answerStaleStarting()) this.fromEngine(out, a);
-      return;
     }
-    this.handle(out, { kind: 'message', from: r.from, generation: r.control.generation ?? 0, msg: m });
+    this.handle(out, { kind: 'message', from: r.from, generation: r.control.generation ?? 0, msg: m, stale });
     const ip = this.ipfail;
     if (
       ip !== undefined &&

@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../util/clock.js';
 import { VigilError } from '../util/errors.js';
+import { canonicalIPv6, isLinkLocalIPv6, type AddressFamily } from '../util/inet.js';
 import { validateIfName } from './libc.js';
 import {
   broadcastOf,
@@ -26,19 +27,23 @@ interface Entry {
 
 export class MemoryAddressManager implements AddressManager {
   private entries: Entry[] = [];
-  /** Every mutating call, in order, for assertions: `add 10.0.0.50/24 eth1 eth1:0 30`, `renew ...`, `remove ...`. */
+  /**
+   * Every mutating call, in order, for assertions: `add 10.0.0.50/24 eth1 eth1:0 30`, `add 2001:db8::50/64 eth1 - 30
+   * nodad`, `renew ...`, `remove ...`.
+   */
   readonly log: string[] = [];
   /** How many times the addresses were listed (a dump, on the real manager): the hot paths must not need one. */
   lists = 0;
 
-  /** `devices`: interface name → its fixed addresses (`10.0.0.1/24`). */
+  /** `devices`: interface name → its fixed addresses (`10.0.0.1/24`, `2001:db8::1/64`, `fe80::1/64`). */
   constructor(
     private readonly clock: Clock,
     devices: Readonly<Record<string, readonly string[]>> = {},
   ) {
     for (const [device, cidrs] of Object.entries(devices)) {
       for (const cidr of cidrs) {
-        const [address = '', p = ''] = cidr.split('/');
+        const [written = '', p = ''] = cidr.split('/');
+        const address = canonicalIPv6(written) ?? written;
         const prefixLength = Number(p);
         this.entries.push({
           info: this.info(address, prefixLength, device, device, broadcastOf(address, prefixLength), undefined),
@@ -56,14 +61,23 @@ export class MemoryAddressManager implements AddressManager {
     broadcast: string | undefined,
     lifetimeSec: number | undefined,
   ): AddressInfo {
+    const family = validateAddress(address);
     return {
       address,
+      family,
       prefixLength,
       device,
       label,
       broadcast,
-      secondary: this.entries.some((e) => e.info.device === device && e.info.prefixLength === prefixLength),
+      secondary:
+        family === 4 &&
+        this.entries.some(
+          (e) => e.info.family === 4 && e.info.device === device && e.info.prefixLength === prefixLength,
+        ),
       dynamic: lifetimeSec !== undefined,
+      scope: family === 6 && isLinkLocalIPv6(address) ? 'link' : 'global',
+      tentative: false,
+      dadFailed: false,
       validLifetimeSec: lifetimeSec,
       preferredLifetimeSec: lifetimeSec,
     };
@@ -80,21 +94,24 @@ export class MemoryAddressManager implements AddressManager {
     return { ...e.info, validLifetimeSec: left, preferredLifetimeSec: left };
   }
 
-  list(device?: string): Promise<AddressInfo[]> {
+  list(device?: string, family?: AddressFamily): Promise<AddressInfo[]> {
     this.lists++;
     this.expire();
     return Promise.resolve(
-      this.entries.filter((e) => device === undefined || e.info.device === device).map((e) => this.current(e)),
+      this.entries
+        .filter(
+          (e) => (device === undefined || e.info.device === device) && (family ?? e.info.family) === e.info.family,
+        )
+        .map((e) => this.current(e)),
     );
   }
 
   async find(address: string): Promise<AddressInfo | undefined> {
-    validateAddress(address);
-    return (await this.list()).find((a) => a.address === address);
+    return (await this.list(undefined, validateAddress(address))).find((a) => a.address === address);
   }
 
   async findNic(address: string): Promise<NicMatch | undefined> {
-    return pickNic(address, await this.list());
+    return pickNic(address, await this.list(undefined, validateAddress(address)));
   }
 
   async nextLabel(device: string): Promise<string> {
@@ -106,15 +123,18 @@ export class MemoryAddressManager implements AddressManager {
   }
 
   add(opts: AddAddressOptions): Promise<void> {
-    validateAddress(opts.address);
+    const family = validateAddress(opts.address);
     validateIfName(opts.device);
     if (opts.label !== undefined) validateLabel(opts.label, opts.device);
+    if (family === 6 && opts.label !== undefined) {
+      return Promise.reject(new VigilError('VIGIL_ERR_ADDR_INVALID', `${opts.address}: IPv6 addresses have no label`));
+    }
     this.expire();
     if (this.entries.some((e) => e.info.address === opts.address && e.info.device === opts.device)) {
       return Promise.reject(new VigilError('VIGIL_ERR_ADDR_EXISTS', `${opts.address} is already on ${opts.device}`));
     }
     const brd =
-      opts.broadcast === 'none'
+      opts.broadcast === 'none' || family === 6
         ? undefined
         : opts.broadcast === undefined || opts.broadcast === '+'
           ? broadcastOf(opts.address, opts.prefixLength)
@@ -132,7 +152,7 @@ export class MemoryAddressManager implements AddressManager {
       expiresAt: opts.lifetimeSec === undefined ? undefined : this.clock.now() + opts.lifetimeSec * 1000,
     });
     this.log.push(
-      `add ${opts.address}/${opts.prefixLength} ${opts.device} ${opts.label ?? '-'} ${opts.lifetimeSec ?? 'forever'}`,
+      `add ${opts.address}/${opts.prefixLength} ${opts.device} ${opts.label ?? '-'} ${opts.lifetimeSec ?? 'forever'}${family === 6 && opts.nodad === true ? ' nodad' : ''}`,
     );
     return Promise.resolve();
   }
@@ -147,11 +167,19 @@ export class MemoryAddressManager implements AddressManager {
     return Promise.resolve('renewed');
   }
 
-  remove(address: string, device: string): Promise<boolean> {
+  /** As the kernel does, an IPv6 address given with another prefix length than its own is not found. */
+  remove(address: string, device: string, prefixLength?: number): Promise<boolean> {
     this.expire();
     const before = this.entries.length;
-    this.entries = this.entries.filter((x) => !(x.info.address === address && x.info.device === device));
-    this.log.push(`remove ${address} ${device}`);
+    this.entries = this.entries.filter(
+      (x) =>
+        !(
+          x.info.address === address &&
+          x.info.device === device &&
+          (x.info.family === 4 || prefixLength === undefined || x.info.prefixLength === prefixLength)
+        ),
+    );
+    this.log.push(`remove ${address} ${device}${prefixLength === undefined ? '' : ` /${prefixLength}`}`);
     return Promise.resolve(this.entries.length < before);
   }
 }

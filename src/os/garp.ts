@@ -2,7 +2,8 @@
  * Gratuitous ARP, sent by Vigil itself through an AF_PACKET socket (koffi), like Debian's send_arp: each round is a
  * pair of broadcast frames, an ARP request (target MAC 00:00:00:00:00:00) and an ARP reply (target MAC = our MAC),
  * both with sender IP = target IP = the VIP. Clients and switches take either. iputils `arping -U` is the fallback
- * when the packet socket cannot be used (no CAP_NET_RAW, no koffi).
+ * when the packet socket cannot be used (no CAP_NET_RAW, no koffi). An IPv6 address is announced the IPv6 way, with
+ * unsolicited Neighbour Advertisements (ndisc.ts), one per round: `announceAddress` picks by family.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -17,8 +18,10 @@ import {
   SyscallError,
   validateIfName,
 } from './libc.js';
+import { sendUnsolicitedNa } from './ndisc.js';
 import { runFailure, runProgram } from './spawn.js';
 import { VigilError, errorMessage } from '../util/errors.js';
+import { addressFamily } from '../util/inet.js';
 
 export const BROADCAST_MAC = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const ETH_P_IP = 0x0800;
@@ -44,7 +47,8 @@ export interface GarpOptions {
 }
 
 export interface GarpResult {
-  readonly method: 'packet' | 'arping';
+  /** `ndisc`: unsolicited Neighbour Advertisements (IPv6), over the packet socket. */
+  readonly method: 'packet' | 'arping' | 'ndisc';
   /** Pairs sent in full (for arping: the count it was asked for, when it exited 0). */
   readonly pairsSent: number;
   /** Why the packet path was abandoned, when the fallback ran. */
@@ -193,4 +197,20 @@ export async function sendGratuitousArp(opts: GarpOptions): Promise<GarpResult> 
     : { method: 'arping', pairsSent, fallbackReason: reason };
 }
 
-export const realArpAnnouncer: ArpAnnouncer = { announce: sendGratuitousArp };
+/**
+ * Announces an address on its link, whichever family: gratuitous ARP for IPv4, unsolicited Neighbour Advertisements
+ * (Override set) for IPv6, with the same count and spacing. The `arping` method is IPv4-only.
+ */
+export async function announceAddress(opts: GarpOptions): Promise<GarpResult> {
+  if (addressFamily(opts.address) !== 6) return sendGratuitousArp(opts);
+  const sent = await sendUnsolicitedNa({
+    device: opts.device,
+    address: opts.address,
+    ...(opts.count === undefined ? {} : { count: opts.count }),
+    ...(opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+  return { method: 'ndisc', pairsSent: sent };
+}
+
+export const realArpAnnouncer: ArpAnnouncer = { announce: announceAddress };

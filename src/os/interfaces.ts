@@ -1,11 +1,13 @@
 import { runFailure, runProgram } from './spawn.js';
 import { VigilError } from '../util/errors.js';
 
-/** An interface with its IPv4 addresses (the subset of `ip -json addr show` the lints need). */
+/** An interface with its addresses (the subset of `ip -json addr show` the lints need). */
 export interface InterfaceInfo {
   readonly name: string;
   readonly up: boolean;
   readonly ipv4: readonly { readonly address: string; readonly prefixlen: number }[];
+  /** IPv6 addresses with their scope (`link` for fe80::/10); none at all when IPv6 is disabled on the interface. */
+  readonly ipv6: readonly { readonly address: string; readonly prefixlen: number; readonly scope: string }[];
 }
 
 /** Bound on `ip`'s output: a host with thousands of addresses still fits; a runaway process does not. */
@@ -28,14 +30,17 @@ export function parseIpAddrJson(json: string): InterfaceInfo[] {
     if (typeof e.ifname !== 'string') continue;
     const flags = Array.isArray(e.flags) ? (e.flags as unknown[]) : [];
     const ipv4: { address: string; prefixlen: number }[] = [];
+    const ipv6: { address: string; prefixlen: number; scope: string }[] = [];
     for (const a of Array.isArray(e.addr_info) ? (e.addr_info as unknown[]) : []) {
       if (typeof a !== 'object' || a === null) continue;
-      const ai = a as { family?: unknown; local?: unknown; prefixlen?: unknown };
-      if (ai.family === 'inet' && typeof ai.local === 'string' && typeof ai.prefixlen === 'number') {
-        ipv4.push({ address: ai.local, prefixlen: ai.prefixlen });
+      const ai = a as { family?: unknown; local?: unknown; prefixlen?: unknown; scope?: unknown };
+      if (typeof ai.local !== 'string' || typeof ai.prefixlen !== 'number') continue;
+      if (ai.family === 'inet') ipv4.push({ address: ai.local, prefixlen: ai.prefixlen });
+      else if (ai.family === 'inet6') {
+        ipv6.push({ address: ai.local, prefixlen: ai.prefixlen, scope: typeof ai.scope === 'string' ? ai.scope : '' });
       }
     }
-    out.push({ name: e.ifname, up: flags.includes('UP'), ipv4 });
+    out.push({ name: e.ifname, up: flags.includes('UP'), ipv4, ipv6 });
   }
   return out;
 }

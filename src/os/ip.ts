@@ -1,5 +1,5 @@
 /**
- * IPv4 address management through iproute2 (`ip -json`, `ip addr add|change|del`), run through runProgram (no shell, bounded by a deadline).
+ * IPv4 and IPv6 address management through iproute2 (`ip -json`, `ip addr add|change|del`), run through runProgram (no shell, bounded by a deadline).
  * Inside the daemon's own namespace every operation goes over rtnetlink instead (src/os/netlink.ts): a spawn costs
  * milliseconds of event-loop time on a quiet host and ~100 ms on a loaded one, which a takeover cannot afford.
  *
@@ -10,23 +10,37 @@
  * A node that was frozen past its lease must not resurrect the VIP that way. Over netlink the renewal cannot create
  * an address at all (netlink.ts encodeRenew). Through `ip`, renew first checks that the address is still there, and
  * if the lifetime could have run out while the renew itself was in progress (a stall between the check and the
- * change), checks again afterwards and removes a resurrected address (see `renew`).
+ * change), checks again afterwards and removes a resurrected address (see `renew`). IPv6 behaves the same way
+ * (RTM_NEWADDR creates a missing address whatever the flags say), and the same defences apply.
+ *
+ * IPv6 differences the callers see: no labels and no broadcast; an address is removed by address *and* prefix length
+ * (pass the prefix to `remove`, or it costs a dump to learn it); `nodad` adds it usable at once, without Duplicate
+ * Address Detection.
  */
 import { formatIPv4, interfaceIndex, parseIPv4, validateIfName, MAX_IFNAME } from './libc.js';
 import { netlinkAddAddress, netlinkDelAddress, netlinkListAddresses, netlinkRenewAddress } from './netlink.js';
 import { runFailure, runProgram } from './spawn.js';
 import { VigilError } from '../util/errors.js';
+import { addressFamily, ipv6InSubnet, isLinkLocalIPv6, type AddressFamily } from '../util/inet.js';
 
 export interface AddressInfo {
+  /** IPv4 dotted quad or canonical IPv6 text. */
   readonly address: string;
+  readonly family: AddressFamily;
   readonly prefixLength: number;
   readonly device: string;
-  /** The label (`eth1:0`); the device name when the address has no label of its own. */
+  /** The label (`eth1:0`); the device name when the address has no label of its own (always, for IPv6). */
   readonly label: string;
   readonly broadcast: string | undefined;
   readonly secondary: boolean;
   /** True for an address with a finite lifetime (a lease). */
   readonly dynamic: boolean;
+  /** `global`, `link` (IPv6 fe80::/10, or an IPv4 address so scoped), `host` (loopback). */
+  readonly scope: 'global' | 'link' | 'host';
+  /** IPv6: Duplicate Address Detection still running (the address does not answer yet). */
+  readonly tentative: boolean;
+  /** IPv6: Duplicate Address Detection found another holder; the address is unusable. */
+  readonly dadFailed: boolean;
   /** Seconds left as the kernel reports them (whole seconds); undefined = forever. */
   readonly validLifetimeSec: number | undefined;
   readonly preferredLifetimeSec: number | undefined;
@@ -42,6 +56,8 @@ export interface AddAddressOptions {
   readonly broadcast?: string;
   /** Lease in whole seconds (valid_lft = preferred_lft); omitted → forever. */
   readonly lifetimeSec?: number;
+  /** IPv6: add without Duplicate Address Detection (usable at once). Ignored for IPv4. */
+  readonly nodad?: boolean;
 }
 
 /** The interface whose subnet holds an address (what IPaddr's findif does when no NIC is given). */
@@ -69,10 +85,13 @@ export interface AddressManager {
    * caller knows it, saves looking it up.
    */
   renew(address: string, device: string, lifetimeSec: number, prefixLength?: number): Promise<RenewResult>;
-  /** Removes the address from the device; false when it was not there. */
-  remove(address: string, device: string): Promise<boolean>;
-  /** IPv4 addresses, of one device or of all. */
-  list(device?: string): Promise<AddressInfo[]>;
+  /**
+   * Removes the address from the device; false when it was not there. `prefixLength`, when the caller knows it,
+   * saves a dump for an IPv6 address (removed by address and prefix).
+   */
+  remove(address: string, device: string, prefixLength?: number): Promise<boolean>;
+  /** Addresses of one device or of all; of one family (4 or 6) or of both (undefined). */
+  list(device?: string, family?: AddressFamily): Promise<AddressInfo[]>;
   /** Where the address is configured, if anywhere. */
   find(address: string): Promise<AddressInfo | undefined>;
   /** The non-loopback interface with the longest-prefix subnet holding `address`. */
@@ -104,14 +123,23 @@ export interface IpCommandOptions {
 const FOREVER = 4294967295;
 const MAX_LIFETIME = FOREVER - 1;
 
-export function validateAddress(address: string): Buffer {
+/** The family of an IPv4 or (canonical) IPv6 address; VIGIL_ERR_ADDR_INVALID for anything else. */
+export function validateAddress(address: string): AddressFamily {
+  const f = addressFamily(address);
+  if (f === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv4 or IPv6 address: ${address}`);
+  return f;
+}
+
+function ipv4Bytes(address: string): Buffer {
   const b = parseIPv4(address);
   if (b === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv4 address: ${address}`);
   return b;
 }
 
-function validatePrefix(p: number): void {
-  if (!Number.isInteger(p) || p < 0 || p > 32) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `bad prefix length ${p}`);
+function validatePrefix(p: number, family: AddressFamily = 4): void {
+  const max = family === 4 ? 32 : 128;
+  if (!Number.isInteger(p) || p < 0 || p > max)
+    throw new VigilError('VIGIL_ERR_ADDR_INVALID', `bad prefix length ${p}`);
 }
 
 function validateLifetime(s: number): void {
@@ -127,18 +155,21 @@ export function validateLabel(label: string, device: string): void {
   }
 }
 
-/** True when `address` lies in `net/prefixLength`. */
+/** True when `address` lies in `net/prefixLength` (both of one family). */
 export function inSubnet(address: string, net: string, prefixLength: number): boolean {
-  const a = validateAddress(address).readUInt32BE(0);
-  const n = validateAddress(net).readUInt32BE(0);
+  const family = validateAddress(address);
+  if (validateAddress(net) !== family) return false;
+  if (family === 6) return ipv6InSubnet(address, net, prefixLength);
+  const a = ipv4Bytes(address).readUInt32BE(0);
+  const n = ipv4Bytes(net).readUInt32BE(0);
   const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
   return (a & mask) >>> 0 === (n & mask) >>> 0;
 }
 
 /** The broadcast address of `address/prefixLength`, undefined for /31 and /32. */
 export function broadcastOf(address: string, prefixLength: number): string | undefined {
-  if (prefixLength >= 31) return undefined;
-  const a = validateAddress(address).readUInt32BE(0);
+  if (prefixLength >= 31 || validateAddress(address) === 6) return undefined;
+  const a = ipv4Bytes(address).readUInt32BE(0);
   const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
   const b = Buffer.alloc(4);
   b.writeUInt32BE((a | ~mask) >>> 0, 0);
@@ -156,13 +187,15 @@ interface RawAddrInfo {
   scope?: unknown;
   valid_life_time?: unknown;
   preferred_life_time?: unknown;
+  tentative?: unknown;
+  dadfailed?: unknown;
 }
 
 function lifetime(v: unknown): number | undefined {
   return typeof v === 'number' && v !== FOREVER ? v : undefined;
 }
 
-/** Parses `ip -json -4 addr show` output. Exported for tests. */
+/** Parses `ip -json [-4|-6] addr show` output. Exported for tests. */
 export function parseIpAddrJson(text: string): AddressInfo[] {
   let data: unknown;
   try {
@@ -177,15 +210,20 @@ export function parseIpAddrJson(text: string): AddressInfo[] {
     const l = link as { ifname?: unknown; addr_info?: unknown };
     if (typeof l.ifname !== 'string' || !Array.isArray(l.addr_info)) continue;
     for (const ai of l.addr_info as RawAddrInfo[]) {
-      if (ai.family !== 'inet' || typeof ai.local !== 'string' || typeof ai.prefixlen !== 'number') continue;
+      if (typeof ai.local !== 'string' || typeof ai.prefixlen !== 'number') continue;
+      if (ai.family !== 'inet' && ai.family !== 'inet6') continue;
       out.push({
         address: ai.local,
+        family: ai.family === 'inet' ? 4 : 6,
         prefixLength: ai.prefixlen,
         device: l.ifname,
         label: typeof ai.label === 'string' ? ai.label : l.ifname,
         broadcast: typeof ai.broadcast === 'string' ? ai.broadcast : undefined,
         secondary: ai.secondary === true,
         dynamic: ai.dynamic === true,
+        scope: ai.scope === 'link' ? 'link' : ai.scope === 'host' ? 'host' : 'global',
+        tentative: ai.tentative === true,
+        dadFailed: ai.dadfailed === true,
         validLifetimeSec: lifetime(ai.valid_life_time),
         preferredLifetimeSec: lifetime(ai.preferred_life_time),
       });
@@ -194,12 +232,17 @@ export function parseIpAddrJson(text: string): AddressInfo[] {
   return out;
 }
 
-/** Picks the NIC for `address` among configured addresses (longest prefix wins; lo and /32 never match). */
+/**
+ * Picks the NIC for `address` among configured addresses of its family (longest prefix wins; lo never matches, nor do
+ * host-wide addresses: IPv4 /32, IPv6 /128, and IPv6 link-local ones, which every interface has).
+ */
 export function pickNic(address: string, addrs: readonly AddressInfo[]): NicMatch | undefined {
-  validateAddress(address);
+  const family = validateAddress(address);
   let best: AddressInfo | undefined;
   for (const a of addrs) {
-    if (a.device === 'lo' || a.prefixLength >= 32 || a.address.startsWith('127.')) continue;
+    if (a.family !== family || a.device === 'lo' || a.scope === 'host') continue;
+    if (family === 4 && (a.prefixLength >= 32 || a.address.startsWith('127.'))) continue;
+    if (family === 6 && (a.prefixLength >= 128 || a.scope === 'link' || isLinkLocalIPv6(a.address))) continue;
     if (!inSubnet(address, a.address, a.prefixLength)) continue;
     if (
       best === undefined ||
@@ -213,7 +256,7 @@ export function pickNic(address: string, addrs: readonly AddressInfo[]): NicMatc
   return {
     device: best.device,
     prefixLength: best.prefixLength,
-    broadcast: best.broadcast ?? broadcastOf(best.address, best.prefixLength),
+    broadcast: family === 4 ? (best.broadcast ?? broadcastOf(best.address, best.prefixLength)) : undefined,
     localAddress: best.address,
   };
 }
@@ -287,48 +330,51 @@ export class IpCommandAddressManager implements AddressManager {
     throw Object.assign(e, { stderr: text });
   }
 
-  async list(device?: string): Promise<AddressInfo[]> {
+  async list(device?: string, family?: AddressFamily): Promise<AddressInfo[]> {
     if (device !== undefined) validateIfName(device);
     const fast = await this.viaNetlink(async () => {
       if (device !== undefined && interfaceIndex(device) === 0) {
         throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
       }
-      const all = await netlinkListAddresses();
+      const all = await netlinkListAddresses(family ?? 'both');
       return device === undefined ? all : all.filter((a) => a.device === device);
     });
     if (fast !== undefined) return fast;
-    const args = ['-json', '-4', 'addr', 'show'];
+    const args = ['-json', ...(family === undefined ? [] : [`-${family}`]), 'addr', 'show'];
     if (device !== undefined) args.push('dev', device);
     return parseIpAddrJson(await this.run(args));
   }
 
   async find(address: string): Promise<AddressInfo | undefined> {
-    validateAddress(address);
-    return (await this.list()).find((a) => a.address === address);
+    const family = validateAddress(address);
+    return (await this.list(undefined, family)).find((a) => a.address === address);
   }
 
   private async findOn(address: string, device: string): Promise<AddressInfo | undefined> {
-    return (await this.list(device)).find((a) => a.address === address);
+    return (await this.list(device, validateAddress(address))).find((a) => a.address === address);
   }
 
   async findNic(address: string): Promise<NicMatch | undefined> {
-    return pickNic(address, await this.list());
+    return pickNic(address, await this.list(undefined, validateAddress(address)));
   }
 
   async nextLabel(device: string): Promise<string> {
     validateIfName(device);
     return firstFreeLabel(
       device,
-      (await this.list(device)).map((a) => a.label),
+      (await this.list(device, 4)).map((a) => a.label),
     );
   }
 
   async add(opts: AddAddressOptions): Promise<void> {
-    validateAddress(opts.address);
-    validatePrefix(opts.prefixLength);
+    const family = validateAddress(opts.address);
+    validatePrefix(opts.prefixLength, family);
     validateIfName(opts.device);
+    if (family === 6 && (opts.label !== undefined || (opts.broadcast !== undefined && opts.broadcast !== 'none'))) {
+      throw new VigilError('VIGIL_ERR_ADDR_INVALID', `${opts.address}: IPv6 addresses have no label and no broadcast`);
+    }
     const args = ['addr', 'add', `${opts.address}/${opts.prefixLength}`];
-    const brd = opts.broadcast ?? '+';
+    const brd = opts.broadcast ?? (family === 4 ? '+' : 'none');
     if (brd !== 'none') {
       if (brd !== '+') validateAddress(brd);
       if (brd !== '+' || opts.prefixLength < 31) args.push('brd', brd);
@@ -338,6 +384,8 @@ export class IpCommandAddressManager implements AddressManager {
       validateLabel(opts.label, opts.device);
       args.push('label', opts.label);
     }
+    const nodad = family === 6 && opts.nodad === true;
+    if (nodad) args.push('nodad');
     if (opts.lifetimeSec !== undefined) {
       validateLifetime(opts.lifetimeSec);
       args.push('valid_lft', String(opts.lifetimeSec), 'preferred_lft', String(opts.lifetimeSec));
@@ -353,6 +401,7 @@ export class IpCommandAddressManager implements AddressManager {
         ...(opts.label !== undefined ? { label: opts.label } : {}),
         ...(broadcast !== undefined ? { broadcast } : {}),
         ...(opts.lifetimeSec !== undefined ? { lifetimeSec: opts.lifetimeSec } : {}),
+        ...(nodad ? { nodad } : {}),
       });
       return true;
     });
@@ -371,10 +420,10 @@ export class IpCommandAddressManager implements AddressManager {
   }
 
   async renew(address: string, device: string, lifetimeSec: number, prefixLength?: number): Promise<RenewResult> {
-    validateAddress(address);
+    const family = validateAddress(address);
     validateIfName(device);
     validateLifetime(lifetimeSec);
-    if (prefixLength !== undefined) validatePrefix(prefixLength);
+    if (prefixLength !== undefined) validatePrefix(prefixLength, family);
     const fast = await this.viaNetlink(() => this.renewOverNetlink(address, device, lifetimeSec, prefixLength));
     if (fast !== undefined) return fast;
     const t0 = this.now();
@@ -428,7 +477,7 @@ export class IpCommandAddressManager implements AddressManager {
       if ((await netlinkRenewAddress(address, prefixLength, ifindex, lifetimeSec)) === 'renewed') return 'renewed';
     }
     const here = async (): Promise<AddressInfo | undefined> =>
-      (await netlinkListAddresses()).find((a) => a.address === address && a.device === device);
+      (await netlinkListAddresses(validateAddress(address))).find((a) => a.address === address && a.device === device);
     const found = await here();
     if (found === undefined) return 'absent';
     if ((await netlinkRenewAddress(address, found.prefixLength, ifindex, lifetimeSec)) === 'renewed') return 'renewed';
@@ -440,14 +489,27 @@ export class IpCommandAddressManager implements AddressManager {
     );
   }
 
-  async remove(address: string, device: string): Promise<boolean> {
-    validateAddress(address);
+  async remove(address: string, device: string, prefixLength?: number): Promise<boolean> {
+    const family = validateAddress(address);
     validateIfName(device);
-    // Over netlink the removal matches on the address alone (netlink.ts encodeDelAddr): no dump first.
+    if (prefixLength !== undefined) validatePrefix(prefixLength, family);
+    // Over netlink an IPv4 removal matches on the address alone (netlink.ts encodeDelAddr): no dump first. IPv6
+    // matches the prefix length too: without it from the caller, one dump to learn it.
     const fast = await this.viaNetlink(async () => {
       const ifindex = interfaceIndex(device);
       if (ifindex === 0) throw new VigilError('VIGIL_ERR_OS_COMMAND', `Device "${device}" does not exist.`);
-      return await netlinkDelAddress(address, ifindex);
+      if (family === 4) return await netlinkDelAddress(address, ifindex);
+      const prefix =
+        prefixLength ??
+        (await netlinkListAddresses(6)).find((a) => a.address === address && a.device === device)?.prefixLength;
+      if (prefix === undefined) return false;
+      if (await netlinkDelAddress(address, ifindex, prefix)) return true;
+      // Known to the caller with another prefix (readdressed by hand): the dump knows better.
+      if (prefixLength === undefined) return false;
+      const actual = (await netlinkListAddresses(6)).find((a) => a.address === address && a.device === device);
+      return actual !== undefined && actual.prefixLength !== prefix
+        ? await netlinkDelAddress(address, ifindex, actual.prefixLength)
+        : false;
     });
     if (fast !== undefined) return fast;
     const found = await this.findOn(address, device);

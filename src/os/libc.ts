@@ -1,4 +1,7 @@
 /**
+ * (Long on purpose: DESIGN.md keeps every FFI declaration in this one module, so that the native boundary is
+ * reviewed in one place.)
+ *
  * The one module that calls libc through koffi. Node's `dgram` cannot bind a socket to a device, set IP_TOS before
  * the first send, or open an AF_PACKET socket; these few syscalls fill that gap. Everything here is synchronous
  * (each call is one short syscall, far cheaper than a trip through the thread pool) and acts in the network
@@ -10,8 +13,10 @@
 import koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
 import { VigilError, type ErrorCode } from '../util/errors.js';
+import { formatIPv6, parseIPv6 } from '../util/inet.js';
 
 export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const AF_PACKET = 17;
 export const AF_NETLINK = 16;
 const NETLINK_ROUTE = 0;
@@ -39,7 +44,19 @@ export const IP_ADD_MEMBERSHIP = 35;
 /** IPTOS_LOWDELAY, what Heartbeat's ucast sets. */
 export const IPTOS_LOWDELAY = 0x10;
 
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_ICMPV6 = 58;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_JOIN_GROUP = 20;
+export const IPV6_V6ONLY = 26;
+/** ICMPv6 sockets: a 256-bit mask of the message types the kernel must NOT queue (level IPPROTO_ICMPV6). */
+export const ICMP6_FILTER = 1;
+
 export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
 
 const SIOCGIFFLAGS = 0x8913;
 const SIOCGIFADDR = 0x8915;
@@ -66,6 +83,7 @@ interface Libc {
   close: Fn<[number], number>;
   sendto: Fn<[number, Buffer, number, number, Buffer, number], number>;
   recv: Fn<[number, Buffer, number, number], number>;
+  recvfrom: Fn<[number, Buffer, number, number, Buffer, Buffer], number>;
   ifNametoindex: Fn<[string], number>;
   ifIndextoname: Fn<[number, Buffer], unknown>;
   ioctl: Fn<[number, number, string, Buffer], number>;
@@ -100,6 +118,9 @@ function libc(): Libc {
         'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)',
       ) as Libc['sendto'],
       recv: lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)') as Libc['recv'],
+      recvfrom: lib.func(
+        'intptr_t recvfrom(int fd, void *buf, size_t len, int flags, void *addr, void *alen)',
+      ) as Libc['recvfrom'],
       ifNametoindex: lib.func('unsigned int if_nametoindex(const char *name)') as Libc['ifNametoindex'],
       ifIndextoname: lib.func('void *if_indextoname(unsigned int index, void *name)') as Libc['ifIndextoname'],
       ioctl: lib.func('int ioctl(int fd, unsigned long req, ...)') as Libc['ioctl'],
@@ -206,6 +227,16 @@ export function openUdpSocket(): number {
   );
 }
 
+/** A non-blocking, close-on-exec IPv6 UDP socket. */
+export function openUdp6Socket(): number {
+  return check(
+    libc().socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+    'VIGIL_ERR_SOCKET',
+    'socket',
+    'AF_INET6, SOCK_DGRAM',
+  );
+}
+
 /** A non-blocking raw AF_PACKET socket for one ethertype (frames are written whole, Ethernet header included). */
 export function openPacketSocket(ethertype: number): number {
   return check(
@@ -226,6 +257,11 @@ export function closeFd(fd: number): void {
 
 export function setIntOption(fd: number, level: number, name: number, value: number, label = `${level}/${name}`): void {
   check(libc().setsockopt(fd, level, name, intBuf(value), 4), 'VIGIL_ERR_SOCKET_OPTION', 'setsockopt', label);
+}
+
+/** A socket option whose value is a struct (ICMP6_FILTER...), given as its bytes. */
+export function setsockoptBuffer(fd: number, level: number, name: number, value: Buffer, label: string): void {
+  check(libc().setsockopt(fd, level, name, value, value.length), 'VIGIL_ERR_SOCKET_OPTION', 'setsockopt', label);
 }
 
 /** Reads an int-valued option back (also the byte-valued IP_MULTICAST_TTL/LOOP, which Linux returns as int). */
@@ -319,6 +355,85 @@ function sockaddrIn(address: string, port: number): Buffer {
   sa.writeUInt16BE(port, 2);
   ipv4Bytes(address, 'bind').copy(sa, 4);
   return sa;
+}
+
+/** struct sockaddr_in6 (28 bytes): family, port, flowinfo 0, address, scope id (an ifindex for link-local scope). */
+export function sockaddrIn6(address: string, port: number, scopeId = 0): Buffer {
+  const b = parseIPv6(address);
+  if (b === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv6 address: ${address}`);
+  const sa = Buffer.alloc(28);
+  sa.writeUInt16LE(AF_INET6, 0);
+  sa.writeUInt16BE(port, 2);
+  Buffer.from(b).copy(sa, 8);
+  sa.writeUInt32LE(scopeId >>> 0, 24);
+  return sa;
+}
+
+export function bindIPv6(fd: number, address: string, port: number, scopeId = 0): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new VigilError('VIGIL_ERR_SOCKET_BIND', `bind: bad port ${port}`);
+  }
+  check(
+    libc().bind(fd, sockaddrIn6(address, port, scopeId), 28),
+    'VIGIL_ERR_SOCKET_BIND',
+    'bind',
+    `[${address}]:${port}${scopeId === 0 ? '' : ` scope ${scopeId}`}`,
+  );
+}
+
+/** IPV6_JOIN_GROUP with a struct ipv6_mreq: joins `group` on the interface `ifindex`. */
+export function joinGroup6(fd: number, group: string, ifindex: number): void {
+  const b = parseIPv6(group);
+  if (b === undefined) throw new VigilError('VIGIL_ERR_ADDR_INVALID', `not an IPv6 group: ${group}`);
+  const mreq = Buffer.alloc(20);
+  Buffer.from(b).copy(mreq, 0);
+  mreq.writeUInt32LE(ifindex >>> 0, 16);
+  check(
+    libc().setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, 20),
+    'VIGIL_ERR_SOCKET_OPTION',
+    'setsockopt',
+    `IPV6_JOIN_GROUP, ${group} on ifindex ${ifindex}`,
+  );
+}
+
+/** A non-blocking raw IPv6 socket for one protocol (needs CAP_NET_RAW). For ICMPv6 the kernel fills the checksum. */
+export function openRawIPv6Socket(protocol: number): number {
+  return check(
+    libc().socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
+    'VIGIL_ERR_SOCKET',
+    'socket',
+    `AF_INET6, SOCK_RAW, ${protocol}`,
+  );
+}
+
+/** One datagram to an IPv6 address (port 0 for raw sockets); the bytes sent, or a SyscallError. */
+export function sendToIPv6(fd: number, bytes: Uint8Array, address: string, port = 0, scopeId = 0): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return check(
+    libc().sendto(fd, buf, buf.length, 0, sockaddrIn6(address, port, scopeId), 28),
+    'VIGIL_ERR_SOCKET_SEND',
+    'sendto',
+    address,
+  );
+}
+
+/**
+ * One queued datagram of a non-blocking socket into `buf` with its source: length and address (IPv4 or IPv6 text),
+ * or undefined when none is queued. Raw ICMPv6 sockets deliver no IPv6 header: the source is only known this way.
+ */
+export function recvFromNow(fd: number, buf: Buffer): { length: number; address: string } | undefined {
+  const sa = Buffer.alloc(28);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(28, 0);
+  const n = libc().recvfrom(fd, buf, buf.length, 0, sa, len);
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errno === osConstants.errno.EAGAIN) return undefined;
+    throw new SyscallError('VIGIL_ERR_SOCKET', 'recvfrom', `fd ${fd}`, errno);
+  }
+  const family = sa.readUInt16LE(0);
+  const address = family === AF_INET6 ? formatIPv6(sa, 8) : family === AF_INET ? formatIPv4(sa, 4) : '';
+  return { length: n, address };
 }
 
 export function bindIPv4(fd: number, address: string, port: number): void {

@@ -1,4 +1,7 @@
 /**
+ * (Longer than the others on purpose: the simulated world's network, nodes, faults and properties share one event
+ * queue, one clock and one random stream, which is what makes a seed replay exactly.)
+ *
  * Deterministic simulation of a Vigil cluster: N nodes, each running the daemon's own decision core (NodeCore) and
  * wire protocol (WireProtocol, real packets, real sequence numbers and retransmissions), on one simulated time
  * line, over a simulated network with seeded loss (also one-way), delay, reordering and partitions; crashes,
@@ -43,6 +46,7 @@ import { diffConfig } from '../config/diff.js';
 import type { Scheduler, TimerHandle } from '../util/clock.js';
 import { WireProtocol, computeTtl, msg, str, type PeerProgress } from '../wire/index.js';
 import { Prng } from './prng.js';
+import { Queue } from './queue.js';
 import { simConfig } from './config.js';
 import { EXPIRY_SWEEP_MS, SimEtcd, type KeyEvent } from './etcd.js';
 import type { ClaimResult } from '../cluster/types.js';
@@ -159,62 +163,6 @@ interface SimNode {
   capAt: Map<string, number>;
   /** Groups whose VIP the kernel dropped: the release that follows stops what is left. */
   lost: Set<string>;
-}
-
-interface Ev {
-  at: number;
-  seq: number;
-  fn: () => void;
-}
-
-/** Binary min-heap on (at, seq). */
-class Queue {
-  private h: Ev[] = [];
-  push(e: Ev): void {
-    const h = this.h;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const hp = h[p];
-      if (hp === undefined || less(hp, e)) break;
-      h[i] = hp;
-      i = p;
-    }
-    h[i] = e;
-  }
-  pop(): Ev | undefined {
-    const h = this.h;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined || h.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const hl = h[l];
-      const hr = h[r];
-      let c = l;
-      let hc = hl;
-      if (hr !== undefined && hl !== undefined && less(hr, hl)) {
-        c = r;
-        hc = hr;
-      }
-      if (hc === undefined || !less(hc, last)) break;
-      h[i] = hc;
-      i = c;
-    }
-    h[i] = last;
-    return top;
-  }
-  get size(): number {
-    return this.h.length;
-  }
-}
-
-function less(a: Ev, b: Ev): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 export const DEFAULT_SIM: Omit<SimOptions, 'seed'> = {

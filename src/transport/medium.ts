@@ -5,7 +5,7 @@
  */
 import type { VigilError } from '../util/errors.js';
 
-export type MediumKind = 'bcast' | 'ucast' | 'mcast';
+export type MediumKind = 'bcast' | 'ucast' | 'mcast' | 'ucast6' | 'mcast6';
 
 /** Where a datagram came from. */
 export interface PacketInfo {

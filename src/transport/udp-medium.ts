@@ -1,5 +1,5 @@
 /**
- * What bcast, ucast and mcast share: sockets made through libc (dgram cannot SO_BINDTODEVICE) and handed to dgram by
+ * What bcast, ucast, mcast, ucast6 and mcast6 share: sockets made through libc (dgram cannot SO_BINDTODEVICE) and handed to dgram by
  * fd, counters, and the device watch.
  *
  * Device watch: SO_BINDTODEVICE and multicast membership bind to an ifindex at setsockopt time. When the device is
@@ -19,6 +19,7 @@ import {
   interfaceIndex,
   interfaceIPv4,
   interfaceIPv4Async,
+  openUdp6Socket,
   openUdpSocket,
   setIntOption,
   SO_RCVBUF,
@@ -71,9 +72,10 @@ const DEFAULT_CHECK_MS = 1000;
 const FULL_CHECK_EVERY = 5;
 const DEFAULT_MAX_IN_FLIGHT = 512;
 
-/** Makes a dgram socket of an fd made by libc; on failure the fd is closed. */
-export async function wrapUdpFd(fd: number): Promise<dgram.Socket> {
-  const sock = dgram.createSocket({ type: 'udp4' });
+/** Makes a dgram socket of an fd made by libc (of the family `type` says); on failure the fd is closed. */
+export async function wrapUdpFd(fd: number, type: 'udp4' | 'udp6' = 'udp4'): Promise<dgram.Socket> {
+  // The type only tells dgram how to read destination addresses; the fd keeps the family it was made with.
+  const sock = dgram.createSocket({ type });
   // bind({ fd }) adopts the fd synchronously (uv_udp_open) or throws; once adopted, closing the dgram socket closes it.
   const st = { adopted: false };
   try {
@@ -114,9 +116,9 @@ export function closeQuietly(...fds: (number | undefined)[]): void {
   for (const fd of fds) if (fd !== undefined && fd >= 0) closeFd(fd);
 }
 
-/** Opens a UDP socket and runs `setup` on it; closes it if setup throws. */
-export function socketWith(setup: (fd: number) => void): number {
-  const fd = openUdpSocket();
+/** Opens a UDP socket (IPv4 unless `family` is 6) and runs `setup` on it; closes it if setup throws. */
+export function socketWith(setup: (fd: number) => void, family: 4 | 6 = 4): number {
+  const fd = family === 6 ? openUdp6Socket() : openUdpSocket();
   try {
     setup(fd);
   } catch (e) {
@@ -131,6 +133,8 @@ export abstract class UdpMedium implements Medium {
   readonly name: string;
   readonly port: number;
   protected readonly options: UdpMediumOptions;
+  /** What the fds of openFds are: IPv6 media say `udp6`. */
+  protected readonly socketType: 'udp4' | 'udp6' = 'udp4';
 
   private st: MediumState = 'new';
   private selfPeer = false;
@@ -365,7 +369,7 @@ export abstract class UdpMedium implements Medium {
     // wrapUdpFd closes the fd it was given when it fails; only the other one is ours to close then.
     let sendSock: dgram.Socket;
     try {
-      sendSock = await wrapUdpFd(opened.sendFd);
+      sendSock = await wrapUdpFd(opened.sendFd, this.socketType);
     } catch (e) {
       closeQuietly(opened.recvFd);
       throw e;
@@ -373,7 +377,7 @@ export abstract class UdpMedium implements Medium {
     let recvSock: dgram.Socket | undefined;
     if (opened.recvFd !== undefined) {
       try {
-        recvSock = await wrapUdpFd(opened.recvFd);
+        recvSock = await wrapUdpFd(opened.recvFd, this.socketType);
       } catch (e) {
         await closeSocket(sendSock);
         throw e;

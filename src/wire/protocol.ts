@@ -1,4 +1,7 @@
 /**
+ * (One file, longer than most: per-peer sequence tracking, retransmission, ACKs, replay floors and the receive
+ * path all read and write the same per-peer state; split, each part would reach into the others.)
+ *
  * One node's end of the Heartbeat protocol, pure: bytes in → an accepted message or a counted drop;
  * messages out → signed bytes handed to an injected `transmit`. Sequence tracking, retransmission
  * (requests, history, NAKs), ACKs and the generation rules live here (heartbeat.c `should_drop_message`,
@@ -472,6 +475,10 @@ export class WireProtocol {
       return this.drop('unknown_node', info.src);
     }
     const self = node.name === this.o.localNode;
+    // Our own packets carry our generation: one of an earlier run of ours is a capture played back at us.
+    if (self && info.generation !== undefined && info.generation !== this.o.generation) {
+      return this.drop('replay', `our own generation ${info.generation}, not ${this.o.generation}`);
+    }
 
     const t = this.track(node, info);
     if (t.verdict === 'replay') return this.drop('replay', t.detail);
@@ -525,7 +532,11 @@ export class WireProtocol {
     if (info.srcuuid !== undefined) {
       const byU = this.byUuid.get(uuidKey(info.srcuuid));
       if (byU !== undefined) {
-        if (byU.name !== info.src && !this.byName.has(info.src)) {
+        // Our own uuid under another name is another host claiming to be us: it renames nobody, least of all us.
+        if (byU.name === this.o.localNode && info.src !== this.o.localNode) return undefined;
+        // A name with control bytes is no host's, and an ACK or NAK addressed to it may have no encoding (classic
+        // text reserves 0x13): sending one from inside receive would drop the packet as `internal`.
+        if (byU.name !== info.src && !this.byName.has(info.src) && isPlainName(info.src)) {
           this.emit('info', 'node_renamed', `node ${byU.name} renamed to ${info.src}`, info.src);
           this.byName.delete(byU.name);
           byU.name = info.src;
@@ -786,6 +797,15 @@ export class WireProtocol {
 export function firstRexmitDelay(maxRexmitDelayMs: number, random01: number): number {
   const base = maxRexmitDelayMs > 99 ? MIN_REXMIT_DELAY_MS : 0;
   return base + Math.floor(random01 * (maxRexmitDelayMs - base));
+}
+
+/** No control bytes (C0, DEL): what a node name from uname or ha.cf can hold. */
+function isPlainName(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return s.length > 0;
 }
 
 function decimal(s: string | undefined): number | undefined {

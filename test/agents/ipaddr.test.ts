@@ -285,3 +285,51 @@ test('a stop waits for the renewal in flight, so the renewal cannot bring the VI
   assert.deepEqual(order, ['renew begins', 'renew ends', 'remove']);
   assert.equal(await addresses.find('192.168.1.50'), undefined);
 });
+
+test('IPv6: no label, nodad, the prefix of its subnet, announced, removed by address and prefix', async () => {
+  const clock = { t: 0, now: () => clock.t, wallNow: () => clock.t };
+  const addresses = new MemoryAddressManager(clock, { eth1: ['192.168.1.29/24', '2001:db8:1::29/64', 'fe80::29/64'] });
+  const arp = new RecordingArp();
+  const policy: VipPolicy = {
+    leaseSec: 7,
+    renewIntervalMs: 1000,
+    garpCount: 10,
+    garpIntervalMs: 500,
+    garpRefreshMs: 0,
+    onBeat: true,
+  };
+  const make = (spec: string, kind: 'IPaddr' | 'IPaddr2' | 'IPv6addr', address: string, nic?: string) =>
+    new IpAddrAgent(
+      spec,
+      kind,
+      { address, cidr: undefined, nic, broadcast: undefined },
+      {
+        addresses,
+        arp,
+        policy,
+        log: () => undefined,
+        onLost: () => undefined,
+        now: clock.now,
+      },
+    );
+  const global = make('IPaddr::2001:db8:1::50', 'IPaddr', '2001:db8:1::50');
+  const linkLocal = make('IPv6addr::fe80::50/64/eth1', 'IPv6addr', 'fe80::50', 'eth1');
+  assert.equal((await global.start()).ok, true);
+  assert.equal((await linkLocal.start()).ok, true);
+  assert.deepEqual(addresses.log, ['add 2001:db8:1::50/64 eth1 - 7 nodad', 'add fe80::50/64 eth1 - 7 nodad']);
+  assert.deepEqual(
+    arp.calls.map((c) => [c.address, c.device, c.count]),
+    [
+      ['2001:db8:1::50', 'eth1', 10],
+      ['fe80::50', 'eth1', 10],
+    ],
+  );
+  assert.deepEqual(global.heldAt(), { address: '2001:db8:1::50', device: 'eth1', prefixLength: 64 });
+  const lists = addresses.lists;
+  assert.equal((await global.stop()).ok, true);
+  assert.equal(addresses.lists, lists, 'removed by the prefix it was added with: no dump');
+  assert.equal(addresses.log.at(-1), 'remove 2001:db8:1::50 eth1 /64');
+  // A global VIP in no subnet of this host: the agent cannot pick the NIC, and says so.
+  const lost = make('IPaddr2::2001:db8:9::50', 'IPaddr2', '2001:db8:9::50');
+  assert.match((await lost.start()).detail, /No interface has a subnet holding 2001:db8:9::50/);
+});

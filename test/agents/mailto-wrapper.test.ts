@@ -4,7 +4,7 @@ import { access, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScriptAgent, locateScript } from '../../src/agents/script.js';
-import { SmtpTestServer, aiosmtpdMissing } from './smtp-server.js';
+import { smtpServerFor, aiosmtpdMissing } from './smtp-server.js';
 
 /**
  * resource-agents' own MailTo, run the way Heartbeat runs it: `/etc/ha.d/resource.d/MailTo <email> <subject> start`.
@@ -29,13 +29,8 @@ async function missing(): Promise<string | undefined> {
 }
 
 test('the real resource-agents MailTo through ScriptAgent: args + op, status by text, mails delivered', async (t) => {
-  const why = await missing();
-  if (why !== undefined) {
-    t.skip(why);
-    return;
-  }
-  const srv = await SmtpTestServer.start();
-  t.after(() => srv.stop());
+  const srv = await smtpServerFor(t, missing);
+  if (srv === undefined) return;
   const dir = await mkdtemp(join(tmpdir(), 'vigil-rsc-mailwrap-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'bin'));

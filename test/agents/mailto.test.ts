@@ -13,7 +13,7 @@ import {
 import { parseHaresources } from '../../src/config/haresources.js';
 import { BUILTIN_TEMPLATES, formatMailDate, loadMailTemplates } from '../../src/agents/mail-templates.js';
 import { isVigilError, type VigilError } from '../../src/util/errors.js';
-import { SmtpTestServer, aiosmtpdMissing, freePort } from './smtp-server.js';
+import { freePort, smtpServerFor } from './smtp-server.js';
 
 const WHEN = new Date(Date.UTC(2026, 10, 26, 18, 5, 42));
 
@@ -132,13 +132,8 @@ test('a dead relay does not fail start or stop (as Heartbeat MailTo): the error 
 });
 
 test('MailTo through a real SMTP server: start and stop mails, English and French, status between', async (t) => {
-  const missing = await aiosmtpdMissing();
-  if (missing !== undefined) {
-    t.skip(missing);
-    return;
-  }
-  const srv = await SmtpTestServer.start();
-  t.after(() => srv.stop());
+  const srv = await smtpServerFor(t);
+  if (srv === undefined) return;
   const dir = await tmp(t);
   const errors: VigilError[] = [];
   const en = new MailToAgent(options(dir, srv.port, { onMailError: (_op, e) => errors.push(e) }));

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 
 /**
@@ -18,6 +19,24 @@ export async function aiosmtpdMissing(): Promise<string | undefined> {
   } catch {
     return 'needs python3-aiosmtpd (apt-get install python3-aiosmtpd) for a real SMTP server';
   }
+}
+
+/**
+ * A started server, stopped after the test; or undefined, the test marked skipped, when `missing` names something
+ * the machine lacks.
+ */
+export async function smtpServerFor(
+  t: TestContext,
+  missing: () => Promise<string | undefined> = aiosmtpdMissing,
+): Promise<SmtpTestServer | undefined> {
+  const why = await missing();
+  if (why !== undefined) {
+    t.skip(why);
+    return undefined;
+  }
+  const srv = await SmtpTestServer.start();
+  t.after(() => srv.stop());
+  return srv;
 }
 
 export async function freePort(): Promise<number> {

@@ -12,7 +12,7 @@ import {
   type SmtpOptions,
 } from '../../src/agents/smtp.js';
 import { isVigilError } from '../../src/util/errors.js';
-import { SmtpTestServer, aiosmtpdMissing, freePort } from './smtp-server.js';
+import { freePort, smtpServerFor } from './smtp-server.js';
 
 function decodeWords(v: string): string {
   // Adjacent encoded words separated by folding whitespace join without a space (RFC 2047 §6.2).
@@ -74,6 +74,19 @@ async function scripted(onConn: (s: Socket) => void): Promise<{ server: Server; 
   return { server, port: typeof a === 'object' && a !== null ? a.port : 0 };
 }
 
+/** Calls `onLine` for each CRLF-terminated line the client sends. */
+function lines(s: Socket, onLine: (line: string) => void): void {
+  let buf = '';
+  s.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    for (let i = buf.indexOf('\r\n'); i >= 0; i = buf.indexOf('\r\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      onLine(line);
+    }
+  });
+}
+
 const opts = (port: number, stepTimeoutMs = 5000): SmtpOptions => ({
   host: '127.0.0.1',
   port,
@@ -100,20 +113,12 @@ test('a server that never greets times out with VIGIL_ERR_SMTP within the step t
 test('refused recipients, HELO fallback, refused connection and oversized replies are clear errors', async (t) => {
   const { server, port } = await scripted((s) => {
     s.write('220 test ESMTP\r\n');
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        const i = buf.indexOf('\r\n');
-        if (i < 0) return;
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (line.startsWith('EHLO')) s.write('502 5.5.1 EHLO not implemented\r\n');
-        else if (line.startsWith('HELO')) s.write('250 hello\r\n');
-        else if (line.startsWith('MAIL')) s.write('250 ok\r\n');
-        else if (line.startsWith('RCPT')) s.write('550-5.1.1 no such\r\n550 5.1.1 user\r\n');
-        else s.write('500 what\r\n');
-      }
+    lines(s, (line) => {
+      if (line.startsWith('EHLO')) s.write('502 5.5.1 EHLO not implemented\r\n');
+      else if (line.startsWith('HELO')) s.write('250 hello\r\n');
+      else if (line.startsWith('MAIL')) s.write('250 ok\r\n');
+      else if (line.startsWith('RCPT')) s.write('550-5.1.1 no such\r\n550 5.1.1 user\r\n');
+      else s.write('500 what\r\n');
     });
   });
   t.after(() => server.close());
@@ -155,15 +160,8 @@ test('a server that answers every step just in time is still cut off by the tran
       }, 250);
     };
     later('220 slow ESMTP\r\n');
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        const i = buf.indexOf('\r\n');
-        if (i < 0) return;
-        buf = buf.slice(i + 2);
-        later('250 ok\r\n');
-      }
+    lines(s, () => {
+      later('250 ok\r\n');
     });
   });
   t.after(() => {
@@ -185,13 +183,8 @@ test('a server that answers every step just in time is still cut off by the tran
 });
 
 test('sends through a real SMTP server (aiosmtpd): envelope, UTF-8 subject and body, dot-stuffing', async (t) => {
-  const missing = await aiosmtpdMissing();
-  if (missing !== undefined) {
-    t.skip(missing);
-    return;
-  }
-  const srv = await SmtpTestServer.start();
-  t.after(() => srv.stop());
+  const srv = await smtpServerFor(t);
+  if (srv === undefined) return;
   const body = 'Première ligne\n.\n.point en tête\nfin — ✓\n';
   const msg = buildMessage({
     from: 'root@node1',

@@ -19,7 +19,7 @@ export function record(
         : impl === 'heartbeat'
           ? { keepaliveMs: 50, deadtimeMs: 250 }
           : { keepaliveMs: 20, deadtimeMs: 100 };
-  const t: Trial = { impl, profile, scenario, trial, ...timing };
+  const t: Trial = { impl, profile, scenario, trial, family: extra.family ?? 'v4', ...timing };
   const { status, startedAt, ms, ...rest } = extra;
   return {
     ...emptyResult(t, ''),

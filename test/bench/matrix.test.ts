@@ -138,3 +138,28 @@ test('eta uses the cell mean, then the implementation/profile mean, then the a-p
   assert.equal(formatDuration(61_000), '1m01s');
   assert.equal(formatDuration(3 * 3600_000 + 12 * 60_000), '3h12m');
 });
+
+test('IPv6 families: IPv4 cells keep their keys, v6 and dual cells are new and run right after them', () => {
+  const plan = planTrials({
+    impls: ['vigil', 'keepalived'],
+    profiles: ['fast'],
+    scenarios: ['stop'],
+    trials: 1,
+    fastest: DEFAULT_FASTEST,
+    families: ['v4', 'v6', 'dual'],
+  });
+  assert.deepEqual(plan.map(trialKey), [
+    'vigil/fast/100/500/stop#1',
+    'keepalived/fast/100/500/stop#1',
+    'vigil/fast/100/500/stop/v6#1',
+    'keepalived/fast/100/500/stop/v6#1',
+    'vigil/fast/100/500/stop/dual#1',
+    'keepalived/fast/100/500/stop/dual#1',
+  ]);
+  assert.deepEqual(
+    planTrials({ impls: ['vigil'], profiles: ['fast'], scenarios: ['stop'], trials: 1, fastest: DEFAULT_FASTEST }).map(
+      (t) => t.family,
+    ),
+    ['v4'],
+  );
+});

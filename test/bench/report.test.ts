@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildReport, cellStats, parseSoakResults, sameRun } from '../../bench/lib/report.js';
 import { fixture, record, soakFixture } from './fixture.js';
+import type { VipResult } from '../../lab/scenario.js';
 
 function report(): string {
   return buildReport({
@@ -155,4 +156,60 @@ test('planned moves: failback counts the gap of the move back, stop and standby 
   assert.deepEqual(row(md, '| failback | keepalived | fast |').slice(4, 6), ['1', '0']);
   assert.deepEqual(row(md, '| standby | vigil | fast |').slice(4, 9), ['2', '10', '12', '–', '–']);
   assert.ok(!md.includes('| standby | keepalived |'), 'unsupported: no row');
+});
+
+test("IPv6: the IPv6-only group against the same runs' IPv4 group, the dual-stack VIPs, the neighbour cache", () => {
+  const vip = (family: 4 | 6, outage: number, extra: Partial<VipResult> = {}): VipResult => ({
+    vip: family === 4 ? '192.168.1.50' : '2001:db8:1::50',
+    family,
+    probe_ms: 5,
+    outage_ms: outage,
+    switch_gap_ms: outage,
+    failback_outage_ms: null,
+    failback_switch_gap_ms: null,
+    takeover_ms: 30,
+    dual_active_ms: 0,
+    dual_active_after_recover_ms: null,
+    client_mac_ok: true,
+    neigh_follow_ms: 1.5,
+    failback_neigh_follow_ms: null,
+    first_reply_ms: 4,
+    failback_first_reply_ms: null,
+    neigh_ok: true,
+    probes_answered: 100,
+    ...extra,
+  });
+  const rs = [
+    ...[20, 22, 21].map((o, i) => record('vigil', 'fast', 'stop', i + 1, o)),
+    ...[22, 23, 24].map((o, i) => record('vigil', 'fast', 'stop', i + 1, o, { family: 'v6', vips: [vip(6, o)] })),
+    ...[60, 62, 61].map((o, i) => record('keepalived', 'fast', 'stop', i + 1, o, { family: 'v6', vips: [vip(6, o)] })),
+    ...[25, 26].map((o, i) =>
+      record('vigil', 'fast', 'stop', i + 1, o, {
+        family: 'dual',
+        vips: [vip(4, o), vip(6, o + 9, { takeover_ms: 34, neigh_ok: i === 0, neigh_follow_ms: i === 0 ? 2 : 900 })],
+      }),
+    ),
+  ];
+  // An IPv4 trial of another run is no baseline.
+  const other = record('vigil', 'fast', 'stop', 9, 500);
+  rs.push({ ...other, bench: { ...other.bench, run_id: 'another run' } });
+  const md = buildReport({
+    records: rs,
+    soak: [],
+    resultFiles: ['bench/results/bench.jsonl', 'bench/results/ipv6.jsonl'],
+    soakFile: 'bench/results/soak.jsonl',
+    svgPath: 'bench/outage.svg',
+    mdPath: 'bench/RESULTS.md',
+    generatedAt: '2026-12-07T22:00:00.000Z',
+  });
+  // The IPv4 tables leave the IPv6 trials out.
+  assert.equal(row(md, '| vigil | fast | 100/500 | stop |')[5], '4');
+  assert.match(md, /\(12 trials, 8 of them with an IPv6 VIP: see "IPv6"\)/);
+  const r = row(md, '| fast | v:100/500, k:100/500 | stop |');
+  assert.deepEqual(r.slice(4, 11), ['21 / 22 (3)', '23 / 24 (3)', '1.10', '– (0)', '61 / 62 (3)', '–', '0.38']);
+  const d = row(md, '| fast | stop | vigil | 2 |');
+  assert.deepEqual(d.slice(5, 9), ['26 / 26', '35 / 35', '4', '0 / 0']);
+  const n = row(md, '| vigil | dual | IPv6 | 2 |');
+  assert.deepEqual(n.slice(5, 8), ['1', '451.0 / 900.0', '4 / 4']);
+  assert.deepEqual(row(md, '| keepalived | v6 | IPv6 | 3 |').slice(5, 6), ['3']);
 });

@@ -195,3 +195,28 @@ test('the full fixture: every kind of medium and group in the summary; no secret
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('IPv6: an IPv6-only cluster checks out with its media and addresses; ping nodes alone are refused', async () => {
+  const dir = await copyOf('examples/tutorial');
+  try {
+    await writeFile(
+      join(dir, 'ha.cf'),
+      'node linux1 linux2\nauto_failback on\nkeepalive 1\ndeadtime 10\nmcast6 eth1 ff02::694 694 1 0\nucast6 eth1 fe80::30\nping6 2001:db8:1::1\n',
+    );
+    await writeFile(join(dir, 'haresources'), 'linux1 IPaddr2::2001:db8:1::50/64/eth1 IPv6addr::fe80::50/64/eth1\n');
+    const r = await vigil('check', '--config-dir', dir, '--node', 'linux1');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /mcast6 eth1 group ff02::694 on udp 694, hops 1, loop off/);
+    assert.match(r.stdout, /ucast6 eth1 to fe80::30 on udp 694/);
+    assert.match(r.stdout, /ping node\s+2001:db8:1::1/);
+    assert.match(r.stdout, /group linux1: IPaddr2 2001:db8:1::50\/64\/eth1, IPv6addr fe80::50\/64\/eth1/);
+    assert.match(r.stderr, /haresources:1: warning: IPaddr2::2001:db8:1::50\/64\/eth1: Vigil reads one IPv6 address/);
+
+    await writeFile(join(dir, 'ha.cf'), 'node linux1 linux2\nauto_failback on\nping 192.168.1.1\n');
+    const refused = await vigil('check', '--config-dir', dir, '--node', 'linux1');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /ha\.cf: No usable heartbeat medium: only ping nodes are defined/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

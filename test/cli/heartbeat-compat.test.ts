@@ -52,10 +52,10 @@ test('heartbeat -s/-k/-V answer as Heartbeat 3.0.6 does, on the pid file', async
     r = await compat(['-s'], pidfile);
     assert.equal(r.code, 1);
 
-    // A live process that looks like the daemon (its command line names vigil), as readLivePid requires.
-    const fake = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'vigil-fake-daemon'], {
-      stdio: 'ignore',
-    });
+    // A live process that looks like the daemon to readLivePid: node running a `vigil.js` with `run`.
+    const script = join(dir, 'vigil.js');
+    await writeFile(script, 'setInterval(() => {}, 1000);\n');
+    const fake = spawn(process.execPath, [script, 'run'], { stdio: 'ignore' });
     try {
       await writeFile(pidfile, `${fake.pid}\n`);
       r = await compat(['-s'], pidfile);

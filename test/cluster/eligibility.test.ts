@@ -5,40 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterEngine, INELIGIBLE_RETRY_MS } from '../../src/cluster/engine.js';
-import type { ClusterAction, ClusterEvent } from '../../src/cluster/types.js';
-import type { EngineMessage } from '../../src/cluster/protocol.js';
-import type { AutoFailback } from '../../src/config/types.js';
-import { simConfig } from '../../src/sim/config.js';
-
-const G1 = 'IPaddr::10.0.0.1';
-const G2 = 'IPaddr::10.0.0.2';
-
-function engine(local: string, autoFailback: AutoFailback = 'on', stonith?: string): ClusterEngine {
-  return new ClusterEngine(
-    simConfig({
-      nodes: ['node1', 'node2'],
-      localNode: local,
-      groups: [
-        [G1, 'node1'],
-        [G2, 'node2'],
-      ],
-      autoFailback,
-      stonith,
-    }),
-  );
-}
-
-const logs = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'log' ? [x.text] : []));
-const sent = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'send' ? [x.msg] : []));
-const acquires = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'acquire' ? [x.group] : []));
-const releases = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'release' ? [x.group] : []));
-const msg = (from: string, m: EngineMessage): ClusterEvent => ({ kind: 'message', from, generation: 1, msg: m });
-
-function deliver(from: ClusterEngine, actions: ClusterAction[], to: ClusterEngine): ClusterAction[] {
-  const out: ClusterAction[] = [];
-  for (const m of sent(actions)) out.push(...to.handle(msg(from.me, m)));
-  return out;
-}
+import type { ClusterAction } from '../../src/cluster/types.js';
+import { G1, G2, acquires, bothStable, deliver, engine, logs, releases, sent } from './two-engines.js';
 
 /** Runs messages back and forth (and acquire/release results) until both engines are quiet. */
 function settle(a: ClusterEngine, b: ClusterEngine, first: ClusterAction[], from: ClusterEngine): ClusterAction[] {
@@ -56,26 +24,6 @@ function settle(a: ClusterEngine, b: ClusterEngine, first: ClusterAction[], from
     queue = next;
   }
   return all;
-}
-
-function bothStable(autoFailback: AutoFailback = 'on', stonith?: string): [ClusterEngine, ClusterEngine] {
-  const a = engine('node1', autoFailback, stonith);
-  const b = engine('node2', autoFailback, stonith);
-  a.handle({ kind: 'nodeAlive', node: 'node2' });
-  b.handle({ kind: 'nodeAlive', node: 'node1' });
-  const sa = a.handle({ kind: 'commUp' });
-  const sb = b.handle({ kind: 'commUp' });
-  deliver(b, deliver(a, sa, b), a);
-  deliver(a, deliver(b, sb, a), b);
-  a.handle({ kind: 'timer', name: 'bothStarting' });
-  b.handle({ kind: 'timer', name: 'bothStarting' });
-  const da = a.handle({ kind: 'acquireDone', group: G1, ok: true });
-  const db = b.handle({ kind: 'acquireDone', group: G2, ok: true });
-  deliver(a, da, b);
-  deliver(b, db, a);
-  assert.equal(a.snapshot().rscstatus, 'local');
-  assert.equal(b.snapshot().rscstatus, 'local');
-  return [a, b];
 }
 
 const held = (e: ClusterEngine, g: string) => e.snapshot().groups.find((x) => x.key === g)?.state;

@@ -5,41 +5,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterEngine } from '../../src/cluster/engine.js';
-import type { ClusterAction, ClusterEvent } from '../../src/cluster/types.js';
-import type { EngineMessage } from '../../src/cluster/protocol.js';
-import type { AutoFailback } from '../../src/config/types.js';
 import { simConfig } from '../../src/sim/config.js';
+import type { ClusterAction } from '../../src/cluster/types.js';
+import {
+  G1,
+  G2,
+  acquires,
+  bothStable as bothStableWith,
+  deliver,
+  engine,
+  logs,
+  msg,
+  releases,
+  sent,
+} from './two-engines.js';
 
-const G1 = 'IPaddr::10.0.0.1';
-const G2 = 'IPaddr::10.0.0.2';
-
-function engine(local: string, autoFailback: AutoFailback = 'on', stonith?: string): ClusterEngine {
-  return new ClusterEngine(
-    simConfig({
-      nodes: ['node1', 'node2'],
-      localNode: local,
-      groups: [
-        [G1, 'node1'],
-        [G2, 'node2'],
-      ],
-      autoFailback,
-      stonith,
-    }),
-  );
-}
-
-const logs = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'log' ? [x.text] : []));
-const sent = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'send' ? [x.msg] : []));
-const acquires = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'acquire' ? [x.group] : []));
-const releases = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'release' ? [x.group] : []));
-const msg = (from: string, m: EngineMessage): ClusterEvent => ({ kind: 'message', from, generation: 1, msg: m });
-
-/** Deliver every message in `actions` from `from` to `to`; return what `to` did. */
-function deliver(from: ClusterEngine, actions: ClusterAction[], to: ClusterEngine): ClusterAction[] {
-  const out: ClusterAction[] = [];
-  for (const m of sent(actions)) out.push(...to.handle(msg(from.me, m)));
-  return out;
-}
+const bothStable = (stonith?: string) => bothStableWith('on', stonith);
 
 test('a lone node at comm up: starting, then takes everything (no STONITH device)', () => {
   const a = engine('node1');
@@ -148,26 +129,6 @@ test('auto_failback off: groups stay where they are', () => {
   assert.deepEqual(sent(r3), []);
   assert.equal(b.snapshot().rscstatus, 'all');
 });
-
-function bothStable(stonith?: string): [ClusterEngine, ClusterEngine] {
-  const a = engine('node1', 'on', stonith);
-  const b = engine('node2', 'on', stonith);
-  a.handle({ kind: 'nodeAlive', node: 'node2' });
-  b.handle({ kind: 'nodeAlive', node: 'node1' });
-  const sa = a.handle({ kind: 'commUp' });
-  const sb = b.handle({ kind: 'commUp' });
-  deliver(b, deliver(a, sa, b), a);
-  deliver(a, deliver(b, sb, a), b);
-  a.handle({ kind: 'timer', name: 'bothStarting' });
-  b.handle({ kind: 'timer', name: 'bothStarting' });
-  const da = a.handle({ kind: 'acquireDone', group: G1, ok: true });
-  const db = b.handle({ kind: 'acquireDone', group: G2, ok: true });
-  deliver(a, da, b);
-  deliver(b, db, a);
-  assert.equal(a.snapshot().rscstatus, 'local');
-  assert.equal(b.snapshot().rscstatus, 'local');
-  return [a, b];
-}
 
 test('both starting: each takes its own groups after the 10 s fallback', () => {
   const a = engine('node1');

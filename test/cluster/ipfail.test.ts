@@ -1,6 +1,6 @@
 /**
  * Built-in ipfail under simulated time: two nodes, each the real ClusterEngine plus the ipfail state machine,
- * wired the way src/daemon/ipfail.ts wires them, over a simulated network (2 ms per message) with resource
+ * wired the way src/node/core.ts wires them, over a simulated network (2 ms per message) with resource
  * starts and stops that take 10 ms. The ping-node counts are set by the test.
  */
 import assert from 'node:assert/strict';
@@ -89,12 +89,20 @@ class SimNode {
 
   handle(ev: ClusterEvent): void {
     if (!this.alive) return;
-    for (const a of this.engine.handle(ev)) this.execEngine(a);
+    for (const a of this.engine.handle(ev)) {
+      this.exec(a, this.engineTimers, (name) => {
+        this.handle({ kind: 'timer', name });
+      });
+    }
   }
 
   ipf(ev: IpfailEvent): void {
     if (!this.alive) return;
-    for (const a of this.ipfail.handle(ev, engineContext(this.engine, this.peerName))) this.execIpfail(a);
+    for (const a of this.ipfail.handle(ev, engineContext(this.engine, this.peerName))) {
+      this.exec(a, this.ipfailTimers, (name) => {
+        this.ipf({ kind: 'timer', name });
+      });
+    }
   }
 
   /** What the daemon does with a peer's message: engine first, then ipfail. */
@@ -126,43 +134,8 @@ class SimNode {
     );
   }
 
-  private execEngine(a: ClusterAction): void {
-    switch (a.kind) {
-      case 'send':
-        this.send(a.msg);
-        return;
-      case 'log':
-        this.logs.push({ at: this.clock.now(), text: a.text });
-        return;
-      case 'transition':
-        return;
-      case 'acquire':
-        this.clock.setTimeout(() => {
-          this.handle({ kind: 'acquireDone', group: a.group, ok: true });
-        }, RSC_MS);
-        return;
-      case 'release':
-        this.clock.setTimeout(() => {
-          this.handle({ kind: 'releaseDone', group: a.group, ok: true });
-        }, RSC_MS);
-        return;
-      case 'setTimer':
-        this.timer(this.engineTimers, a.name, a.ms, () => {
-          this.handle({ kind: 'timer', name: a.name });
-        });
-        return;
-      case 'cancelTimer':
-        this.timer(this.engineTimers, a.name, undefined, () => undefined);
-        return;
-      case 'reannounce':
-      case 'stonith':
-      case 'shutdownComplete':
-      case 'reboot':
-        return;
-    }
-  }
-
-  private execIpfail(a: IpfailAction): void {
+  /** Engine and ipfail actions alike; each machine keeps its own timers. */
+  private exec(a: ClusterAction | IpfailAction, timers: Map<string, TimerHandle>, fire: (name: string) => void): void {
     switch (a.kind) {
       case 'send':
         this.send(a.msg);
@@ -173,13 +146,27 @@ class SimNode {
       case 'standby':
         this.handle({ kind: 'command', command: { op: 'standby', which: a.which } });
         return;
+      case 'acquire':
+      case 'release': {
+        const done = a.kind === 'acquire' ? 'acquireDone' : 'releaseDone';
+        this.clock.setTimeout(() => {
+          this.handle({ kind: done, group: a.group, ok: true });
+        }, RSC_MS);
+        return;
+      }
       case 'setTimer':
-        this.timer(this.ipfailTimers, a.name, a.ms, () => {
-          this.ipf({ kind: 'timer', name: a.name });
+        this.timer(timers, a.name, a.ms, () => {
+          fire(a.name);
         });
         return;
       case 'cancelTimer':
-        this.timer(this.ipfailTimers, a.name, undefined, () => undefined);
+        this.timer(timers, a.name, undefined, () => undefined);
+        return;
+      case 'transition':
+      case 'reannounce':
+      case 'stonith':
+      case 'shutdownComplete':
+      case 'reboot':
         return;
     }
   }

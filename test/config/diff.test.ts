@@ -37,7 +37,7 @@ test('timings, media, nodes, ping nodes, groups and keys are applied in place, e
   assert.equal(areas.get('auto_failback on → off'), 'failback');
   assert.equal(areas.get('authkeys'), 'auth');
   assert.equal(areas.get('vigil_detector deadtime → adaptive'), 'detector');
-  assert.ok([...areas].some(([t, a]) => t.startsWith('bcast/ucast/mcast ') && a === 'media'));
+  assert.ok([...areas].some(([t, a]) => t.startsWith('bcast/ucast/mcast/ucast6/mcast6 ') && a === 'media'));
   assert.ok([...areas].some(([t, a]) => t.startsWith('node ') && a === 'nodes'));
   assert.ok([...areas].some(([t, a]) => t.startsWith('ping/ping_group ') && a === 'ping'));
   assert.deepEqual(d.groups, { added: ['IPaddr::192.168.1.51/24/eth1'], removed: [], changed: [], moved: [] });

@@ -324,15 +324,58 @@ test('mcast: all five fields, ttl 0–4, loop 0/1, a multicast group', () => {
   assert.equal(errors(`${BASE}mcast lo 225.0.0.1 694 1 0\n`).length, 0);
 });
 
-test('ucast6 / mcast6 are kept with their raw arguments', () => {
-  const h = ok('node linux1\nucast6 eth0 fe80::1\n');
-  assert.deepEqual(h.media[0], {
-    kind: 'ucast6',
-    args: ['eth0', 'fe80::1'],
-    port: 694,
-    origin: { file: FILE, line: 2 },
-  });
-  assert.match(oneError(`${BASE}mcast6 eth0\n`).message, /mcast6: missing arguments/);
+test("ucast6 and mcast6: parsed as Heartbeat's plugins read them, addresses in canonical text", () => {
+  const h = ok(
+    'node linux1 linux2\nudpport 700\nucast6 eth1 2001:DB8:1:0:0:0:0:30\nucast6 eth1 fe80::2%eth1\nmcast6 eth1 ff02::694 695 1 0\n',
+  );
+  assert.deepEqual(h.media, [
+    { kind: 'ucast6', dev: 'eth1', peer: '2001:db8:1::30', port: 700, origin: { file: FILE, line: 3 } },
+    { kind: 'ucast6', dev: 'eth1', peer: 'fe80::2', port: 700, origin: { file: FILE, line: 4 } },
+    {
+      kind: 'mcast6',
+      dev: 'eth1',
+      group: 'ff02::694',
+      port: 695,
+      hops: 1,
+      loop: false,
+      origin: { file: FILE, line: 5 },
+    },
+  ]);
+  const N = 'node linux1 linux2\nauto_failback on\nbcast eth1\n';
+  assert.equal(oneError(`${N}ucast6\n`).message, 'ucast6 statement without device (ucast6 <dev> <peer-ipv6>)');
+  assert.equal(oneError(`${N}ucast6 eth1\n`).message, 'ucast6 [eth1] missing ucast6 address');
+  assert.match(oneError(`${N}ucast6 eth1 192.168.1.30\n`).message, /^ucast6 \[eth1\] bad addr \[192\.168\.1\.30\]/);
+  assert.match(oneError(`${N}ucast6 eth1 ff02::1\n`).message, /bad addr \[ff02::1\]: a multicast/);
+  assert.match(oneError(`${N}ucast6 eth1 ::1\n`).message, /the loopback address/);
+  assert.match(oneError(`${N}ucast6 eth1 fe80::2%eth2\n`).message, /zone must be the device eth1/);
+  assert.equal(warnings(`${N}ucast6 eth1 fe80::2 fe80::3\n`)[0]?.code, 'VIGIL_WARN_IGNORED');
+  assert.equal(oneError(`${N}mcast6 eth1\n`).message, 'mcast6 [eth1] missing mcast6 address');
+  assert.match(
+    oneError(`${N}mcast6 eth1 ff0e::694 694 1 0\n`).message,
+    /^mcast6 \[eth1\] bad addr \[ff0e::694\]: scope e/,
+  );
+  assert.equal(oneError(`${N}mcast6 eth1 ff02::694\n`).message, 'mcast6 [eth1] missing port');
+  assert.match(oneError(`${N}mcast6 eth1 ff02::694 ha-cluster 1 0\n`).message, /bad port \[ha-cluster\]/);
+  assert.equal(oneError(`${N}mcast6 eth1 ff02::694 694\n`).message, 'mcast6 [eth1] missing hops');
+  assert.equal(oneError(`${N}mcast6 eth1 ff02::694 694 5 0\n`).message, 'mcast6 [eth1] bad hops [5] (0 to 4)');
+  assert.equal(oneError(`${N}mcast6 eth1 ff02::694 694 1\n`).message, 'mcast6 [eth1] missing loop');
+  assert.equal(oneError(`${N}mcast6 eth1 ff02::694 694 1 2\n`).message, 'mcast6 [eth1] bad loop [2] (0 or 1)');
+});
+
+test('no usable medium: refused when ping nodes or serial lines are all there is (Heartbeat would start)', () => {
+  // [verified] heartbeat starts with ping as its only medium (test/config/heartbeat-oracle.test.ts); with no
+  // heartbeat link every node would declare the others dead and take every group.
+  const e = oneError('node linux1 linux2\nauto_failback on\nping 10.0.0.1\n');
+  assert.equal(e.code, 'VIGIL_ERR_CFG_MISSING');
+  assert.match(e.message, /^No usable heartbeat medium: only ping nodes are defined/);
+  assert.match(
+    oneError('node linux1 linux2\nauto_failback on\nserial /dev/ttyS0\n').message,
+    /Vigil does not carry serial/,
+  );
+  // IPv6 media alone are usable; so is a single-node cluster with a ping node only (nobody to split with).
+  assert.deepEqual(errors('node linux1 linux2\nauto_failback on\nucast6 eth1 fe80::2\n'), []);
+  assert.deepEqual(errors('node linux1 linux2\nauto_failback on\nmcast6 eth1 ff02::694 694 1 0\n'), []);
+  assert.deepEqual(errors('node linux1\nping 10.0.0.1\n'), []);
 });
 
 test('ping, ping6 and ping_group make ping nodes (and count as media)', () => {
@@ -354,6 +397,22 @@ test('ping, ping6 and ping_group make ping nodes (and count as media)', () => {
   assert.equal(h.media.length, 0);
   assert.match(oneError(`${BASE}ping_group g1\n`).message, /ping_group needs a name and at least one address/);
   assert.match(oneError(`${BASE}ping linux2\n`).message, /ping node \[linux2\] has the name of a cluster node/);
+});
+
+test('ping6 takes IPv6 addresses (canonical for the probes, named as written), ping takes IPv4', () => {
+  const h = ok(`${BASE}ping6 2001:DB8:1:0:0:0:0:1\nping_group g6 2001:db8:1::1 2001:db8:2:0::1 10.0.0.1\n`);
+  assert.deepEqual(
+    h.pingNodes.map((p) => [p.name, p.addresses]),
+    [
+      ['2001:DB8:1:0:0:0:0:1', ['2001:db8:1::1']],
+      ['g6', ['2001:db8:1::1', '2001:db8:2::1', '10.0.0.1']],
+    ],
+  );
+  assert.ok(warnings(`${BASE}ping_group g6 2001:db8:1::1\n`).some((w) => w.code === 'VIGIL_WARN_RSC_HEARTBEAT'));
+  assert.match(oneError(`${BASE}ping6 10.0.0.1\n`).message, /ping6: \[10\.0\.0\.1\] is not a unicast IPv6 address/);
+  assert.match(oneError(`${BASE}ping6 ff02::1\n`).message, /not a unicast IPv6 address/);
+  assert.match(oneError(`${BASE}ping6 fe80::1\n`).message, /is link-local/);
+  assert.match(oneError(`${BASE}ping 2001:db8::1\n`).message, /write ping6 2001:db8::1/);
 });
 
 test('media limit: 64', () => {
@@ -633,6 +692,22 @@ test('the adaptive detector directives: values checked, with their ranges in the
   assert.match(oneError(`${BASE}vigil_detector_phi 0.5\n`).message, /expected a number from 1 to 20/);
   assert.match(oneError(`${BASE}vigil_detector_phi 1e3\n`).message, /expected a number from 1 to 20/);
   assert.match(oneError(`${BASE}vigil_detector_min_beats 1\n`).message, /expected a whole number from 2 to 100/);
+});
+
+test('fuzz regression: names of Object.prototype members are illegal directives, not Vigil ones', () => {
+  // Found by `npm run fuzz` (target hacf): `__proto__ A` was looked up in the Vigil directive table as a plain
+  // object key, found Object.prototype, and came out as "Invalid __proto__ [A]: expected undefined".
+  const text = '__proto__ A';
+  const e = analyzeHaCf(text, { file: FILE, localNode: 'alpha' }).errors;
+  assert.deepEqual(
+    e.filter((x) => x.location?.line === 1).map((x) => [x.code, x.message]),
+    [['VIGIL_ERR_CFG_DIRECTIVE', `Illegal directive [__proto__] in ${FILE}`]],
+  );
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']) {
+    const one = oneError(`${BASE}${name} 1\n`);
+    assert.equal(one.code, 'VIGIL_ERR_CFG_DIRECTIVE', name);
+    assert.equal(one.message, `Illegal directive [${name}] in ${FILE}`);
+  }
 });
 
 test('vigil_vip_lease: a lease that outlives deadtime − keepalive − 1 s is refused at its line, with the maximum', () => {

@@ -119,6 +119,73 @@ test('the bare-IP glob is the shell one: [0-9]*.[0-9]*.[0-9]*.[0-9]*', () => {
   assert.equal(r.ip?.nic, 'eth0');
 });
 
+test('IPv6 addresses: ip[/prefix[/nic]], canonical text, no broadcast, link-local needs its interface', () => {
+  assert.deepEqual(parseIpArgument('2001:DB8:0:0:0:0:0:50/64/eth1.100'), {
+    address: '2001:db8::50',
+    cidr: 64,
+    nic: 'eth1.100',
+    broadcast: undefined,
+  });
+  assert.deepEqual(parseIpArgument('fe80::50/64/eth1', 'IPv6addr'), {
+    address: 'fe80::50',
+    cidr: 64,
+    nic: 'eth1',
+    broadcast: undefined,
+  });
+  assert.deepEqual(parseIpArgument('2001:db8::50'), {
+    address: '2001:db8::50',
+    cidr: undefined,
+    nic: undefined,
+    broadcast: undefined,
+  });
+  const err = (a: string, agent?: string): string => {
+    const r = parseIpArgument(a, agent);
+    assert.equal(typeof r, 'string', a);
+    return r as string;
+  };
+  assert.match(err('fe80::50/64'), /link-local address fe80::50 is valid on one link only: name its interface/);
+  assert.match(err('2001:db8::50/129'), /invalid prefix length \[129\]/);
+  assert.match(err('2001:db8::50/64/2001:db8::ff'), /IPv6 has no broadcast address/);
+  assert.match(err('2001:db8::50/64/eth1/x'), /too many fields/);
+  assert.match(err('ff02::1'), /multicast address/);
+  assert.match(err('::1'), /the loopback address/);
+  assert.match(err('::ffff:10.0.0.1'), /ipv4-mapped/);
+  assert.match(err('192.168.1.50', 'IPv6addr'), /IPv6addr takes an IPv6 address/);
+  assert.match(err('2001:db8::g'), /invalid address \[2001:db8::g\]/);
+});
+
+test("`::` in an IP agent: the compressed IPv6 address stays whole; Heartbeat's expanded form reads the same", () => {
+  const res = (spec: string) => {
+    const r = parseResource(spec);
+    assert.ok(typeof r !== 'string', `${spec}: ${typeof r === 'string' ? r : ''}`);
+    return r;
+  };
+  const a = res('IPaddr2::2001:db8::50/64/eth1');
+  assert.deepEqual(
+    [a.type, a.args, a.ip?.address, a.ip?.cidr, a.ip?.nic],
+    ['IPaddr2', ['2001:db8::50/64/eth1'], '2001:db8::50', 64, 'eth1'],
+  );
+  const b = res('IPv6addr::2001:db8:0:0:0:0:0:50/64/eth1');
+  assert.deepEqual([b.type, b.args, b.ip?.address], ['IPv6addr', ['2001:db8:0:0:0:0:0:50/64/eth1'], '2001:db8::50']);
+  assert.equal(res('IPv6addr::fe80::50/64/eth1').ip?.address, 'fe80::50');
+  assert.equal(res('IPaddr::2001:db8::50').ip?.address, '2001:db8::50');
+  // An IPv4 first argument keeps Heartbeat's reading (extra `::` arguments as Heartbeat passes them).
+  assert.deepEqual(res('IPaddr::10.0.0.1/24::x').args, ['10.0.0.1/24', 'x']);
+  // Scripts get Heartbeat's split, `::` or not (lint warns: lint.test.ts).
+  assert.deepEqual(res('IPsrcaddr::2001:db8::1').args, ['2001:db8', '1']);
+  const bad = (spec: string): string => {
+    const r = parseResource(spec);
+    assert.equal(typeof r, 'string', spec);
+    return r as string;
+  };
+  assert.match(bad('IPaddr2::2001:db8::50::eth1'), /^IPaddr2: invalid address \[2001:db8::50::eth1\]/);
+  assert.match(bad('IPv6addr::fe80::50'), /link-local/);
+  assert.match(
+    bad('2001:db8::50/64/eth1'),
+    /a bare IPv6 address is not an IP resource \(Heartbeat would look for a script named \[2001:db8\]\): write IPaddr2::2001:db8::50\/64\/eth1/,
+  );
+});
+
 test('resource errors: bad IPs, empty or path-like script names', () => {
   const r = analyze('linux1 IPaddr::10.0.0.300 ../../bin/sh ::x IPaddr2\n');
   assert.deepEqual(
@@ -130,7 +197,7 @@ test('resource errors: bad IPs, empty or path-like script names', () => {
       ['VIGIL_ERR_RSC_SYNTAX', 44],
     ],
   );
-  assert.match(r.errors[0]!.message, /IPaddr: invalid IPv4 address \[10\.0\.0\.300\]/);
+  assert.match(r.errors[0]!.message, /IPaddr: invalid address \[10\.0\.0\.300\]: an IPv4 address/);
   assert.match(r.errors[1]!.message, /invalid resource script name/);
   assert.match(r.errors[3]!.message, /IPaddr2 needs an address/);
 });

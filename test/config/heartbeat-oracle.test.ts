@@ -44,7 +44,55 @@ const CASES: readonly Case[] = [
     message: "WARNING: directive 'udp' replaced by 'bcast'",
   },
   { name: 'udpport after bcast', hacf: `${NODES}bcast lo\nudpport 700\n`, heartbeat: 'starts' },
-  { name: 'only a ping medium', hacf: `${NODES}ping 127.0.0.1\n`, heartbeat: 'starts' },
+  {
+    name: 'only a ping medium',
+    hacf: `${NODES}ping 127.0.0.1\n`,
+    heartbeat: 'starts',
+    vigil: {
+      verdict: 'refuses',
+      reason: 'with no heartbeat link no node hears another and every node would take every group',
+    },
+  },
+  { name: 'ucast6 to a link-local peer', hacf: `${NODES}ucast6 lo fe80::2\n`, heartbeat: 'starts' },
+  {
+    name: 'ucast6 to a multicast address',
+    hacf: `${NODES}ucast6 lo ff02::1\n`,
+    heartbeat: 'refuses',
+    message: 'ucast6 [lo] bad addr [ff02::1]',
+  },
+  {
+    name: 'ucast6 on an absent device',
+    hacf: `${NODES}bcast lo\nucast6 eth9 fe80::2\n`,
+    heartbeat: 'refuses',
+    vigil: {
+      verdict: 'starts',
+      reason: 'the config is checked without the host; vigil check warns the device is absent',
+    },
+  },
+  { name: 'mcast6 on a link-local group', hacf: `${NODES}mcast6 lo ff02::694 694 1 0\n`, heartbeat: 'starts' },
+  {
+    name: 'mcast6 global-scope group',
+    hacf: `${NODES}mcast6 lo ff0e::694 694 1 0\n`,
+    heartbeat: 'refuses',
+    message: 'mcast6 [lo] bad addr [ff0e::694]',
+  },
+  {
+    name: 'mcast6 hops above 4',
+    hacf: `${NODES}mcast6 lo ff02::694 694 5 0\n`,
+    heartbeat: 'refuses',
+    message: 'mcast6 [lo] bad hops [5]',
+  },
+  {
+    name: 'ping6 node next to IPv6 heartbeats',
+    hacf: `${NODES}ucast6 lo fe80::2\nping6 2001:db8::1\n`,
+    heartbeat: 'starts',
+  },
+  {
+    name: 'IPv6 resources written both ways',
+    hacf: `${NODES}bcast lo\n`,
+    haresources: 'linux1 IPv6addr::2001:db8:0:0:0:0:0:50/64/lo\nlinux2 IPaddr2::2001:db8::51/64/lo\n',
+    heartbeat: 'starts',
+  },
   {
     name: 'nodeinfo names the node',
     hacf: `node Alpha linux2\nauto_failback on\nbcast lo\n`,

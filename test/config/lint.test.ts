@@ -91,6 +91,117 @@ test('a virtual IP in no subnet of any interface (the NIC that does not take the
   assert.deepEqual(codes(compile(HACF, undefined, 'linux1 172.16.0.1\n')), []);
 });
 
+const HOST6: HostInterface[] = [
+  {
+    name: 'lo',
+    up: true,
+    ipv4: [{ address: '127.0.0.1', prefixlen: 8 }],
+    ipv6: [{ address: '::1', prefixlen: 128, scope: 'host' }],
+  },
+  {
+    name: 'eth1',
+    up: true,
+    ipv4: [{ address: '192.168.1.10', prefixlen: 24 }],
+    ipv6: [
+      { address: '2001:db8:1::10', prefixlen: 64, scope: 'global' },
+      { address: 'fe80::10', prefixlen: 64, scope: 'link' },
+    ],
+  },
+  { name: 'eth2', up: true, ipv4: [{ address: '10.0.0.5', prefixlen: 24 }], ipv6: [] },
+];
+
+test('IPv6 virtual IPs: a subnet behind them, the prefix of that subnet, IPv6 on at all', () => {
+  const w = lintConfig(
+    compile(
+      HACF,
+      undefined,
+      [
+        'linux1 IPaddr2::2001:db8:1::50/64/eth1 IPv6addr::fe80::50/64/eth1',
+        'linux1 IPaddr2::2001:db8:1::51/48/eth1',
+        'linux1 IPaddr2::2001:db8:1::52/128/eth1',
+        'linux2 IPaddr2::2001:db8:9::50/64',
+        'linux2 IPaddr2::2001:db8:1::53/64/eth2',
+        'linux2 IPv6addr::fe80::51/10/eth1',
+        '',
+      ].join('\n'),
+    ),
+    { interfaces: HOST6 },
+  );
+  assert.deepEqual(
+    w.filter((x) => x.code !== 'VIGIL_WARN_RSC_SPLIT').map((x) => [x.code, x.location?.line]),
+    [
+      ['VIGIL_WARN_IPV6', 2],
+      ['VIGIL_WARN_VIP_SUBNET', 4],
+      ['VIGIL_WARN_IPV6', 5],
+      ['VIGIL_WARN_IPV6', 6],
+    ],
+  );
+  const [prefix, , off, ll] = w.filter((x) => x.code !== 'VIGIL_WARN_RSC_SPLIT');
+  assert.match(prefix!.message, /2001:db8:1::51\/48 .* lies in 2001:db8:1::\/64 on eth1 but has another prefix length/);
+  assert.match(prefix!.hint ?? '', /use \/64/);
+  assert.match(off!.message, /interface eth2 has no IPv6 address, not even a link-local one/);
+  assert.match(off!.hint ?? '', /net\.ipv6\.conf\.eth2\.disable_ipv6=0/);
+  assert.match(ll!.message, /link-local addresses live in fe80::\/64/);
+  // IPv4-only interface facts (no ipv6 list): no IPv6 lint at all.
+  assert.deepEqual(
+    codes(compile(HACF, undefined, 'linux1 IPaddr2::2001:db8:9::50/64/eth1\n'), { interfaces: HOST }).filter(
+      (c) => c !== 'VIGIL_WARN_RSC_SPLIT',
+    ),
+    [],
+  );
+});
+
+test('IPv6 media on an interface without IPv6', () => {
+  const w = lintConfig(
+    compile(
+      'node linux1 linux2\nauto_failback on\nucast6 eth2 fe80::2\nmcast6 eth1 ff02::694 694 1 0\n',
+      undefined,
+      'linux1 192.168.1.50\n',
+    ),
+    { interfaces: HOST6 },
+  );
+  assert.deepEqual(
+    w.map((x) => [x.code, x.location?.line]),
+    [['VIGIL_WARN_IPV6', 3]],
+  );
+});
+
+test('"::" in haresources: where Heartbeat and Vigil read a line differently, or both cut an address', () => {
+  const w = lintConfig(
+    compile(
+      HACF,
+      undefined,
+      [
+        'linux1 IPaddr2::2001:db8:1::50/64/eth1',
+        'linux1 IPv6addr::2001:db8:1:0:0:0:0:51/64/eth1',
+        'linux1 IPaddr::2001:db8:1:0:0:0:0:52/64/eth1',
+        'linux2 IPsrcaddr::2001:db8:1::1/64',
+        'linux2 MailTo::root::abc::def',
+        '',
+      ].join('\n'),
+    ),
+  );
+  assert.deepEqual(
+    w.map((x) => [x.code, x.location?.line]),
+    [
+      ['VIGIL_WARN_RSC_SPLIT', 1],
+      ['VIGIL_WARN_RSC_HEARTBEAT', 3],
+      ['VIGIL_WARN_RSC_SPLIT', 4],
+    ],
+  );
+  assert.equal(
+    w[0]!.message,
+    'IPaddr2::2001:db8:1::50/64/eth1: Vigil reads one IPv6 address (2001:db8:1::50/64 on eth1); Heartbeat splits arguments at every "::" and would run IPaddr2 with [2001:db8:1] [50/64/eth1]',
+  );
+  assert.match(w[0]!.hint ?? '', /write IPaddr2::2001:db8:1:0:0:0:0:50\/64\/eth1/);
+  assert.match(w[1]!.message, /Heartbeat's \(resource-agents' IPaddr\) is IPv4-only/);
+  assert.match(
+    w[2]!.message,
+    /the arguments \[2001:db8:1\] \[1\/64\] look like the IPv6 address 2001:db8:1::1 cut at "::"/,
+  );
+  assert.match(w[2]!.hint ?? '', /2001:db8:1:0:0:0:0:1/);
+});
+
 test('crc (no authentication) and the Vigil-only sha256/sha512', () => {
   const w = lintConfig(compile(HACF, 'auth 2\n1 crc\n2 sha256 k\n3 sha512 j\n'));
   assert.deepEqual(

@@ -89,15 +89,27 @@ async function run(clock: SimulatedClock, ms: number): Promise<void> {
 
 const vip = (h: Host) => h.ips.log.filter((l) => l.startsWith('add 10.0.0.50') || l.startsWith('remove 10.0.0.50'));
 
-test('two nodes: the preferred one takes the VIP at start; when it dies the other takes over, with typed transitions', async () => {
+/**
+ * linux1 and linux2 on one simulated segment, started together; `settle` runs Heartbeat's 10 s both-starting wait
+ * so that each holds its own group.
+ */
+async function pair(
+  settle: boolean,
+  extraA?: Partial<ConstructorParameters<typeof VigilNode>[0]>,
+): Promise<{ clock: SimulatedClock; a: Host; b: Host }> {
   const clock = new SimulatedClock();
   const net = new MemoryNetwork();
-  const a = host(net, clock, 'linux1', 1);
+  const a = host(net, clock, 'linux1', 1, extraA);
   const b = host(net, clock, 'linux2', 2);
   await a.node.start();
   await b.node.start();
+  if (settle) await run(clock, 12_000);
+  return { clock, a, b };
+}
+
+test('two nodes: the preferred one takes the VIP at start; when it dies the other takes over, with typed transitions', async () => {
   // Both start together: each waits Heartbeat's 10 s for the other to settle, then takes its own group.
-  await run(clock, 12_000);
+  const { clock, a, b } = await pair(true);
   assert.deepEqual(vip(a).length, 1, a.lines.join('\n'));
   assert.deepEqual(vip(b), []);
   const sa = a.node.snapshot();
@@ -123,13 +135,7 @@ test('two nodes: the preferred one takes the VIP at start; when it dies the othe
 });
 
 test('a graceful stop hands the VIP over at once, without waiting for deadtime', async () => {
-  const clock = new SimulatedClock();
-  const net = new MemoryNetwork();
-  const a = host(net, clock, 'linux1', 1);
-  const b = host(net, clock, 'linux2', 2);
-  await a.node.start();
-  await b.node.start();
-  await run(clock, 12_000);
+  const { clock, a, b } = await pair(true);
   assert.equal(vip(a).length, 1);
   const t0 = clock.now();
   void a.node.shutdown('test');
@@ -185,17 +191,12 @@ test('reqnodes gets exactly one repnodes; a status with a bad st is ignored, not
 });
 
 test('an exception on the packet path or on a timer path meets the same policy: onFatal', async () => {
-  const clock = new SimulatedClock();
-  const net = new MemoryNetwork();
   let beats = 0;
-  const a = host(net, clock, 'linux1', 1, {
+  const { clock, a, b } = await pair(false, {
     onBeat: () => {
       if (++beats === 3) throw new Error('boom on a timer');
     },
   });
-  const b = host(net, clock, 'linux2', 2);
-  await a.node.start();
-  await b.node.start();
   await run(clock, 400);
   assert.equal(a.fatal.length, 1);
   assert.match(String(a.fatal[0]), /boom on a timer/);
@@ -211,13 +212,7 @@ test('an exception on the packet path or on a timer path meets the same policy: 
 });
 
 test('a reload adds a group and changes the timing in place; the group that did not change stays put', async () => {
-  const clock = new SimulatedClock();
-  const net = new MemoryNetwork();
-  const a = host(net, clock, 'linux1', 1);
-  const b = host(net, clock, 'linux2', 2);
-  await a.node.start();
-  await b.node.start();
-  await run(clock, 12_000);
+  const { clock, a, b } = await pair(true);
   assert.equal(vip(a).length, 1);
   const before = a.ips.log.length;
   const rsc = 'linux1 IPaddr::10.0.0.50/24/eth1\nlinux2 IPaddr::10.0.0.51/24/eth1\n';

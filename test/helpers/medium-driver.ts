@@ -23,6 +23,12 @@ export interface SocketReport {
   readonly mcastTtl: number;
   readonly mcastLoop: number;
   readonly mcastIf: string;
+  /** IPv6 sockets (-1 on an IPv4 one). */
+  readonly v6only: number;
+  readonly mcastHops6: number;
+  readonly mcastLoop6: number;
+  /** IPV6_MULTICAST_IF: an ifindex. */
+  readonly mcastIf6: number;
 }
 
 export type DriverOutput =
@@ -46,7 +52,20 @@ function out(o: DriverOutput): void {
 }
 
 function report(fd: number, role: 'send' | 'recv'): SocketReport {
-  const g = (level: number, name: number): number => libc.getIntOption(fd, level, name);
+  // An option of the other family reads as -1 (the kernel may refuse it).
+  const g = (level: number, name: number): number => {
+    try {
+      return libc.getIntOption(fd, level, name);
+    } catch {
+      return -1;
+    }
+  };
+  let mcastIf = '';
+  try {
+    mcastIf = libc.getMulticastInterface(fd);
+  } catch {
+    /* an IPv6 socket */
+  }
   return {
     role,
     device: libc.boundDevice(fd),
@@ -57,7 +76,11 @@ function report(fd: number, role: 'send' | 'recv'): SocketReport {
     tos: g(libc.IPPROTO_IP, libc.IP_TOS),
     mcastTtl: g(libc.IPPROTO_IP, libc.IP_MULTICAST_TTL),
     mcastLoop: g(libc.IPPROTO_IP, libc.IP_MULTICAST_LOOP),
-    mcastIf: libc.getMulticastInterface(fd),
+    mcastIf,
+    v6only: g(libc.IPPROTO_IPV6, libc.IPV6_V6ONLY),
+    mcastHops6: g(libc.IPPROTO_IPV6, libc.IPV6_MULTICAST_HOPS),
+    mcastLoop6: g(libc.IPPROTO_IPV6, libc.IPV6_MULTICAST_LOOP),
+    mcastIf6: g(libc.IPPROTO_IPV6, libc.IPV6_MULTICAST_IF),
   };
 }
 

@@ -76,10 +76,19 @@ async function removeStale(base: string): Promise<void> {
   }
 }
 
+export interface NetnsOptions {
+  /**
+   * Keep IPv6 on in the hosts (the switch never needs it): link-local addresses, DAD and neighbour discovery as on a
+   * real host, but no router advertisements or solicitations and no autoconfiguration. Default: IPv6 off.
+   */
+  readonly ipv6?: boolean;
+}
+
 export async function createNetns(
   base: string,
   hosts: readonly string[],
   links: readonly LinkSpec[],
+  options: NetnsOptions = {},
 ): Promise<NetnsFixture> {
   if (!/^[a-z][a-z0-9]{1,7}$/.test(base)) throw new Error(`bad fixture base ${base}`);
   await removeStale(base);
@@ -142,9 +151,18 @@ export async function createNetns(
       await ip(['netns', 'add', name]);
       created.push(name);
       await ip(['-n', name, 'link', 'set', 'lo', 'up']);
-      // No IPv6: keeps captures free of router solicitations and DAD.
-      await run('ip', ['netns', 'exec', name, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-      await run('ip', ['netns', 'exec', name, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+      const sysctl = (kv: string): Promise<unknown> => run('ip', ['netns', 'exec', name, 'sysctl', '-qw', kv]);
+      if (options.ipv6 === true && name !== sw) {
+        for (const conf of ['all', 'default']) {
+          await sysctl(`net.ipv6.conf.${conf}.accept_ra=0`);
+          await sysctl(`net.ipv6.conf.${conf}.autoconf=0`);
+          await sysctl(`net.ipv6.conf.${conf}.router_solicitations=0`);
+        }
+      } else {
+        // No IPv6: keeps captures free of router solicitations and DAD.
+        await sysctl('net.ipv6.conf.all.disable_ipv6=1');
+        await sysctl('net.ipv6.conf.default.disable_ipv6=1');
+      }
     }
     for (const link of links) {
       if (!/^[a-z][a-z0-9]{0,5}$/.test(link.name)) throw new Error(`bad link name ${link.name}`);

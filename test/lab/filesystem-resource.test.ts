@@ -18,6 +18,7 @@ import { mustRun, nowMs, runCmd, sleep, waitFor } from '../../lab/exec.js';
 import { cleanup, IFACE, Lab, VIP } from '../../lab/topology.js';
 import { leftovers, needRoot } from './helpers.js';
 import {
+  groupOn,
   killAll,
   killVigil,
   logOf,
@@ -26,7 +27,6 @@ import {
   missing,
   startVigil,
   vigil,
-  vipHolders,
   vrtPrefix,
   writeCluster,
 } from './rsc-lab.js';
@@ -99,20 +99,7 @@ class MountWatch {
 
 /** Waits until the filesystem (and the VIP of the same group) is on `host` only. */
 async function heldBy(lab: Lab, dev: string, host: string, timeoutMs: number): Promise<void> {
-  let last = '';
-  try {
-    await waitFor(`the group on ${host} only`, timeoutMs, async () => {
-      const on: string[] = [];
-      for (const n of lab.nodes) if (await mountedIn(lab, n, dev)) on.push(n);
-      const vip = await vipHolders(lab);
-      last = `mounted on [${on.join(', ')}], VIP on [${vip.join(', ')}]`;
-      return on.length === 1 && on[0] === host && vip.length === 1 && vip[0] === host ? true : undefined;
-    });
-  } catch (e) {
-    throw new Error(`${e instanceof Error ? e.message : String(e)} (last: ${last})${await logTails(lab)}`, {
-      cause: e,
-    });
-  }
+  await groupOn(lab, host, timeoutMs, 'mounted', (n) => mountedIn(lab, n, dev));
 }
 
 async function readOn(lab: Lab, host: string, file: string): Promise<string> {

@@ -12,20 +12,10 @@
 import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { mustRun, waitFor } from '../../lab/exec.js';
+import { mustRun } from '../../lab/exec.js';
 import { cleanup, IFACE, Lab, VIP } from '../../lab/topology.js';
 import { leftovers, needRoot } from './helpers.js';
-import {
-  killAll,
-  logOf,
-  logShows,
-  logTails,
-  startVigil,
-  vigil,
-  vipHolders,
-  vrtPrefix,
-  writeCluster,
-} from './rsc-lab.js';
+import { groupOn, killAll, logOf, logShows, startVigil, vigil, vrtPrefix, writeCluster } from './rsc-lab.js';
 
 /**
  * An LSB init script whose status exit codes are deliberately the wrong way round (3 while running, 0 while
@@ -77,21 +67,13 @@ async function serviceRuns(lab: Lab, host: string, name: string): Promise<boolea
 }
 
 async function runningOn(lab: Lab, host: string, timeoutMs: number): Promise<void> {
-  let last = '';
-  try {
-    await waitFor(`the group on ${host}`, timeoutMs, async () => {
-      const on: string[] = [];
-      for (const n of lab.nodes)
-        if ((await serviceRuns(lab, n, 'vrtsvc')) && (await serviceRuns(lab, n, 'vrtboth'))) on.push(n);
-      const vip = await vipHolders(lab);
-      last = `services on [${on.join(', ')}], VIP on [${vip.join(', ')}]`;
-      return on.length === 1 && on[0] === host && vip.length === 1 && vip[0] === host ? true : undefined;
-    });
-  } catch (e) {
-    throw new Error(`${e instanceof Error ? e.message : String(e)} (last: ${last})${await logTails(lab)}`, {
-      cause: e,
-    });
-  }
+  await groupOn(
+    lab,
+    host,
+    timeoutMs,
+    'services',
+    async (n) => (await serviceRuns(lab, n, 'vrtsvc')) && (await serviceRuns(lab, n, 'vrtboth')),
+  );
 }
 
 test('an /etc/init.d LSB script as a resource: found after resource.d, status read from its text, failed stops retried', async (t) => {

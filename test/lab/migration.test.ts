@@ -241,6 +241,44 @@ async function migrate(t: TestContext, m: Migration, prober: Prober, to: Impl): 
   return leg;
 }
 
+/**
+ * Both legs start alike: a two-node lab, the .deb unpacked, `first` ('heartbeat' or 'previous') started on both nodes
+ * with linux1 holding the VIP and a client pinging it; then `body`. Everything is torn down whatever happens.
+ */
+async function onLivePair(
+  deb: string,
+  first: 'heartbeat' | 'previous',
+  prevDir: string | undefined,
+  body: (lab: Lab, m: Migration, prober: Prober) => Promise<void>,
+): Promise<void> {
+  await cleanup(PREFIX);
+  const work = await mkdtemp(join(tmpdir(), 'vigil-mig-'));
+  let prober: Prober | undefined;
+  try {
+    const lab = await Lab.up({ prefix: PREFIX, nodes: 2 });
+    const debRoot = join(work, 'deb-root');
+    await unpackDeb(deb, debRoot);
+    const m = new Migration(lab, debRoot, prevDir);
+    await m.prepare();
+    const title = first === 'heartbeat' ? 'Heartbeat' : 'the previous release';
+    await m.step(`start ${title} on both nodes`, async () => {
+      await Promise.all(lab.nodes.map((n) => (first === 'heartbeat' ? m.startHeartbeat(n) : m.startPrev(n))));
+      await m.joined(120_000);
+      await m.holds('linux1', 120_000);
+    });
+    const p = new Prober(lab.netns('client'), IFACE, VIP);
+    prober = p;
+    await p.start();
+    await waitFor('the client to get replies', 20_000, () => Promise.resolve(p.replies.length > 20 ? true : undefined));
+    await body(lab, m, p);
+  } finally {
+    await prober?.stop().catch(() => undefined);
+    await cleanup(PREFIX);
+    await rm(work, { recursive: true, force: true });
+  }
+  assert.deepEqual(await leftovers(PREFIX), []);
+}
+
 test('rolling migration of a live Heartbeat pair to Vigil (the .deb), and back', { timeout: 1_200_000 }, async (t) => {
   if (!needRoot(t)) return;
   const deb = await builtDeb();
@@ -254,27 +292,7 @@ test('rolling migration of a live Heartbeat pair to Vigil (the .deb), and back',
     t.skip(e instanceof Error ? e.message : String(e));
     return;
   }
-  await cleanup(PREFIX);
-  const work = await mkdtemp(join(tmpdir(), 'vigil-mig-'));
-  let lab: Lab | undefined;
-  let prober: Prober | undefined;
-  try {
-    lab = await Lab.up({ prefix: PREFIX, nodes: 2 });
-    const debRoot = join(work, 'deb-root');
-    await unpackDeb(deb, debRoot);
-    const m = new Migration(lab, debRoot);
-    await m.prepare();
-    await m.step('start Heartbeat on both nodes', async () => {
-      await Promise.all(lab!.nodes.map((n) => m.startHeartbeat(n)));
-      await m.joined(120_000);
-      await m.holds('linux1', 120_000);
-    });
-    prober = new Prober(lab.netns('client'), IFACE, VIP);
-    await prober.start();
-    await waitFor('the client to get replies', 20_000, () =>
-      Promise.resolve(prober!.replies.length > 20 ? true : undefined),
-    );
-
+  await onLivePair(deb, 'heartbeat', undefined, async (lab, m, prober) => {
     const forward = await migrate(t, m, prober, 'vigil');
     // The daemons run on the package's own runtime.
     for (const n of lab.nodes) {
@@ -293,12 +311,7 @@ test('rolling migration of a live Heartbeat pair to Vigil (the .deb), and back',
     ] as const) {
       assert.ok(leg.longest === undefined || leg.longest.ms < 10_000, `${name}: ${describe(leg, m.steps)}`);
     }
-  } finally {
-    await prober?.stop().catch(() => undefined);
-    await cleanup(PREFIX);
-    await rm(work, { recursive: true, force: true });
-  }
-  assert.deepEqual(await leftovers(PREFIX), []);
+  });
 });
 
 test(
@@ -317,35 +330,11 @@ test(
       return;
     }
     assert.equal(prev.code, 0, `scripts/previous-release.sh: ${prev.stderr}`);
-    await cleanup(PREFIX);
-    const work = await mkdtemp(join(tmpdir(), 'vigil-upg-'));
-    let lab: Lab | undefined;
-    let prober: Prober | undefined;
-    try {
-      lab = await Lab.up({ prefix: PREFIX, nodes: 2 });
-      const debRoot = join(work, 'deb-root');
-      await unpackDeb(deb, debRoot);
-      const m = new Migration(lab, debRoot, prev.stdout.trim());
-      await m.prepare();
-      await m.step('start the previous release on both nodes', async () => {
-        await Promise.all(lab!.nodes.map((n) => m.startPrev(n)));
-        await m.joined(120_000);
-        await m.holds('linux1', 120_000);
-      });
-      prober = new Prober(lab.netns('client'), IFACE, VIP);
-      await prober.start();
-      await waitFor('the client to get replies', 20_000, () =>
-        Promise.resolve(prober!.replies.length > 20 ? true : undefined),
-      );
+    await onLivePair(deb, 'previous', prev.stdout.trim(), async (_lab, m, prober) => {
       // migrate() checks at each step that the two versions see each other as active: one cluster.
       const leg = await migrate(t, m, prober, 'vigil');
       await prober.stop();
       assert.ok(leg.longest === undefined || leg.longest.ms < 10_000, describe(leg, m.steps));
-    } finally {
-      await prober?.stop().catch(() => undefined);
-      await cleanup(PREFIX);
-      await rm(work, { recursive: true, force: true });
-    }
-    assert.deepEqual(await leftovers(PREFIX), []);
+    });
   },
 );

@@ -7,6 +7,7 @@ import { HA_LOGFILE } from '../../lab/drivers/common.js';
 import { VigilDriver } from '../../lab/drivers/vigil.js';
 import { sleep, waitFor } from '../../lab/exec.js';
 import { IFACE, type Lab } from '../../lab/topology.js';
+import { vipHolders } from '../../lab/soak.js';
 
 export const vigil = new VigilDriver();
 export const DEBUGFILE = '/var/log/ha-debug';
@@ -113,4 +114,31 @@ export async function killAll(lab: Lab): Promise<void> {
 }
 
 /** Nodes holding the VIP on eth1 right now. */
-export { vipHolders } from '../../lab/soak.js';
+export { vipHolders };
+
+/**
+ * Waits until the group (`what`, judged by `runsOn`, and the VIP of the same group) is on `host` and on no other
+ * node; a timeout says where the group and the VIP were last seen, and the end of both logs.
+ */
+export async function groupOn(
+  lab: Lab,
+  host: string,
+  timeoutMs: number,
+  what: string,
+  runsOn: (host: string) => Promise<boolean>,
+): Promise<void> {
+  let last = '';
+  try {
+    await waitFor(`the group on ${host} only`, timeoutMs, async () => {
+      const on: string[] = [];
+      for (const n of lab.nodes) if (await runsOn(n)) on.push(n);
+      const vip = await vipHolders(lab);
+      last = `${what} on [${on.join(', ')}], VIP on [${vip.join(', ')}]`;
+      return on.length === 1 && on[0] === host && vip.length === 1 && vip[0] === host ? true : undefined;
+    });
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)} (last: ${last})${await logTails(lab)}`, {
+      cause: e,
+    });
+  }
+}

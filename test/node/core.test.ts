@@ -98,3 +98,16 @@ test('a shutdown hands over and ends with `stopped`; a timer after it does nothi
   assert.ok(kinds(a).includes('stopped'));
   assert.deepEqual(c.timer('beat', 2000), []);
 });
+
+test("a late `starting` (overtaken by the peer's next announcement) is still answered, but wipes nothing", () => {
+  const c = core();
+  c.start(0);
+  c.received(status(1), 'eth0', 10);
+  c.received(resource(9, 'local'), 'eth0', 20);
+  const a = c.received(accepted('starting', 8, [], true), 'eth0', 30);
+  assert.ok(
+    a.some((x) => x.kind === 'send' && x.msg.t === 'resource'),
+    'our holdings go out as the answer',
+  );
+  assert.deepEqual(c.engine.snapshot().peers[0]?.holds, [G2]);
+});

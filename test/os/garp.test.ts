@@ -4,40 +4,30 @@ import { buildGarpFrames, formatMac, parseMac, sendGratuitousArp, GARP_FRAME_BYT
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+/** A broadcast gratuitous ARP from 02:00:00:00:00:29 for 192.168.1.50, field by field (RFC 826 layout). */
+const garp = (opcode: string, targetMac: string): string =>
+  [
+    'ffffffffffff', // Ethernet destination: broadcast
+    '020000000029', // Ethernet source
+    '0806', // EtherType ARP
+    '0001', // hardware type Ethernet
+    '0800', // protocol type IPv4
+    '06', // hardware address length
+    '04', // protocol address length
+    opcode,
+    '020000000029', // sender MAC
+    'c0a80132', // sender IP 192.168.1.50
+    targetMac,
+    'c0a80132', // target IP: the same address, which makes it gratuitous
+  ].join('');
+
 test('gratuitous ARP frames are byte-exact: request with zero target MAC, reply with our MAC, both broadcast', () => {
   const mac = parseMac('02:00:00:00:00:29');
   const { request, reply } = buildGarpFrames(mac, '192.168.1.50');
   assert.equal(request.length, GARP_FRAME_BYTES);
-  assert.equal(
-    hex(request),
-    'ffffffffffff' +
-      '020000000029' +
-      '0806' +
-      '0001' +
-      '0800' +
-      '06' +
-      '04' +
-      '0001' +
-      '020000000029' +
-      'c0a80132' +
-      '000000000000' +
-      'c0a80132',
-  );
-  assert.equal(
-    hex(reply),
-    'ffffffffffff' +
-      '020000000029' +
-      '0806' +
-      '0001' +
-      '0800' +
-      '06' +
-      '04' +
-      '0002' +
-      '020000000029' +
-      'c0a80132' +
-      '020000000029' +
-      'c0a80132',
-  );
+  // The two frames differ only in the ARP opcode and the target MAC (zero in the request, ours in the reply).
+  assert.equal(hex(request), garp('0001', '000000000000'));
+  assert.equal(hex(reply), garp('0002', '020000000029'));
 });
 
 test('MAC text round-trips; bad input is refused with a code', () => {

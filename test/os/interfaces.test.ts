@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { listInterfaces, parseIpAddrJson } from '../../src/os/interfaces.js';
 import { VigilError } from '../../src/util/errors.js';
 
-test('parses `ip -json addr show` output: names, UP flag, IPv4 addresses only', () => {
+test('parses `ip -json addr show` output: names, UP flag, IPv4 and IPv6 addresses', () => {
   const json = JSON.stringify([
     {
       ifindex: 1,
@@ -11,7 +11,7 @@ test('parses `ip -json addr show` output: names, UP flag, IPv4 addresses only', 
       flags: ['LOOPBACK', 'UP', 'LOWER_UP'],
       addr_info: [
         { family: 'inet', local: '127.0.0.1', prefixlen: 8 },
-        { family: 'inet6', local: '::1', prefixlen: 128 },
+        { family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' },
       ],
     },
     { ifindex: 2, ifname: 'eth1', flags: ['BROADCAST', 'MULTICAST'], addr_info: [] },
@@ -20,9 +20,14 @@ test('parses `ip -json addr show` output: names, UP flag, IPv4 addresses only', 
     'garbage',
   ]);
   assert.deepEqual(parseIpAddrJson(json), [
-    { name: 'lo', up: true, ipv4: [{ address: '127.0.0.1', prefixlen: 8 }] },
-    { name: 'eth1', up: false, ipv4: [] },
-    { name: 'eth0', up: true, ipv4: [{ address: '10.0.0.5', prefixlen: 24 }] },
+    {
+      name: 'lo',
+      up: true,
+      ipv4: [{ address: '127.0.0.1', prefixlen: 8 }],
+      ipv6: [{ address: '::1', prefixlen: 128, scope: 'host' }],
+    },
+    { name: 'eth1', up: false, ipv4: [], ipv6: [] },
+    { name: 'eth0', up: true, ipv4: [{ address: '10.0.0.5', prefixlen: 24 }], ipv6: [] },
   ]);
 });
 

@@ -82,3 +82,22 @@ test('the address removal names address and interface only (no IFA_ADDRESS: the 
   assert.equal(m.readUInt32LE(20), 4);
   assert.equal(m.subarray(28, 32).toString('hex'), 'c0a80132');
 });
+
+test('IPv6: the dump asks for AF_INET6 (or both), creation carries nodad, removal carries the prefix', () => {
+  assert.equal(encodeGetAddr(7, 6).readUInt8(16), 10);
+  assert.equal(encodeGetAddr(7, 'both').readUInt8(16), 0);
+  const add = encodeNewAddr(3, { address: '2001:db8::50', prefixLength: 64, ifindex: 4, lifetimeSec: 7, nodad: true });
+  assert.deepEqual([add.readUInt8(16), add.readUInt8(17), add.readUInt8(18)], [10, 64, 0x02]); // AF_INET6, /64, NODAD
+  const parsed = parseAddrReplies(add, 3).addresses[0]!;
+  assert.deepEqual([parsed.info.address, parsed.info.family, parsed.info.validLifetimeSec], ['2001:db8::50', 6, 7]);
+  assert.equal(parsed.info.secondary, false);
+  assert.throws(() => encodeNewAddr(3, { address: '2001:db8::50', prefixLength: 64, ifindex: 4, label: 'eth1:0' }), {
+    code: 'VIGIL_ERR_ADDR_INVALID',
+  });
+  const del = encodeDelAddr(5, '2001:db8::50', 4, 64);
+  assert.deepEqual([del.readUInt8(16), del.readUInt8(17)], [10, 64]);
+  assert.equal(del.readUInt16LE(26), 1, 'IFA_ADDRESS: IPv6 matches address and prefix');
+  assert.throws(() => encodeDelAddr(5, '2001:db8::50', 4), { code: 'VIGIL_ERR_ADDR_INVALID' });
+  const renew = encodeRenew(9, '2001:db8::50', 64, 3, 8);
+  assert.equal(renew.subarray(-8).toString('hex'), '08000800' + '02040000', 'IFA_FLAGS = MCAUTOJOIN | NODAD');
+});

@@ -261,3 +261,15 @@ test('what a peer sent stays known after stop(): the daemon persists it on its w
   b.stop();
   assert.deepEqual(b.progress().get('a'), { generation: 60, seq: 2 });
 });
+
+test('a capture of our own earlier run played back at us is a replay, not a restart of ourselves', () => {
+  const clock = new SimulatedClock();
+  const sent: Uint8Array[] = [];
+  const before = node('b', { clock, generation: 40, transmit: (p) => sent.push(Uint8Array.from(p)) });
+  before.send(statusBody('active', 10000));
+  const events: string[] = [];
+  const now = node('b', { clock, generation: 41, onEvent: (e) => events.push(e.text) });
+  const r = now.receive(sent[0]!);
+  assert.equal(r.kind === 'dropped' && r.reason, 'replay');
+  assert.deepEqual(events, []);
+});

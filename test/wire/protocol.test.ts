@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import { SimulatedClock } from '../../src/util/clock.js';
 import { decodePacket } from '../../src/wire/codec.js';
-import { getString, msg, str, type WireMessage } from '../../src/wire/message.js';
+import { bin, getString, msg, str, type WireMessage } from '../../src/wire/message.js';
+import { signNetstring } from '../../src/wire/auth.js';
 import { rexmitBody, statusBody } from '../../src/wire/messages.js';
 import { SendHistory, ownBytes } from '../../src/wire/history.js';
 import {
@@ -643,4 +644,74 @@ test('replay and bad-node lines are rate-limited to one per second per node, wit
   b.proto.receive(old!);
   assert.equal(replays().length, 2);
   assert.equal(replays()[1]!.suppressed, 999);
+});
+
+/** The receiver of the fuzz target wire-receive (fuzz/targets/wire.ts), keys of its key set 0. */
+function fuzzReceiver(sent: Uint8Array[]): WireProtocol {
+  return new WireProtocol({
+    localNode: 'linux2',
+    localUuid: new Uint8Array(16).fill(0xb2),
+    generation: 5,
+    nodes: ['linux1', 'linux2', 'linux3'],
+    pingNodes: ['192.168.1.1'],
+    keys: keys(
+      [
+        [1, 'sha1', 'k1'],
+        [2, 'md5', 'k2'],
+        [3, 'crc', ''],
+      ],
+      1,
+    ),
+    msgfmt: 'classic',
+    ttl: 4,
+    maxRexmitDelayMs: 250,
+    scheduler: new SimulatedClock(),
+    // Every node's ACK trigger is 2: seq 0xc is ACKed.
+    random: () => 0.2,
+    loadavg: () => 'l',
+    transmit: (p) => {
+      sent.push(p);
+    },
+  });
+}
+
+test('fuzz regression: our own uuid under another name renames nobody (and no ACK fails inside receive)', () => {
+  // Found by `npm run fuzz` (target wire-receive): an authentic status carrying OUR uuid and the name "x\x13y"
+  // renamed the local node to it, and the ACK then addressed to "x\x13y" has no classic encoding (0x13 is the
+  // escaped newline): receive dropped the packet as `internal`.
+  const packet = Buffer.from(
+    '###\n11:(0)t=status,10:(0)src=x\u0013y,27:(1)srcuuid=' +
+      '\u00b2'.repeat(16) +
+      ',8:(0)seq=c,14:(0)ts=6553f1a0,28:(1)destuuid=' +
+      '\u00a1'.repeat(16) +
+      ',%%%\n42:1 a750526d998093b3ed496693391775f4564ecd55,',
+    'latin1',
+  );
+  const sent: Uint8Array[] = [];
+  const rx = fuzzReceiver(sent);
+  const r = rx.receive(packet);
+  assert.equal(r.kind === 'dropped' && r.reason, 'unknown_node');
+  assert.equal(rx.counters().internal, 0);
+  assert.deepEqual(sent, []);
+  assert.deepEqual(rx.uuidOf('linux2'), new Uint8Array(16).fill(0xb2));
+});
+
+test('a known peer uuid under a name with control bytes renames nobody', () => {
+  const sent: Uint8Array[] = [];
+  const rx = fuzzReceiver(sent);
+  const k1 = keys([[1, 'sha1', 'k1']]);
+  const uuid = new Uint8Array(16).fill(0xa1);
+  const status = (src: string, seq: string): Buffer =>
+    signNetstring(
+      msg(str('t', 'status'), str('src', src), bin('srcuuid', uuid), str('seq', seq), str('hg', '5'), str('ts', '1')),
+      k1,
+    );
+  assert.equal(rx.receive(status('linux1', '1')).kind, 'accepted');
+  const r = rx.receive(status('x\u0013y', 'c'));
+  assert.equal(r.kind === 'dropped' && r.reason, 'unknown_node');
+  assert.deepEqual(rx.uuidOf('linux1'), uuid);
+  assert.equal(rx.counters().internal, 0);
+  // A plain new name still renames, as Heartbeat does.
+  assert.equal(rx.receive(status('linux1b', '2')).kind, 'accepted');
+  assert.deepEqual(rx.uuidOf('linux1b'), uuid);
 });
