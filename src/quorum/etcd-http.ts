@@ -27,17 +27,22 @@ export interface EtcdHttpOptions {
 
 /** The longest answer accepted (a range over a cluster's group keys is a few KB). */
 const MAX_BODY = 1 << 20;
+/**
+ * Connections per member. A member without a leader holds requests until its own timeout, so a few may hang at
+ * once; each request's deadline counts from the call (time queued for a socket included), never from the socket.
+ */
+const MAX_SOCKETS = 4;
 
 export class EtcdHttp {
   private current = 0;
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
   private readonly httpsAgent: https.Agent;
 
   constructor(private readonly o: EtcdHttpOptions) {
     if (o.endpoints.length === 0) throw new VigilError('VIGIL_ERR_QUORUM', 'no etcd endpoint');
     this.httpsAgent = new https.Agent({
       keepAlive: true,
-      maxSockets: 4,
+      maxSockets: MAX_SOCKETS,
       ...(o.tls?.ca !== undefined ? { ca: o.tls.ca } : {}),
       ...(o.tls?.cert !== undefined ? { cert: o.tls.cert } : {}),
       ...(o.tls?.key !== undefined ? { key: o.tls.key } : {}),
@@ -73,14 +78,28 @@ export class EtcdHttp {
     const url = new URL(path, endpoint);
     const payload = JSON.stringify(body);
     const secure = url.protocol === 'https:';
-    return new Promise((resolve, reject) => {
+    return new Promise((outerResolve, outerReject) => {
+      // The deadline runs from here: `timeout` on the request would only start once the agent gives it a socket, and
+      // a request destroyed while still queued reports its error only when it gets one, so reject at once.
+      const deadline = setTimeout(() => {
+        const e = new Error(`no answer within ${timeoutMs} ms`);
+        req.destroy(e);
+        reject(e);
+      }, timeoutMs);
+      const resolve = (v: Record<string, unknown>): void => {
+        clearTimeout(deadline);
+        outerResolve(v);
+      };
+      const reject = (e: unknown): void => {
+        clearTimeout(deadline);
+        outerReject(e instanceof Error ? e : new Error(String(e)));
+      };
       const req = (secure ? https : http).request(
         url,
         {
           method: 'POST',
           agent: secure ? this.httpsAgent : this.httpAgent,
           headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-          timeout: timeoutMs,
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -111,7 +130,6 @@ export class EtcdHttp {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(payload);
     });
