@@ -92,6 +92,9 @@ export interface QuorumState {
   mine: Map<string, { lease: string; revision: number }>;
   /** Claims sent and not answered yet (the group is `acquiring`). */
   claiming: Set<string>;
+  /** How many times etcd became reachable; each claim notes the count it went out under (claimEpoch). */
+  epoch: number;
+  claimEpoch: Map<string, number>;
   /** Released here, lease being revoked: the release completes (and a hand-over's `done` goes out) after it. */
   disowning: Set<string>;
   /** Lost the key while starting the group: released as soon as the start completes. */
@@ -187,6 +190,8 @@ export class EngineContext {
         owners: new Map(),
         mine: new Map(),
         claiming: new Set(),
+        epoch: 0,
+        claimEpoch: new Map(),
         disowning: new Set(),
         lostWhileAcquiring: new Set(),
         refusedUnreachable: new Set(),
@@ -410,6 +415,7 @@ export class EngineContext {
     // With the quorum, the key first: the group starts once etcd made it ours (ownership.ts, claimDone).
     if (this.quorum && !this.s.q.mine.has(g)) {
       this.s.q.claiming.add(g);
+      this.s.q.claimEpoch.set(g, this.s.q.epoch);
       out.push({ kind: 'claim', group: g });
       return;
     }

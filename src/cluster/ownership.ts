@@ -29,6 +29,9 @@ function ownerText(o: KeyOwner | null | undefined): string {
 export function onClaimDone(c: EngineContext, out: Out, g: string, r: ClaimResult): void {
   const q = c.s.q;
   if (!q.claiming.delete(g)) return;
+  // Sent before etcd last became reachable again: an "unreachable" answer is old news, not a reason to wait.
+  const stale = q.claimEpoch.get(g) !== q.epoch;
+  q.claimEpoch.delete(g);
   const st = c.s.groups.get(g);
   // A reclaim of a group kept through an outage; one being started again is an ordinary claim.
   const reclaiming = q.reclaim.delete(g) && st !== 'acquiring';
@@ -56,13 +59,15 @@ export function onClaimDone(c: EngineContext, out: Out, g: string, r: ClaimResul
     const known = q.owners.get(g);
     if (known === undefined || (r.revision ?? 0) >= known.revision)
       q.owners.set(g, { owner: r.owner, revision: r.revision ?? known?.revision ?? 0 });
-  } else {
+  } else if (!stale) {
     q.refusedUnreachable.add(g);
   }
   if (reclaiming) {
     // Kept through the outage, and now another node's: give it up. Unreachable again: try once it answers.
-    if (r.owner === undefined) q.reclaim.add(g);
-    else if (st === 'held') lose(c, out, g, `its key now belongs to ${ownerText(r.owner)}`);
+    if (r.owner === undefined) {
+      q.reclaim.add(g);
+      if (stale) reclaimNow(c, out);
+    } else if (st === 'held') lose(c, out, g, `its key now belongs to ${ownerText(r.owner)}`);
     return;
   }
   if (st !== 'acquiring') return;
@@ -156,6 +161,7 @@ function reclaimNow(c: EngineContext, out: Out): void {
   for (const g of q.reclaim) {
     if (q.claiming.has(g)) continue;
     q.claiming.add(g);
+    q.claimEpoch.set(g, q.epoch);
     out.push({ kind: 'claim', group: g });
   }
 }
@@ -172,6 +178,7 @@ export function onQuorumReachable(c: EngineContext, out: Out, reachable: boolean
   if (q.reachable === reachable) return;
   q.reachable = reachable;
   if (reachable) {
+    q.epoch++;
     q.refusedUnreachable.clear();
     c.log(out, 'info', 'etcd reachable: group ownership can be claimed.');
     reclaimNow(c, out);

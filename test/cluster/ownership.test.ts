@@ -73,6 +73,21 @@ test('a refused claim: the group stays down here until etcd says the key is gone
   assert.deepEqual(kinds(gone, 'claim'), [G2]);
 });
 
+test('an "unreachable" answer to a claim sent before etcd came back is old news: the group is claimed again', () => {
+  const { e } = loneHolder();
+  // Both claims are on their way when etcd is lost and found again (sim seed 500101: the group stayed on no node).
+  e.handle({ kind: 'quorumReachable', reachable: false });
+  assert.deepEqual(kinds(e.handle({ kind: 'quorumReachable', reachable: true }), 'claim'), [], 'still pending');
+  const old = e.handle({ kind: 'claimDone', group: G1, result: { ok: false, error: 'etcd unreachable' } });
+  assert.deepEqual(kinds(old, 'claim'), [G1]);
+  assert.equal(e.groupState(G1), 'acquiring');
+  // The same answer to a claim sent since is current: wait until etcd is reachable again.
+  const now = e.handle({ kind: 'claimDone', group: G1, result: { ok: false, error: 'etcd unreachable' } });
+  assert.deepEqual(kinds(now, 'claim'), []);
+  assert.equal(e.groupState(G1), 'none');
+  assert.deepEqual(kinds(e.handle({ kind: 'timer', name: 'nothing' }), 'claim'), []);
+});
+
 test('a release revokes the lease before it completes; a failed stop keeps the key', () => {
   const { e } = loneHolder();
   e.handle({ kind: 'claimDone', group: G1, result: { ok: true, lease: '11', revision: 42 } });
