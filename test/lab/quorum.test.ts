@@ -26,7 +26,7 @@ async function scenario(
     return undefined;
   }
   // One lab at a time, under this file's own prefix.
-  const prefix = 'quo2';
+  const prefix = 'qrm';
   try {
     const r = await runScenario({ ...FAST, scenario: name, prefix });
     assert.equal(r.error, null, explain(r));
