@@ -220,22 +220,35 @@ export function longestUnheld(
   from: number,
   to: number,
 ): number {
+  let longest = 0;
+  let run = 0;
+  for (const seg of holderSegments(events, initial, from, to)) {
+    run = seg.holders === 0 ? run + seg.ms : 0;
+    longest = Math.max(longest, run);
+  }
+  return longest;
+}
+
+/** [from, to] cut where the VIP's holders change (address events, clamped into the window): how many held it. */
+function holderSegments(
+  events: readonly LabEvent[],
+  initial: ReadonlySet<string>,
+  from: number,
+  to: number,
+): { holders: number; ms: number }[] {
   const held = new Set(initial);
   const sorted = events.filter((e) => e.kind === 'vip_add' || e.kind === 'vip_del').sort((a, b) => a.t - b.t);
-  let longest = 0;
-  let emptySince: number | undefined = held.size === 0 ? from : undefined;
+  const out: { holders: number; ms: number }[] = [];
+  let last = from;
   for (const e of sorted) {
     const t = Math.min(Math.max(e.t, from), to);
+    out.push({ holders: held.size, ms: t - last });
+    last = t;
     if (e.kind === 'vip_add') held.add(e.source);
     else held.delete(e.source);
-    if (held.size === 0 && emptySince === undefined) emptySince = t;
-    if (held.size > 0 && emptySince !== undefined) {
-      longest = Math.max(longest, t - emptySince);
-      emptySince = undefined;
-    }
   }
-  if (emptySince !== undefined) longest = Math.max(longest, to - emptySince);
-  return longest;
+  out.push({ holders: held.size, ms: to - last });
+  return out;
 }
 
 export async function macOf(lab: Lab, host: string): Promise<string> {
@@ -267,18 +280,8 @@ export function dualActiveMs(
   from: number,
   to: number,
 ): number {
-  const held = new Set(initial);
-  const sorted = events.filter((e) => e.kind === 'vip_add' || e.kind === 'vip_del').sort((a, b) => a.t - b.t);
   let total = 0;
-  let last = from;
-  for (const e of sorted) {
-    const t = Math.min(Math.max(e.t, from), to);
-    if (held.size >= 2) total += t - last;
-    last = t;
-    if (e.kind === 'vip_add') held.add(e.source);
-    else held.delete(e.source);
-  }
-  if (held.size >= 2) total += to - last;
+  for (const seg of holderSegments(events, initial, from, to)) if (seg.holders >= 2) total += seg.ms;
   return total;
 }
 

@@ -1,7 +1,9 @@
 /** Events in, actions out: the contract between the pure cluster engine and the daemon. */
 import type { EngineMessage, RscHold } from './protocol.js';
 import type { MembershipEvent } from '../membership/membership.js';
-import type { LogLevel } from '../util/vocabulary.js';
+import type { LogLevel, QuorumView } from '../util/vocabulary.js';
+
+export type { QuorumView };
 
 export type StandbyWhich = 'all' | 'local' | 'foreign';
 
@@ -193,17 +195,6 @@ export interface ClusterSnapshot {
   readonly ineligible: Readonly<Record<string, string>>;
   /** vigil_quorum etcd: whether etcd answers, and each group's key as last known (absent = not known). */
   readonly quorum?: QuorumView;
-}
-
-export interface QuorumView {
-  readonly reachable: boolean;
-  readonly keys: ReadonlyArray<{
-    readonly group: string;
-    /** The node whose lease holds the key; null = no key (free); undefined = not known (etcd not read yet). */
-    readonly owner: string | null | undefined;
-    /** This node's fencing token for the group (the key's creation revision) while it owns the key. */
-    readonly token?: number;
-  }>;
 }
 
 /** Translate a membership event into the engine event it implies (log/link/ping events have none). */

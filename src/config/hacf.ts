@@ -183,6 +183,27 @@ function quorumErrors(v: VigilExtensions, where: (d: string) => { file: string; 
   return out;
 }
 
+/** One entry of a repeatable directive: parsed (its error reported), and refused when its key is already there. */
+function addEntry<T>(
+  list: T[],
+  parse: () => T,
+  key: (x: T) => string,
+  duplicate: (key: string) => void,
+  err: (code: ErrorCode, message: string) => void,
+): void {
+  let spec: T;
+  try {
+    spec = parse();
+  } catch (e) {
+    if (!(e instanceof VigilError)) throw e;
+    err(e.code, e.message);
+    return;
+  }
+  const k = key(spec);
+  if (list.some((x) => key(x) === k)) duplicate(k);
+  else list.push(spec);
+}
+
 /** A `vigil_*` line: one typed value, or a health check. */
 function vigilLine(
   b: Builder,
@@ -194,18 +215,15 @@ function vigilLine(
   err: (code: ErrorCode, message: string, column?: number) => void,
 ): void {
   if (d.kind === 'health_check') {
-    try {
-      const spec = parseHealthCheck(rest, origin);
-      const list = b.vigil[d.field] as HealthCheckSpec[];
-      if (list.some((c) => c.id === spec.id)) {
-        err('VIGIL_ERR_HEALTH_CONFIG', `vigil_health_check: duplicate id [${spec.id}] (give one with id=NAME)`);
-      } else {
-        list.push(spec);
-      }
-    } catch (e) {
-      if (!(e instanceof VigilError)) throw e;
-      err(e.code, e.message);
-    }
+    addEntry(
+      b.vigil[d.field] as HealthCheckSpec[],
+      () => parseHealthCheck(rest, origin),
+      (c) => c.id,
+      (id) => {
+        err('VIGIL_ERR_HEALTH_CONFIG', `vigil_health_check: duplicate id [${id}] (give one with id=NAME)`);
+      },
+      err,
+    );
     return;
   }
   if (d.kind === 'endpoints') {
@@ -229,18 +247,15 @@ function vigilLine(
     return;
   }
   if (d.kind === 'group_nodes') {
-    try {
-      const spec = parseGroupNodes(toks, origin);
-      const list = b.vigil[d.field] as GroupNodes[];
-      if (list.some((x) => x.group === spec.group)) {
-        err('VIGIL_ERR_CFG_VALUE', `vigil_group_nodes: group [${spec.group}] is listed twice`);
-      } else {
-        list.push(spec);
-      }
-    } catch (e) {
-      if (!(e instanceof VigilError)) throw e;
-      err(e.code, e.message);
-    }
+    addEntry(
+      b.vigil[d.field] as GroupNodes[],
+      () => parseGroupNodes(toks, origin),
+      (x) => x.group,
+      (group) => {
+        err('VIGIL_ERR_CFG_VALUE', `vigil_group_nodes: group [${group}] is listed twice`);
+      },
+      err,
+    );
     return;
   }
   const tok = toks[0];

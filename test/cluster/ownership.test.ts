@@ -5,26 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClusterEngine } from '../../src/cluster/engine.js';
+import type { ClusterEngine } from '../../src/cluster/engine.js';
 import type { ClusterAction, ClusterEvent } from '../../src/cluster/types.js';
-import { simConfig } from '../../src/sim/config.js';
+import { engine as twoEngines, G1, G2 } from './two-engines.js';
 
-const G1 = 'IPaddr::10.0.0.1';
-const G2 = 'IPaddr::10.0.0.2';
-
-function engine(local: string, quorum: 'release' | 'keep' = 'release'): ClusterEngine {
-  return new ClusterEngine(
-    simConfig({
-      nodes: ['node1', 'node2'],
-      localNode: local,
-      groups: [
-        [G1, 'node1'],
-        [G2, 'node2'],
-      ],
-      quorum,
-    }),
-  );
-}
+const engine = (local: string, quorum: 'release' | 'keep' = 'release'): ClusterEngine =>
+  twoEngines(local, 'on', undefined, quorum);
 
 const kinds = (a: ClusterAction[], k: ClusterAction['kind']) =>
   a.flatMap((x) => (x.kind === k && 'group' in x ? [x.group] : []));

@@ -69,48 +69,25 @@ function sh(cmd: string, args: readonly string[], cwd: string): Promise<void> {
  */
 export async function makeTls(dir: string): Promise<TlsFiles> {
   const days = ['-days', '2'];
+  const ecKey = (file: string): string[] => [
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    file,
+  ];
   await sh(
     'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-subj',
-      '/CN=vigil test CA',
-      ...days,
-    ],
+    ['req', '-x509', ...ecKey('ca.key'), '-out', 'ca.pem', '-subj', '/CN=vigil test CA', ...days],
     dir,
   );
   for (const [name, cn, ext] of [
     ['server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth'],
     ['client', 'linux1', 'extendedKeyUsage=clientAuth'],
   ] as const) {
-    await sh(
-      'openssl',
-      [
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.csr`,
-        '-subj',
-        `/CN=${cn}`,
-      ],
-      dir,
-    );
+    await sh('openssl', ['req', ...ecKey(`${name}.key`), '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
     await sh('sh', ['-c', `printf '${ext}\n' > ${name}.ext`], dir);
     await sh(
       'openssl',
