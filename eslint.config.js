@@ -54,7 +54,17 @@ const pureLayer = (allowed) => ({
 
 export default tseslint.config(
   // bench/results/snapshots: copies of the build that `npm run bench -- --snapshot` runs (git-ignored).
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'bin/**', 'bench/results/snapshots/**', 'build/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'eslint.config.js',
+      'bin/**',
+      'bench/results/snapshots/**',
+      'build/**',
+      'dashboard/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -40,6 +40,7 @@ import {
 } from './lib/matrix.js';
 import { buildReport, parseSoakResults, type SoakRecord } from './lib/report.js';
 import { parseCostResults, parseHostileResults, type HostileRecord } from './lib/hostile-report.js';
+import { parseHttpCost } from './lib/http-report.js';
 import type { HostileResult } from '../lab/hostile.js';
 import { displayCommand, loadavg, nproc, runChild, type RunningChild } from './lib/runner.js';
 import { outageChart } from './lib/svg.js';
@@ -50,6 +51,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_OUT = 'bench/results/bench.jsonl';
 const DEFAULT_SOAK_OUT = 'bench/results/soak.jsonl';
 const DEFAULT_HOSTILE_OUT = 'bench/results/hostile.jsonl';
+const HTTP_COST_FILE = 'bench/results/http-cost.json';
 const DEFAULT_HOSTILE_COST = 'bench/results/hostile-cost.jsonl';
 
 function log(s: string): void {
@@ -585,6 +587,7 @@ async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
   const soak = parseSoakResults(await readText(o.soakOut));
   const hostile = parseHostileResults(await readText(o.hostileOut));
   const hostileCost = parseCostResults(await readText(o.hostileCost));
+  const httpCost = parseHttpCost(await readText(HTTP_COST_FILE));
   // The chart is the IPv4 (tutorial) comparison; the IPv6 runs have a section of their own.
   const svg = outageChart(records.filter((r) => familyOf(r) === 'v4'));
   await writeFile(o.svg, svg);
@@ -600,6 +603,7 @@ async function report(o: CommonOpts & { fastest?: string }): Promise<number> {
     hostile: hostile.records,
     hostileCost: hostileCost.records,
     hostileFiles: { runs: o.hostileOut, costs: o.hostileCost },
+    ...(httpCost === undefined ? {} : { httpCost: { data: httpCost, file: HTTP_COST_FILE } }),
   });
   await writeFile(o.md, md);
   log(

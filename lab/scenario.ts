@@ -53,6 +53,13 @@ export interface ScenarioOptions {
   keep?: boolean;
   /** Vigil only: `vigil_detector` in ha.cf. */
   vigilDetector?: 'deadtime' | 'adaptive';
+  /** Vigil only: more ha.cf lines (`vigil_http 0.0.0.0:9100`). */
+  vigilExtra?: readonly string[];
+  /**
+   * Runs alongside the measured part, e.g. a scraper: started on the settled cluster (the fault waits for the promise),
+   * stopped at the end.
+   */
+  during?: (lab: Lab) => Promise<{ stop: () => Promise<void> }>;
   /** The group's addresses (default v4). */
   family?: Family;
   /** The IPv6 prober's interval (default PROBE6_INTERVAL_MS). */
@@ -370,6 +377,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const rolling = o.scenario === 'rolling';
   let spec: ClusterSpec = {
     ...base,
+    ...(o.vigilExtra === undefined ? {} : { vigilExtra: o.vigilExtra }),
     ...(rolling ? { moreGroups: ROLLING_GROUPS.map((g) => ({ vip: g.vip, nodes: [...g.nodes] })) } : {}),
   };
   const result = blankResult(o.impl, o.scenario, o.keepaliveMs, o.deadtimeMs, o.nodes);
@@ -425,6 +433,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const probers = tracked.map((x) => x.prober);
   const b = bounds(o);
   const bg: Promise<unknown>[] = [];
+  let alongside: { stop: () => Promise<void> } | undefined;
   try {
     if (quorum) {
       phase('starting etcd on etcd1, etcd2, etcd3');
@@ -484,6 +493,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     for (const x of tracked) initialHolders.set(x, new Set((await vipHolders(lab, x.vip)).holders));
     const initialGroupHolders = new Map<string, Set<string>>();
     for (const v of groupEvents.keys()) initialGroupHolders.set(v, new Set((await vipHolders(lab, v)).holders));
+    alongside = await o.during?.(lab);
     result.vip_labels_before = await vipLabels(lab, spec.primary, main.vip);
     const measureFrom = nowMs();
     const survivors = lab.nodes.filter((n) => n !== spec.primary);
@@ -745,6 +755,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
     return result;
   } finally {
+    await alongside?.stop().catch(() => undefined);
     for (const p of probers) await p.stop().catch(() => undefined);
     for (const w of watchers) await w.stop();
     for (const f of followers) await f.stop();

@@ -13,6 +13,7 @@ import {
 } from './matrix.js';
 import { median, p95, present, ratio } from './stats.js';
 import { hostileSection, type HostileRecord } from './hostile-report.js';
+import { httpSection, type HttpCost } from './http-report.js';
 import { ipv6Section } from './ipv6-report.js';
 import { familyOf } from './matrix.js';
 import type { CostRecord } from '../hostile-cost.js';
@@ -64,6 +65,8 @@ export interface ReportInput {
   hostile?: readonly HostileRecord[];
   hostileCost?: readonly CostRecord[];
   hostileFiles?: { runs: string; costs: string };
+  /** bench/results/http-cost.json (`node dist/bench/http-cost.js`), when present. */
+  httpCost?: { readonly data: HttpCost; readonly file: string };
 }
 
 export interface CellStats {
@@ -408,6 +411,9 @@ export function buildReport(inp: ReportInput): string {
         inp.hostileFiles ?? { runs: 'bench/results/hostile.jsonl', costs: 'bench/results/hostile-cost.jsonl' },
       ),
     );
+
+  // ---- HTTP server
+  if (inp.httpCost !== undefined) L.push(...httpSection(inp.httpCost.data, inp.httpCost.file));
 
   // ---- commands
   L.push('## Exact commands', '', 'Runner invocations (from the repository root):', '', '```');

@@ -28,6 +28,8 @@ export interface ClusterSpec {
    * (haresources names the first; Vigil also gets `vigil_group_nodes`).
    */
   readonly moreGroups?: ReadonlyArray<{ readonly vip: string; readonly nodes: readonly string[] }>;
+  /** Vigil only: more ha.cf lines. */
+  readonly vigilExtra?: readonly string[];
   /**
    * An IPv6 VIP in the group. `only`: the group has no IPv4 VIP (`vip`/`cidr` unused) and the cluster runs on IPv6
    * alone (mcast6 heartbeats, a ping6 node); otherwise it is a dual-stack group on the IPv4 heartbeats.

@@ -14,7 +14,7 @@ function isVigilDaemon(argv: string[]): boolean {
   return argv.some((a) => a.endsWith('/vigil.js')) && argv.includes('run');
 }
 
-/** Vigil's own ha.cf lines for a spec: the detector, the etcd quorum, the groups' node lists. */
+/** Vigil's own ha.cf lines for a spec: the detector, the etcd quorum, the groups' node lists, any extra lines. */
 export function vigilLines(spec: ClusterSpec): string[] {
   const out: string[] = [];
   if (spec.vigilDetector !== undefined) out.push(`vigil_detector ${spec.vigilDetector}`);
@@ -25,6 +25,7 @@ export function vigilLines(spec: ClusterSpec): string[] {
   }
   for (const g of spec.moreGroups ?? [])
     out.push(`vigil_group_nodes IPaddr::${g.vip}/${spec.cidr}/${spec.iface} ${g.nodes.join(' ')}`);
+  out.push(...(spec.vigilExtra ?? []));
   return out;
 }
 

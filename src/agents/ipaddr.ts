@@ -200,11 +200,7 @@ export class IpAddrAgent implements ResourceAgent {
       this.schedule();
       return { ok: true, rc: 0, detail: '' };
     } catch (e) {
-      return {
-        ok: false,
-        rc: 1,
-        detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
-      };
+      return this.failed(e);
     }
   }
 
@@ -383,12 +379,12 @@ export class IpAddrAgent implements ResourceAgent {
       }
       return { ok: true, rc: 0, detail: '' };
     } catch (e) {
-      return {
-        ok: false,
-        rc: 1,
-        detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}`,
-      };
+      return this.failed(e);
     }
+  }
+
+  private failed(e: unknown): OpResult {
+    return { ok: false, rc: 1, detail: `${this.kind} ${this.ip.address}: ${errorMessage(e)}` };
   }
 
   async status(): Promise<StatusResult> {

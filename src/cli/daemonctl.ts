@@ -59,7 +59,8 @@ export async function statusCommand(opts: { json?: boolean; watch?: boolean }): 
   }
 }
 
-async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+/** Whether the process is gone within the time (polled every 100 ms). */
+export async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     try {

@@ -20,7 +20,7 @@ import { basename } from 'node:path';
 import { request, controlSocketPath } from '../control/client.js';
 import { localNodeName } from '../os/config-files.js';
 import { readLivePid } from '../daemon/pidfile.js';
-import { launchDaemon, pidfilePath } from './daemonctl.js';
+import { launchDaemon, pidfilePath, waitGone } from './daemonctl.js';
 
 /** LSB exit codes, as Heartbeat uses them. */
 const LSB_EXIT_OK = 0;
@@ -104,19 +104,6 @@ async function pidFileExists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  return false;
 }
 
 async function raiseDebug(times: number): Promise<void> {

@@ -124,6 +124,28 @@ program
     process.exitCode = await fenceAckCommand(node);
   });
 
+program
+  .command('history')
+  .description('group transitions from the persistent journal, oldest first, with their reasons')
+  .option('--since <when>', 'from this time: ISO 8601, ms since the epoch, or back from now (90s, 15m, 2h, 7d)')
+  .option('--group <key>', 'only this resource group')
+  .option('--limit <n>', 'at most this many (the newest)', '1000')
+  .option('--json', 'one JSON object per line')
+  .option('--state-dir <dir>', 'where the journal is when no daemon runs', '/var/lib/heartbeat')
+  .action(async (opts: { since?: string; group?: string; limit?: string; json?: boolean; stateDir?: string }) => {
+    const { historyCommand } = await import('./observe.js');
+    process.exitCode = await historyCommand(opts);
+  });
+
+program
+  .command('explain [group]')
+  .description('why this node holds, or does not hold, each resource group (or one)')
+  .option('--json', 'print the explanation as JSON')
+  .action(async (group: string | undefined, opts: { json?: boolean }) => {
+    const { explainCommand } = await import('./observe.js');
+    process.exitCode = await explainCommand(group, opts);
+  });
+
 async function main(): Promise<void> {
   // The daemon does not carry the lab's command tree (its options and commander objects stay resident for good).
   if (process.argv[2] !== 'run') {

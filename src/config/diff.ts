@@ -21,7 +21,10 @@ export type ChangeArea =
   | 'health'
   | 'mail'
   | 'stonith'
-  | 'logging';
+  | 'logging'
+  | 'http'
+  | 'notify'
+  | 'history';
 
 export interface ConfigChange {
   /** What changed, for the operator: `keepalive 1000 ms → 200 ms`, `group IPaddr::… added`. */
@@ -119,10 +122,17 @@ const VIGIL_RULES: { readonly [K in keyof VigilExtensions]: Rule } = {
   quorumKey: { name: 'vigil_quorum_key', restart: 'the etcd client is built at start' },
   quorumTtlMs: { name: 'vigil_quorum_ttl', restart: 'leases held now were granted with the old TTL' },
   quorumLoss: { name: 'vigil_quorum_loss', restart: 'the etcd client is built at start' },
+  httpListen: { name: 'vigil_http', area: 'http' },
+  notifyProgram: { name: 'vigil_notify', area: 'notify' },
+  notifyTimeoutMs: { name: 'vigil_notify_timeout', area: 'notify' },
+  notifyFifo: { name: 'vigil_notify_fifo', area: 'notify' },
+  historyBytes: { name: 'vigil_history_size', area: 'history' },
+  journald: { name: 'vigil_journald', area: 'logging' },
 };
 
 function show(v: unknown): string {
   if (v === undefined) return '(unset)';
+  if (v === '') return 'off'; // vigil_http, vigil_notify, vigil_notify_fifo
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return JSON.stringify(v, (k, x: unknown) => (k === 'origin' ? undefined : x));

@@ -235,6 +235,19 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
     );
   }
 
+  // The HTTP server has no authentication: it belongs on localhost or a management network.
+  const listen = h.vigil.httpListen;
+  if (listen !== '' && /^(0\.0\.0\.0|\[::\]|\[::0\]):/.test(listen)) {
+    out.push(
+      warning(
+        'VIGIL_WARN_HTTP_ANY',
+        `vigil_http ${listen} listens on every address of this host: the status API, the event stream and the dashboard are read-only but unauthenticated, and show the cluster's layout to anyone who reaches the port`,
+        at('vigil_http'),
+        `bind it to 127.0.0.1 (a local Prometheus or an SSH tunnel) or to a management address: vigil_http 127.0.0.1:${listen.slice(listen.lastIndexOf(':') + 1)}`,
+      ),
+    );
+  }
+
   // Resource scripts.
   if (ctx.scripts !== undefined) {
     const reported = new Set<string>();

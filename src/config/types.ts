@@ -218,6 +218,18 @@ export interface VigilExtensions {
   readonly quorumTtlMs: number;
   /** `vigil_quorum_loss`: what holders do when etcd cannot be reached. Default release. */
   readonly quorumLoss: 'release' | 'keep';
+  /** `vigil_http`: `host:port` of the read-only HTTP server, '' = off (the default). */
+  readonly httpListen: string;
+  /** `vigil_notify`: program run on every transition, '' = none. */
+  readonly notifyProgram: string;
+  /** `vigil_notify_timeout`: ms one notify run may take. Default 10 s. */
+  readonly notifyTimeoutMs: number;
+  /** `vigil_notify_fifo`: named pipe fed one line per transition, '' = none. */
+  readonly notifyFifo: string;
+  /** `vigil_history_size`: bytes of the transition journal before rotation. Default 1 MiB. */
+  readonly historyBytes: number;
+  /** `vigil_journald`: journald's native protocol for syslog lines: auto (under systemd), on, off. */
+  readonly journald: 'auto' | 'on' | 'off';
 }
 
 /** `vigil_group_nodes <group> <node>...`: where a group may run, best first (the first is its haresources node). */

@@ -30,7 +30,11 @@ export type VigilValueKind =
   /** `release` or `keep`. */
   | 'quorum_loss'
   /** Whole line: `<group> <node> <node>...` (config/group-nodes.ts); lines accumulate. */
-  | 'group_nodes';
+  | 'group_nodes'
+  | 'listen'
+  | 'program'
+  | 'bytes'
+  | 'journal';
 
 /** Kinds whose whole line is one entry of a list (several lines accumulate). */
 export const LIST_KINDS: ReadonlySet<VigilValueKind> = new Set(['health_check', 'endpoints', 'group_nodes']);
@@ -176,6 +180,42 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     default: 'release',
     doc: 'when etcd cannot be reached: release (holders give their groups up before their lease can expire; safety first) or keep (holders keep what they hold, nothing is acquired; two holders become possible again if the heartbeats are cut too)',
   },
+  vigil_http: {
+    field: 'httpListen',
+    kind: 'listen',
+    default: 'off',
+    doc: 'address:port of the read-only HTTP server (/metrics, /api/v1/status, /api/v1/events, the dashboard at /); off by default; bind it to localhost or a management address',
+  },
+  vigil_notify: {
+    field: 'notifyProgram',
+    kind: 'program',
+    default: 'off',
+    doc: 'program run on every group transition (keepalived-style notify): arguments GROUP NEW_STATE OLD_STATE NODE REASON TIME, VIGIL_* environment; runs one at a time, in order, each bounded by vigil_notify_timeout',
+  },
+  vigil_notify_timeout: {
+    field: 'notifyTimeoutMs',
+    kind: 'time',
+    default: '10',
+    doc: 'longest run of one vigil_notify call; then its process group is killed and the next event runs',
+  },
+  vigil_notify_fifo: {
+    field: 'notifyFifo',
+    kind: 'program',
+    default: 'off',
+    doc: 'named pipe that receives one line per transition (keepalived notify_fifo): GROUP NEW_STATE OLD_STATE NODE REASON TIME; created if missing; lines are dropped while no reader is attached',
+  },
+  vigil_history_size: {
+    field: 'historyBytes',
+    kind: 'bytes',
+    default: '1M',
+    doc: 'size of the transition journal (vigil history) in the state directory before it is rotated; one older file is kept (16k–1G)',
+  },
+  vigil_journald: {
+    field: 'journald',
+    kind: 'journal',
+    default: 'auto',
+    doc: "syslog lines through journald's native protocol with fields (SYSLOG_IDENTIFIER, PRIORITY, NODE, GROUP, EVENT): auto = when started by systemd and journald listens, on, or off (RFC 5424 to /dev/log)",
+  },
 };
 
 /** The etcd lease TTL's bounds, s: below 4 s the kernel's 2 s minimum VIP lease no longer fits under it (docs/quorum.md). */
@@ -260,6 +300,17 @@ export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue 
     case 'group_nodes':
       // Whole-line kind: parsed by the ha.cf reader, never through here.
       return undefined;
+    case 'listen':
+      return parseListen(text);
+    case 'program':
+      if (text.toLowerCase() === 'off') return '';
+      return text.startsWith('/') && !text.endsWith('/') ? text : undefined;
+    case 'bytes':
+      return parseBytes(text);
+    case 'journal': {
+      const t = text.toLowerCase();
+      return t === 'auto' || t === 'on' || t === 'off' ? t : undefined;
+    }
   }
 }
 
@@ -270,6 +321,37 @@ export function parseEndpoint(text: string): string | undefined {
   const port = Number(m[3]);
   if (port < 1 || port > 65535) return undefined;
   return `${m[1] ?? ''}://${(m[2] ?? '').toLowerCase()}:${port}`;
+}
+
+/**
+ * `vigil_http`: `off`, `HOST:PORT` with an IPv4 address or a name, or `[IPv6]:PORT`. Returned as written (IPv6 in
+ * brackets), `off` as ''. The port is 1–65535: a random port (0) would be one nobody scrapes.
+ */
+export function parseListen(text: string): string | undefined {
+  if (text.toLowerCase() === 'off') return '';
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 ? text : undefined;
+}
+
+/** `vigil_http` split for listen(): host without brackets, port. */
+export function listenAddress(value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  const host = value.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(value.slice(i + 1)) };
+}
+
+const MIN_HISTORY_BYTES = 16 * 1024;
+const MAX_HISTORY_BYTES = 1024 * 1024 * 1024;
+
+/** `512k`, `4M`, `1G` or plain bytes, 16k to 1G. */
+export function parseBytes(text: string): number | undefined {
+  const m = /^(\d{1,10})([kKmMgG]?)$/.exec(text);
+  if (m === null) return undefined;
+  const unit = (m[2] ?? '').toLowerCase();
+  const n = Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+  return n >= MIN_HISTORY_BYTES && n <= MAX_HISTORY_BYTES ? n : undefined;
 }
 
 export function vigilDefaults(): VigilExtensions {
@@ -320,5 +402,13 @@ export function vigilValueExpectation(kind: VigilValueKind): string {
       return 'etcd client URLs: http://host:port or https://host:port';
     case 'group_nodes':
       return '<group> <node> <node>... (its haresources node first)';
+    case 'listen':
+      return 'off, or address:port (127.0.0.1:9100, [::1]:9100)';
+    case 'program':
+      return 'off, or an absolute path';
+    case 'bytes':
+      return 'a size from 16k to 1G (bytes, or with k, M or G)';
+    case 'journal':
+      return 'auto, on or off';
   }
 }

@@ -23,6 +23,7 @@ export const WarningCodes = {
   VIGIL_WARN_RESOLVE: 'a host name is resolved at start',
   VIGIL_WARN_SCRIPT: 'a resource script cannot be found',
   VIGIL_WARN_VIP_LEASE: 'no kernel lease on VIPs: a dead daemon keeps its VIP after the peer takes over',
+  VIGIL_WARN_HTTP_ANY: 'the HTTP status server listens on every address',
   VIGIL_WARN_PERMS: 'a file Vigil trusts is writable by others or not owned by root (an error when run as root)',
   VIGIL_WARN_RESPAWN: 'a respawn/failfast client cannot be started on this host',
   VIGIL_WARN_QUORUM:

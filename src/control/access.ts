@@ -26,6 +26,8 @@ export type AccessClass = 'read' | 'admin';
 export function commandClass(cmd: ControlRequest['cmd']): AccessClass {
   switch (cmd) {
     case 'status':
+    case 'history':
+    case 'explain':
       return 'read';
     case 'standby':
     case 'takeover':

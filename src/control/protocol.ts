@@ -1,3 +1,4 @@
+import type { TransitionEvent } from '../obs/events.js';
 import type { RuntimeView } from '../obs/runtime.js';
 /**
  * The local control protocol between the daemon and its tools (vigil status, cl_status, hb_standby, hb_takeover):
@@ -29,6 +30,16 @@ export interface NodeView {
   readonly lastHeard: number | undefined;
   /** Client status per API client name (cl_status clientstatus): ipfail, etc. */
   readonly clients: Readonly<Record<string, 'online' | 'offline' | 'join' | 'leave'>>;
+  /**
+   * Peers only (Vigil): the silence limit in force (deadtime, or the adaptive detector's limit under it) and the
+   * status inter-arrival times it was learnt from.
+   */
+  readonly detector?: {
+    readonly limitMs: number;
+    readonly samples: number;
+    readonly meanMs: number;
+    readonly stddevMs: number;
+  };
 }
 
 export interface GroupView {
@@ -120,7 +131,34 @@ export type ControlRequest =
   /** Clear fail counts, last failures and health-check rulings of one group (or all): the node is eligible again. */
   | { readonly cmd: 'cleanup'; readonly group?: string }
   /** The operator confirms a meatware reset (Heartbeat: `meatclient -c NODE`). */
-  | { readonly cmd: 'fence-ack'; readonly node: string };
+  | { readonly cmd: 'fence-ack'; readonly node: string }
+  /** Transitions from the persistent journal, oldest first (`since`: wall ms; at most `limit`). */
+  | { readonly cmd: 'history'; readonly since?: number; readonly group?: string; readonly limit?: number }
+  /** Why this node holds, or does not hold, each group (or one). */
+  | { readonly cmd: 'explain'; readonly group?: string };
+
+/**
+ * One line of the history journal (`vigil history --json` prints these, one per line): the transition as the event
+ * bus published it, with the journal's format version `v` in place of the event type.
+ */
+export type HistoryEntry = Omit<TransitionEvent, 'type'> & { readonly v: number };
+
+/** `vigil explain`: one group, the verdict first, then every input it rests on. */
+export interface ExplainGroup {
+  readonly group: string;
+  /** held here / not held here / moving, in one sentence. */
+  readonly verdict: string;
+  readonly state: string;
+  readonly holder: string | undefined;
+  readonly preferred: string;
+  /** Each factor with what it says: `preferred node`, `auto_failback`, `peer linux1`, `eligibility`... */
+  readonly factors: readonly { readonly name: string; readonly value: string }[];
+}
+
+export interface ExplainResult {
+  readonly node: string;
+  readonly groups: readonly ExplainGroup[];
+}
 
 export type ControlResponse =
   | { readonly ok: true; readonly result: unknown }

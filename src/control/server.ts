@@ -10,6 +10,8 @@ import { MAX_REQUEST_BYTES, type ControlRequest, type ControlResponse } from './
  * Unknown fields are dropped; every value is checked for type and length.
  */
 const WHICH = new Set(['all', 'local', 'foreign']);
+/** The most history entries one request returns (about 3 MB of JSON). */
+export const MAX_HISTORY_ENTRIES = 10_000;
 
 function validate(json: unknown): ControlRequest | string {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'expected an object';
@@ -42,6 +44,32 @@ function validate(json: unknown): ControlRequest | string {
       const node = text('node', 256, false);
       if (node instanceof Error) return node.message;
       return { cmd: 'fence-ack', node: node ?? '' };
+    }
+    case 'history': {
+      const group = text('group', 1024, true);
+      if (group instanceof Error) return group.message;
+      const num = (name: string, max: number): number | undefined | Error => {
+        const v = o[name];
+        if (v === undefined) return undefined;
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max)
+          return new Error(`${name}: expected a whole number from 0 to ${max}`);
+        return v;
+      };
+      const since = num('since', Number.MAX_SAFE_INTEGER);
+      if (since instanceof Error) return since.message;
+      const limit = num('limit', MAX_HISTORY_ENTRIES);
+      if (limit instanceof Error) return limit.message;
+      return {
+        cmd: 'history',
+        ...(group === undefined ? {} : { group }),
+        ...(since === undefined ? {} : { since }),
+        ...(limit === undefined ? {} : { limit }),
+      };
+    }
+    case 'explain': {
+      const group = text('group', 1024, true);
+      if (group instanceof Error) return group.message;
+      return group === undefined ? { cmd: 'explain' } : { cmd: 'explain', group };
     }
     default:
       return `unknown command ${typeof o.cmd === 'string' ? o.cmd.slice(0, 64) : typeof o.cmd}`;

@@ -33,6 +33,15 @@ import { Fencer } from './fencing.js';
 import { createStonithDevice } from '../agents/stonith.js';
 import { realCheckRunner } from '../resources/health.js';
 import { buildQuorumClient } from '../quorum/build.js';
+import { EventBus } from '../obs/events.js';
+import { DaemonStats } from '../obs/stats.js';
+import { HistoryJournal, readHistory, tailHistory } from '../obs/history.js';
+import { JournaldSink, underJournald } from '../obs/journald.js';
+import { Notifier, type NotifySettings } from './notify.js';
+import type { AddressManager } from '../os/ip.js';
+import type { ArpAnnouncer } from '../os/garp.js';
+import { listenAddress } from '../config/vigil-directives.js';
+import type { HttpServer } from '../http/server.js';
 
 export interface RunOptions {
   readonly configDir: string;
@@ -52,8 +61,16 @@ class StderrSink implements LogSink {
   }
 }
 
-/** Where log lines go for this configuration: logfile, debugfile, syslog (and stderr in the foreground). */
-export function buildSinks(config: CompiledConfig, stderr: boolean): { sinks: LogSink[]; files: FileSink[] } {
+/**
+ * Where log lines go for this configuration: logfile, debugfile, syslog (and stderr in the foreground). Syslog is
+ * journald's native protocol when `journald` says so (vigil_journald: on, or auto under systemd).
+ */
+export function buildSinks(
+  config: CompiledConfig,
+  stderr: boolean,
+  journald = false,
+  stats?: DaemonStats,
+): { sinks: LogSink[]; files: FileSink[]; journal?: JournaldSink } {
   const h = config.hacf;
   const sinks: LogSink[] = [];
   const files: FileSink[] = [];
@@ -63,17 +80,74 @@ export function buildSinks(config: CompiledConfig, stderr: boolean): { sinks: Lo
   // No logfile, debugfile or logfacility: Heartbeat implies use_logd (syslog through ha_logd); Vigil logs to syslog.
   const facility = h.logfacility ?? (h.logfile === undefined && h.debugfile === undefined ? 'daemon' : undefined);
   const code = facility === undefined || facility === 'none' ? undefined : facilityCode(facility);
-  if (code !== undefined) sinks.push(new SyslogSink(code, hostname()));
+  let journal: JournaldSink | undefined;
+  if (code !== undefined && journald) {
+    const keys = config.groups.map((g) => g.key);
+    journal = new JournaldSink({
+      node: h.localNode,
+      facility: code,
+      groups: () => keys,
+      ...(stats === undefined ? {} : { stats }),
+    });
+    sinks.push(journal);
+  } else if (code !== undefined) sinks.push(new SyslogSink(code, hostname()));
   if (stderr) sinks.push(new StderrSink());
-  return { sinks, files };
+  return journal === undefined ? { sinks, files } : { sinks, files, journal };
 }
 
-function buildLogger(config: CompiledConfig, stderr: boolean): { logger: Logger; sinks: FileSink[] } {
+/** vigil_journald: on, off, or auto = started by systemd with journald listening. */
+async function wantJournald(config: CompiledConfig): Promise<boolean> {
+  const j = config.hacf.vigil.journald;
+  return j === 'on' || (j === 'auto' && (await underJournald()));
+}
+
+async function buildLogger(
+  config: CompiledConfig,
+  stderr: boolean,
+  stats: DaemonStats,
+): Promise<{ logger: Logger; sinks: FileSink[]; journal: JournaldSink | undefined }> {
   const h = config.hacf;
-  const { sinks, files } = buildSinks(config, stderr);
+  const { sinks, files, journal } = buildSinks(config, stderr, await wantJournald(config), stats);
   const logger = new Logger({ node: h.localNode, pid: process.pid, tag: 'heartbeat', sinks });
   logger.debugLevel = h.debug;
-  return { logger, sinks: files };
+  return { logger, sinks: files, journal };
+}
+
+/** Counts lease renewals (and failures) on their way to the kernel, for /metrics; every other call is untouched. */
+function countingAddresses<T extends AddressManager>(inner: T, stats: DaemonStats): T {
+  const renew = inner.renew.bind(inner);
+  inner.renew = async (...a) => {
+    try {
+      const r = await renew(...a);
+      if (r === 'renewed') stats.leaseRenewals++;
+      else stats.leaseFailures++;
+      return r;
+    } catch (e) {
+      stats.leaseFailures++;
+      throw e;
+    }
+  };
+  return inner;
+}
+
+function countingArp(inner: ArpAnnouncer, stats: DaemonStats): ArpAnnouncer {
+  return {
+    announce: async (o) => {
+      try {
+        const r = await inner.announce(o);
+        stats.garpSent += r.pairsSent;
+        return r;
+      } catch (e) {
+        stats.garpFailures++;
+        throw e;
+      }
+    },
+  };
+}
+
+function notifySettings(c: CompiledConfig): NotifySettings {
+  const v = c.hacf.vigil;
+  return { program: v.notifyProgram, timeoutMs: v.notifyTimeoutMs, fifo: v.notifyFifo, env: scriptEnv(c) };
 }
 
 /**
@@ -180,9 +254,21 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 6; // LSB: program is not configured
   }
   let config = loaded.config;
-  const built = buildLogger(config, opts.stderr);
+  const stats = new DaemonStats();
+  const built = await buildLogger(config, opts.stderr, stats);
   const logger = built.logger;
   let fileSinks = built.sinks;
+  const events = new EventBus();
+  // The journal gets the events as structured records (GROUP=, EVENT=); a reload may swap the sink.
+  const journal: { current: JournaldSink | undefined } = { current: built.journal };
+  events.on((e) => {
+    if (e.type !== 'log') journal.current?.event(e);
+  });
+  // Log lines become events only while someone follows the event stream.
+  const httpRef: { current?: HttpServer } = {};
+  logger.tap = (level, text) => {
+    if ((httpRef.current?.streamCount ?? 0) > 0) events.publish({ type: 'log', at: Date.now(), level, text });
+  };
   for (const w of loaded.warnings) logger.warn(w.message);
   const pidfile = opts.pidfile ?? DEFAULT_PIDFILE;
   try {
@@ -258,6 +344,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       logger.warn(`${kind} garbage collection paused Vigil for ${Math.round(ms)} ms`);
     },
     Math.max(50, Math.floor(h.warntimeMs / 4)),
+    (ms) => {
+      stats.gcPause.observe(ms / 1000);
+    },
   );
   runtime.start();
   const gc = exposeGc();
@@ -270,8 +359,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const resources = new ResourceManager({
     config,
     logger,
-    addresses: new IpCommandAddressManager(),
-    arp: realArpAnnouncer,
+    addresses: countingAddresses(new IpCommandAddressManager(), stats),
+    arp: countingArp(realArpAnnouncer, stats),
   });
   await resources.cleanupAtStart();
 
@@ -324,8 +413,37 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
   // Set once the node has started; the node's beat drives it from then on.
   const pingers: { current?: PingerSet } = {};
+  // The persistent history: every transition appended; the last ones seed `vigil status` after a restart.
+  const history = new HistoryJournal(
+    h.vigil.stateDir,
+    h.vigil.historyBytes,
+    (text) => {
+      logger.warn(text);
+    },
+    stats,
+  );
+  const pastTransitions = await tailHistory(h.vigil.stateDir, 50).catch(() => []);
+  events.on((e) => {
+    if (e.type !== 'transition') return;
+    const { type: _t, ...rest } = e;
+    history.append({ v: 1, ...rest });
+  });
+  const notifier = new Notifier(
+    notifySettings(config),
+    (level, text) => {
+      logger.log(level, text);
+    },
+    stats,
+  );
+  events.on((e) => {
+    if (e.type === 'transition') notifier.transition(e);
+  });
+
   const theNode = new VigilNode({
     config,
+    events,
+    stats,
+    pastTransitions,
     // An unreadable ha.cf here only changes the order `cl_status listnodes` prints (it was read a moment ago).
     nodeListOrder: heartbeatNodeOrder(await readFile(join(config.configDir, 'ha.cf'), 'utf8').catch(() => '')),
     logger,
@@ -372,6 +490,45 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     theNode.pingReply(name);
   });
 
+  // The read-only HTTP server (vigil_http): loaded only when configured, so a daemon without it pays nothing.
+  let httpListen = '';
+  const applyHttp = async (c: CompiledConfig): Promise<void> => {
+    const want = c.hacf.vigil.httpListen;
+    if (want === httpListen && (want === '') === (httpRef.current === undefined)) return;
+    await httpRef.current?.close();
+    httpRef.current = undefined;
+    httpListen = want;
+    if (want === '') return;
+    const { HttpServer } = await import('../http/server.js');
+    const server = new HttpServer({
+      snapshot: () => theNode.snapshot(),
+      stats,
+      events,
+      ipfail: () => {
+        const v = theNode.core.ipfailView();
+        return v === undefined ? undefined : { local: v.local, peer: v.peer, standbys: theNode.core.ipfailStandbys };
+      },
+      streams: () => 0,
+      nodeVersion: process.version,
+      wallNow: () => Date.now(),
+      history: (q) => readHistory(config.hacf.vigil.stateDir, q),
+      log: (level, text) => {
+        logger.log(level, text);
+      },
+    });
+    const { host, port } = listenAddress(want);
+    try {
+      await server.listen(host, port);
+      httpRef.current = server;
+      logger.info(`HTTP status server listening on ${server.address} (/metrics, /api/v1/status, /api/v1/events, /)`);
+    } catch (e) {
+      // A taken port or a missing address must not stop the cluster: said loudly, retried at the next reload.
+      httpListen = '';
+      logger.error(`vigil_http ${want}: cannot listen: ${errorMessage(e)}`);
+    }
+  };
+  await applyHttp(config);
+
   // One reload at a time (a SIGHUP and `vigil reload` together): each sees the configuration the last one left.
   let reloading: Promise<unknown> = Promise.resolve();
   const reload = (): Promise<ReloadResult> => {
@@ -393,8 +550,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       makeFencer,
       currentFencer: () => fencer,
       resetLogging: async (c) => {
-        const next = buildSinks(c, opts.stderr);
+        const next = buildSinks(c, opts.stderr, await wantJournald(c), stats);
         fileSinks = next.files;
+        journal.current = next.journal;
         logger.debugLevel = c.hacf.debug;
         await logger.setSinks(next.sinks);
       },
@@ -406,6 +564,13 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       },
       reopenLogs: () => {
         for (const f of fileSinks) void f.reopen();
+      },
+      applyHttp,
+      applyNotify: (c) => {
+        notifier.configure(notifySettings(c));
+      },
+      applyHistory: (c) => {
+        history.configure(c.hacf.vigil.stateDir, c.hacf.vigil.historyBytes);
       },
     });
 
@@ -446,6 +611,15 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         case 'fence-ack':
           theNode.fenceAck(req.node);
           return { acknowledged: req.node };
+        case 'history':
+          await history.flush();
+          return await readHistory(config.hacf.vigil.stateDir, {
+            limit: req.limit ?? 1000,
+            ...(req.since === undefined ? {} : { since: req.since }),
+            ...(req.group === undefined ? {} : { group: req.group }),
+          });
+        case 'explain':
+          return theNode.explain(req.group);
       }
     },
   });
@@ -481,6 +655,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   sd.send(`READY=1\nSTATUS=${h.localNode}: running, generation ${identity.generation}\nMAINPID=${process.pid}`);
 
   const code = await exited;
+  await httpRef.current?.close();
+  await notifier.idle(2000);
+  await notifier.close();
+  await history.flush();
   await floors.stop();
   pingers.current.close();
   loadavg.stop();

@@ -9,14 +9,19 @@
 import { toFields, type EngineMessage } from '../cluster/protocol.js';
 import type { GroupTransition, OperatorCommand } from '../cluster/types.js';
 import type { ConfigDiff } from '../config/diff.js';
+import type { EventBus, TransitionEvent } from '../obs/events.js';
+import { sep, type DaemonStats } from '../obs/stats.js';
+import { explain } from './explain.js';
 import type { CompiledConfig } from '../config/types.js';
 import type {
+  ExplainResult,
   GroupState as ViewGroupState,
   HealthCheckView,
+  HistoryEntry,
   StatusSnapshot,
   TransitionView,
 } from '../control/protocol.js';
-import { CHECK_TIMER, NodeCore, type CoreAction } from '../node/core.js';
+import { CHECK_TIMER, NodeCore, type CoreAction, type MemberChange } from '../node/core.js';
 import { LogLimiter } from '../obs/log-limiter.js';
 import type { Logger } from '../obs/log.js';
 import type { RuntimeMonitor } from '../obs/runtime.js';
@@ -69,6 +74,12 @@ export interface NodeDeps {
    * dies (and drops its VIPs); the same policy on every path, packet or timer. Default: rethrow.
    */
   readonly onFatal?: (e: unknown) => void;
+  /** Transitions, peer and link changes, health results go out here (HTTP events, notify, history). */
+  readonly events?: EventBus;
+  /** Counters and histograms for /metrics. */
+  readonly stats?: DaemonStats;
+  /** The last transitions of earlier runs (the history journal), so that `vigil status` keeps them. */
+  readonly pastTransitions?: readonly HistoryEntry[];
 }
 
 /** One line for `vigil status`: `IPaddr::192.168.1.50 none → acquiring: takeover from linux1 (nodeDead linux1)`. */
@@ -127,6 +138,19 @@ export class VigilNode {
         log: (level, text) => {
           this.log(level, text);
         },
+        result: (r) => {
+          d.stats?.healthChecks.inc(r.ok ? 'ok' : 'failed');
+          d.events?.publish({
+            type: 'health',
+            at: d.scheduler.wallNow(),
+            group: r.group,
+            check: r.id,
+            ok: r.ok,
+            state: r.state,
+            durationMs: r.durationMs,
+            ...(r.detail === undefined ? {} : { detail: r.detail }),
+          });
+        },
       },
     });
     this.wire = new WireProtocol({
@@ -143,7 +167,11 @@ export class VigilNode {
       random: d.random ?? Math.random,
       loadavg: d.loadavg,
       transmit: (packet) => {
-        for (const m of this.media.keys()) if (m.state === 'open') m.send(packet);
+        for (const m of this.media.keys()) {
+          if (m.state !== 'open') continue;
+          m.send(packet);
+          if (d.stats !== undefined) d.stats.packetsSent++;
+        }
       },
       isNodeUp: (node) => this.core.membership.isAlive(node),
       onEvent: (e) => {
@@ -153,6 +181,17 @@ export class VigilNode {
       onGeneration: () => d.onPeerGeneration?.(),
     });
     for (const g of d.config.groups) this.since.set(g.key, this.startedAt);
+    for (const e of (d.pastTransitions ?? []).slice(-MAX_TRANSITIONS)) {
+      const t = {
+        group: e.group,
+        from: e.from,
+        to: e.to,
+        reason: e.reason,
+        cause: e.cause,
+        ...(e.peer === undefined ? {} : { peer: e.peer }),
+      };
+      this.transitions.push({ ...t, at: e.at, text: `${transitionText(t as GroupTransition)} [before restart]` });
+    }
     d.resources.onGroupLost((group, why) => {
       this.guard(() => {
         this.groupLost(group, why);
@@ -165,6 +204,7 @@ export class VigilNode {
   }
 
   private onWireEvent(e: WireEvent): void {
+    this.d.stats?.wireEvents.inc(e.code);
     const level = e.level === 'warn' ? 'WARN' : e.level === 'error' ? 'ERROR' : e.level;
     this.log(level, e.suppressed === undefined ? e.text : `${e.text} (${e.suppressed} more like it suppressed)`);
   }
@@ -320,6 +360,9 @@ export class VigilNode {
       case 'transition':
         this.onTransition(a.transition);
         return;
+      case 'member':
+        this.onMember(a.event);
+        return;
       case 'acquire':
         void this.d.resources.acquire(a.group).then((ok) => {
           if (!ok) this.noteFailure(a.group, 'start failed');
@@ -349,6 +392,7 @@ export class VigilNode {
         if (fencer === undefined) return; // (the constructor refused a configured device without a fencer)
         this.note(`STONITH reset of ${a.node} requested`);
         void fencer.attempt(a.node).then((r) => {
+          this.d.stats?.stonith.inc(r.ok ? 'ok' : r.detail === 'cancelled' ? 'cancelled' : 'failed');
           if (!r.ok && r.detail !== '' && r.detail !== 'cancelled') this.log('ERROR', r.detail);
           if (r.ok) this.note(`${a.node} reset by STONITH`);
           this.guard(() => {
@@ -428,7 +472,11 @@ export class VigilNode {
     if (old !== undefined) this.d.scheduler.clearTimeout(old);
     const fire = (): void => {
       if (this.stopped) return;
-      if (name === CHECK_TIMER) this.d.runtime?.lateness(this.d.scheduler.now() - this.core.checkScheduledFor);
+      if (name === CHECK_TIMER) {
+        const late = this.d.scheduler.now() - this.core.checkScheduledFor;
+        this.d.runtime?.lateness(late);
+        this.d.stats?.lateness.observe(Math.max(0, late) / 1000);
+      }
       this.guard(() => {
         this.run(this.core.timer(name, this.d.scheduler.now()));
       });
@@ -471,8 +519,93 @@ export class VigilNode {
     const now = this.d.scheduler.wallNow();
     this.since.set(t.group, now);
     this.pushTransition({ ...t, at: now, text: transitionText(t) });
+    const st = this.d.stats;
+    let durationMs: number | undefined;
+    if (st !== undefined) {
+      st.transitions.inc(t.group + sep + t.reason);
+      const mono = this.d.scheduler.now();
+      if (t.to === 'acquiring' || t.to === 'releasing') st.moveStarted.set(t.group, mono);
+      const started = st.moveStarted.get(t.group);
+      if (
+        started !== undefined &&
+        ((t.from === 'acquiring' && t.to === 'held') || (t.from === 'releasing' && t.to === 'none'))
+      ) {
+        durationMs = mono - started;
+        (t.to === 'held' ? st.takeoverSeconds : st.handoverSeconds).observe(durationMs / 1000);
+        st.moveStarted.delete(t.group);
+      }
+    }
+    const ev: TransitionEvent = {
+      type: 'transition',
+      at: now,
+      node: this.cfg.hacf.localNode,
+      ...t,
+      ...(durationMs === undefined ? {} : { durationMs: Math.round(durationMs) }),
+    };
+    this.d.events?.publish(ev);
     if (t.to === 'held' && t.reason !== 'start-failed') this.health.groupStarted(t.group);
     if (t.to === 'releasing') this.health.groupStopped(t.group);
+  }
+
+  /** Peers and links coming and going: for observers only (the core already decided what they imply). */
+  private onMember(e: MemberChange): void {
+    const bus = this.d.events;
+    const at = this.d.scheduler.wallNow();
+    switch (e.kind) {
+      case 'linkUp':
+      case 'linkDead': {
+        const status = e.kind === 'linkUp' ? 'up' : 'dead';
+        this.d.stats?.linkChanges.inc(e.node + sep + e.link + sep + status);
+        bus?.publish({ type: 'link', at, peer: e.node, link: e.link, status });
+        return;
+      }
+      case 'statusChanged':
+        bus?.publish({ type: 'peer', at, peer: e.node, change: 'status', kind: 'node', status: e.status });
+        return;
+      case 'pingNodeAlive':
+      case 'pingNodeDead':
+        bus?.publish({
+          type: 'peer',
+          at,
+          peer: e.node,
+          change: e.kind === 'pingNodeAlive' ? 'alive' : 'dead',
+          kind: 'ping',
+        });
+        return;
+      case 'nodeAlive':
+      case 'nodeRestarted':
+      case 'nodeReturned':
+      case 'nodeDead':
+      case 'nodeShutdown': {
+        const change = (
+          {
+            nodeAlive: 'alive',
+            nodeRestarted: 'restarted',
+            nodeReturned: 'returned',
+            nodeDead: 'dead',
+            nodeShutdown: 'shutdown',
+          } as const
+        )[e.kind];
+        bus?.publish({ type: 'peer', at, peer: e.node, change, kind: 'node' });
+        return;
+      }
+    }
+  }
+
+  /** `vigil explain [GROUP]`. */
+  explain(group?: string): ExplainResult {
+    if (group !== undefined && !this.cfg.groups.some((g) => g.key === group)) {
+      throw new VigilError('VIGIL_ERR_CONTROL_REFUSED', `no resource group [${group}] in haresources`);
+    }
+    return explain(
+      {
+        status: this.snapshot(),
+        engine: this.core.engine.snapshot(),
+        ipfail: this.core.ipfailView(),
+        stopping: this.core.isStopping(),
+      },
+      group,
+    );
   }
 
   private note(text: string): void {
@@ -659,6 +792,16 @@ export class VigilNode {
         links: n.links.map((l) => ({ name: l.name, status: l.up ? 'up' : 'dead' })),
         lastHeard: n.lastStatusAt === undefined ? undefined : n.lastStatusAt + wallOffset,
         clients: this.core.clients(n.name, n.status !== 'dead'),
+        ...(n.arrivals === undefined || n.type !== 'normal'
+          ? {}
+          : {
+              detector: {
+                limitMs: n.timeoutMs,
+                samples: n.arrivals.samples,
+                meanMs: Math.round(n.arrivals.meanMs * 10) / 10,
+                stddevMs: Math.round(n.arrivals.stddevMs * 10) / 10,
+              },
+            }),
       })),
       groups: this.cfg.groups.map((g) => {
         const checks: HealthCheckView[] = health

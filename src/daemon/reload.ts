@@ -47,6 +47,12 @@ export interface ReloadDeps {
   readonly restartPingers: (c: CompiledConfig) => void;
   /** Log files reopened (logrotate sends a SIGHUP after moving them). */
   readonly reopenLogs: () => void;
+  /** The HTTP server on its new address (or stopped, or started). */
+  readonly applyHttp?: (c: CompiledConfig) => Promise<void>;
+  /** New notify program, timeout or FIFO. */
+  readonly applyNotify?: (c: CompiledConfig) => void;
+  /** New history size. */
+  readonly applyHistory?: (c: CompiledConfig) => void;
 }
 
 export async function reload(d: ReloadDeps): Promise<ReloadResult> {
@@ -109,4 +115,7 @@ async function apply(d: ReloadDeps, cur: CompiledConfig, next: CompiledConfig, d
   await d.node.reconfigure(next, diff, { add: [...added.values()], remove }, fencer);
   d.setCurrent(next);
   if (areas.has('ping') || cur.hacf.keepaliveMs !== next.hacf.keepaliveMs) d.restartPingers(next);
+  if (areas.has('notify')) d.applyNotify?.(next);
+  if (areas.has('history')) d.applyHistory?.(next);
+  if (areas.has('http')) await d.applyHttp?.(next);
 }

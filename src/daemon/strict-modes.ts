@@ -80,6 +80,13 @@ export async function trustTargets(configDir: string, config: CompiledConfig | u
       out.push({ path: prog, why: `it is the health check ${c.id}, which Vigil runs as root`, location });
     }
   }
+  if (h.vigil.notifyProgram !== '') {
+    out.push({
+      path: h.vigil.notifyProgram,
+      why: 'it is the vigil_notify program, which Vigil runs as root on every transition',
+      location: h.origins.vigil_notify ?? { file: join(configDir, 'ha.cf') },
+    });
+  }
   const s = h.stonith;
   if (s !== undefined) {
     const at = { file: s.origin.file, line: s.origin.line };

@@ -71,6 +71,8 @@ export interface NodeView {
   /** The silence limit in force for this node right now (ms): deadtime, or the adaptive limit below it. */
   readonly timeoutMs: number;
   readonly links: readonly LinkView[];
+  /** Status inter-arrival times of the current incarnation: what the adaptive detector learnt (peers only). */
+  readonly arrivals?: { readonly samples: number; readonly meanMs: number; readonly stddevMs: number };
 }
 
 interface LinkState {
@@ -464,6 +466,7 @@ export class Membership {
         lastStatusAt: p.lastStatusAt,
         timeoutMs: this.silenceLimitFor(p.name, now),
         links: [...p.links].map(([name, l]) => ({ name, up: l.up, lastHeardAt: l.lastHeardAt })),
+        arrivals: { samples: p.arrivals.count, meanMs: p.arrivals.mean, stddevMs: p.arrivals.stddev },
       });
     }
     return out;

@@ -9,7 +9,14 @@
  * engine event is handed to the engine, then to ipfail.
  */
 import { ClusterEngine } from '../cluster/engine.js';
-import { Ipfail, engineContext, ipfailSetup, type IpfailAction, type IpfailEvent } from '../cluster/ipfail.js';
+import {
+  Ipfail,
+  engineContext,
+  ipfailSetup,
+  type IpfailAction,
+  type IpfailEvent,
+  type IpfailSnapshot,
+} from '../cluster/ipfail.js';
 import { fromFields, type EngineMessage } from '../cluster/protocol.js';
 import {
   clusterEventOf,
@@ -60,6 +67,8 @@ export type CoreAction =
   | { readonly kind: 'cancelTimer'; readonly name: string }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly text: string }
   | { readonly kind: 'transition'; readonly transition: GroupTransition }
+  /** A peer or one of its links changed (for the status API's event stream and the metrics; nothing to do). */
+  | { readonly kind: 'member'; readonly event: MemberChange }
   /** A heartbeat just went out: work that can share its wake-up (ping probes, VIP lease renewals). */
   | { readonly kind: 'beat' }
   /** The liveness check ran this late: a local stall (GC, frozen process), not the peers' silence. */
@@ -74,6 +83,24 @@ export type CoreAction =
   | { readonly kind: 'disown'; readonly group: string; readonly lease: string }
   /** vigil_quorum etcd: renew a lease (answer with `renewDone`, echoing `sentAt`). */
   | { readonly kind: 'renew'; readonly group: string; readonly lease: string; readonly sentAt: number };
+
+/** The membership events an observer sees: peers and ping nodes coming and going, links up and down. */
+export type MemberChange = Extract<
+  MembershipEvent,
+  {
+    kind:
+      | 'nodeAlive'
+      | 'nodeRestarted'
+      | 'nodeReturned'
+      | 'nodeDead'
+      | 'nodeShutdown'
+      | 'statusChanged'
+      | 'linkUp'
+      | 'linkDead'
+      | 'pingNodeAlive'
+      | 'pingNodeDead';
+  }
+>;
 
 export interface NodeCoreOptions {
   readonly config: CompiledConfig;
@@ -116,6 +143,8 @@ export class NodeCore {
   private quorumWakeAt: number | undefined;
   /** The latest time any input carried (a claim sent on an input without one is dated no later than this). */
   private lastNow: number;
+  /** Times ipfail handed this node's groups away (fewer ping nodes seen here than on the peer). */
+  ipfailStandbys = 0;
 
   constructor(private readonly o: NodeCoreOptions) {
     this.cfg = o.config;
@@ -140,6 +169,12 @@ export class NodeCore {
   /** When the running liveness check was due (the shell measures timer lateness against it). */
   get checkScheduledFor(): number {
     return this.checkDueAt;
+  }
+
+  /** Built-in ipfail's view (undefined when ipfail is off): ping node counts here and on the peer, pending moves. */
+  ipfailView(): (IpfailSnapshot & { readonly peerNode: string }) | undefined {
+    const ip = this.ipfail;
+    return ip === undefined ? undefined : { ...ip.core.snapshot(), peerNode: ip.peer };
   }
 
   groupState(g: string): GroupState {
@@ -557,6 +592,7 @@ export class NodeCore {
       if (e.kind === 'nodeAlive' || e.kind === 'nodeRestarted' || e.kind === 'nodeReturned')
         out.push({ kind: 'fenceCancel', node: e.node });
       if (e.kind === 'localStall') out.push({ kind: 'stall', lateByMs: e.lateByMs });
+      else if (e.kind !== 'commUp') out.push({ kind: 'member', event: e });
       const ce = clusterEventOf(e);
       if (ce !== undefined) this.handle(out, ce);
       this.ipfailMembership(out, e);
@@ -676,6 +712,7 @@ export class NodeCore {
         this.send(out, a.msg);
         return;
       case 'standby':
+        this.ipfailStandbys++;
         this.handle(out, { kind: 'command', command: { op: 'standby', which: a.which } });
         return;
       case 'setTimer':

@@ -153,6 +153,8 @@ export interface LoggerOptions {
 /** The daemon's logger: Heartbeat's line format, fanned out to logfile, debugfile and syslog. */
 export class Logger {
   debugLevel = 0;
+  /** Every line written, level and text (the HTTP event stream); set by the daemon. */
+  tap: ((level: LogLevel, text: string) => void) | undefined;
   constructor(private opts: LoggerOptions) {}
 
   /** A reload: lines go to the new destinations from now on; the old ones are flushed and closed. */
@@ -174,6 +176,7 @@ export class Logger {
       text,
     );
     for (const s of this.opts.sinks) s.write(level, line, text);
+    this.tap?.(level, text);
   }
 
   /** A line of a resource script run, in the ResourceManager shape. */

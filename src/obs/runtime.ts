@@ -36,6 +36,8 @@ export class RuntimeMonitor {
     private readonly onLongGc?: (pauseMs: number, kind: string) => void,
     /** GC pauses at least this long are reported through onLongGc. */
     private readonly longGcMs = 100,
+    /** Every GC pause, ms (the metrics' histogram). */
+    private readonly onPause?: (pauseMs: number) => void,
   ) {}
 
   start(): void {
@@ -44,6 +46,7 @@ export class RuntimeMonitor {
         this.gcCount++;
         this.gcTotal += e.duration;
         if (e.duration > this.gcMax) this.gcMax = e.duration;
+        this.onPause?.(e.duration);
         if (e.duration >= this.longGcMs) this.onLongGc?.(e.duration, gcKind((e as { detail?: unknown }).detail));
       }
     });

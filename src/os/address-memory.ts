@@ -8,14 +8,12 @@ import { canonicalIPv6, isLinkLocalIPv6, type AddressFamily } from '../util/inet
 import { validateIfName } from './libc.js';
 import {
   broadcastOf,
-  firstFreeLabel,
-  pickNic,
+  ListedAddresses,
   validateAddress,
   validateLabel,
   type AddAddressOptions,
   type AddressInfo,
   type AddressManager,
-  type NicMatch,
   type RenewResult,
 } from './ip.js';
 
@@ -25,7 +23,7 @@ interface Entry {
   expiresAt: number | undefined;
 }
 
-export class MemoryAddressManager implements AddressManager {
+export class MemoryAddressManager extends ListedAddresses implements AddressManager {
   private entries: Entry[] = [];
   /**
    * Every mutating call, in order, for assertions: `add 10.0.0.50/24 eth1 eth1:0 30`, `add 2001:db8::50/64 eth1 - 30
@@ -40,6 +38,7 @@ export class MemoryAddressManager implements AddressManager {
     private readonly clock: Clock,
     devices: Readonly<Record<string, readonly string[]>> = {},
   ) {
+    super();
     for (const [device, cidrs] of Object.entries(devices)) {
       for (const cidr of cidrs) {
         const [written = '', p = ''] = cidr.split('/');
@@ -103,22 +102,6 @@ export class MemoryAddressManager implements AddressManager {
           (e) => (device === undefined || e.info.device === device) && (family ?? e.info.family) === e.info.family,
         )
         .map((e) => this.current(e)),
-    );
-  }
-
-  async find(address: string): Promise<AddressInfo | undefined> {
-    return (await this.list(undefined, validateAddress(address))).find((a) => a.address === address);
-  }
-
-  async findNic(address: string): Promise<NicMatch | undefined> {
-    return pickNic(address, await this.list(undefined, validateAddress(address)));
-  }
-
-  async nextLabel(device: string): Promise<string> {
-    validateIfName(device);
-    return firstFreeLabel(
-      device,
-      (await this.list(device)).map((a) => a.label),
     );
   }
 

@@ -5,21 +5,10 @@
  * when the packet socket cannot be used (no CAP_NET_RAW, no koffi). An IPv6 address is announced the IPv6 way, with
  * unsolicited Neighbour Advertisements (ndisc.ts), one per round: `announceAddress` picks by family.
  */
-import { setTimeout as delay } from 'node:timers/promises';
-import {
-  closeFd,
-  ARPHRD_ETHER,
-  ETH_P_ARP,
-  interfaceHw,
-  interfaceIndex,
-  openPacketSocket,
-  parseIPv4,
-  sendFrame,
-  SyscallError,
-  validateIfName,
-} from './libc.js';
+import { ETH_P_ARP, parseIPv4, SyscallError, validateIfName } from './libc.js';
 import { sendUnsolicitedNa } from './ndisc.js';
 import { runFailure, runProgram } from './spawn.js';
+import { ethernetInterface, sendRounds } from './link-frames.js';
 import { VigilError, errorMessage } from '../util/errors.js';
 import { addressFamily } from '../util/inet.js';
 
@@ -110,40 +99,16 @@ function validate(opts: GarpOptions): { count: number; intervalMs: number } {
   return { count, intervalMs };
 }
 
-async function sendViaPacket(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
-  const ifindex = interfaceIndex(opts.device);
-  const hw = interfaceHw(opts.device);
-  if (ifindex === 0 || hw === undefined) {
-    throw new VigilError('VIGIL_ERR_NO_DEVICE', `gratuitous ARP: no such interface ${opts.device}`);
-  }
-  if (hw.type !== ARPHRD_ETHER) {
-    throw new VigilError(
-      'VIGIL_ERR_ARP_SEND',
-      `gratuitous ARP: ${opts.device} is not an Ethernet device (type ${hw.type})`,
-    );
-  }
-  const { request, reply } = buildGarpFrames(hw.address, opts.address);
-  // Protocol 0: this socket only sends, so the kernel queues no incoming frames on it.
-  const fd = openPacketSocket(0);
-  let sent = 0;
-  try {
-    for (let i = 0; i < count; i++) {
-      if (opts.signal?.aborted === true) break;
-      if (i > 0 && intervalMs > 0) {
-        try {
-          await delay(intervalMs, undefined, { signal: opts.signal });
-        } catch {
-          break; // aborted
-        }
-      }
-      sendFrame(fd, ifindex, request, ETH_P_ARP, BROADCAST_MAC);
-      sendFrame(fd, ifindex, reply, ETH_P_ARP, BROADCAST_MAC);
-      sent++;
-    }
-  } finally {
-    closeFd(fd);
-  }
-  return sent;
+function sendViaPacket(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {
+  const { ifindex, mac } = ethernetInterface(opts.device, 'gratuitous ARP');
+  const { request, reply } = buildGarpFrames(mac, opts.address);
+  return sendRounds(
+    ifindex,
+    [request, reply].map((frame) => ({ frame, protocol: ETH_P_ARP, destination: BROADCAST_MAC })),
+    count,
+    intervalMs,
+    opts.signal,
+  );
 }
 
 async function sendViaArping(opts: GarpOptions, count: number, intervalMs: number): Promise<number> {

@@ -42,25 +42,26 @@ const MAX_REPLIES_PER_TICK = 256;
 /** An IPv4 header (at most 60 bytes) and our 16-byte echo; anything longer is not ours and is cut. */
 const RECV_BYTES = 128;
 
-/** An ICMP echo request: type 8, code 0, checksum, identifier, sequence, then 8 bytes of payload (a timestamp). */
-export function echoRequest(id: number, seq: number): Buffer {
+/** An echo request of either family: type, code 0, checksum, identifier, sequence, then a timestamp (8 bytes). */
+function echo(type: number, id: number, seq: number): Buffer {
   const b = Buffer.alloc(16);
-  b.writeUInt8(ICMP_ECHO, 0);
+  b.writeUInt8(type, 0);
   b.writeUInt16BE(id & 0xffff, 4);
   b.writeUInt16BE(seq & 0xffff, 6);
   b.writeDoubleBE(Date.now(), 8);
+  return b;
+}
+
+/** An ICMP echo request (type 8), with its checksum. */
+export function echoRequest(id: number, seq: number): Buffer {
+  const b = echo(ICMP_ECHO, id, seq);
   b.writeUInt16BE(internetChecksum(b), 2);
   return b;
 }
 
-/** An ICMPv6 echo request (type 128): the layout of ICMP's, checksum left 0 for the kernel to fill. */
+/** An ICMPv6 echo request (type 128), checksum left 0 for the kernel to fill (it covers a pseudo-header). */
 export function echo6Request(id: number, seq: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt8(ICMP6_ECHO_REQUEST, 0);
-  b.writeUInt16BE(id & 0xffff, 4);
-  b.writeUInt16BE(seq & 0xffff, 6);
-  b.writeDoubleBE(Date.now(), 8);
-  return b;
+  return echo(ICMP6_ECHO_REQUEST, id, seq);
 }
 
 /** Whether an ICMPv6 message (as a raw ICMPv6 socket delivers it, no IP header) is an echo reply with `id`. */

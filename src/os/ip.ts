@@ -278,7 +278,29 @@ export function firstFreeLabel(device: string, used: Iterable<string>): string {
 }
 
 /** The real AddressManager: iproute2. */
-export class IpCommandAddressManager implements AddressManager {
+/** What any address manager derives from its own listing: lookups by address and the next free label. */
+export abstract class ListedAddresses {
+  abstract list(device?: string, family?: AddressFamily): Promise<AddressInfo[]>;
+
+  async find(address: string): Promise<AddressInfo | undefined> {
+    return (await this.list(undefined, validateAddress(address))).find((a) => a.address === address);
+  }
+
+  async findNic(address: string): Promise<NicMatch | undefined> {
+    return pickNic(address, await this.list(undefined, validateAddress(address)));
+  }
+
+  /** Labels (eth1:0) are IPv4's: IPv6 addresses have none. */
+  async nextLabel(device: string): Promise<string> {
+    validateIfName(device);
+    return firstFreeLabel(
+      device,
+      (await this.list(device, 4)).map((a) => a.label),
+    );
+  }
+}
+
+export class IpCommandAddressManager extends ListedAddresses implements AddressManager {
   private readonly ipPath: string;
   private readonly prefixArgs: readonly string[];
   private readonly timeoutMs: number;
@@ -286,6 +308,7 @@ export class IpCommandAddressManager implements AddressManager {
   private netlink: boolean;
 
   constructor(options: IpCommandOptions = {}) {
+    super();
     this.ipPath = options.ipPath ?? 'ip';
     if (options.netns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(options.netns)) {
       throw new VigilError('VIGIL_ERR_USAGE', `bad netns name ${options.netns}`);
@@ -345,25 +368,8 @@ export class IpCommandAddressManager implements AddressManager {
     return parseIpAddrJson(await this.run(args));
   }
 
-  async find(address: string): Promise<AddressInfo | undefined> {
-    const family = validateAddress(address);
-    return (await this.list(undefined, family)).find((a) => a.address === address);
-  }
-
   private async findOn(address: string, device: string): Promise<AddressInfo | undefined> {
     return (await this.list(device, validateAddress(address))).find((a) => a.address === address);
-  }
-
-  async findNic(address: string): Promise<NicMatch | undefined> {
-    return pickNic(address, await this.list(undefined, validateAddress(address)));
-  }
-
-  async nextLabel(device: string): Promise<string> {
-    validateIfName(device);
-    return firstFreeLabel(
-      device,
-      (await this.list(device, 4)).map((a) => a.label),
-    );
   }
 
   async add(opts: AddAddressOptions): Promise<void> {

@@ -94,6 +94,26 @@ interface Libc {
   schedGetscheduler: Fn<[number], number>;
 }
 
+/** Each function's C prototype, as koffi parses it. */
+const PROTOTYPES: Readonly<Record<keyof Libc, string>> = {
+  setsockoptFprog: 'int setsockopt(int fd, int level, int name, const vigil_sock_fprog *val, uint32_t len)',
+  socket: 'int socket(int domain, int type, int protocol)',
+  setsockopt: 'int setsockopt(int fd, int level, int name, const void *val, uint32_t len)',
+  getsockopt: 'int getsockopt(int fd, int level, int name, void *val, void *len)',
+  bind: 'int bind(int fd, const void *addr, uint32_t len)',
+  close: 'int close(int fd)',
+  sendto: 'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)',
+  recv: 'intptr_t recv(int fd, void *buf, size_t len, int flags)',
+  recvfrom: 'intptr_t recvfrom(int fd, void *buf, size_t len, int flags, void *addr, void *alen)',
+  ifNametoindex: 'unsigned int if_nametoindex(const char *name)',
+  ifIndextoname: 'void *if_indextoname(unsigned int index, void *name)',
+  ioctl: 'int ioctl(int fd, unsigned long req, ...)',
+  strerror: 'const char *strerror(int errnum)',
+  schedSetscheduler: 'int sched_setscheduler(int pid, int policy, const void *param)',
+  schedGetscheduler: 'int sched_getscheduler(int pid)',
+  ioctl3: 'int ioctl(int fd, unsigned long req, void *arg)',
+};
+
 let cached: Libc | undefined;
 let loadError: VigilError | undefined;
 
@@ -103,34 +123,10 @@ function libc(): Libc {
   try {
     const lib = koffi.load('libc.so.6');
     koffi.struct('vigil_sock_fprog', { len: 'uint16_t', filter: 'void *' });
-    cached = {
-      setsockoptFprog: lib.func(
-        'int setsockopt(int fd, int level, int name, const vigil_sock_fprog *val, uint32_t len)',
-      ) as Libc['setsockoptFprog'],
-      socket: lib.func('int socket(int domain, int type, int protocol)') as Libc['socket'],
-      setsockopt: lib.func(
-        'int setsockopt(int fd, int level, int name, const void *val, uint32_t len)',
-      ) as Libc['setsockopt'],
-      getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *val, void *len)') as Libc['getsockopt'],
-      bind: lib.func('int bind(int fd, const void *addr, uint32_t len)') as Libc['bind'],
-      close: lib.func('int close(int fd)') as Libc['close'],
-      sendto: lib.func(
-        'intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)',
-      ) as Libc['sendto'],
-      recv: lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)') as Libc['recv'],
-      recvfrom: lib.func(
-        'intptr_t recvfrom(int fd, void *buf, size_t len, int flags, void *addr, void *alen)',
-      ) as Libc['recvfrom'],
-      ifNametoindex: lib.func('unsigned int if_nametoindex(const char *name)') as Libc['ifNametoindex'],
-      ifIndextoname: lib.func('void *if_indextoname(unsigned int index, void *name)') as Libc['ifIndextoname'],
-      ioctl: lib.func('int ioctl(int fd, unsigned long req, ...)') as Libc['ioctl'],
-      strerror: lib.func('const char *strerror(int errnum)') as Libc['strerror'],
-      schedSetscheduler: lib.func(
-        'int sched_setscheduler(int pid, int policy, const void *param)',
-      ) as Libc['schedSetscheduler'],
-      schedGetscheduler: lib.func('int sched_getscheduler(int pid)') as Libc['schedGetscheduler'],
-      ioctl3: lib.func('int ioctl(int fd, unsigned long req, void *arg)') as Libc['ioctl3'],
-    };
+    // koffi returns untyped functions: the prototypes above are what makes these signatures true.
+    cached = Object.fromEntries(
+      Object.entries(PROTOTYPES).map(([name, prototype]) => [name, lib.func(prototype)]),
+    ) as unknown as Libc;
     return cached;
   } catch (e) {
     loadError = new VigilError('VIGIL_ERR_FFI', `cannot load libc through koffi: ${String(e)}`, undefined, {

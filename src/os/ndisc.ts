@@ -14,18 +14,9 @@
  * tag. The checksum is ours to compute then.
  */
 import { readFile } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import { internetChecksum } from './icmp-pinger.js';
-import {
-  ARPHRD_ETHER,
-  closeFd,
-  ETH_P_IPV6,
-  interfaceHw,
-  interfaceIndex,
-  openPacketSocket,
-  sendFrame,
-  validateIfName,
-} from './libc.js';
+import { ETH_P_IPV6, validateIfName } from './libc.js';
+import { ethernetInterface, sendRounds } from './link-frames.js';
 import { VigilError } from '../util/errors.js';
 import { isMulticastIPv6, parseIPv6 } from '../util/inet.js';
 
@@ -121,36 +112,13 @@ export async function sendUnsolicitedNa(opts: NaOptions): Promise<number> {
   if (!Number.isFinite(intervalMs) || intervalMs < 0 || intervalMs > 60_000) {
     throw new VigilError('VIGIL_ERR_ADDR_INVALID', `neighbour advertisement interval must be 0..60000 ms`);
   }
-  const ifindex = interfaceIndex(opts.device);
-  const hw = interfaceHw(opts.device);
-  if (ifindex === 0 || hw === undefined) {
-    throw new VigilError('VIGIL_ERR_NO_DEVICE', `neighbour advertisement: no such interface ${opts.device}`);
-  }
-  if (hw.type !== ARPHRD_ETHER) {
-    throw new VigilError(
-      'VIGIL_ERR_ARP_SEND',
-      `neighbour advertisement: ${opts.device} is not an Ethernet device (type ${hw.type})`,
-    );
-  }
-  const frame = buildUnsolicitedNa(hw.address, opts.address, opts.router ?? (await forwardsIPv6(opts.device)));
-  // Protocol 0: a send-only socket, the kernel queues nothing on it.
-  const fd = openPacketSocket(0);
-  let sent = 0;
-  try {
-    for (let i = 0; i < count; i++) {
-      if (opts.signal?.aborted === true) break;
-      if (i > 0 && intervalMs > 0) {
-        try {
-          await delay(intervalMs, undefined, { signal: opts.signal });
-        } catch {
-          break; // aborted
-        }
-      }
-      sendFrame(fd, ifindex, frame, ETH_P_IPV6, ALL_NODES_MAC);
-      sent++;
-    }
-  } finally {
-    closeFd(fd);
-  }
-  return sent;
+  const { ifindex, mac } = ethernetInterface(opts.device, 'neighbour advertisement');
+  const frame = buildUnsolicitedNa(mac, opts.address, opts.router ?? (await forwardsIPv6(opts.device)));
+  return sendRounds(
+    ifindex,
+    [{ frame, protocol: ETH_P_IPV6, destination: ALL_NODES_MAC }],
+    count,
+    intervalMs,
+    opts.signal,
+  );
 }

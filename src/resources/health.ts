@@ -30,6 +30,18 @@ export interface HealthActions {
   /** Give the group to a healthy peer (this node is no longer eligible for it). */
   handOver(group: string, reason: string): void;
   readonly log: HealthLog;
+  /** Every check run's outcome, once judged (for the event stream and the metrics). */
+  readonly result?: (r: HealthResult) => void;
+}
+
+export interface HealthResult {
+  readonly id: string;
+  readonly group: string;
+  readonly ok: boolean;
+  /** The check's state after this run was counted (a run that triggers a restart reports `down`). */
+  readonly state: HealthState;
+  readonly detail?: string;
+  readonly durationMs: number;
 }
 
 /**
@@ -219,7 +231,12 @@ export class HealthMonitor {
     const started = scheduler.now();
     const outcome = await this.withTimeout(c.spec);
     if (c.epoch !== epoch) return;
-    c.lastCheck = { atWallMs: scheduler.wallNow(), ok: outcome.ok, durationMs: scheduler.now() - started };
+    const durationMs = scheduler.now() - started;
+    c.lastCheck = { atWallMs: scheduler.wallNow(), ok: outcome.ok, durationMs };
+    const report = (state: HealthState, detail?: string): void => {
+      const r = { id: c.spec.id, group: c.spec.group, ok: outcome.ok, state, durationMs };
+      this.opts.actions.result?.(detail === undefined ? r : { ...r, detail });
+    };
     if (outcome.ok) {
       c.consecutiveOk++;
       c.consecutiveFail = 0;
@@ -227,12 +244,14 @@ export class HealthMonitor {
         c.state = 'up';
         this.opts.actions.log('info', `Health check [${c.spec.id}] of group ${c.spec.group} is up again.`);
       }
+      report(c.state);
       this.schedule(c, c.spec.intervalMs);
       return;
     }
     c.consecutiveOk = 0;
     c.consecutiveFail++;
     const detail = outcome.detail.slice(0, HEALTH_LIMITS.detailChars);
+    report(c.consecutiveFail < c.spec.fall ? c.state : 'down', detail);
     this.opts.actions.log(
       'WARN',
       `Health check [${c.spec.id}] of group ${c.spec.group} failed (${c.consecutiveFail}/${c.spec.fall}): ${detail}`,

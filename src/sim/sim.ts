@@ -820,6 +820,7 @@ class Sim {
       case 'fenceCancel':
       case 'beat':
       case 'stall':
+      case 'member':
         return;
       case 'stopped':
         this.tr(n, 'stopped');

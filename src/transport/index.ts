@@ -5,16 +5,7 @@ import { Ucast6Medium, type Ucast6Spec } from './ucast6.js';
 import { Mcast6Medium, type Mcast6Spec } from './mcast6.js';
 import type { UdpMedium, UdpMediumOptions } from './udp-medium.js';
 
-export type {
-  Medium,
-  MediumEvent,
-  MediumEventHandler,
-  MediumKind,
-  MediumState,
-  MediumStats,
-  PacketHandler,
-  PacketInfo,
-} from './medium.js';
+export type * from './medium.js';
 export { MAX_UDP_PAYLOAD } from './medium.js';
 export { BcastMedium, broadcastAddressOf, type BcastSpec } from './bcast.js';
 export { UcastMedium, localIPv4Addresses, type UcastSpec } from './ucast.js';

@@ -88,3 +88,18 @@ export interface Medium {
 
 /** The largest UDP payload IPv4 can carry. */
 export const MAX_UDP_PAYLOAD = 65507;
+
+/** Every counter at zero: what a medium starts with. */
+export function newMediumStats(): MediumStats {
+  return {
+    packetsSent: 0,
+    bytesSent: 0,
+    sendErrors: 0,
+    sendDropped: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    receiveErrors: 0,
+    reopens: 0,
+    handlerErrors: 0,
+  };
+}

@@ -5,15 +5,7 @@
  * Not a simulator of timing: the pure core's seeded simulations have their own network.
  */
 import { VigilError } from '../util/errors.js';
-import type {
-  Medium,
-  MediumEventHandler,
-  MediumKind,
-  MediumState,
-  MediumStats,
-  PacketHandler,
-  PacketInfo,
-} from './medium.js';
+import * as M from './medium.js';
 
 export interface MemoryMediumSpec {
   /** Segment (a link) this medium is attached to; media on the same segment hear each other. */
@@ -22,7 +14,7 @@ export interface MemoryMediumSpec {
   readonly address: string;
   /** Link name (device) reported to the receiver's handlers; default `eth1`. */
   readonly device?: string;
-  readonly kind?: MediumKind;
+  readonly kind?: M.MediumKind;
   readonly port?: number;
   /** Receive our own packets back, as bcast and mcast with loop do; default true. */
   readonly loopback?: boolean;
@@ -64,8 +56,8 @@ export class MemoryNetwork {
   }
 }
 
-export class MemoryMedium implements Medium {
-  readonly kind: MediumKind;
+export class MemoryMedium implements M.Medium {
+  readonly kind: M.MediumKind;
   readonly name: string;
   readonly description: string;
   readonly port: number;
@@ -73,20 +65,10 @@ export class MemoryMedium implements Medium {
   readonly segment: string;
   readonly address: string;
   readonly loopback: boolean;
-  private st: MediumState = 'new';
-  private readonly packetHandlers = new Set<PacketHandler>();
-  private readonly eventHandlers = new Set<MediumEventHandler>();
-  private readonly counters: MediumStats = {
-    packetsSent: 0,
-    bytesSent: 0,
-    sendErrors: 0,
-    sendDropped: 0,
-    packetsReceived: 0,
-    bytesReceived: 0,
-    receiveErrors: 0,
-    reopens: 0,
-    handlerErrors: 0,
-  };
+  private st: M.MediumState = 'new';
+  private readonly packetHandlers = new Set<M.PacketHandler>();
+  private readonly eventHandlers = new Set<M.MediumEventHandler>();
+  private readonly counters: M.MediumStats = M.newMediumStats();
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -101,11 +83,11 @@ export class MemoryMedium implements Medium {
     this.description = `memory ${this.kind} ${this.name} on ${this.segment}`;
   }
 
-  get state(): MediumState {
+  get state(): M.MediumState {
     return this.st;
   }
 
-  get stats(): Readonly<MediumStats> {
+  get stats(): Readonly<M.MediumStats> {
     return { ...this.counters };
   }
 
@@ -131,7 +113,7 @@ export class MemoryMedium implements Medium {
   }
 
   /** @internal */
-  receive(bytes: Uint8Array, from: PacketInfo): void {
+  receive(bytes: Uint8Array, from: M.PacketInfo): void {
     if (this.st !== 'open') return;
     this.counters.packetsReceived++;
     this.counters.bytesReceived += bytes.byteLength;
@@ -146,12 +128,12 @@ export class MemoryMedium implements Medium {
     }
   }
 
-  onPacket(handler: PacketHandler): () => void {
+  onPacket(handler: M.PacketHandler): () => void {
     this.packetHandlers.add(handler);
     return () => this.packetHandlers.delete(handler);
   }
 
-  onEvent(handler: MediumEventHandler): () => void {
+  onEvent(handler: M.MediumEventHandler): () => void {
     this.eventHandlers.add(handler);
     return () => this.eventHandlers.delete(handler);
   }

@@ -30,6 +30,7 @@ import {
 import { VigilError } from '../util/errors.js';
 import {
   MAX_UDP_PAYLOAD,
+  newMediumStats,
   type Medium,
   type MediumEvent,
   type MediumEventHandler,
@@ -154,17 +155,7 @@ export abstract class UdpMedium implements Medium {
   private downFrom = 0;
   private readonly packetHandlers = new Set<PacketHandler>();
   private readonly eventHandlers = new Set<MediumEventHandler>();
-  private readonly counters: MediumStats = {
-    packetsSent: 0,
-    bytesSent: 0,
-    sendErrors: 0,
-    sendDropped: 0,
-    packetsReceived: 0,
-    bytesReceived: 0,
-    receiveErrors: 0,
-    reopens: 0,
-    handlerErrors: 0,
-  };
+  private readonly counters: MediumStats = newMediumStats();
 
   protected constructor(dev: string, port: number, options: UdpMediumOptions) {
     validateIfName(dev);

@@ -4,7 +4,7 @@ import { IpAddrAgent, defaultLeaseSec, type VipPolicy } from '../../src/agents/i
 import { MemoryAddressManager } from '../../src/os/address-memory.js';
 import type { ArpAnnouncer, GarpOptions } from '../../src/os/garp.js';
 import { IpCommandAddressManager } from '../../src/os/ip.js';
-import { createNetns, netnsUnavailable } from '../helpers/netns.js';
+import { createLinked, netnsUnavailable } from '../helpers/netns.js';
 
 class RecordingArp implements ArpAnnouncer {
   readonly calls: GarpOptions[] = [];
@@ -197,19 +197,7 @@ test('in a real namespace: label eth1:0, kernel lease, periodic refresh, removal
     t.skip(why);
     return;
   }
-  const fx = await createNetns(
-    'vipa',
-    ['n1', 'n2'],
-    [
-      {
-        name: 'lan',
-        members: [
-          { host: 'n1', ifname: 'eth1', cidr: '192.168.77.29/24' },
-          { host: 'n2', ifname: 'eth1', cidr: '192.168.77.30/24' },
-        ],
-      },
-    ],
-  );
+  const fx = await createLinked('vipa', ['n1', 'n2'], ['192.168.77'], { hostNumbers: [29, 30] });
   t.after(() => fx.cleanup());
   const addresses = new IpCommandAddressManager({ netns: fx.ns('n1') });
   const arp = new RecordingArp();

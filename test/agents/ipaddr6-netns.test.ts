@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createNetns, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
+import { createLinked, createNetns, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
 
 const skip = await netnsUnavailable();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -94,21 +94,7 @@ describe('IPv6 VIPs over netlink, announced by unsolicited NA', { skip: skip ?? 
     (await sh('c', `ip -6 neigh show ${addr} dev ${dev}`)).trim();
 
   before(async () => {
-    fx = await createNetns(
-      'v6avip',
-      ['n1', 'n2', 'c'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'n1', ifname: 'eth1', cidr: '10.77.1.1/24' },
-            { host: 'n2', ifname: 'eth1', cidr: '10.77.1.2/24' },
-            { host: 'c', ifname: 'eth1', cidr: '10.77.1.100/24' },
-          ],
-        },
-      ],
-      { ipv6: true },
-    );
+    fx = await createLinked('v6avip', ['n1', 'n2', 'c'], ['10.77.1'], { ipv6: true, hostNumbers: [1, 2, 100] });
     const last: Record<string, string> = { n1: '1', n2: '2', c: '100' };
     for (const h of ['n1', 'n2', 'c']) {
       await sh(

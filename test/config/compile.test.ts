@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { analyzeConfig, compileConfig, type ConfigSources } from '../../src/config/compile.js';
-import { HACF_DEFAULTS } from '../../src/config/heartbeat-defaults.js';
+import { defaultHaCf } from '../../src/config/heartbeat-defaults.js';
 import type { CompiledConfig } from '../../src/config/types.js';
-import { vigilDefaults } from '../../src/config/vigil-directives.js';
 import { VigilErrors } from '../../src/util/errors.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -32,9 +31,7 @@ test('the tutorial example compiles to the expected object', async () => {
     configDir: dir,
     hacf: {
       // Heartbeat's defaults for what the tutorial does not set, then what it does.
-      ...HACF_DEFAULTS,
-      nodes: ['linux1', 'linux2'],
-      localNode: 'linux1',
+      ...defaultHaCf({ nodes: ['linux1', 'linux2'], localNode: 'linux1' }),
       media: [{ kind: 'bcast', dev: 'eth1', port: 694, origin: o(14) }],
       pingNodes: [{ name: '192.168.1.1', addresses: ['192.168.1.1'], group: false, origin: o(16) }],
       keepaliveMs: 1000,
@@ -44,19 +41,9 @@ test('the tutorial example compiles to the expected object', async () => {
       deadpingMs: 10000,
       autoFailback: 'on',
       niceFailback: true,
-      rtprio: undefined,
       logfile: '/var/log/heartbeat.log',
-      debugfile: undefined,
       logfacility: 'daemon',
       useLogd: false,
-      coreroot: undefined,
-      quorumServer: undefined,
-      env: {},
-      watchdog: undefined,
-      stonith: undefined,
-      apiauth: [],
-      respawn: [],
-      vigil: vigilDefaults(),
       raw: {
         logfile: '/var/log/heartbeat.log',
         logfacility: 'daemon',

@@ -90,6 +90,12 @@ test('defaults match `heartbeat -D` and the derived rules', () => {
     quorumKey: '',
     quorumTtlMs: 5000,
     quorumLoss: 'release',
+    httpListen: '',
+    notifyProgram: '',
+    notifyTimeoutMs: 10_000,
+    notifyFifo: '',
+    historyBytes: 1024 * 1024,
+    journald: 'auto',
   });
 });
 

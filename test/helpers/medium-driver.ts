@@ -232,4 +232,32 @@ export class MediumDriver {
   }
 }
 
+/** The drivers one test file launches, closed together at its end. */
+export class DriverSet {
+  private readonly all: MediumDriver[] = [];
+  readonly launch = (...a: Parameters<typeof MediumDriver.launch>): MediumDriver => {
+    const d = MediumDriver.launch(...a);
+    this.all.push(d);
+    return d;
+  };
+  readonly closeAll = async (): Promise<void> => {
+    for (const d of this.all.splice(0)) await d.close();
+  };
+}
+
+/** Sends until the text arrives: the first packets can race the receiver's bind on a loaded machine. */
+export async function sendUntilReceived(
+  from: MediumDriver,
+  to: MediumDriver,
+  text: string,
+  waitMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (!to.packets().some((p) => p.text === text)) {
+    if (Date.now() > deadline) throw new Error(`${text} never arrived`);
+    from.command({ cmd: 'send', text });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export const driverPath = fileURLToPath(new URL('./medium-driver.js', import.meta.url));

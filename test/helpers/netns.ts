@@ -176,3 +176,24 @@ export async function createNetns(
   }
   return fixture;
 }
+
+/**
+ * Hosts on one /24 link per subnet: link i is `l<i>` with `eth<i>` on every host, and the k-th host (from 1) is
+ * `<subnet>.<k>` unless `hostNumbers` says otherwise.
+ */
+export function createLinked(
+  base: string,
+  hosts: readonly string[],
+  subnets: readonly string[],
+  options: NetnsOptions & { readonly hostNumbers?: readonly number[] } = {},
+): Promise<NetnsFixture> {
+  const links = subnets.map((subnet, i) => ({
+    name: `l${i + 1}`,
+    members: hosts.map((host, k) => ({
+      host,
+      ifname: `eth${i + 1}`,
+      cidr: `${subnet}.${options.hostNumbers?.[k] ?? k + 1}/24`,
+    })),
+  }));
+  return createNetns(base, hosts, links, options);
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetns, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
+import { createLinked, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
 import { buildGarpFrames, parseMac } from '../../src/os/garp.js';
 
 const skip = await netnsUnavailable();
@@ -32,19 +32,7 @@ describe('gratuitous ARP between namespaces', { skip: skip ?? false }, () => {
   const files: string[] = [];
 
   before(async () => {
-    fx = await createNetns(
-      'vtgarp',
-      ['a', 'b'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'a', ifname: 'eth1', cidr: '10.76.1.1/24' },
-            { host: 'b', ifname: 'eth1', cidr: '10.76.1.2/24' },
-          ],
-        },
-      ],
-    );
+    fx = await createLinked('vtgarp', ['a', 'b'], ['10.76.1']);
     await fx.exec('a', ['ip', 'addr', 'add', `${VIP}/24`, 'dev', 'eth1', 'label', 'eth1:0']);
     const link = JSON.parse((await fx.exec('a', ['ip', '-json', 'link', 'show', 'eth1'])).stdout) as {
       address: string;

@@ -14,7 +14,7 @@ import {
   isEcho6Reply,
   parseEchoReply,
 } from '../../src/os/icmp-pinger.js';
-import { createNetns, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
+import { createLinked, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
 
 /** An IPv4 packet from `src` carrying an ICMP message of `type` with identifier `id`. */
 function ipPacket(src: number[], type: number, id: number, options = 0): Buffer {
@@ -76,71 +76,72 @@ test('ICMPv6: echo request 128, replies 129 with our identifier, the kernel filt
 
 const skip = await netnsUnavailable();
 
+interface PingerRun {
+  a: Record<string, number>;
+  quiet: Record<string, number>;
+  errors: string[];
+  stats: Record<'a' | 'quiet', { sent: number; read: number; replies: number }>;
+}
+
+/**
+ * Runs two pingers in host a beside iputils ping (`pingArgs`): `a` probes every 100 ms for 15 rounds, `quiet` sends
+ * one round on its first tick and then only reads, so whatever else it counts went through its filter.
+ */
+async function runPingers(
+  fx: NetnsFixture,
+  addresses: readonly string[],
+  pingArgs: readonly string[],
+): Promise<PingerRun> {
+  const url = new URL('../../src/os/icmp-pinger.js', import.meta.url).href;
+  const script = `
+    const { IcmpPinger } = await import(${JSON.stringify(url)});
+    const { spawn } = await import('node:child_process');
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    const got = { a: {}, quiet: {}, errors: [], stats: {} };
+    const make = (name, id, intervalMs) => {
+      const p = new IcmpPinger({
+        addresses: ${JSON.stringify(addresses)}, intervalMs, id,
+        onReply: (addr) => { got[name][addr] = (got[name][addr] ?? 0) + 1; },
+        onError: (t) => got.errors.push(t),
+      });
+      p.open();
+      return p;
+    };
+    const a = make('a', 4242, 100);
+    const quiet = make('quiet', 4343, 1e9);
+    const ping = spawn('ping', ${JSON.stringify(pingArgs)}, { stdio: 'ignore' });
+    const pingDone = new Promise((r) => ping.on('exit', r));
+    for (let i = 0; i < 15; i++) {
+      a.tick();
+      quiet.tick();
+      await sleep(100);
+    }
+    await pingDone;
+    await sleep(200);
+    // Reads the last round's replies; the round it sends itself is not waited for.
+    a.tick();
+    quiet.tick();
+    got.stats = { a: a.stats, quiet: quiet.stats };
+    a.close();
+    quiet.close();
+    console.log(JSON.stringify(got));
+  `;
+  const { stdout } = await fx.exec('a', [process.execPath, '--input-type=module', '-e', script], 30_000);
+  return JSON.parse(stdout) as PingerRun;
+}
+
 describe('IcmpPinger in namespaces', { skip: skip ?? false }, () => {
   let fx: NetnsFixture;
 
   before(async () => {
-    fx = await createNetns(
-      'vtic',
-      ['a', 'b'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'a', ifname: 'eth1', cidr: '10.76.1.1/24' },
-            { host: 'b', ifname: 'eth1', cidr: '10.76.1.2/24' },
-          ],
-        },
-      ],
-    );
+    fx = await createLinked('vtic', ['a', 'b'], ['10.76.1']);
   });
   after(async () => {
     await fx.cleanup();
   });
 
   test('counts the replies to its own probes only, beside iputils ping and another pinger', async () => {
-    const url = new URL('../../src/os/icmp-pinger.js', import.meta.url).href;
-    const script = `
-      const { IcmpPinger } = await import(${JSON.stringify(url)});
-      const { spawn } = await import('node:child_process');
-      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-      const got = { a: {}, quiet: {}, errors: [], stats: {} };
-      const make = (name, id, intervalMs) => {
-        const p = new IcmpPinger({
-          addresses: ['10.76.1.2', '10.76.1.99'], intervalMs, id,
-          onReply: (addr) => { got[name][addr] = (got[name][addr] ?? 0) + 1; },
-          onError: (t) => got.errors.push(t),
-        });
-        p.open();
-        return p;
-      };
-      const a = make('a', 4242, 100);
-      // Sends one round on its first tick, then only reads: whatever else it counts went through its filter.
-      const quiet = make('quiet', 4343, 1e9);
-      const ping = spawn('ping', ['-n', '-c', '10', '-i', '0.1', '10.76.1.2'], { stdio: 'ignore' });
-      const pingDone = new Promise((r) => ping.on('exit', r));
-      for (let i = 0; i < 15; i++) {
-        a.tick();
-        quiet.tick();
-        await sleep(100);
-      }
-      await pingDone;
-      await sleep(200);
-      // Reads the last round's replies; the round it sends itself is not waited for.
-      a.tick();
-      quiet.tick();
-      got.stats = { a: a.stats, quiet: quiet.stats };
-      a.close();
-      quiet.close();
-      console.log(JSON.stringify(got));
-    `;
-    const { stdout } = await fx.exec('a', [process.execPath, '--input-type=module', '-e', script], 30_000);
-    const got = JSON.parse(stdout) as {
-      a: Record<string, number>;
-      quiet: Record<string, number>;
-      errors: string[];
-      stats: Record<'a' | 'quiet', { sent: number; read: number; replies: number }>;
-    };
+    const got = await runPingers(fx, ['10.76.1.2', '10.76.1.99'], ['-n', '-c', '10', '-i', '0.1', '10.76.1.2']);
     // 15 rounds were answered; the bounds allow for a late first reply (neighbour resolution).
     const a = got.a['10.76.1.2'] ?? 0;
     assert.ok(a >= 13 && a <= 15, `replies counted: ${a}`);
@@ -157,20 +158,7 @@ describe('IcmpPinger with IPv6 ping nodes, in namespaces', { skip: skip ?? false
   let fx: NetnsFixture;
 
   before(async () => {
-    fx = await createNetns(
-      'v6aic',
-      ['a', 'b'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'a', ifname: 'eth1', cidr: '10.76.2.1/24' },
-            { host: 'b', ifname: 'eth1', cidr: '10.76.2.2/24' },
-          ],
-        },
-      ],
-      { ipv6: true },
-    );
+    fx = await createLinked('v6aic', ['a', 'b'], ['10.76.2'], { ipv6: true });
     await fx.exec('a', ['ip', 'addr', 'add', '2001:db8:76::1/64', 'dev', 'eth1', 'nodad']);
     await fx.exec('b', ['ip', 'addr', 'add', '2001:db8:76::2/64', 'dev', 'eth1', 'nodad']);
   });
@@ -179,46 +167,11 @@ describe('IcmpPinger with IPv6 ping nodes, in namespaces', { skip: skip ?? false
   });
 
   test('one pinger, both families: its own replies only, beside ping -6 and another pinger', async () => {
-    const url = new URL('../../src/os/icmp-pinger.js', import.meta.url).href;
-    const script = `
-      const { IcmpPinger } = await import(${JSON.stringify(url)});
-      const { spawn } = await import('node:child_process');
-      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-      const got = { a: {}, quiet: {}, errors: [], stats: {} };
-      const make = (name, id, intervalMs) => {
-        const p = new IcmpPinger({
-          addresses: ['2001:db8:76::2', '2001:db8:76::99', '10.76.2.2'], intervalMs, id,
-          onReply: (addr) => { got[name][addr] = (got[name][addr] ?? 0) + 1; },
-          onError: (t) => got.errors.push(t),
-        });
-        p.open();
-        return p;
-      };
-      const a = make('a', 4242, 100);
-      const quiet = make('quiet', 4343, 1e9);
-      const ping = spawn('ping', ['-6', '-n', '-c', '10', '-i', '0.1', '2001:db8:76::2'], { stdio: 'ignore' });
-      const pingDone = new Promise((r) => ping.on('exit', r));
-      for (let i = 0; i < 15; i++) {
-        a.tick();
-        quiet.tick();
-        await sleep(100);
-      }
-      await pingDone;
-      await sleep(200);
-      a.tick();
-      quiet.tick();
-      got.stats = { a: a.stats, quiet: quiet.stats };
-      a.close();
-      quiet.close();
-      console.log(JSON.stringify(got));
-    `;
-    const { stdout } = await fx.exec('a', [process.execPath, '--input-type=module', '-e', script], 30_000);
-    const got = JSON.parse(stdout) as {
-      a: Record<string, number>;
-      quiet: Record<string, number>;
-      errors: string[];
-      stats: Record<'a' | 'quiet', { sent: number; read: number; replies: number }>;
-    };
+    const got = await runPingers(
+      fx,
+      ['2001:db8:76::2', '2001:db8:76::99', '10.76.2.2'],
+      ['-6', '-n', '-c', '10', '-i', '0.1', '2001:db8:76::2'],
+    );
     const v6 = got.a['2001:db8:76::2'] ?? 0;
     const v4 = got.a['10.76.2.2'] ?? 0;
     assert.ok(v6 >= 13 && v6 <= 15, `IPv6 replies counted: ${v6}`);

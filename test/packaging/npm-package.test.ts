@@ -36,8 +36,12 @@ test('npm pack → npm install -g into a temporary prefix: every bin works', { t
   // What runs, and nothing else: no tests, benchmarks, lab results or source maps.
   for (const bad of files.filter((f) => /^(test|bench|dist\/test|dist\/bench)\/|\.map$|\.ts$|results/.test(f)))
     assert.fail(`the package carries ${bad}`);
-  for (const need of ['dist/src/cli/vigil.js', 'dist/src/cli/heartbeat.js', 'dist/lab/cli.js', 'contrib/vigil.service'])
-    assert.ok(files.includes(need), `the package lacks ${need}`);
+  const needs = [
+    ...['dist/src/cli/vigil.js', 'dist/src/cli/heartbeat.js', 'dist/lab/cli.js', 'contrib/vigil.service'],
+    // The HTTP server serves the dashboard from the package's own dashboard/ (src/http/server.ts).
+    ...['dashboard/index.html', 'dashboard/app.js', 'dashboard/style.css'],
+  ];
+  for (const need of needs) assert.ok(files.includes(need), `the package lacks ${need}`);
   for (const m of ['man/vigil.8', 'man/cl_status.1', 'man/hb_standby.1', 'man/hb_takeover.1', 'man/vigil-ha.cf.5'])
     assert.ok(files.includes(m), `the package lacks ${m}`);
 

@@ -6,55 +6,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createNetns, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
-import { MediumDriver } from '../helpers/medium-driver.js';
+import { createLinked, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
+import { DriverSet, sendUntilReceived } from '../helpers/medium-driver.js';
 
 const skip = await netnsUnavailable();
 const PORT = 47794;
 const WAIT_MS = 10_000;
 
-async function sendUntilReceived(from: MediumDriver, to: MediumDriver, text: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!to.packets().some((p) => p.text === text)) {
-    if (Date.now() > deadline) assert.fail(`${text} never arrived`);
-    from.command({ cmd: 'send', text });
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('device binding', { skip: skip ?? false }, () => {
   let fx: NetnsFixture;
-  const drivers: MediumDriver[] = [];
-  const launch = (...a: Parameters<typeof MediumDriver.launch>): MediumDriver => {
-    const d = MediumDriver.launch(...a);
-    drivers.push(d);
-    return d;
-  };
+  const { launch, closeAll } = new DriverSet();
 
   before(async () => {
-    fx = await createNetns(
-      'vtbind',
-      ['a', 'b'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'a', ifname: 'eth1', cidr: '10.72.1.1/24' },
-            { host: 'b', ifname: 'eth1', cidr: '10.72.1.2/24' },
-          ],
-        },
-        {
-          name: 'l2',
-          members: [
-            { host: 'a', ifname: 'eth2', cidr: '10.72.2.1/24' },
-            { host: 'b', ifname: 'eth2', cidr: '10.72.2.2/24' },
-          ],
-        },
-      ],
-    );
+    fx = await createLinked('vtbind', ['a', 'b'], ['10.72.1', '10.72.2']);
   });
   after(async () => {
-    for (const d of drivers) await d.close();
+    await closeAll();
     await fx.cleanup();
   });
 

@@ -4,8 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createNetns, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
-import { MediumDriver } from '../helpers/medium-driver.js';
+import { createLinked, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
+import { DriverSet, sendUntilReceived, type MediumDriver } from '../helpers/medium-driver.js';
 
 const skip = await netnsUnavailable();
 const PORT = 47694;
@@ -14,42 +14,15 @@ const WAIT_MS = 10_000;
 
 describe('media between namespaces', { skip: skip ?? false }, () => {
   let fx: NetnsFixture;
-  const drivers: MediumDriver[] = [];
-  const launch = (...a: Parameters<typeof MediumDriver.launch>): MediumDriver => {
-    const d = MediumDriver.launch(...a);
-    drivers.push(d);
-    return d;
-  };
+  const { launch, closeAll } = new DriverSet();
 
   before(async () => {
-    fx = await createNetns(
-      'vtmedia',
-      ['a', 'b'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'a', ifname: 'eth1', cidr: '10.71.1.1/24' },
-            { host: 'b', ifname: 'eth1', cidr: '10.71.1.2/24' },
-          ],
-        },
-      ],
-    );
+    fx = await createLinked('vtmedia', ['a', 'b'], ['10.71.1']);
   });
   after(async () => {
-    for (const d of drivers) await d.close();
+    await closeAll();
     await fx.cleanup();
   });
-
-  async function sendUntilReceived(from: MediumDriver, to: MediumDriver, text: string): Promise<void> {
-    // Repeat a few times: the first packets can race the receiver's bind on a loaded machine.
-    const deadline = Date.now() + WAIT_MS;
-    while (!to.packets().some((p) => p.text === text)) {
-      if (Date.now() > deadline) assert.fail(`${text} never arrived`);
-      from.command({ cmd: 'send', text });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   test('bcast: options as Heartbeat sets them, packets flow both ways on the link', async () => {
     const a = launch(fx, 'a', { kind: 'bcast', dev: 'eth1', port: PORT });

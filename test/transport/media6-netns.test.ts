@@ -4,38 +4,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createNetns, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
-import { MediumDriver } from '../helpers/medium-driver.js';
+import { createLinked, netnsUnavailable, type NetnsFixture } from '../helpers/netns.js';
+import { DriverSet, sendUntilReceived } from '../helpers/medium-driver.js';
 
 const skip = await netnsUnavailable();
 const PORT = 47794;
-const WAIT_MS = 10_000;
 
 describe('IPv6 media between namespaces', { skip: skip ?? false }, () => {
   let fx: NetnsFixture;
-  const drivers: MediumDriver[] = [];
+  const { launch, closeAll } = new DriverSet();
   const ll: Record<string, string> = {};
-  const launch = (...a: Parameters<typeof MediumDriver.launch>): MediumDriver => {
-    const d = MediumDriver.launch(...a);
-    drivers.push(d);
-    return d;
-  };
 
   before(async () => {
-    fx = await createNetns(
-      'v6amed',
-      ['a', 'b'],
-      [
-        {
-          name: 'l1',
-          members: [
-            { host: 'a', ifname: 'eth1', cidr: '10.71.2.1/24' },
-            { host: 'b', ifname: 'eth1', cidr: '10.71.2.2/24' },
-          ],
-        },
-      ],
-      { ipv6: true },
-    );
+    fx = await createLinked('v6amed', ['a', 'b'], ['10.71.2'], { ipv6: true });
     for (const [h, n] of [
       ['a', 1],
       ['b', 2],
@@ -55,18 +36,9 @@ describe('IPv6 media between namespaces', { skip: skip ?? false }, () => {
     }
   });
   after(async () => {
-    for (const d of drivers) await d.close();
+    await closeAll();
     await fx.cleanup();
   });
-
-  async function sendUntilReceived(from: MediumDriver, to: MediumDriver, text: string): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
-    while (!to.packets().some((p) => p.text === text)) {
-      if (Date.now() > deadline) assert.fail(`${text} never arrived`);
-      from.command({ cmd: 'send', text });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   test('ucast6 to a global peer: bound to the device, V6ONLY receiver, own address → peerIsSelf', async () => {
     const a = launch(fx, 'a', { kind: 'ucast6', dev: 'eth1', peer: '2001:db8:71::2', port: PORT });

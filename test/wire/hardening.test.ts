@@ -18,24 +18,18 @@ import {
 import { bin, msg, str, type Field, type WireMessage } from '../../src/wire/message.js';
 import { statusBody } from '../../src/wire/messages.js';
 import { type PeerProgress, WireProtocol, type WireProtocolOptions } from '../../src/wire/protocol.js';
-import { keys } from './helpers.js';
+import { keys, testWire } from './helpers.js';
 
 const K = keys([[1, 'sha1', 'MaClefSecrete']]);
 
 function node(name: string, o: Partial<WireProtocolOptions> & { clock: SimulatedClock }): WireProtocol {
-  return new WireProtocol({
+  return testWire({
     localNode: name,
-    localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
     generation: 10,
-    nodes: ['a', 'b'],
     keys: K,
     msgfmt: 'netstring',
     ttl: 3,
-    maxRexmitDelayMs: 250,
     scheduler: o.clock,
-    random: () => 0.5,
-    loadavg: () => 'l',
-    transmit: () => undefined,
     ...o,
   });
 }

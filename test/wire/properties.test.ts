@@ -8,7 +8,7 @@ import { signClassic, signNetstring } from '../../src/wire/auth.js';
 import { decodePacket } from '../../src/wire/codec.js';
 import type { Field, WireMessage } from '../../src/wire/message.js';
 import { WireProtocol, isBenignDrop } from '../../src/wire/protocol.js';
-import { LAB_KEYS, VECTORS, keys } from './helpers.js';
+import { keys, LAB_KEYS, testWire, VECTORS } from './helpers.js';
 
 const K = keys([[1, 'sha1', 'k']]);
 
@@ -78,20 +78,13 @@ test('classic: decode(sign(m)) == m (strings may hold newlines, never the 0x13 e
 });
 
 function receiver(): WireProtocol {
-  return new WireProtocol({
+  return testWire({
     localNode: 'linux2',
     localUuid: new Uint8Array(16),
-    generation: 1,
     nodes: ['linux1', 'linux2'],
     pingNodes: ['192.168.1.1'],
     keys: LAB_KEYS,
-    msgfmt: 'classic',
-    ttl: 4,
-    maxRexmitDelayMs: 250,
     scheduler: new SimulatedClock(),
-    random: () => 0.5,
-    loadavg: () => 'l',
-    transmit: () => undefined,
   });
 }
 

@@ -14,7 +14,7 @@ import {
   WireProtocol,
   type WireProtocolOptions,
 } from '../../src/wire/protocol.js';
-import { keys } from './helpers.js';
+import { keys, testWire } from './helpers.js';
 
 const K = keys([[1, 'sha1', 'MaClefSecrete']]);
 
@@ -54,15 +54,11 @@ class Net {
       sent: [],
       up: true,
     };
-    node.proto = new WireProtocol({
+    node.proto = testWire({
       localNode: name,
-      localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
       generation: 1000,
       nodes: all,
       keys: K,
-      msgfmt: 'classic',
-      ttl: 4,
-      maxRexmitDelayMs: 250,
       scheduler: this.clock,
       random: mulberry32(name.charCodeAt(0)),
       loadavg: () => '0.00 0.01 0.05 1/100 1234',
@@ -276,18 +272,13 @@ test('generation: lower hg is a replay attack; higher is a restart with tracking
     captured ??= Uint8Array.from(p);
     net.broadcast('a', p);
   };
-  a.proto = new WireProtocol({
+  a.proto = testWire({
     localNode: 'a',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 1000,
     nodes: ['a', 'b', 'c'],
     keys: K,
-    msgfmt: 'classic',
-    ttl: 4,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
     random: mulberry32(1),
-    loadavg: () => 'l',
     transmit: origTransmit,
   });
   a.proto.send(statusBody('active', 10000));
@@ -295,18 +286,13 @@ test('generation: lower hg is a replay attack; higher is a restart with tracking
   net.clock.advance(5);
   // Restart: new process, generation + 1, seq from 1 again.
   a.proto = net.add('a').proto;
-  const restarted = new WireProtocol({
+  const restarted = testWire({
     localNode: 'a',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 1001,
     nodes: ['a', 'b', 'c'],
     keys: K,
-    msgfmt: 'classic',
-    ttl: 4,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
     random: mulberry32(2),
-    loadavg: () => 'l',
     transmit: (p) => {
       net.broadcast('a', p);
     },
@@ -328,18 +314,14 @@ test('the same packet over two media is accepted once; the second copy is a dupl
   const a = net.add('a');
   const b = net.add('b');
   let pkt: Uint8Array | undefined;
-  a.proto = new WireProtocol({
+  a.proto = testWire({
     localNode: 'a',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 5,
-    nodes: ['a', 'b'],
     keys: K,
     msgfmt: 'netstring',
     ttl: 3,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
     random: Math.random,
-    loadavg: () => 'l',
     transmit: (p) => {
       pkt = p;
     },
@@ -524,18 +506,12 @@ test('a known uuid under a new name renames the node (lookup by uuid first)', ()
   const b = net.add('b');
   a.proto.send(statusBody('active', 1000));
   net.clock.advance(5);
-  const renamed = new WireProtocol({
+  const renamed = testWire({
     localNode: 'a2',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 1001,
     nodes: ['a2'],
     keys: K,
-    msgfmt: 'classic',
-    ttl: 4,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
-    random: () => 0.5,
-    loadavg: () => 'l',
     transmit: (p) => {
       net.broadcast('a', p);
     },
@@ -552,18 +528,13 @@ test('compressed fields are inflated only for authentic packets', () => {
   const clock = new SimulatedClock();
   let inflates = 0;
   const mk = (name: string, k: ReturnType<typeof keys>) =>
-    new WireProtocol({
+    testWire({
       localNode: name,
-      localUuid: new Uint8Array(16).fill(name.charCodeAt(0)),
       generation: 7,
-      nodes: ['a', 'b'],
       keys: k,
       msgfmt: 'netstring',
       ttl: 3,
-      maxRexmitDelayMs: 250,
       scheduler: clock,
-      random: () => 0.5,
-      loadavg: () => 'l',
       transmit: (p) => {
         last = p;
       },
@@ -617,18 +588,12 @@ test('replay and bad-node lines are rate-limited to one per second per node, wit
   const a = net.add('a', { generation: 5 });
   const b = net.add('b');
   let old: Uint8Array | undefined;
-  const a0 = new WireProtocol({
+  const a0 = testWire({
     localNode: 'a',
-    localUuid: new Uint8Array(16).fill(97),
     generation: 4,
-    nodes: ['a', 'b'],
     keys: K,
-    msgfmt: 'classic',
     ttl: 3,
-    maxRexmitDelayMs: 250,
     scheduler: net.clock,
-    random: () => 0.5,
-    loadavg: () => 'l',
     transmit: (p) => {
       old = p;
     },
@@ -648,7 +613,7 @@ test('replay and bad-node lines are rate-limited to one per second per node, wit
 
 /** The receiver of the fuzz target wire-receive (fuzz/targets/wire.ts), keys of its key set 0. */
 function fuzzReceiver(sent: Uint8Array[]): WireProtocol {
-  return new WireProtocol({
+  return testWire({
     localNode: 'linux2',
     localUuid: new Uint8Array(16).fill(0xb2),
     generation: 5,
@@ -662,13 +627,9 @@ function fuzzReceiver(sent: Uint8Array[]): WireProtocol {
       ],
       1,
     ),
-    msgfmt: 'classic',
-    ttl: 4,
-    maxRexmitDelayMs: 250,
     scheduler: new SimulatedClock(),
     // Every node's ACK trigger is 2: seq 0xc is ACKed.
     random: () => 0.2,
-    loadavg: () => 'l',
     transmit: (p) => {
       sent.push(p);
     },

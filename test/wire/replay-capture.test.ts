@@ -8,8 +8,8 @@ import { simConfig } from '../../src/sim/config.js';
 import { SimulatedClock } from '../../src/util/clock.js';
 import { decodePacket } from '../../src/wire/codec.js';
 import { getBinary, getString } from '../../src/wire/message.js';
-import { type ReceiveResult, type WireEvent, WireProtocol } from '../../src/wire/protocol.js';
-import { LAB_KEYS, VECTORS } from './helpers.js';
+import { type ReceiveResult, type WireEvent } from '../../src/wire/protocol.js';
+import { LAB_KEYS, testWire, VECTORS } from './helpers.js';
 
 async function uuidOf(file: string): Promise<Uint8Array> {
   const p = (await readPcap(path.join(VECTORS, file)))[0]!.payload;
@@ -32,18 +32,14 @@ for (const [local, uuidFile] of [
     const clock = new SimulatedClock(0, pkts[0]!.tsUs / 1000);
     const events: WireEvent[] = [];
     const sent: string[] = [];
-    const rx = new WireProtocol({
+    const rx = testWire({
       localNode: local,
       localUuid,
       generation: 0x6b08470a,
       nodes: ['linux1', 'linux2'],
       pingNodes: ['192.168.1.1'],
       keys: LAB_KEYS,
-      msgfmt: 'classic',
-      ttl: 4,
-      maxRexmitDelayMs: 250,
       scheduler: clock,
-      random: () => 0.5,
       loadavg: () => '0.00 0.00 0.00 1/1 1',
       transmit: (b) => {
         const d = decodePacket(b);
