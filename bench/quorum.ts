@@ -187,7 +187,20 @@ export function quorumSection(records: readonly Record_[]): string {
         `${cellText(num((r) => r.all_groups_max_unheld_ms))} | ${cellText(num((r) => r.switch_gap_ms))} | ${failures} |`,
     );
   }
-  L.push('', QUORUM_END);
+  L.push(
+    '',
+    '**Lease TTL 5 s** (`vigil_quorum_ttl`): the kernel keeps a VIP at most as long as the etcd lease can still be',
+    'alive, and its shortest reliable lifetime (2 s) plus its 1 s granularity and the margins need at least 4 s; 5 s lets',
+    'an etcd leader election (1–2 s) fall between two renewals (every second) without moving anything. Its price is the',
+    "power cut: the peer may take over only once the dead holder's lease has expired at etcd.",
+    '',
+    "**Why never two holders** (docs/quorum.md): etcd is linearizable, so one key's lifetimes under successive leases",
+    'never overlap, and a node starts a group only after its own create-if-absent succeeded; it stops the group, and',
+    "the kernel drops the VIP, before its lease can expire at etcd as long as etcd's clock runs at most 1 % faster than",
+    "the node's (offsets do not matter) and the kernel expires addresses at most 1 s late.",
+    '',
+    QUORUM_END,
+  );
   return L.join('\n');
 }
 
