@@ -43,6 +43,7 @@ const pureLayer = (allowed) => ({
             '**/daemon/**',
             '**/cli/**',
             '**/lab/**',
+            '**/quorum/**',
           ].filter((g) => !allowed.includes(g)),
           message: 'Import boundary of DESIGN.md: this layer may not import that folder.',
         },

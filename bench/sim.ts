@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-5] [--reloads]`: a simulation campaign over N seeds
+ * `npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-7] [--reloads] [--quorum release|keep|none] [--lists]`: a simulation campaign over N seeds
  * (default 100,000), every core busy; prints progress, any failing seed with its replay command, and totals.
  * `npm run sim -- --seed S [--trace]` replays one seed and prints its trace.
  */
@@ -8,8 +8,8 @@ import { optionsForSeed, runSim } from '../src/sim/sim.js';
 import { describeFailure, runCampaign } from './lib/sim-pool.js';
 
 const USAGE =
-  'usage: npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-5] [--reloads]\n' +
-  '       npm run sim -- --seed S [--trace] [--nodes 2-5] [--reloads]\n';
+  'usage: npm run sim -- [--seeds N] [--first S] [--workers W] [--nodes 2-5] [--reloads] [--quorum release|keep|none] [--lists]\n' +
+  '       npm run sim -- --seed S [--trace] [--nodes 2-5] [--reloads] [--quorum release|keep|none] [--lists]\n';
 
 function args() {
   try {
@@ -22,6 +22,8 @@ function args() {
         seed: { type: 'string' },
         trace: { type: 'boolean', default: false },
         reloads: { type: 'boolean', default: false },
+        quorum: { type: 'string' },
+        lists: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     });
@@ -35,9 +37,17 @@ if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
+if (values.quorum !== undefined && !['release', 'keep', 'none'].includes(values.quorum)) {
+  process.stderr.write(`--quorum takes release, keep or none\n${USAGE}`);
+  process.exit(2);
+}
 const overrides = {
   ...(values.nodes === undefined ? {} : { nodeCount: Number(values.nodes) }),
   ...(values.reloads ? { reloads: true } : {}),
+  ...(values.quorum === undefined
+    ? {}
+    : { quorum: values.quorum === 'none' ? undefined : (values.quorum as 'release' | 'keep') }),
+  ...(values.lists ? { groupLists: true } : {}),
 };
 
 if (values.seed !== undefined) {

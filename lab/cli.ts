@@ -30,9 +30,14 @@ export function registerLab(program: Command): void {
     .description('build the lab (removing leftovers of an earlier run with the same prefix)')
     .addOption(prefixOpt())
     .option('--nodes <n>', 'number of cluster nodes (2-16)', int('--nodes'), 2)
-    .action(async (o: CommonOpts & { nodes: number }) => {
+    .option('--etcd <n>', 'etcd member hosts (0-5), etcd1 = .61...; started with the lab', int('--etcd'), 0)
+    .action(async (o: CommonOpts & { nodes: number; etcd: number }) => {
       const { Lab } = await import('./topology.js');
-      const l = await Lab.up({ prefix: o.prefix, nodes: o.nodes });
+      const l = await Lab.up({ prefix: o.prefix, nodes: o.nodes, etcd: o.etcd });
+      if (o.etcd > 0) {
+        const { startEtcdCluster } = await import('./etcd.js');
+        await startEtcdCluster(l, l.nodes[0] ?? 'router');
+      }
       process.stdout.write(`lab ${l.prefix} up: ${l.hosts.map((h) => `${h.name} ${h.ip}`).join(', ')}\n`);
     });
 
@@ -250,6 +255,9 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
         case 'heal':
           t = await f.heal(l, host);
           break;
+        case 'isolate':
+          t = await f.isolate(l, host);
+          break;
         case 'stop':
           t = await f.stopDaemon(l, drv(), host);
           break;
@@ -283,6 +291,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
     .option('--fault <f>', 'geo-dns, geo-bgp: poweroff | standby | partition', 'poweroff')
     .option('--ttl <s>', "geo-dns: the record's TTL, s", int('--ttl'), 5)
     .option('--loss <permille>', 'geo-dns, geo-bgp: random loss in the router, per mille', int('--loss'), 0)
+    .option('--quorum', 'Vigil only: vigil_quorum etcd against a 3-member etcd on three more lab hosts')
     .option(
       '--family <f>',
       'the group: v4 (the tutorial), v6 (IPv6 only: VIP, mcast6, ping6) or dual (both VIPs)',
@@ -305,6 +314,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           keep?: boolean;
           json?: boolean;
           detector?: string;
+          quorum?: boolean;
           family: string;
           probe6Ms?: number;
           pps: number;
@@ -326,7 +336,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           await runHostileCli({ ...o, detector: o.detector });
           return;
         }
-        const { runScenario, SCENARIOS, FAMILIES } = await import('./scenario.js');
+        const { runScenario, ALL_SCENARIOS: SCENARIOS, FAMILIES } = await import('./scenario.js');
         const { isImpl } = await import('./drivers/index.js');
         const { assertRoot, checkNodes } = await import('./topology.js');
         if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -350,6 +360,7 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
           prefix: o.prefix,
           autoFailback: o.autoFailback,
           keep: o.keep === true,
+          quorum: o.quorum === true,
           ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
           family,
           ...(o.probe6Ms !== undefined ? { probe6Ms: o.probe6Ms } : {}),

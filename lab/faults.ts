@@ -18,6 +18,7 @@ export const FAULT_VERBS = [
   'heal',
   'stop',
   'start',
+  'isolate',
 ] as const;
 export type FaultVerb = (typeof FAULT_VERBS)[number];
 
@@ -124,16 +125,33 @@ export async function powerOn(lab: Lab, host: string, driver?: Driver): Promise<
  */
 export async function partition(lab: Lab, host: string): Promise<number> {
   needNode(lab, host);
-  const isolated = new Set(lab.state.partitioned ?? []);
-  isolated.add(host);
-  lab.state.partitioned = [...isolated].sort();
+  lab.state.partitioned = [...new Set([...(lab.state.partitioned ?? []), host])].sort();
+  return applyCuts(lab);
+}
+
+/**
+ * Cuts `host` off from every other node and from the etcd hosts; the client and the router still reach it (they are
+ * on its side): the holder that can neither hear its peers nor renew its etcd lease.
+ */
+export async function isolate(lab: Lab, host: string): Promise<number> {
+  needNode(lab, host);
+  lab.state.isolated = [...new Set([...(lab.state.isolated ?? []), host])].sort();
+  return applyCuts(lab);
+}
+
+async function applyCuts(lab: Lab): Promise<number> {
   const rules: string[] = [];
-  for (const h of lab.state.partitioned) {
-    const others = lab.nodes.filter((n) => n !== h);
-    if (others.length === 0) continue;
+  const cut = (h: string, others: readonly string[]): void => {
+    if (others.length === 0) return;
     const set = `{ ${others.map((o) => `"${o}"`).join(', ')} }`;
     rules.push(`    iifname "${h}" oifname ${set} drop`, `    iifname ${set} oifname "${h}" drop`);
-  }
+  };
+  for (const h of lab.state.partitioned ?? [])
+    cut(
+      h,
+      lab.nodes.filter((n) => n !== h),
+    );
+  for (const h of lab.state.isolated ?? []) cut(h, [...lab.nodes.filter((n) => n !== h), ...lab.etcdHosts]);
   const ruleset = [
     `table bridge ${NFT_TABLE}`,
     `delete table bridge ${NFT_TABLE}`,
@@ -156,6 +174,7 @@ export async function heal(lab: Lab, _host?: string): Promise<number> {
   await runCmd('ip', ['netns', 'exec', lab.switchNs, 'nft', 'delete', 'table', 'bridge', NFT_TABLE]);
   const t = nowMs();
   lab.state.partitioned = [];
+  lab.state.isolated = [];
   await lab.saveState();
   return t;
 }

@@ -14,9 +14,22 @@ import { auditLab, parseHaresources, vipLabels, type AuditResult } from './audit
 import { LogFollower, watchAddresses, watchNeighbour, type LabEvent, type LineProcess } from './monitor.js';
 import { Prober } from './prober.js';
 import { CLIENT_IP, IFACE, Lab, ROUTER_IP, ROUTER_IP6, VIP, VIP6, VIP6_CIDR, VIP_CIDR } from './topology.js';
+import { etcdEndpoints, etcdLeader, killEtcdMember, startEtcdCluster, startEtcdMember } from './etcd.js';
 
+/** The benchmark's classic matrix (`npm run bench`). */
 export const SCENARIOS = ['kill', 'freeze', 'poweroff', 'partition', 'stop', 'failback', 'standby'] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+/** Added with the etcd quorum (bench/quorum.ts runs them; `vigil lab run` takes them all). */
+export const QUORUM_SCENARIOS = [
+  // The holder cut off from its peers and from etcd (the client still reaches it).
+  'isolate',
+  // etcd scenarios (--quorum): the leader member killed; two of three members killed, then back.
+  'etcd-member',
+  'etcd-quorum',
+  // Every node stopped and started again, one after the other (--nodes 5: three groups with node lists).
+  'rolling',
+] as const;
+export const ALL_SCENARIOS = [...SCENARIOS, ...QUORUM_SCENARIOS] as const;
+export type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 /**
  * Which addresses the group has: the tutorial's IPv4 VIP (`v4`), an IPv6 VIP alone on an IPv6-only cluster (`v6`:
@@ -51,7 +64,17 @@ export interface ScenarioOptions {
   family?: Family;
   /** The IPv6 prober's interval (default PROBE6_INTERVAL_MS). */
   probe6Ms?: number;
+  /** Vigil only: `vigil_quorum etcd` against a 3-member etcd cluster on three more lab hosts. */
+  quorum?: boolean;
 }
+
+/** The etcd lease TTL the lab's quorum runs use (Vigil's default). */
+export const LAB_QUORUM_TTL_MS = 5000;
+/** The groups the rolling scenario adds after the VIP's (5 nodes): a VIP each, and where it may run. */
+export const ROLLING_GROUPS = [
+  { vip: '192.168.1.51', nodes: ['linux2', 'linux3', 'linux4'] },
+  { vip: '192.168.1.52', nodes: ['linux3', 'linux5', 'linux1'] },
+] as const;
 
 /** One VIP's measurements (ScenarioResult.vips), ms. */
 export interface VipResult {
@@ -140,6 +163,15 @@ export interface ScenarioResult {
   dual_active_after_recover_ms: number | null;
   /** Heartbeat's CTS resource audit at the end: every haresources group on exactly one node, whole. */
   audit: AuditResult | null;
+  /** Vigil with vigil_quorum etcd (a 3-member etcd in the lab). */
+  quorum: boolean;
+  /**
+   * The "at most one holder" audit over every group's VIP (the one of the prober and the rolling scenario's others),
+   * from the kernel's own address events on every node (`ip monitor`, exact, not sampled): total ms with two holders.
+   */
+  all_groups_dual_active_ms: number | null;
+  /** The longest time any group's VIP was on no node at all, after the fault. */
+  all_groups_max_unheld_ms: number | null;
   /** The group's addresses; the fields above are the first VIP's (IPv4 unless family v6), `vips` has each. */
   family: Family;
   vips: VipResult[];
@@ -178,6 +210,59 @@ async function vipHolders(lab: Lab, vip = VIP): Promise<Holders> {
   return { holders };
 }
 
+/** Every extra group's VIP on exactly one node, the first of its list (auto_failback brings them home). */
+async function waitGroups(lab: Lab, spec: ClusterSpec, timeoutMs: number): Promise<void> {
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    let ok = true;
+    for (const g of spec.moreGroups ?? []) {
+      const h = (await vipHolders(lab, g.vip)).holders;
+      if (h.length !== 1 || h[0] !== g.nodes[0]) ok = false;
+    }
+    if (ok) return;
+    if (nowMs() > deadline) throw new VigilError('VIGIL_ERR_LAB', `groups did not settle within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** The longest stretch within [from, to] with the VIP on no node (from the address events). */
+export function longestUnheld(
+  events: readonly LabEvent[],
+  initial: ReadonlySet<string>,
+  from: number,
+  to: number,
+): number {
+  let longest = 0;
+  let run = 0;
+  for (const seg of holderSegments(events, initial, from, to)) {
+    run = seg.holders === 0 ? run + seg.ms : 0;
+    longest = Math.max(longest, run);
+  }
+  return longest;
+}
+
+/** [from, to] cut where the VIP's holders change (address events, clamped into the window): how many held it. */
+function holderSegments(
+  events: readonly LabEvent[],
+  initial: ReadonlySet<string>,
+  from: number,
+  to: number,
+): { holders: number; ms: number }[] {
+  const held = new Set(initial);
+  const sorted = events.filter((e) => e.kind === 'vip_add' || e.kind === 'vip_del').sort((a, b) => a.t - b.t);
+  const out: { holders: number; ms: number }[] = [];
+  let last = from;
+  for (const e of sorted) {
+    const t = Math.min(Math.max(e.t, from), to);
+    out.push({ holders: held.size, ms: t - last });
+    last = t;
+    if (e.kind === 'vip_add') held.add(e.source);
+    else held.delete(e.source);
+  }
+  out.push({ holders: held.size, ms: to - last });
+  return out;
+}
+
 export async function macOf(lab: Lab, host: string): Promise<string> {
   const r = await runCmd('ip', ['-n', lab.netns(host), '-j', 'link', 'show', 'dev', IFACE]);
   const j = JSON.parse(r.stdout || '[]') as { address?: string }[];
@@ -207,18 +292,8 @@ export function dualActiveMs(
   from: number,
   to: number,
 ): number {
-  const held = new Set(initial);
-  const sorted = events.filter((e) => e.kind === 'vip_add' || e.kind === 'vip_del').sort((a, b) => a.t - b.t);
   let total = 0;
-  let last = from;
-  for (const e of sorted) {
-    const t = Math.min(Math.max(e.t, from), to);
-    if (held.size >= 2) total += t - last;
-    last = t;
-    if (e.kind === 'vip_add') held.add(e.source);
-    else held.delete(e.source);
-  }
-  if (held.size >= 2) total += to - last;
+  for (const seg of holderSegments(events, initial, from, to)) if (seg.holders >= 2) total += seg.ms;
   return total;
 }
 
@@ -254,6 +329,9 @@ export function blankResult(
     vip_labels_before: [],
     dual_active_after_recover_ms: null,
     audit: null,
+    quorum: false,
+    all_groups_dual_active_ms: null,
+    all_groups_max_unheld_ms: null,
     family: 'v4',
     vips: [],
     notes: [],
@@ -299,13 +377,25 @@ interface Tracked {
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const driver = driverFor(o.impl);
   const family = o.family ?? 'v4';
-  const spec = {
-    ...tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector, family),
+  const quorum = o.quorum === true;
+  const base = tutorialSpec(o.nodes, o.keepaliveMs, o.deadtimeMs, o.autoFailback ?? true, o.vigilDetector, family);
+  const rolling = o.scenario === 'rolling';
+  let spec: ClusterSpec = {
+    ...base,
     ...(o.vigilExtra === undefined ? {} : { vigilExtra: o.vigilExtra }),
+    ...(rolling ? { moreGroups: ROLLING_GROUPS.map((g) => ({ vip: g.vip, nodes: [...g.nodes] })) } : {}),
   };
   const result = blankResult(o.impl, o.scenario, o.keepaliveMs, o.deadtimeMs, o.nodes);
   result.family = family;
+  result.quorum = quorum;
   result.notes.push(...driver.notes(spec));
+  if (quorum && o.impl !== 'vigil') throw new VigilError('VIGIL_ERR_USAGE', '--quorum is Vigil only');
+  if (rolling && o.nodes < 5) throw new VigilError('VIGIL_ERR_USAGE', 'rolling needs --nodes 5 or more');
+  if ((o.scenario === 'etcd-member' || o.scenario === 'etcd-quorum') && !quorum) {
+    result.supported = false;
+    result.notes.push(`${o.scenario} needs --quorum (Vigil with etcd)`);
+    return result;
+  }
   if (o.scenario === 'standby' && !driver.supportsStandby) {
     result.supported = false;
     result.notes.push(`${o.impl} has no planned switchover (standby): scenario unsupported`);
@@ -320,8 +410,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 
   const phase = (p: string): void => o.onPhase?.(p);
-  phase(`building the lab (${o.nodes} nodes)`);
-  const lab = await Lab.up({ prefix: o.prefix, nodes: o.nodes });
+  phase(`building the lab (${o.nodes} nodes${quorum ? ', 3 etcd members' : ''})`);
+  const lab = await Lab.up({ prefix: o.prefix, nodes: o.nodes, etcd: quorum ? 3 : 0 });
   lab.state.impl = o.impl;
   await lab.saveState();
   const events: LabEvent[] = [];
@@ -350,8 +440,27 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const bg: Promise<unknown>[] = [];
   let alongside: { stop: () => Promise<void> } | undefined;
   try {
+    if (quorum) {
+      phase('starting etcd on etcd1, etcd2, etcd3');
+      await startEtcdCluster(lab, lab.nodes[0] ?? 'linux1');
+      spec = { ...spec, vigilQuorum: { endpoints: etcdEndpoints(lab), prefix: `/vigil/${o.prefix}` } };
+      result.notes.push(...driver.notes(spec).map((n) => `with etcd: ${n}`));
+    }
     await driver.configure(lab, spec);
+    // The "at most one holder" audit covers every group's VIP: the tracked ones' events and the other groups' own.
+    const moreVips = (spec.moreGroups ?? []).map((g) => g.vip);
+    const groupEvents = new Map<string, LabEvent[]>([
+      ...tracked.map((x): [string, LabEvent[]] => [x.vip, x.addrEvents]),
+      ...moreVips.map((v): [string, LabEvent[]] => [v, []]),
+    ]);
     for (const n of lab.nodes) {
+      for (const v of moreVips) {
+        watchers.push(
+          watchAddresses(lab.netns(n), n, IFACE, v, (e) => {
+            groupEvents.get(v)?.push(e);
+          }),
+        );
+      }
       for (const x of tracked) {
         watchers.push(
           watchAddresses(lab.netns(n), n, IFACE, x.vip, (e) => {
@@ -383,9 +492,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     for (const n of lab.nodes) await driver.start(lab, n);
     phase(`waiting for ${spec.primary} to hold ${vips.map((v) => v.vip).join(' and ')} and the client to reach it`);
     await waitConverged(lab, probers, macs, b.initial, spec.primary, { stableMs: SETTLE_MS, events });
+    if (rolling) await waitGroups(lab, spec, b.initial);
 
     const initialHolders = new Map<Tracked, Set<string>>();
     for (const x of tracked) initialHolders.set(x, new Set((await vipHolders(lab, x.vip)).holders));
+    const initialGroupHolders = new Map<string, Set<string>>();
+    for (const v of groupEvents.keys()) initialGroupHolders.set(v, new Set((await vipHolders(lab, v)).holders));
     alongside = await o.during?.(lab);
     result.vip_labels_before = await vipLabels(lab, spec.primary, main.vip);
     const measureFrom = nowMs();
@@ -408,6 +520,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       stop: `graceful stop of ${o.impl} on ${spec.primary}`,
       failback: `power off ${spec.primary} (it comes back later)`,
       standby: `standby on ${spec.primary}`,
+      isolate: `cut ${spec.primary} off from the other nodes${quorum ? ' and from etcd' : ''}`,
+      'etcd-member': 'kill -9 the etcd leader',
+      'etcd-quorum': 'kill -9 two of the three etcd members',
+      rolling: `stop and start ${o.impl} on every node, one after the other`,
     };
     phase(`fault: ${faultText[o.scenario]}`);
     let recoverAt: number | undefined;
@@ -424,8 +540,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         mark('recover', `${o.impl} restarted on ${spec.primary}`, recoverAt);
         break;
       case 'freeze': {
-        const freezeMs =
-          o.deadtimeMs + Math.max(3000, 4 * o.keepaliveMs) + (o.impl === 'keepalived' ? 3 * o.keepaliveMs : 0);
+        const freezeMs = Math.max(
+          o.deadtimeMs + Math.max(3000, 4 * o.keepaliveMs) + (o.impl === 'keepalived' ? 3 * o.keepaliveMs : 0),
+          // Past the etcd lease: the frozen holder's VIP must go by the kernel alone, before the key does.
+          quorum ? LAB_QUORUM_TTL_MS + 3000 : 0,
+        );
         const f = await faults.freezeDaemon(lab, driver, spec.primary, freezeMs);
         t0 = f.t;
         mark('fault', `SIGSTOP ${o.impl} on ${spec.primary} for ${freezeMs} ms`, t0);
@@ -445,13 +564,55 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         await waitTakeover();
         break;
       case 'partition':
-        t0 = await faults.partition(lab, spec.primary);
-        mark('fault', `partition ${spec.primary} from the other nodes`, t0);
-        await waitTakeover();
-        await sleep(SETTLE_MS + 2 * o.deadtimeMs);
+      case 'isolate':
+        t0 = await (o.scenario === 'partition'
+          ? faults.partition(lab, spec.primary)
+          : faults.isolate(lab, spec.primary));
+        mark('fault', faultText[o.scenario], t0);
+        // With etcd a partition where the holder still reaches etcd moves nothing: watch the whole window.
+        if (!quorum || o.scenario === 'isolate') await waitTakeover();
+        await sleep(SETTLE_MS + 2 * o.deadtimeMs + (quorum ? LAB_QUORUM_TTL_MS + 2000 : 0));
         recoverAt = await faults.heal(lab);
         mark('recover', 'heal the partition', recoverAt);
         break;
+      case 'etcd-member': {
+        const leader = (await etcdLeader(lab, spec.primary)) ?? lab.etcdHosts[0] ?? 'etcd1';
+        t0 = await killEtcdMember(lab, leader);
+        mark('fault', `kill -9 etcd on ${leader} (the leader)`, t0);
+        // Several renewals and an election: nothing may move.
+        await sleep(3 * LAB_QUORUM_TTL_MS);
+        recoverAt = await startEtcdMember(lab, leader);
+        mark('recover', `etcd restarted on ${leader}`, recoverAt);
+        break;
+      }
+      case 'etcd-quorum': {
+        const [a, b2] = lab.etcdHosts;
+        if (a === undefined || b2 === undefined) throw new VigilError('VIGIL_ERR_LAB', 'no etcd members');
+        t0 = nowMs();
+        await Promise.all([killEtcdMember(lab, a), killEtcdMember(lab, b2)]);
+        mark('fault', `kill -9 etcd on ${a} and ${b2}: no quorum`, t0);
+        // The holder gives its group up before its lease could expire; then nothing is acquired.
+        await sleep(2 * LAB_QUORUM_TTL_MS);
+        recoverAt = nowMs();
+        await Promise.all([startEtcdMember(lab, a), startEtcdMember(lab, b2)]);
+        mark('recover', `etcd restarted on ${a} and ${b2}`, recoverAt);
+        break;
+      }
+      case 'rolling': {
+        t0 = nowMs();
+        mark('fault', faultText.rolling, t0);
+        for (const n of lab.nodes) {
+          phase(`rolling: ${n}`);
+          await faults.stopDaemon(lab, driver, n);
+          mark('step', `${o.impl} stopped on ${n}`);
+          await sleep(1000);
+          await faults.startDaemon(lab, driver, n);
+          mark('step', `${o.impl} started on ${n}`);
+          await waitGroups(lab, spec, b.converge);
+        }
+        recoverAt = nowMs();
+        break;
+      }
       case 'stop':
         t0 = nowMs();
         mark('fault', `graceful stop of ${o.impl} on ${spec.primary}`, t0);
@@ -478,7 +639,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }
 
     phase('waiting for the cluster to converge');
-    const want = o.scenario === 'failback' ? spec.primary : undefined;
+    const want =
+      o.scenario === 'failback' || o.scenario === 'etcd-quorum' || o.scenario === 'rolling' ? spec.primary : undefined;
     const conv = await waitConverged(lab, probers, macs, b.converge, want, {
       notBefore: recoverAt,
       stableMs: stableMs(o),
@@ -532,6 +694,20 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     result.failback_outage_ms = first.failback_outage_ms;
     result.switch_gap_ms = first.switch_gap_ms;
     result.failback_switch_gap_ms = first.failback_switch_gap_ms;
+    let dualAll = 0;
+    let unheld = 0;
+    for (const [v, ev] of groupEvents) {
+      const init = initialGroupHolders.get(v) ?? new Set<string>();
+      // As in vipResult: a powered-off node holds nothing from the moment its port goes down.
+      const off: LabEvent[] =
+        (o.scenario === 'poweroff' || o.scenario === 'failback') && init.has(spec.primary)
+          ? [{ t: fault, source: spec.primary, kind: 'vip_del', detail: 'powered off' }]
+          : [];
+      dualAll += dualActiveMs([...off, ...ev], init, measureFrom, end);
+      unheld = Math.max(unheld, longestUnheld([...off, ...ev], init, measureFrom, end));
+    }
+    result.all_groups_dual_active_ms = round(dualAll);
+    result.all_groups_max_unheld_ms = round(unheld);
     if (o.scenario === 'failback' && recoverAt !== undefined) {
       const back = addrEvents.find((e) => e.t >= recoverAt! && e.kind === 'vip_add' && e.source === spec.primary);
       result.failback_ms = back === undefined ? null : round(back.t - recoverAt);

@@ -31,7 +31,9 @@ export const VIP6_CIDR = 64;
 export const ROUTER_IP6 = '2001:db8:1::1';
 export const CLIENT_IP6 = '2001:db8:1::100';
 
-export type HostRole = 'router' | 'node' | 'client';
+export type HostRole = 'router' | 'node' | 'client' | 'etcd';
+/** etcd members the lab can add (`Lab.up({ etcd })`): etcd1 = .61, etcd2 = .62, ... */
+export const MAX_ETCD = 5;
 export interface HostInfo {
   readonly name: string;
   readonly role: HostRole;
@@ -49,6 +51,10 @@ export interface LabState {
   partitioned?: string[];
   /** Hosts of a layout built on top of this one (lab/topology-geo.ts); absent = labHosts(nodes). */
   hosts?: HostInfo[];
+  /** etcd member hosts (etcd1...), 0 when absent (older state files lack it). */
+  etcd?: number;
+  /** Nodes cut off from the etcd hosts too (`isolate`). */
+  isolated?: string[];
 }
 
 export function nodeName(i: number): string {
@@ -74,10 +80,23 @@ const RUN_DIRS = [
   'lock/subsys',
 ];
 
-export function labHosts(nodes: number): HostInfo[] {
+export function etcdName(i: number): string {
+  return `etcd${i}`;
+}
+
+export function etcdIp(i: number): string {
+  return `${SUBNET_PREFIX}${60 + i}`;
+}
+
+export function etcdIp6(i: number): string {
+  return `${SUBNET6_PREFIX}${60 + i}`;
+}
+
+export function labHosts(nodes: number, etcd = 0): HostInfo[] {
   const hosts: HostInfo[] = [{ name: 'router', role: 'router', ip: ROUTER_IP, ip6: ROUTER_IP6 }];
   for (let i = 1; i <= nodes; i++) hosts.push({ name: nodeName(i), role: 'node', ip: nodeIp(i), ip6: nodeIp6(i) });
   hosts.push({ name: 'client', role: 'client', ip: CLIENT_IP, ip6: CLIENT_IP6 });
+  for (let i = 1; i <= etcd; i++) hosts.push({ name: etcdName(i), role: 'etcd', ip: etcdIp(i), ip6: etcdIp6(i) });
   return hosts;
 }
 
@@ -126,13 +145,16 @@ export async function exists(path: string): Promise<boolean> {
 export class Lab {
   readonly hosts: readonly HostInfo[];
   readonly nodes: readonly string[];
+  /** etcd member hosts (empty unless the lab was built with some). */
+  readonly etcdHosts: readonly string[];
 
   private constructor(
     readonly prefix: string,
     public state: LabState,
   ) {
-    this.hosts = state.hosts ?? labHosts(state.nodes);
+    this.hosts = state.hosts ?? labHosts(state.nodes, state.etcd ?? 0);
     this.nodes = this.hosts.filter((h) => h.role === 'node').map((h) => h.name);
+    this.etcdHosts = this.hosts.filter((h) => h.role === 'etcd').map((h) => h.name);
   }
 
   get dir(): string {
@@ -253,14 +275,17 @@ export class Lab {
   }
 
   /** Builds the topology, first removing anything a crashed run with the same prefix left behind. */
-  static async up(opts: { prefix?: string; nodes?: number } = {}): Promise<Lab> {
+  static async up(opts: { prefix?: string; nodes?: number; etcd?: number } = {}): Promise<Lab> {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
     const nodes = opts.nodes ?? 2;
+    const etcd = opts.etcd ?? 0;
     checkPrefix(prefix);
     checkNodes(nodes);
+    if (!Number.isInteger(etcd) || etcd < 0 || etcd > MAX_ETCD)
+      throw new VigilError('VIGIL_ERR_USAGE', `--etcd must be an integer from 0 to ${MAX_ETCD}, got ${etcd}`);
     await assertRoot();
     await cleanup(prefix);
-    const lab = new Lab(prefix, { prefix, nodes, createdAt: new Date().toISOString() });
+    const lab = new Lab(prefix, { prefix, nodes, etcd, createdAt: new Date().toISOString() });
     try {
       await lab.build();
     } catch (e) {

@@ -1,7 +1,7 @@
 # Sourced by the README's commands: installs what a fresh Debian 12 machine with Node 20 lacks.
 # Debian packages only as root (the lab needs root anyway); npm packages whenever node_modules is stale.
 
-vigil_apt_packages=(iproute2 iputils-ping iputils-arping nftables procps psmisc util-linux heartbeat keepalived tcpdump python3-aiosmtpd s-nail resource-agents drbd-utils kmod e2fsprogs prometheus chromium mmdebstrap lintian binutils dpkg-dev man-db systemd nginx-light curl bind9 bind9-dnsutils knot unbound bird2 openssh-server openssh-client at rsyslog)
+vigil_apt_packages=(iproute2 iputils-ping iputils-arping nftables procps psmisc util-linux heartbeat keepalived tcpdump python3-aiosmtpd s-nail resource-agents drbd-utils kmod e2fsprogs prometheus chromium mmdebstrap lintian binutils dpkg-dev man-db systemd nginx-light curl bind9 bind9-dnsutils knot unbound bird2 openssh-server openssh-client at rsyslog etcd-server etcd-client)
 
 ensure_debian_packages() {
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -241,6 +241,10 @@ export function priorMs(t: Trial): number {
     stop: 0,
     failback: stable + 8000,
     standby: 0,
+    isolate: 1500 + 2 * t.deadtimeMs + stable + 7000,
+    'etcd-member': 15_000 + stable,
+    'etcd-quorum': 10_000 + stable,
+    rolling: 60_000,
   };
   return POWEROFF_MS[t.impl][t.profile] + extra[t.scenario];
 }

@@ -117,7 +117,8 @@ export function describeFailure(f: SeedFailure): string {
   const o = f.options;
   return (
     `seed ${f.seed} (${o.nodeCount} nodes, auto_failback ${o.autoFailback}, stonith ${o.stonith}, ` +
-    `keepalive ${o.keepaliveMs} ms, deadtime ${o.deadtimeMs} ms, delay ≤ ${o.maxDelayMs} ms):\n  ` +
+    `keepalive ${o.keepaliveMs} ms, deadtime ${o.deadtimeMs} ms, delay ≤ ${o.maxDelayMs} ms` +
+    `${o.quorum === undefined ? '' : `, quorum ${o.quorum}`}${o.groupLists === true ? ', group lists' : ''}):\n  ` +
     f.violations.join('\n  ') +
     `\n  replay: npm run sim -- --seed ${f.seed} --trace`
   );

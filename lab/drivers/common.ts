@@ -67,7 +67,11 @@ export async function writeHaFiles(
     '',
   ].join('\n');
   const authkeys = [`auth 1`, `1 sha1 ${spec.authKey}`, ...(spec.authExtra ?? []), ''].join('\n');
-  const haresources = `${spec.primary} ${groupMembers(spec, ipv6Form).join(' ')}\n`;
+  const haresources = [
+    `${spec.primary} ${groupMembers(spec, ipv6Form).join(' ')}`,
+    ...(spec.moreGroups ?? []).map((g) => `${g.nodes[0] ?? spec.primary} IPaddr::${g.vip}/${spec.cidr}/${spec.iface}`),
+    '',
+  ].join('\n');
   for (const n of spec.nodes) {
     await writeFile(lab.hostPath(n, '/etc/ha.d/ha.cf'), hacf);
     await writeFile(lab.hostPath(n, '/etc/ha.d/authkeys'), authkeys, { mode: 0o600 });

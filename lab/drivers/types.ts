@@ -21,6 +21,13 @@ export interface ClusterSpec {
   readonly authExtra?: readonly string[];
   /** Vigil only: `vigil_detector` (absent = the directive's default, Heartbeat's fixed deadtime). */
   readonly vigilDetector?: 'deadtime' | 'adaptive';
+  /** Vigil only: `vigil_quorum etcd` with these endpoints (lab/etcd.ts). */
+  readonly vigilQuorum?: { readonly endpoints: readonly string[]; readonly prefix: string; readonly ttlS?: number };
+  /**
+   * More resource groups after the VIP's: each a VIP on the same interface and the nodes it may run on, best first
+   * (haresources names the first; Vigil also gets `vigil_group_nodes`).
+   */
+  readonly moreGroups?: ReadonlyArray<{ readonly vip: string; readonly nodes: readonly string[] }>;
   /** Vigil only: more ha.cf lines. */
   readonly vigilExtra?: readonly string[];
   /**

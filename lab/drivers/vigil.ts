@@ -14,6 +14,21 @@ function isVigilDaemon(argv: string[]): boolean {
   return argv.some((a) => a.endsWith('/vigil.js')) && argv.includes('run');
 }
 
+/** Vigil's own ha.cf lines for a spec: the detector, the etcd quorum, the groups' node lists, any extra lines. */
+export function vigilLines(spec: ClusterSpec): string[] {
+  const out: string[] = [];
+  if (spec.vigilDetector !== undefined) out.push(`vigil_detector ${spec.vigilDetector}`);
+  const q = spec.vigilQuorum;
+  if (q !== undefined) {
+    out.push('vigil_quorum etcd', `vigil_quorum_endpoints ${q.endpoints.join(' ')}`, `vigil_quorum_prefix ${q.prefix}`);
+    if (q.ttlS !== undefined) out.push(`vigil_quorum_ttl ${q.ttlS}`);
+  }
+  for (const g of spec.moreGroups ?? [])
+    out.push(`vigil_group_nodes IPaddr::${g.vip}/${spec.cidr}/${spec.iface} ${g.nodes.join(' ')}`);
+  out.push(...(spec.vigilExtra ?? []));
+  return out;
+}
+
 /** The Vigil daemon with the same /etc/ha.d files as Heartbeat; it logs to ha.cf's logfile like Heartbeat does. */
 export class VigilDriver implements Driver {
   readonly impl = 'vigil' as const;
@@ -31,10 +46,7 @@ export class VigilDriver implements Driver {
   }
 
   configure(lab: Lab, spec: ClusterSpec): Promise<void> {
-    return writeHaFiles(lab, spec, [
-      ...(spec.vigilDetector === undefined ? [] : [`vigil_detector ${spec.vigilDetector}`]),
-      ...(spec.vigilExtra ?? []),
-    ]);
+    return writeHaFiles(lab, spec, vigilLines(spec));
   }
 
   async start(lab: Lab, host: string): Promise<void> {
@@ -80,10 +92,11 @@ export class VigilDriver implements Driver {
   }
 
   notes(spec: ClusterSpec): string[] {
+    const extra = vigilLines(spec);
     return [
-      spec.vigilDetector === undefined
+      extra.length === 0
         ? 'same /etc/ha.d files as heartbeat'
-        : `same /etc/ha.d files as heartbeat, plus vigil_detector ${spec.vigilDetector}`,
+        : `same /etc/ha.d files as heartbeat, plus ${extra.join('; ')}`,
     ];
   }
 }

@@ -1,5 +1,5 @@
 import type { IpResourceArgs } from '../config/types.js';
-import { autoVipLeaseSec } from '../config/vigil-directives.js';
+import { KERNEL_LIFETIME_SLACK_MS, MIN_VIP_LEASE_SEC, autoVipLeaseSec } from '../config/vigil-directives.js';
 import type { ArpAnnouncer } from '../os/garp.js';
 import { firstFreeLabel, pickNic, type AddressInfo, type AddressManager } from '../os/ip.js';
 import { VigilError, errorMessage } from '../util/errors.js';
@@ -62,6 +62,12 @@ export interface IpAgentDeps {
   readonly onLost: (spec: string, why: string) => void;
   /** Monotonic ms (default performance.now): the lease is counted on it. */
   readonly now?: () => number;
+  /**
+   * vigil_quorum etcd: the instant (on `now`'s clock) by which the VIP must be gone, because the etcd lease that
+   * lets this node hold the group may expire soon after. Every lifetime given to the VIP ends before it, kernel
+   * granularity included; when no reliable lifetime fits any more, the VIP is not renewed and goes.
+   */
+  readonly leaseCap?: () => number | undefined;
 }
 
 /**
@@ -97,8 +103,8 @@ export class IpAddrAgent implements ResourceAgent {
    * re-create; waiting costs the release nothing but the renewal's one round trip.)
    */
   private renewing: Promise<void> | undefined;
-  /** this.now() when the last renewal (or the add) that succeeded was issued: the lease runs from there. */
-  private leaseFrom = 0;
+  /** this.now() + lifetime of the last renewal (or the add) that succeeded, counted from when it was issued. */
+  private leaseUntil = 0;
   /** When tick() last started a renewal, or a refresh (policy.onBeat). */
   private renewedAt = 0;
   private refreshedAt = 0;
@@ -157,15 +163,23 @@ export class IpAddrAgent implements ResourceAgent {
 
   async start(): Promise<OpResult> {
     const issued = this.now();
+    const life = this.lifetime(this.deps.policy.leaseSec);
+    if (life !== undefined && life < MIN_VIP_LEASE_SEC) {
+      return {
+        ok: false,
+        rc: 1,
+        detail: `${this.kind} ${this.ip.address}: the etcd lease ends too soon to add the address (${life} s left)`,
+      };
+    }
     try {
-      const place = (): Promise<{ device: string; prefixLength: number }> => this.place();
+      const place = (): Promise<{ device: string; prefixLength: number }> => this.place(life);
       const { device, prefixLength } = await (this.kind === 'IPaddr'
         ? withLabelLock(this.deps.addresses, place)
         : place());
       this.device = device;
       this.prefixLength = prefixLength;
       this.held = true;
-      this.leaseFrom = issued;
+      this.leaseUntil = issued + (life ?? 0) * 1000;
       this.announce(this.deps.policy.garpCount, this.deps.policy.garpIntervalMs);
       this.schedule();
       return { ok: true, rc: 0, detail: '' };
@@ -175,7 +189,7 @@ export class IpAddrAgent implements ResourceAgent {
   }
 
   /** The address on its NIC: found (its lease renewed) or added. */
-  private async place(): Promise<{ device: string; prefixLength: number }> {
+  private async place(life: number | undefined): Promise<{ device: string; prefixLength: number }> {
     // One address dump answers "already here?", "which NIC?" and "which label?": on the takeover path each dump
     // is a netlink round trip through the threadpool, so one instead of three.
     const addrs = await this.deps.addresses.list(undefined, this.family);
@@ -190,8 +204,8 @@ export class IpAddrAgent implements ResourceAgent {
     if (existing !== undefined) {
       device = existing.device;
       prefixLength = existing.prefixLength;
-      if (this.deps.policy.leaseSec !== undefined && existing.dynamic) {
-        await this.deps.addresses.renew(this.ip.address, device, this.deps.policy.leaseSec, prefixLength);
+      if (life !== undefined && existing.dynamic) {
+        await this.deps.addresses.renew(this.ip.address, device, life, prefixLength);
       }
     } else {
       const p = this.placement(addrs);
@@ -210,7 +224,7 @@ export class IpAddrAgent implements ResourceAgent {
             }
           : {}),
         ...(p.broadcast !== undefined ? { broadcast: p.broadcast } : {}),
-        ...(this.deps.policy.leaseSec !== undefined ? { lifetimeSec: this.deps.policy.leaseSec } : {}),
+        ...(life !== undefined ? { lifetimeSec: life } : {}),
         ...(this.family === 6 ? { nodad: true } : {}),
       });
     }
@@ -274,6 +288,14 @@ export class IpAddrAgent implements ResourceAgent {
     }
   }
 
+  /** vigil_quorum etcd: the etcd lease was just renewed: give the VIP the longest lifetime that now fits under it. */
+  renewNow(): void {
+    const leaseSec = this.deps.policy.leaseSec;
+    if (!this.held || leaseSec === undefined) return;
+    this.renewedAt = this.now();
+    this.renewInBackground(leaseSec);
+  }
+
   /** Announces the VIP again with a full burst if it is held here (the peer may have answered for it). */
   reannounce(): void {
     if (this.held) this.announce(this.deps.policy.garpCount, this.deps.policy.garpIntervalMs);
@@ -287,10 +309,21 @@ export class IpAddrAgent implements ResourceAgent {
   checkLease(): boolean {
     const leaseSec = this.deps.policy.leaseSec;
     if (!this.held || leaseSec === undefined) return false;
-    const late = this.now() - this.leaseFrom - leaseSec * 1000;
+    const late = this.now() - this.leaseUntil;
     if (late < 0) return false;
     this.lost(`lease of ${this.ip.address} expired ${Math.round(late)} ms ago (this node was stalled)`);
     return true;
+  }
+
+  /**
+   * The lifetime to give the VIP now, whole seconds: the policy's, capped so that the kernel removes the address
+   * before the quorum deadline (it may remove it up to KERNEL_LIFETIME_SLACK_MS after the lifetime).
+   */
+  private lifetime(leaseSec: number | undefined): number | undefined {
+    if (leaseSec === undefined) return undefined;
+    const cap = this.deps.leaseCap?.();
+    if (cap === undefined) return leaseSec;
+    return Math.min(leaseSec, Math.floor((cap - this.now() - KERNEL_LIFETIME_SLACK_MS) / 1000));
   }
 
   private async renew(leaseSec: number): Promise<void> {
@@ -298,9 +331,12 @@ export class IpAddrAgent implements ResourceAgent {
     if (!this.held || device === undefined) return;
     if (this.checkLease()) return;
     const issued = this.now();
+    const life = this.lifetime(leaseSec) ?? leaseSec;
+    // The etcd lease may end before a reliable lifetime would: let the address lapse (the group is being released).
+    if (life < MIN_VIP_LEASE_SEC) return;
     let result;
     try {
-      result = await this.deps.addresses.renew(this.ip.address, device, leaseSec, this.prefixLength);
+      result = await this.deps.addresses.renew(this.ip.address, device, life, this.prefixLength);
     } catch (e) {
       this.deps.log('WARN', `renewing the lease of ${this.ip.address} failed: ${errorMessage(e)}`);
       return;
@@ -308,7 +344,7 @@ export class IpAddrAgent implements ResourceAgent {
     // stop() may have run while the renew was in flight.
     if (!this.isHeld()) return;
     if (result === 'renewed') {
-      this.leaseFrom = issued;
+      this.leaseUntil = issued + life * 1000;
       return;
     }
     this.lost(

@@ -54,6 +54,14 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
       );
     }
   }
+  if (s.quorum !== undefined) {
+    const q = s.quorum;
+    lines.push('', `Quorum (etcd): ${q.reachable ? 'reachable' : 'UNREACHABLE: nothing will be taken over'}`);
+    for (const k of q.keys) {
+      const owner = k.owner === undefined ? 'not known' : k.owner === null ? 'free' : `owned by ${k.owner}`;
+      lines.push(`  ${k.group}: ${owner}${k.token === undefined ? '' : ` (fencing token ${k.token})`}`);
+    }
+  }
   if (s.fencing.length > 0) {
     lines.push('');
     for (const f of s.fencing) {

@@ -3,11 +3,12 @@
  * eligibility). Only the engine modules use it: from outside, the engine is `handle(event) → actions` plus
  * read-only queries, and its state is never touched.
  */
+import { groupOrder } from '../config/group-nodes.js';
 import type { CompiledConfig } from '../config/types.js';
 import type { LogLevel } from '../util/vocabulary.js';
 import { invariant } from '../util/errors.js';
 import type { EngineMessage, RscHold } from './protocol.js';
-import type { ClusterAction, GroupState, MoveReason, ResourceState } from './types.js';
+import type { ClusterAction, GroupState, KeyOwner, MoveReason, ResourceState } from './types.js';
 
 export interface Peer {
   readonly name: string;
@@ -78,6 +79,32 @@ export interface ClusterState {
   ineligible: Map<string, string>;
   /** Ineligible groups whose refusal was logged (once per ruling, not at every event). */
   ineligibleNoted: Set<string>;
+  /** vigil_quorum etcd (cluster/ownership.ts); unused without it. */
+  q: QuorumState;
+}
+
+export interface QuorumState {
+  /** etcd answers (the watch is up and every key was read). Nothing is claimed while it does not. */
+  reachable: boolean;
+  /** Each group's key as etcd last said (null: absent), with the revision that said it; missing = not known. */
+  owners: Map<string, { owner: KeyOwner | null; revision: number }>;
+  /** Keys this node owns: the group's lease and the key's creation revision (the fencing token). */
+  mine: Map<string, { lease: string; revision: number }>;
+  /** Claims sent and not answered yet (the group is `acquiring`). */
+  claiming: Set<string>;
+  /** How many times etcd became reachable; each claim notes the count it went out under (claimEpoch). */
+  epoch: number;
+  claimEpoch: Map<string, number>;
+  /** Released here, lease being revoked: the release completes (and a hand-over's `done` goes out) after it. */
+  disowning: Set<string>;
+  /** Lost the key while starting the group: released as soon as the start completes. */
+  lostWhileAcquiring: Set<string>;
+  /** Claims refused while etcd could not be reached: tried again once it can. */
+  refusedUnreachable: Set<string>;
+  /** Groups whose refusal was logged (once per owner, not at every event). */
+  noted: Set<string>;
+  /** vigil_quorum_loss keep: held groups whose lease was lost, claimed again once etcd answers. */
+  reclaim: Set<string>;
 }
 
 export type Out = ClusterAction[];
@@ -120,10 +147,16 @@ export class EngineContext {
   stonithType: string | undefined;
   stonithLabel = 'none';
   multi = false;
+  /** vigil_quorum etcd: a group is held only under this node's key in etcd (cluster/ownership.ts). */
+  quorum = false;
+  /** vigil_quorum_loss keep: a lost lease does not release what is held (it is claimed again later). */
+  keepOnLoss = false;
   readonly s: ClusterState;
   /** What the engine is handling right now, for transition records. */
   cause = '';
   private readonly prefOf = new Map<string, string>();
+  /** Each group's nodes in order of preference (vigil_group_nodes, else preferred node then `node` order). */
+  private readonly orderOf = new Map<string, readonly string[]>();
   /** Groups a reload removed that still run here: released, then forgotten. */
   readonly retiring = new Set<string>();
   /** Groups a reload changed while they were starting: stopped once started, then started anew. */
@@ -152,6 +185,19 @@ export class EngineContext {
       lastAnnounced: undefined,
       ineligible: new Map(),
       ineligibleNoted: new Set(),
+      q: {
+        reachable: false,
+        owners: new Map(),
+        mine: new Map(),
+        claiming: new Set(),
+        epoch: 0,
+        claimEpoch: new Map(),
+        disowning: new Set(),
+        lostWhileAcquiring: new Set(),
+        refusedUnreachable: new Set(),
+        noted: new Set(),
+        reclaim: new Set(),
+      },
     };
   }
 
@@ -163,8 +209,14 @@ export class EngineContext {
     this.autoFailback = config.hacf.autoFailback === 'on' || (this.multi && config.hacf.autoFailback === 'legacy');
     this.stonithType = config.hacf.stonith?.type;
     this.stonithLabel = opts.stonithDevice ?? this.stonithType ?? 'none';
+    this.quorum = config.hacf.vigil.quorum === 'etcd';
+    this.keepOnLoss = config.hacf.vigil.quorumLoss === 'keep';
     this.prefOf.clear();
-    for (const g of config.groups) this.prefOf.set(g.key, g.node);
+    this.orderOf.clear();
+    for (const g of config.groups) {
+      this.prefOf.set(g.key, g.node);
+      this.orderOf.set(g.key, groupOrder(g.key, g.node, this.nodes, config.hacf.vigil.groupNodes));
+    }
     this.groupKeys = config.groups.map((g) => g.key);
   }
 
@@ -178,6 +230,10 @@ export class EngineContext {
     s.legacyRequested.delete(g);
     s.legacyGrant.delete(g);
     s.ineligible.delete(g);
+    s.q.owners.delete(g);
+    s.q.lostWhileAcquiring.delete(g);
+    s.q.refusedUnreachable.delete(g);
+    s.q.reclaim.delete(g);
     this.retiring.delete(g);
     this.restartPending.delete(g);
     for (const p of s.peers.values()) {
@@ -276,18 +332,28 @@ export class EngineContext {
     return p !== undefined && p.alive && !p.shuttingDown;
   }
 
-  /** Who should pick up a group nobody holds: its preferred node if it takes part, else the first that does. */
-  winner(g: string): string | undefined {
-    const pref = this.pref(g);
-    if (this.participates(pref)) return pref;
-    return this.nodes.find((n) => this.participates(n));
+  /** The nodes a group may run on, best first: its preferred node, then its `vigil_group_nodes` or `node` order. */
+  order(g: string): readonly string[] {
+    return this.orderOf.get(g) ?? [this.pref(g)];
   }
 
-  /** Of several holders, who keeps the group. */
+  /** Whether `node` may run the group at all (a `vigil_group_nodes` line leaves the others out). */
+  allowed(g: string, node: string): boolean {
+    return this.order(g).includes(node);
+  }
+
+  /** Who should pick up a group nobody holds: the first node in its order that takes part. */
+  winner(g: string): string | undefined {
+    return this.order(g).find((n) => this.participates(n));
+  }
+
+  /** Of several holders, who keeps the group: the first in its order (a holder outside it, after them all). */
   conflictWinner(g: string, holders: readonly string[]): string {
     const pref = this.pref(g);
-    if (holders.includes(pref)) return pref;
-    return this.nodes.find((n) => holders.includes(n)) ?? pref;
+    return (
+      this.order(g).find((n) => holders.includes(n)) ??
+      (holders.includes(pref) ? pref : (this.nodes.find((n) => holders.includes(n)) ?? pref))
+    );
   }
 
   /** Alive peers that hold the group, or might (holdings not yet known). */
@@ -346,7 +412,24 @@ export class EngineContext {
     this.s.moveReason.set(g, { reason, peer });
     this.setGroup(out, g, 'acquiring', reason, peer);
     this.s.lastHolder.set(g, this.me);
+    // With the quorum, the key first: the group starts once etcd made it ours (ownership.ts, claimDone).
+    if (this.quorum && !this.s.q.mine.has(g)) {
+      this.s.q.claiming.add(g);
+      this.s.q.claimEpoch.set(g, this.s.q.epoch);
+      out.push({ kind: 'claim', group: g });
+      return;
+    }
     out.push({ kind: 'acquire', group: g });
+  }
+
+  /** A claim was refused: the group never started here. */
+  claimRefused(out: Out, g: string, peer: string | undefined): void {
+    invariant(
+      this.s.groups.get(g) === 'acquiring',
+      `claim refused for ${g} while it is ${String(this.s.groups.get(g))}`,
+    );
+    this.s.moveReason.delete(g);
+    this.setGroup(out, g, 'none', 'quorum', peer);
   }
 
   /** Stop a group held here (a no-op in any other state: the caller asks for what it wants released). */

@@ -54,7 +54,17 @@ export function handOverIneligible(c: EngineContext, out: Out): void {
     if (settling) out.push({ kind: 'setTimer', name: INELIGIBLE_TIMER, ms: INELIGIBLE_RETRY_MS });
     return;
   }
-  const peer = [...s.peers.values()].find((p) => p.alive && p.stable && !p.shuttingDown);
+  // The next node in the groups' order that may take them (vigil_group_nodes), else any settled peer.
+  const ready = [...s.peers.values()].filter((p) => p.alive && p.stable && !p.shuttingDown);
+  const first = [...give][0];
+  const peer =
+    (first === undefined
+      ? undefined
+      : c
+          .order(first)
+          .map((n) => ready.find((p) => p.name === n))
+          .find((p) => p !== undefined && [...give].every((g) => c.allowed(g, p.name)))) ??
+    ready.find((p) => [...give].every((g) => c.allowed(g, p.name)));
   if (c.nice && peer !== undefined && s.standby === undefined && !s.initialPending && !c.anyInTransition()) {
     c.log(out, 'info', `Handing resource group(s) ${[...give].join(' ')} to ${peer.name} (not eligible here).`);
     startStandby(c, out, c.encode(c.me, give), 'ineligible', peer.name, give);

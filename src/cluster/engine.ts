@@ -55,6 +55,16 @@ import {
   onIpRequestResp,
 } from './legacy.js';
 import type { EngineMessage } from './protocol.js';
+import {
+  disownAfterRelease,
+  onClaimDone,
+  onDisownDone,
+  onKeyState,
+  onOwnershipLost,
+  onQuorumReachable,
+  quorumView,
+  releaseIfLost,
+} from './ownership.js';
 import { progress } from './reconciler.js';
 import { reconfigure } from './reconfigure.js';
 import { STANDBY_REPLY_TIMEOUT_MS, cancelStandby, complement, onAskResources, startStandby } from './standby.js';
@@ -89,9 +99,15 @@ function describe(ev: ClusterEvent): string {
     case 'releaseDone':
     case 'groupLost':
     case 'eligibility':
+    case 'claimDone':
+    case 'disownDone':
+    case 'keyState':
+    case 'ownershipLost':
       return `${ev.kind} ${ev.group}`;
     case 'commUp':
       return 'commUp';
+    case 'quorumReachable':
+      return `quorumReachable ${String(ev.reachable)}`;
   }
 }
 
@@ -197,6 +213,21 @@ export class ClusterEngine {
         break;
       case 'eligibility':
         onEligibility(c, out, ev.group, ev.eligible, ev.reason ?? 'health check failed');
+        break;
+      case 'claimDone':
+        onClaimDone(c, out, ev.group, ev.result);
+        break;
+      case 'disownDone':
+        if (onDisownDone(c, ev.group)) this.completeRelease(out, ev.group, true);
+        break;
+      case 'keyState':
+        onKeyState(c, out, ev.group, ev.owner, ev.revision);
+        break;
+      case 'ownershipLost':
+        onOwnershipLost(c, out, ev.group, ev.reason);
+        break;
+      case 'quorumReachable':
+        onQuorumReachable(c, out, ev.reachable);
         break;
     }
     progress(c, out);
@@ -510,7 +541,8 @@ export class ClusterEngine {
     c.acquired(out, g, ok);
     if (ok) {
       // Shutting down, or (legacy) its owner asked for it while we were starting it, or a reload removed or
-      // changed it meanwhile.
+      // changed it meanwhile, or its key in etcd was lost while it started.
+      if (releaseIfLost(c, out, g)) return;
       if (s.rstate === 'shutdown') c.release(out, g, 'shutdown');
       else if (c.retiring.has(g) || c.restartPending.delete(g)) c.release(out, g, 'reload');
       else if (s.legacyGrant.has(g)) c.release(out, g, 'legacy', s.legacyGrant.get(g));
@@ -525,8 +557,18 @@ export class ClusterEngine {
 
   private onReleaseDone(out: Out, g: string, ok: boolean): void {
     const c = this.c;
+    if (c.s.groups.get(g) !== 'releasing') return;
+    // Stopped: the key goes before anyone hears the group is free. (A failed stop keeps it: still running here.)
+    if (ok && disownAfterRelease(c, out, g)) return;
+    this.completeRelease(out, g, ok);
+  }
+
+  private completeRelease(out: Out, g: string, ok: boolean): void {
+    const c = this.c;
     const s = c.s;
     if (s.groups.get(g) !== 'releasing') return;
+    s.q.lostWhileAcquiring.delete(g);
+    if (ok) s.q.reclaim.delete(g);
     c.released(out, g, ok);
     if (ok && c.retiring.has(g)) c.forget(g);
     if (!ok) {
@@ -576,6 +618,17 @@ export class ClusterEngine {
       })),
       standby: s.standby === undefined ? undefined : `${s.standby.role}:${s.standby.hold}:${s.standby.phase}`,
       ineligible: Object.fromEntries(s.ineligible),
+      ...(c.quorum ? { quorum: quorumView(c) } : {}),
     };
+  }
+
+  /** vigil_quorum etcd: this node's lease and fencing token for a group while it owns the key. */
+  ownedKey(g: string): { readonly lease: string; readonly revision: number } | undefined {
+    return this.c.s.q.mine.get(g);
+  }
+
+  /** Groups whose key this node owns (the lease keeper renews exactly these). */
+  ownedKeys(): ReadonlyMap<string, { readonly lease: string; readonly revision: number }> {
+    return this.c.s.q.mine;
   }
 }

@@ -4,6 +4,7 @@
  */
 import { type EngineContext, type Out } from './context.js';
 import { refuseIneligible } from './eligibility.js';
+import { mayClaim } from './ownership.js';
 import { progressStandby, startStandby } from './standby.js';
 
 export function progress(c: EngineContext, out: Out): void {
@@ -63,7 +64,8 @@ export function progress(c: EngineContext, out: Out): void {
       const p = s.peers.get(node);
       s.failbackPending.delete(node);
       if (p === undefined || !p.alive || !p.stable) continue;
-      const give = new Set([...c.myHolds()].filter((g) => c.pref(g) === node && s.groups.get(g) === 'held'));
+      // A group goes back to the node that ranks first in its order among those taking part.
+      const give = new Set([...c.myHolds()].filter((g) => c.winner(g) === node && s.groups.get(g) === 'held'));
       if (give.size === 0) continue;
       startStandby(c, out, c.multi ? c.encode(c.me, give) : 'foreign', 'failback', node, give);
       break;
@@ -87,6 +89,8 @@ function adoptAndResolve(c: EngineContext, out: Out): void {
       if (c.winner(g) !== c.me) continue;
       if (s.failedStarts.has(g)) continue;
       if (refuseIneligible(c, out, g)) continue;
+      // The quorum: not while etcd cannot be reached or says another node's lease holds the key.
+      if (!mayClaim(c, g)) continue;
       // STONITH gate: whoever may still run it must be reset first.
       const blockers = fenceBlockers(c, g);
       if (blockers.length > 0) {

@@ -32,7 +32,13 @@ export function startStandby(
     c.log(out, 'ERROR', 'Standby mode only implemented when nice_failback on');
     return false;
   }
-  const peer = partner ?? [...s.peers.values()].find((p) => p.alive && p.stable)?.name;
+  const groups = new Set(only ?? c.classGroups(c.me, which));
+  const mine = c.myHolds();
+  // Only what we hold, plus (Heartbeat's 30 s standby after a failed start) the failed groups:
+  // a free group must not travel in a hand-over, where a bystander cannot see it reserved.
+  for (const g of groups)
+    if (!mine.has(g) && !(only !== undefined && (s.failedStarts.has(g) || s.ineligible.has(g)))) groups.delete(g);
+  const peer = partner ?? standbyPartner(c, groups);
   const pp = peer === undefined ? undefined : s.peers.get(peer);
   if (
     s.rstate !== 'stable' ||
@@ -45,12 +51,8 @@ export function startStandby(
     c.log(out, 'info', `standby message [${which}] ignored.  Local node is in flux.`);
     return false;
   }
-  const groups = new Set(only ?? c.classGroups(c.me, which));
-  const mine = c.myHolds();
-  // Only what we hold, plus (Heartbeat's 30 s standby after a failed start) the failed groups:
-  // a free group must not travel in a hand-over, where a bystander cannot see it reserved.
-  for (const g of groups)
-    if (!mine.has(g) && !(only !== undefined && (s.failedStarts.has(g) || s.ineligible.has(g)))) groups.delete(g);
+  // A group the partner may not run (vigil_group_nodes) stays here.
+  for (const g of groups) if (!c.allowed(g, pp.name)) groups.delete(g);
   c.log(out, 'info', `${c.me} wants to go standby [${which}]`);
   s.standby = { role: 'requester', peer: pp.name, hold: which, reason, phase: 'asked', groups };
   c.send(out, {
@@ -62,6 +64,23 @@ export function startStandby(
   });
   out.push({ kind: 'setTimer', name: 'standbyReply', ms: STANDBY_REPLY_TIMEOUT_MS });
   return true;
+}
+
+/**
+ * Who takes a standby's groups: the live, settled peer that ranks first in their orders (the first group's order
+ * decides between peers allowed for as many of them).
+ */
+function standbyPartner(c: EngineContext, groups: ReadonlySet<string>): string | undefined {
+  const peers = [...c.s.peers.values()].filter((p) => p.alive && p.stable && !p.shuttingDown);
+  if (peers.length === 0) return [...c.s.peers.values()].find((p) => p.alive && p.stable)?.name;
+  const first = [...groups][0];
+  const rank = (n: string): number => {
+    const i = first === undefined ? -1 : c.order(first).indexOf(n);
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  const fit = (n: string): number => [...groups].filter((g) => c.allowed(g, n)).length;
+  peers.sort((a, b) => fit(b.name) - fit(a.name) || rank(a.name) - rank(b.name));
+  return peers[0]?.name;
 }
 
 export function cancelStandby(c: EngineContext, out: Out, _why: string): void {
@@ -134,6 +153,7 @@ export function onAskResources(
       if (s.groups.get(g) !== 'none') continue;
       if (c.peerClaims(g, true).length > 0) continue;
       if (s.ineligible.has(g)) continue;
+      if (!c.allowed(g, c.me)) continue;
       sb.groups.add(g);
       // A group coming home is a failback, whoever asked for it.
       c.acquire(out, g, c.pref(g) === c.me && c.autoFailback ? 'failback' : 'standby', p.name);

@@ -1,7 +1,9 @@
 /** Events in, actions out: the contract between the pure cluster engine and the daemon. */
 import type { EngineMessage, RscHold } from './protocol.js';
 import type { MembershipEvent } from '../membership/membership.js';
-import type { LogLevel } from '../util/vocabulary.js';
+import type { LogLevel, QuorumView } from '../util/vocabulary.js';
+
+export type { QuorumView };
 
 export type StandbyWhich = 'all' | 'local' | 'foreign';
 
@@ -46,7 +48,34 @@ export type ClusterEvent =
    * hands the group to a peer if it holds it, never acquires it, and refuses standby requests that would hand it
    * here; eligible again (operator cleanup) lifts all that.
    */
-  | { readonly kind: 'eligibility'; readonly group: string; readonly eligible: boolean; readonly reason?: string };
+  | { readonly kind: 'eligibility'; readonly group: string; readonly eligible: boolean; readonly reason?: string }
+  // ---- vigil_quorum etcd (cluster/ownership.ts): the answers of the quorum layer, and what etcd says
+  /** The answer to `claim`: the key is ours under `lease` (created at `revision`: the fencing token), or not. */
+  | { readonly kind: 'claimDone'; readonly group: string; readonly result: ClaimResult }
+  /** The answer to `disown`: the key is deleted (or its lease left to expire: etcd could not be reached). */
+  | { readonly kind: 'disownDone'; readonly group: string }
+  /** What etcd says of a group's key (a watch event, or a read after reconnecting): its owner, or absent. */
+  | {
+      readonly kind: 'keyState';
+      readonly group: string;
+      readonly owner: KeyOwner | undefined;
+      readonly revision: number;
+    }
+  /** This node's lease for the group can no longer be trusted to be alive (not renewed in time). */
+  | { readonly kind: 'ownershipLost'; readonly group: string; readonly reason: string }
+  /** etcd can (or can no longer) be reached: the watch is up and every key was read, or it is down. */
+  | { readonly kind: 'quorumReachable'; readonly reachable: boolean };
+
+/** Who owns a group's key in etcd: the node named in its value, under its lease (an etcd lease id, decimal). */
+export interface KeyOwner {
+  readonly node: string;
+  readonly lease: string;
+}
+
+export type ClaimResult =
+  | { readonly ok: true; readonly lease: string; readonly revision: number }
+  /** `owner`: the key exists (held by it); without one, etcd could not be reached or refused (`error`). */
+  | { readonly ok: false; readonly owner?: KeyOwner; readonly revision?: number; readonly error?: string };
 
 export type ClusterAction =
   /** Broadcast (the message carries `dest` itself when it has one). */
@@ -71,7 +100,11 @@ export type ClusterAction =
   /** Everything released and `shutdone` sent: the daemon may exit. */
   | { readonly kind: 'shutdownComplete' }
   /** A resource could not be stopped: Heartbeat reboots the node (`Resource STOP failure`). */
-  | { readonly kind: 'reboot'; readonly reason: string };
+  | { readonly kind: 'reboot'; readonly reason: string }
+  /** vigil_quorum etcd: create the group's key under a new lease of ours, only if absent. Answer with `claimDone`. */
+  | { readonly kind: 'claim'; readonly group: string }
+  /** vigil_quorum etcd: the group is stopped here: revoke its lease (deleting the key). Answer with `disownDone`. */
+  | { readonly kind: 'disown'; readonly group: string; readonly lease: string };
 
 /** What this node does with one group. `stuck` = a stop failed; treated as held for safety. */
 export type GroupState = 'none' | 'acquiring' | 'held' | 'releasing' | 'stuck';
@@ -103,7 +136,9 @@ export type MoveReason =
   /** A health check ruled this node out for the group. */
   | 'ineligible'
   /** A reload removed the group, or changed its resources. */
-  | 'reload';
+  | 'reload'
+  /** vigil_quorum etcd: the key is another node's (a claim refused), or this node's lease could not be kept. */
+  | 'quorum';
 
 export const MOVE_REASONS: readonly MoveReason[] = [
   'initial',
@@ -119,6 +154,7 @@ export const MOVE_REASONS: readonly MoveReason[] = [
   'lost',
   'ineligible',
   'reload',
+  'quorum',
 ];
 
 export interface GroupTransition {
@@ -157,6 +193,8 @@ export interface ClusterSnapshot {
   readonly standby: string | undefined;
   /** Groups this node must not run (health checks), with the reason. */
   readonly ineligible: Readonly<Record<string, string>>;
+  /** vigil_quorum etcd: whether etcd answers, and each group's key as last known (absent = not known). */
+  readonly quorum?: QuorumView;
 }
 
 /** Translate a membership event into the engine event it implies (log/link/ping events have none). */

@@ -30,7 +30,13 @@ export function analyzeConfig(src: ConfigSources): ConfigAnalysis {
   const auth = analyzeAuthkeys(src.authkeys.text, { file: src.authkeys.file, mode: src.authkeys.mode });
   // haresources is checked against the nodes ha.cf did define, even when ha.cf has other errors.
   const rsc = analyzeHaresources(src.haresources.text, { file: src.haresources.file, nodes: hacf.hacf.nodes });
-  const errors = [...hacf.errors, ...auth.errors, ...rsc.errors, ...healthCheckErrors(hacf.hacf, rsc.groups)];
+  const errors = [
+    ...hacf.errors,
+    ...auth.errors,
+    ...rsc.errors,
+    ...healthCheckErrors(hacf.hacf, rsc.groups),
+    ...groupNodesErrors(hacf.hacf, rsc.groups),
+  ];
   const warnings = [...hacf.warnings, ...auth.warnings, ...rsc.warnings];
   if (errors.length > 0 || auth.authkeys === undefined) {
     if (errors.length === 0) {
@@ -81,6 +87,25 @@ function healthCheckErrors(hacf: HaCf, groups: readonly ResourceGroup[]): VigilE
         ),
       );
     }
+  }
+  return out;
+}
+
+/** A `vigil_group_nodes` line names a haresources group, only `node`s, and starts with the group's preferred node. */
+function groupNodesErrors(hacf: HaCf, groups: readonly ResourceGroup[]): VigilError[] {
+  const out: VigilError[] = [];
+  for (const l of hacf.vigil.groupNodes) {
+    const g = groups.find((x) => x.key === l.group);
+    const bad = (text: string): void => {
+      out.push(new VigilError('VIGIL_ERR_CFG_VALUE', `vigil_group_nodes ${l.group}: ${text}`, l.origin));
+    };
+    if (g === undefined) {
+      bad('no such resource group in haresources (name a group by its first resource)');
+      continue;
+    }
+    const unknown = l.nodes.filter((n) => !hacf.nodes.includes(n));
+    if (unknown.length > 0) bad(`${unknown.join(', ')} not declared with a node directive`);
+    if (l.nodes[0] !== g.node) bad(`the list must start with the group's haresources node, ${g.node}`);
   }
   return out;
 }

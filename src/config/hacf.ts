@@ -3,14 +3,17 @@
  * Vigil-only one of vigil-directives.ts), then the checks Heartbeat makes once the whole file is read (`finish`).
  */
 import { VigilError, VigilErrors, type ErrorCode } from '../util/errors.js';
-import type { HaCf, MediumConfig, Origin, VigilExtensions, WatchdogConfig } from './types.js';
+import type { GroupNodes, HaCf, MediumConfig, Origin, VigilExtensions, WatchdogConfig } from './types.js';
 import { HACF_LIMITS, type Builder, type DirectiveCtx, newBuilder } from './hacf-builder.js';
 import { HACF_DIRECTIVES } from './hacf-directives.js';
 import { HACF_DEFAULTS, defaultInitdeadMs, defaultWarntimeMs } from './heartbeat-defaults.js';
 import { parseHealthCheck, type HealthCheckSpec } from './health-check.js';
+import { parseGroupNodes } from './group-nodes.js';
 import {
+  LIST_KINDS,
   VIGIL_DIRECTIVES,
   autoVipLeaseSec,
+  parseEndpoint,
   maxVipLeaseSec,
   parseVigilValue,
   vigilValueExpectation,
@@ -96,7 +99,7 @@ export function analyzeHaCf(text: string, options: ParseHaCfOptions): HaCfAnalys
     if (vigilDirective !== undefined) {
       vigilLine(b, directive, vigilDirective, rest, wordTokens(), origin, err);
       // The last line wins: errors about the value point there.
-      if (vigilDirective.kind !== 'health_check') scalarLines[directive] = lineNo;
+      if (!LIST_KINDS.has(vigilDirective.kind)) scalarLines[directive] = lineNo;
       continue;
     }
     if (spec === undefined) continue;
@@ -150,6 +153,57 @@ export function analyzeHaCf(text: string, options: ParseHaCfOptions): HaCfAnalys
   return finish(b, file, localNode, errors, warnings, scalarLines);
 }
 
+/** At most this many etcd endpoints (an etcd cluster has 3, 5 or 7 members). */
+export const QUORUM_ENDPOINTS_MAX = 16;
+
+/** What `vigil_quorum etcd` needs, checked once the whole file is read. */
+function quorumErrors(v: VigilExtensions, where: (d: string) => { file: string; line?: number }): VigilError[] {
+  const out: VigilError[] = [];
+  const bad = (directive: string, text: string): void => {
+    out.push(new VigilError('VIGIL_ERR_CFG_VALUE', text, where(directive)));
+  };
+  if ((v.quorumCert === '') !== (v.quorumKey === '')) {
+    bad(
+      v.quorumCert === '' ? 'vigil_quorum_key' : 'vigil_quorum_cert',
+      'vigil_quorum_cert and vigil_quorum_key go together',
+    );
+  }
+  const tlsFiles = v.quorumCa !== '' || v.quorumCert !== '';
+  if (tlsFiles && v.quorumEndpoints.some((e) => e.startsWith('http://'))) {
+    bad('vigil_quorum_endpoints', 'etcd TLS files are set but some vigil_quorum_endpoints are http://: use https://');
+  }
+  if (v.quorum !== 'etcd') return out;
+  if (v.quorumEndpoints.length === 0) {
+    bad('vigil_quorum', 'vigil_quorum etcd needs vigil_quorum_endpoints (the client URLs of every etcd member)');
+  }
+  if (v.vipLease === 'off') {
+    // The kernel lease is what drops a frozen or killed holder's VIP before its etcd lease can expire.
+    bad('vigil_vip_lease', 'vigil_quorum etcd needs the VIP lease: vigil_vip_lease off cannot be used with it');
+  }
+  return out;
+}
+
+/** One entry of a repeatable directive: parsed (its error reported), and refused when its key is already there. */
+function addEntry<T>(
+  list: T[],
+  parse: () => T,
+  key: (x: T) => string,
+  duplicate: (key: string) => void,
+  err: (code: ErrorCode, message: string) => void,
+): void {
+  let spec: T;
+  try {
+    spec = parse();
+  } catch (e) {
+    if (!(e instanceof VigilError)) throw e;
+    err(e.code, e.message);
+    return;
+  }
+  const k = key(spec);
+  if (list.some((x) => key(x) === k)) duplicate(k);
+  else list.push(spec);
+}
+
 /** A `vigil_*` line: one typed value, or a health check. */
 function vigilLine(
   b: Builder,
@@ -161,18 +215,47 @@ function vigilLine(
   err: (code: ErrorCode, message: string, column?: number) => void,
 ): void {
   if (d.kind === 'health_check') {
-    try {
-      const spec = parseHealthCheck(rest, origin);
-      const list = b.vigil[d.field] as HealthCheckSpec[];
-      if (list.some((c) => c.id === spec.id)) {
-        err('VIGIL_ERR_HEALTH_CONFIG', `vigil_health_check: duplicate id [${spec.id}] (give one with id=NAME)`);
-      } else {
-        list.push(spec);
+    addEntry(
+      b.vigil[d.field] as HealthCheckSpec[],
+      () => parseHealthCheck(rest, origin),
+      (c) => c.id,
+      (id) => {
+        err('VIGIL_ERR_HEALTH_CONFIG', `vigil_health_check: duplicate id [${id}] (give one with id=NAME)`);
+      },
+      err,
+    );
+    return;
+  }
+  if (d.kind === 'endpoints') {
+    if (toks.length === 0) err('VIGIL_ERR_CFG_VALUE', `${directive} needs ${vigilValueExpectation(d.kind)}`);
+    const list = b.vigil[d.field] as string[];
+    for (const t of toks) {
+      const url = parseEndpoint(t.text);
+      if (url === undefined) {
+        err(
+          'VIGIL_ERR_CFG_VALUE',
+          `Invalid ${directive} [${t.text}]: expected ${vigilValueExpectation(d.kind)}`,
+          t.column,
+        );
+      } else if (list.length >= QUORUM_ENDPOINTS_MAX) {
+        err('VIGIL_ERR_CFG_LIMIT', `${directive}: more than ${QUORUM_ENDPOINTS_MAX} endpoints`, t.column);
+        return;
+      } else if (!list.includes(url)) {
+        list.push(url);
       }
-    } catch (e) {
-      if (!(e instanceof VigilError)) throw e;
-      err(e.code, e.message);
     }
+    return;
+  }
+  if (d.kind === 'group_nodes') {
+    addEntry(
+      b.vigil[d.field] as GroupNodes[],
+      () => parseGroupNodes(toks, origin),
+      (x) => x.group,
+      (group) => {
+        err('VIGIL_ERR_CFG_VALUE', `vigil_group_nodes: group [${group}] is listed twice`);
+      },
+      err,
+    );
     return;
   }
   const tok = toks[0];
@@ -253,6 +336,7 @@ function finish(
       );
     }
   }
+  errors.push(...quorumErrors(b.vigil as unknown as VigilExtensions, where));
   const deadpingMs = b.times.deadping ?? deadtimeMs;
   // Checked only when set: the default follows deadtime, whose own error already says it all.
   if (b.times.deadping !== undefined && deadpingMs <= 2 * keepaliveMs) {

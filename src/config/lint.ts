@@ -303,6 +303,19 @@ export function lintConfig(config: CompiledConfig, ctx: LintContext = {}): Confi
     }
   }
 
+  // The etcd quorum (docs/quorum.md).
+  const v = h.vigil;
+  if (v.quorum === 'etcd' && v.quorumEndpoints.length === 1) {
+    out.push(
+      warning(
+        'VIGIL_WARN_QUORUM',
+        `one etcd endpoint (${v.quorumEndpoints[0] ?? ''}): while it is down nothing is taken over` +
+          (v.quorumLoss === 'release' ? ', and holders give their groups up' : ''),
+        at('vigil_quorum_endpoints'),
+        'a single witness is fine for a pair (docs/quorum.md); list every member of a 3- or 5-member etcd to survive losing one',
+      ),
+    );
+  }
   if (ctx.peer !== undefined) out.push(...comparePeer(config, ctx.peer));
   return out;
 }

@@ -203,6 +203,22 @@ export interface VigilExtensions {
   readonly detectorPhi: number;
   /** `vigil_detector_min_beats`: missed heartbeats before the adaptive detector may suspect. Default 3. */
   readonly detectorMinBeats: number;
+  /** `vigil_group_nodes` lines: the nodes each listed group may run on, in order of preference. Default none. */
+  readonly groupNodes: readonly GroupNodes[];
+  /** `vigil_quorum`: who arbitrates ownership beyond the heartbeats. Default none. */
+  readonly quorum: 'none' | 'etcd';
+  /** `vigil_quorum_endpoints`: etcd client URLs (scheme://host:port), in file order. */
+  readonly quorumEndpoints: readonly string[];
+  /** `vigil_quorum_prefix`: key prefix in etcd. Default /vigil. */
+  readonly quorumPrefix: string;
+  /** `vigil_quorum_ca`, `_cert`, `_key`: PEM files ('' = unset). */
+  readonly quorumCa: string;
+  readonly quorumCert: string;
+  readonly quorumKey: string;
+  /** `vigil_quorum_ttl`: the etcd lease TTL, ms (whole seconds). Default 5 s. */
+  readonly quorumTtlMs: number;
+  /** `vigil_quorum_loss`: what holders do when etcd cannot be reached. Default release. */
+  readonly quorumLoss: 'release' | 'keep';
   /** `vigil_http`: `host:port` of the read-only HTTP server, '' = off (the default). */
   readonly httpListen: string;
   /** `vigil_notify`: program run on every transition, '' = none. */
@@ -215,6 +231,13 @@ export interface VigilExtensions {
   readonly historyBytes: number;
   /** `vigil_journald`: journald's native protocol for syslog lines: auto (under systemd), on, off. */
   readonly journald: 'auto' | 'on' | 'off';
+}
+
+/** `vigil_group_nodes <group> <node>...`: where a group may run, best first (the first is its haresources node). */
+export interface GroupNodes {
+  readonly group: string;
+  readonly nodes: readonly string[];
+  readonly origin: Origin;
 }
 
 export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256' | 'sha512';

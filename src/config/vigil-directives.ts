@@ -19,10 +19,25 @@ export type VigilValueKind =
   | 'detector'
   | 'phi'
   | 'beats'
+  /** `none` or `etcd`. */
+  | 'quorum'
+  /** Whole line: one or more http(s)://host:port URLs; lines accumulate. */
+  | 'endpoints'
+  /** An absolute path, or nothing (the default: unset). */
+  | 'file'
+  /** Whole seconds, QUORUM_TTL_LIMITS. */
+  | 'ttl'
+  /** `release` or `keep`. */
+  | 'quorum_loss'
+  /** Whole line: `<group> <node> <node>...` (config/group-nodes.ts); lines accumulate. */
+  | 'group_nodes'
   | 'listen'
   | 'program'
   | 'bytes'
   | 'journal';
+
+/** Kinds whose whole line is one entry of a list (several lines accumulate). */
+export const LIST_KINDS: ReadonlySet<VigilValueKind> = new Set(['health_check', 'endpoints', 'group_nodes']);
 
 export interface VigilDirective {
   readonly field: keyof VigilExtensions;
@@ -111,6 +126,60 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     default: '3',
     doc: 'the adaptive detector never declares a peer dead before this many heartbeats in a row are missing (2–100)',
   },
+  vigil_group_nodes: {
+    field: 'groupNodes',
+    kind: 'group_nodes',
+    default: '',
+    doc: 'the nodes a group may run on, in order of preference: <group> <node> <node>...; the first is its haresources node; failback, standby and health-check hand-overs follow the order; one line per group',
+  },
+  vigil_quorum: {
+    field: 'quorum',
+    kind: 'quorum',
+    default: 'none',
+    doc: "none: heartbeats alone decide who holds a group (a partition can leave two holders); etcd: a node holds a group only while it owns the group's key in etcd under a live lease of its own (docs/quorum.md)",
+  },
+  vigil_quorum_endpoints: {
+    field: 'quorumEndpoints',
+    kind: 'endpoints',
+    default: '',
+    doc: 'etcd client URLs (http:// or https://host:port), several per line or one line each; every member of the etcd cluster, so that losing one changes nothing',
+  },
+  vigil_quorum_prefix: {
+    field: 'quorumPrefix',
+    kind: 'path',
+    default: '/vigil',
+    doc: 'etcd key prefix: group keys are <prefix>/groups/<group>; one prefix per cluster sharing an etcd',
+  },
+  vigil_quorum_ca: {
+    field: 'quorumCa',
+    kind: 'file',
+    default: '',
+    doc: "PEM file of the CA that signed the etcd servers' certificates (https endpoints)",
+  },
+  vigil_quorum_cert: {
+    field: 'quorumCert',
+    kind: 'file',
+    default: '',
+    doc: 'PEM client certificate for etcd (with vigil_quorum_key), when etcd asks for client certificates',
+  },
+  vigil_quorum_key: {
+    field: 'quorumKey',
+    kind: 'file',
+    default: '',
+    doc: 'PEM private key of vigil_quorum_cert',
+  },
+  vigil_quorum_ttl: {
+    field: 'quorumTtlMs',
+    kind: 'ttl',
+    default: '5',
+    doc: "etcd lease TTL, whole seconds (4–60): a dead holder's group is free this long after its last renewal; a holder that cannot renew drops its VIP before then",
+  },
+  vigil_quorum_loss: {
+    field: 'quorumLoss',
+    kind: 'quorum_loss',
+    default: 'release',
+    doc: 'when etcd cannot be reached: release (holders give their groups up before their lease can expire; safety first) or keep (holders keep what they hold, nothing is acquired; two holders become possible again if the heartbeats are cut too)',
+  },
   vigil_http: {
     field: 'httpListen',
     kind: 'listen',
@@ -148,6 +217,9 @@ export const VIGIL_DIRECTIVES: Readonly<Record<string, VigilDirective>> = {
     doc: "syslog lines through journald's native protocol with fields (SYSLOG_IDENTIFIER, PRIORITY, NODE, GROUP, EVENT): auto = when started by systemd and journald listens, on, or off (RFC 5424 to /dev/log)",
   },
 };
+
+/** The etcd lease TTL's bounds, s: below 4 s the kernel's 2 s minimum VIP lease no longer fits under it (docs/quorum.md). */
+export const QUORUM_TTL_LIMITS = { minSec: 4, maxSec: 60 } as const;
 
 /** Shorter VIP leases are not reliable: the kernel counts address lifetimes in whole seconds. */
 export const MIN_VIP_LEASE_SEC = 2;
@@ -208,6 +280,26 @@ export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue 
     }
     case 'beats':
       return parseInteger(text, 2, 100);
+    case 'quorum': {
+      const t = text.toLowerCase();
+      return t === 'none' || t === 'etcd' ? t : undefined;
+    }
+    case 'quorum_loss': {
+      const t = text.toLowerCase();
+      return t === 'release' || t === 'keep' ? t : undefined;
+    }
+    case 'file':
+      if (text === '') return '';
+      return text.startsWith('/') && !text.endsWith('/') ? text : undefined;
+    case 'ttl': {
+      const n = parseInteger(text, QUORUM_TTL_LIMITS.minSec, QUORUM_TTL_LIMITS.maxSec);
+      return n === undefined ? undefined : n * 1000;
+    }
+    case 'endpoints':
+      return parseEndpoint(text);
+    case 'group_nodes':
+      // Whole-line kind: parsed by the ha.cf reader, never through here.
+      return undefined;
     case 'listen':
       return parseListen(text);
     case 'program':
@@ -220,6 +312,15 @@ export function parseVigilValue(kind: VigilValueKind, text: string): VigilValue 
       return t === 'auto' || t === 'on' || t === 'off' ? t : undefined;
     }
   }
+}
+
+/** One etcd client URL, normalised to scheme://host:port (no path: the JSON gateway lives at the root). */
+export function parseEndpoint(text: string): string | undefined {
+  const m = /^(https?):\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})\/?$/.exec(text);
+  if (m === null) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return `${m[1] ?? ''}://${(m[2] ?? '').toLowerCase()}:${port}`;
 }
 
 /**
@@ -254,9 +355,9 @@ export function parseBytes(text: string): number | undefined {
 }
 
 export function vigilDefaults(): VigilExtensions {
-  const out: Record<string, VigilValue | HealthCheckSpec[]> = {};
+  const out: Record<string, VigilValue | HealthCheckSpec[] | unknown[]> = {};
   for (const d of Object.values(VIGIL_DIRECTIVES)) {
-    if (d.kind === 'health_check') {
+    if (LIST_KINDS.has(d.kind)) {
       out[d.field] = [];
       continue;
     }
@@ -289,6 +390,18 @@ export function vigilValueExpectation(kind: VigilValueKind): string {
       return 'a number from 1 to 20';
     case 'beats':
       return 'a whole number from 2 to 100';
+    case 'quorum':
+      return 'none or etcd';
+    case 'quorum_loss':
+      return 'release or keep';
+    case 'file':
+      return 'an absolute path to a file';
+    case 'ttl':
+      return `whole seconds from ${QUORUM_TTL_LIMITS.minSec} to ${QUORUM_TTL_LIMITS.maxSec}`;
+    case 'endpoints':
+      return 'etcd client URLs: http://host:port or https://host:port';
+    case 'group_nodes':
+      return '<group> <node> <node>... (its haresources node first)';
     case 'listen':
       return 'off, or address:port (127.0.0.1:9100, [::1]:9100)';
     case 'program':

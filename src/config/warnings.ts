@@ -28,6 +28,8 @@ export const WarningCodes = {
   VIGIL_WARN_DNS_KEY: 'a TSIG key file is missing or readable by others (an error when run as root)',
   VIGIL_WARN_GEO: 'a cross-site resource (dnsupdate, bgp) that will not do what it seems to',
   VIGIL_WARN_RESPAWN: 'a respawn/failfast client cannot be started on this host',
+  VIGIL_WARN_QUORUM:
+    'an etcd quorum setup that cannot survive losing one machine, or the split brain it was meant to end',
   VIGIL_WARN_RSC_SPLIT:
     'an IPv6 address written with "::" in haresources, which Heartbeat splits into several arguments',
   VIGIL_WARN_RSC_HEARTBEAT: 'something Vigil runs that a Heartbeat node in the same cluster would not',

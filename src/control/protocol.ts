@@ -13,7 +13,7 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 export const PROTOCOL_VERSION = 1;
 
 export type { NodeStatus } from '../util/vocabulary.js';
-import type { NodeStatus } from '../util/vocabulary.js';
+import type { NodeStatus, QuorumView } from '../util/vocabulary.js';
 export type NodeType = 'normal' | 'ping';
 export type LinkStatus = 'up' | 'dead';
 /** What this node holds, in cl_status rscstatus words. */
@@ -117,6 +117,8 @@ export interface StatusSnapshot {
   readonly listOrder?: readonly string[];
   /** Packets the wire layer took in since start: `accepted`, and every drop reason with its count (Vigil only). */
   readonly wire?: Readonly<Record<string, number>>;
+  /** vigil_quorum etcd: whether etcd answers, each group key's owner, this node's fencing tokens (Vigil only). */
+  readonly quorum?: QuorumView;
 }
 
 export type ControlRequest =

@@ -32,6 +32,7 @@ import { ResourceManager, scriptEnv } from './resources.js';
 import { Fencer } from './fencing.js';
 import { createStonithDevice } from '../agents/stonith.js';
 import { realCheckRunner } from '../resources/health.js';
+import { buildQuorumClient } from '../quorum/build.js';
 import { EventBus } from '../obs/events.js';
 import { DaemonStats } from '../obs/stats.js';
 import { HistoryJournal, readHistory, tailHistory } from '../obs/history.js';
@@ -396,6 +397,20 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return out;
   };
   const mediaByKey = buildMediaMap(config.hacf.media);
+  // vigil_quorum etcd: the client is built (PEM files read) before anything can be acquired.
+  let quorum;
+  try {
+    quorum = await buildQuorumClient(config);
+    if (quorum !== undefined)
+      logger.info(`Group ownership arbitrated by etcd at ${config.hacf.vigil.quorumEndpoints.join(' ')}`);
+  } catch (e) {
+    logger.error(errorMessage(e));
+    logger.error('Configuration error, heartbeat not started.');
+    fatal.uninstall();
+    await releasePidfile(pidfile);
+    await logger.close();
+    return 6;
+  }
   // Set once the node has started; the node's beat drives it from then on.
   const pingers: { current?: PingerSet } = {};
   // The persistent history: every transition appended; the last ones seed `vigil status` after a restart.
@@ -439,6 +454,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     scheduler: realScheduler,
     loadavg: loadavg.get,
     fencer,
+    ...(quorum === undefined ? {} : { quorum }),
     runCheck: realCheckRunner((group, name) => resources.findAgent(group, name), scriptEnv(config)),
     runtime,
     onStopped: (reason) => {

@@ -32,6 +32,7 @@ import { VigilError } from '../util/errors.js';
 import { VERSION } from '../util/version.js';
 import type { LogLevel } from '../util/vocabulary.js';
 import { WireProtocol, computeTtl, isBenignDrop, msg, str, type PeerProgress, type WireEvent } from '../wire/index.js';
+import type { QuorumClient } from '../quorum/client.js';
 import type { Fencer } from './fencing.js';
 import type { ResourceManager } from './resources.js';
 
@@ -62,6 +63,8 @@ export interface NodeDeps {
   readonly peerFloors?: ReadonlyMap<string, PeerProgress>;
   /** A peer's generation went up: persist `peerProgress()`. */
   readonly onPeerGeneration?: () => void;
+  /** vigil_quorum etcd: the etcd client (src/quorum); the core decides, this carries out. */
+  readonly quorum?: QuorumClient;
   /** Called once the node has stopped (graceful shutdown done): the daemon exits. */
   readonly onStopped: (reason: string) => void;
   /** Called right after each heartbeat is sent: work that can share its wake-up (probing the ping nodes). */
@@ -117,6 +120,12 @@ export class VigilNode {
       now: d.scheduler.now(),
       stonithDevice: d.fencer?.device.deviceId,
       pid: process.pid,
+      clock: () => d.scheduler.now(),
+    });
+    // vigil_quorum etcd: VIP lifetimes capped by the etcd lease; scripts get the fencing token.
+    d.resources.setQuorum({
+      vipDeadline: (g) => this.core.vipDeadline(g),
+      fencingToken: (g) => this.core.fencingToken(g),
     });
     this.health = new HealthMonitor(h.vigil.healthChecks, {
       scheduler: d.scheduler,
@@ -215,6 +224,35 @@ export class VigilNode {
     await this.addMedia(this.d.media);
     this.guard(() => {
       this.run(this.core.start(this.d.scheduler.now()));
+    });
+    this.startQuorum();
+  }
+
+  /** vigil_quorum etcd: what etcd says goes into the core like any other input. */
+  private startQuorum(): void {
+    const q = this.d.quorum;
+    if (q === undefined) return;
+    const into = (fn: (now: number) => CoreAction[]): void => {
+      if (this.stopped) return;
+      this.guard(() => {
+        this.run(fn(this.d.scheduler.now()));
+      });
+    };
+    q.start({
+      keyState: (g, owner, rev) => {
+        into((now) => this.core.keyState(g, owner, rev, now));
+      },
+      absent: (present, rev) => {
+        for (const g of this.cfg.groups)
+          if (!present.has(g.key)) into((now) => this.core.keyState(g.key, undefined, rev, now));
+      },
+      reachable: (r) => {
+        this.note(`etcd ${r ? 'reachable' : 'unreachable'}`);
+        into((now) => this.core.quorumReachable(r, now));
+      },
+      log: (level, text) => {
+        this.log(level, text);
+      },
     });
   }
 
@@ -344,6 +382,11 @@ export class VigilNode {
       case 'reannounce':
         this.d.resources.reannounce(a.group);
         return;
+      case 'claim':
+      case 'disown':
+      case 'renew':
+        this.quorumAction(a);
+        return;
       case 'fence': {
         const fencer = this.fencer;
         if (fencer === undefined) return; // (the constructor refused a configured device without a fencer)
@@ -385,6 +428,41 @@ export class VigilNode {
         // marked stuck (never acquired elsewhere by this node's word) and the operator is told loudly.
         this.log('CRIT', `${a.reason}: manual intervention required (Vigil does not reboot the host).`);
         this.note(`stop failure: ${a.reason}`);
+        return;
+    }
+  }
+
+  private quorumAction(a: Extract<CoreAction, { kind: 'claim' | 'disown' | 'renew' }>): void {
+    const q = this.d.quorum;
+    if (q === undefined) return;
+    const back = (fn: (now: number) => CoreAction[]): void => {
+      if (this.stopped) return;
+      this.guard(() => {
+        this.run(fn(this.d.scheduler.now()));
+      });
+    };
+    switch (a.kind) {
+      case 'claim': {
+        const t0 = this.d.scheduler.now();
+        void q.claim(a.group).then((r) => {
+          const ms = Math.round(this.d.scheduler.now() - t0);
+          if (r.ok) this.note(`claimed ${a.group} in etcd in ${ms} ms (fencing token ${r.revision})`);
+          else this.log('debug', `etcd claim of ${a.group} refused after ${ms} ms`);
+          back((now) => this.core.claimDone(a.group, r, now));
+        });
+        return;
+      }
+      case 'disown':
+        void q.disown(a.lease).then(() => {
+          back((now) => this.core.disownDone(a.group, now));
+        });
+        return;
+      case 'renew':
+        void q.renew(a.lease).then((r) => {
+          back((now) => this.core.renewDone(a.group, a.lease, a.sentAt, r, now));
+          // The VIP's kernel lifetime follows the lease at once, not at the next beat.
+          if (r === 'renewed' && this.core.groupState(a.group) === 'held') this.d.resources.refreshLease(a.group);
+        });
         return;
     }
   }
@@ -668,6 +746,7 @@ export class VigilNode {
     this.removeMedia([...this.media.keys()]);
     this.wire.stop();
     this.d.resources.dispose();
+    void this.d.quorum?.stop();
   }
 
   /** The read-only view behind `vigil status`, `cl_status` and the HTTP API. */
@@ -770,6 +849,7 @@ export class VigilNode {
       ...(this.d.runtime !== undefined ? { runtime: this.d.runtime.view() } : {}),
       ...(this.d.nodeListOrder === undefined ? {} : { listOrder: this.d.nodeListOrder }),
       wire: this.wire.counters(),
+      ...(cs.quorum === undefined ? {} : { quorum: cs.quorum }),
     };
   }
 }

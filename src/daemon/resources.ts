@@ -17,6 +17,14 @@ import type { Logger } from '../obs/log.js';
 import { GroupRunner, type ReleaseOutcome } from '../resources/group.js';
 import { join } from 'node:path';
 
+/** vigil_quorum etcd: what the resource layer needs to know of the etcd lease of each group. */
+export interface QuorumHooks {
+  /** The monotonic instant by which the group's VIP must be gone (undefined: no cap). */
+  readonly vipDeadline: (group: string) => number | undefined;
+  /** The fencing token (etcd revision of the group's key) while this node owns it. */
+  readonly fencingToken: (group: string) => number | undefined;
+}
+
 export interface ResourceManagerDeps {
   readonly config: CompiledConfig;
   readonly logger: Logger;
@@ -25,6 +33,8 @@ export interface ResourceManagerDeps {
 }
 
 interface ScriptOptions {
+  /** The resource group the script belongs to (its environment is the group's own). */
+  readonly group: string;
   /** Where resource.d is (and, beside it, init.d and the OCF agents are looked up). */
   readonly configDir: string;
   readonly env: NodeJS.ProcessEnv;
@@ -109,6 +119,10 @@ export class ResourceManager {
   /** One per BIRD (include file and control socket) the bgp resources name. */
   private readonly speakers = new Map<string, BirdSpeaker>();
   private lostHandler: (group: string, why: string) => void = () => undefined;
+  /** vigil_quorum etcd (set by the node): the VIP deadline and the fencing token of each group. */
+  private quorum: QuorumHooks | undefined;
+  /** Each group's script environment: one object per group, so that its fencing token can be set per call. */
+  private readonly envOf = new Map<string, NodeJS.ProcessEnv>();
   policy: VipPolicy;
   private deps: ResourceManagerDeps;
 
@@ -170,7 +184,7 @@ export class ResourceManager {
       if (!this.isLive(runner)) continue;
       for (const a of agents) {
         if (a instanceof IpAddrAgent || a instanceof BgpAgent) a.setPolicy(this.policy);
-        else if (a instanceof LazyScriptAgent) a.reconfigure(this.scriptOptions());
+        else if (a instanceof LazyScriptAgent) a.reconfigure(this.scriptOptions(a.group));
         else if (a instanceof LazyMailToAgent) a.reconfigure(this.mailContext(a.group));
         else if (a instanceof DnsUpdateAgent) a.reconfigure(this.dnsContext());
       }
@@ -272,9 +286,24 @@ export class ResourceManager {
         onLost: (_spec, why) => {
           this.lostHandler(g.key, why);
         },
+        leaseCap: () => this.quorum?.vipDeadline(g.key),
       });
     }
-    return new LazyScriptAgent(r, this.scriptOptions());
+    return new LazyScriptAgent(r, this.scriptOptions(g.key));
+  }
+
+  /** vigil_quorum etcd: the node's hooks (VIP deadlines, fencing tokens). */
+  setQuorum(hooks: QuorumHooks): void {
+    this.quorum = hooks;
+  }
+
+  /** Before each operation of a group: its scripts see VIGIL_FENCING_TOKEN while this node owns its etcd key. */
+  private stampToken(group: string): void {
+    const env = this.envOf.get(group);
+    if (env === undefined) return;
+    const token = this.quorum?.fencingToken(group);
+    if (token === undefined) delete env.VIGIL_FENCING_TOKEN;
+    else env.VIGIL_FENCING_TOKEN = String(token);
   }
 
   private dnsContext(): DnsUpdateContext {
@@ -306,10 +335,13 @@ export class ResourceManager {
     };
   }
 
-  private scriptOptions(): ScriptOptions {
+  private scriptOptions(group: string): ScriptOptions {
+    const env = scriptEnv(this.deps.config);
+    this.envOf.set(group, env);
     return {
+      group,
       configDir: this.deps.config.configDir,
-      env: scriptEnv(this.deps.config),
+      env,
       timeoutMs: this.deps.config.hacf.vigil.scriptTimeoutMs,
       observer: {
         running: (path, args, op) => {
@@ -357,12 +389,14 @@ export class ResourceManager {
         this.runners.set(group, next);
         this.pending.delete(group);
       }
+      this.stampToken(group);
       return (await this.runner(group).acquire()).ok;
     });
   }
 
   release(group: string): Promise<ReleaseOutcome> {
     return this.serial(group, async () => {
+      this.stampToken(group);
       const out = await this.runner(group).release();
       // A removed group is gone once stopped here.
       const r = this.retired.get(group);
@@ -389,6 +423,7 @@ export class ResourceManager {
   restart(group: string): Promise<boolean> {
     return this.serial(group, async () => {
       const runner = this.runner(group);
+      this.stampToken(group);
       const rel = await runner.release();
       if (!rel.ok) return false;
       return (await runner.acquire()).ok;
@@ -447,6 +482,12 @@ export class ResourceManager {
     });
   }
 
+  /** vigil_quorum etcd: a group's etcd lease was renewed: its VIPs get a lifetime up to the new deadline now. */
+  refreshLease(group: string): void {
+    const runner = this.runners.get(group) ?? this.retired.get(group);
+    if (runner !== undefined) for (const a of this.ipAgentsOf([runner])) a.renewNow();
+  }
+
   /** The daemon's heartbeat: held VIPs renew their leases and refresh ARP on it (VipPolicy.onBeat). */
   tick(): void {
     for (const a of this.ipAgents) a.tick();
@@ -499,6 +540,9 @@ export function scriptOutputLines(stdout: string, stderr: string): string[] {
  */
 class LazyScriptAgent implements ResourceAgent {
   readonly spec: string;
+  get group(): string {
+    return this.o.group;
+  }
   private agent: ResourceAgent | undefined;
   constructor(
     private readonly r: Resource,

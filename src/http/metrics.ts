@@ -284,6 +284,29 @@ export function buildRegistry(src: MetricsSource): Registry {
   add('vigil_stonith_pending', 'STONITH resets this node is waiting for (a takeover waits for each).', 'gauge', () => [
     { value: snap().fencing.length },
   ]);
+  // vigil_quorum etcd: no series without it.
+  add('vigil_quorum_reachable', 'vigil_quorum etcd: etcd answers this node (1) or not (0).', 'gauge', () => {
+    const q = snap().quorum;
+    return q === undefined ? [] : [{ value: q.reachable ? 1 : 0 }];
+  });
+  add(
+    'vigil_quorum_key_owner',
+    'vigil_quorum etcd: the node owning the group\'s key as last known (owner="" when the key is free).',
+    'gauge',
+    () =>
+      (snap().quorum?.keys ?? []).flatMap((k) =>
+        k.owner === undefined ? [] : [{ labels: { group: k.group, owner: k.owner ?? '' }, value: 1 }],
+      ),
+  );
+  add(
+    'vigil_quorum_fencing_token',
+    "vigil_quorum etcd: this node's fencing token for a group whose key it owns (the key's creation revision).",
+    'gauge',
+    () =>
+      (snap().quorum?.keys ?? []).flatMap((k) =>
+        k.token === undefined ? [] : [{ labels: { group: k.group }, value: k.token }],
+      ),
+  );
   add('vigil_ipfail_ping_nodes', 'ipfail: ping nodes seen alive, here (local) and by the peer.', 'gauge', () => {
     const ip = src.ipfail();
     if (ip === undefined) return [];

@@ -20,6 +20,8 @@ import {
 import { fromFields, type EngineMessage } from '../cluster/protocol.js';
 import {
   clusterEventOf,
+  type ClaimResult,
+  type KeyOwner,
   type ClusterAction,
   type ClusterEvent,
   type GroupState,
@@ -28,9 +30,10 @@ import {
 } from '../cluster/types.js';
 import type { CompiledConfig } from '../config/types.js';
 import { Membership, type MembershipEvent, type MembershipOptions } from '../membership/membership.js';
-import { VigilError } from '../util/errors.js';
+import { VigilError, invariant } from '../util/errors.js';
 import type { LogLevel } from '../util/vocabulary.js';
 import { getString, type Accepted, type ReceiveResult } from '../wire/index.js';
+import { LeaseKeeper, type RenewResult } from './leases.js';
 
 /** A graceful stop that cannot finish (a peer never answers, a resource hangs) still ends. */
 export const SHUTDOWN_LIMIT_MS = 5 * 60_000;
@@ -39,6 +42,8 @@ export const SHUTDOWN_LIMIT_MS = 5 * 60_000;
 export const BEAT_TIMER = 'beat';
 export const CHECK_TIMER = 'check';
 const SHUTDOWN_TIMER = 'shutdownLimit';
+/** vigil_quorum etcd: lease renewals and release deadlines (node/leases.ts). */
+export const QUORUM_TIMER = 'quorum';
 const ENGINE_PREFIX = 'engine:';
 
 export type CoreAction =
@@ -71,7 +76,13 @@ export type CoreAction =
   /** The graceful stop is over (`shutdone` sent, or the time limit): flush and exit. */
   | { readonly kind: 'stopped'; readonly reason: string }
   /** A group could not be stopped: Heartbeat reboots here; the daemon says so and keeps the group stuck. */
-  | { readonly kind: 'reboot'; readonly reason: string };
+  | { readonly kind: 'reboot'; readonly reason: string }
+  /** vigil_quorum etcd: create the group's key under a new lease, only if absent (answer with `claimDone`). */
+  | { readonly kind: 'claim'; readonly group: string }
+  /** vigil_quorum etcd: revoke the group's lease, deleting its key (answer with `disownDone`). */
+  | { readonly kind: 'disown'; readonly group: string; readonly lease: string }
+  /** vigil_quorum etcd: renew a lease (answer with `renewDone`, echoing `sentAt`). */
+  | { readonly kind: 'renew'; readonly group: string; readonly lease: string; readonly sentAt: number };
 
 /** The membership events an observer sees: peers and ping nodes coming and going, links up and down. */
 export type MemberChange = Extract<
@@ -100,6 +111,11 @@ export interface NodeCoreOptions {
   /** For `Heartbeat shutdown in progress. (pid)`. */
   readonly pid: number;
   readonly membership?: MembershipOptions;
+  /**
+   * The same monotonic clock as `now` (the daemon's scheduler, the simulator's time line). Needed by
+   * vigil_quorum etcd only: a claim's send time bounds its lease's expiry, whatever event the claim was sent on.
+   */
+  readonly clock?: () => number;
 }
 
 export class NodeCore {
@@ -122,11 +138,20 @@ export class NodeCore {
   private stopping = false;
   private stopped = false;
   private readonly setupLog: CoreAction[];
+  /** vigil_quorum etcd: this node's leases (undefined without the quorum). */
+  private readonly leases: LeaseKeeper | undefined;
+  private quorumWakeAt: number | undefined;
+  /** The latest time any input carried (a claim sent on an input without one is dated no later than this). */
+  private lastNow: number;
   /** Times ipfail handed this node's groups away (fewer ping nodes seen here than on the peer). */
   ipfailStandbys = 0;
 
   constructor(private readonly o: NodeCoreOptions) {
     this.cfg = o.config;
+    this.lastNow = o.now;
+    this.leases =
+      o.config.hacf.vigil.quorum === 'etcd' ? new LeaseKeeper({ ttlMs: o.config.hacf.vigil.quorumTtlMs }) : undefined;
+    invariant(this.leases === undefined || o.clock !== undefined, 'vigil_quorum etcd needs the core to have a clock');
     this.membership = new Membership(o.config, o.now, o.membership);
     this.engine = new ClusterEngine(o.config, { stonithDevice: o.stonithDevice });
     const setup = ipfailSetup(o.config);
@@ -164,6 +189,24 @@ export class NodeCore {
     return this.stopping;
   }
 
+  /**
+   * vigil_quorum etcd: the local monotonic instant by which the group's VIP must be gone (its etcd lease may expire
+   * soon after). The VIP's kernel lifetime is capped by it. Undefined: no cap (no quorum, vigil_quorum_loss keep).
+   */
+  vipDeadline(group: string): number | undefined {
+    if (this.leases === undefined || this.cfg.hacf.vigil.quorumLoss === 'keep') return undefined;
+    if (!this.leases.has(group)) {
+      // Held without a lease: never (a claimed key comes first), but if it were, nothing may be renewed.
+      return this.engine.groupState(group) === 'none' ? undefined : 0;
+    }
+    return this.leases.vipDeadline(group);
+  }
+
+  /** vigil_quorum etcd: the fencing token of a group owned here (the key's creation revision in etcd). */
+  fencingToken(group: string): number | undefined {
+    return this.engine.ownedKey(group)?.revision;
+  }
+
   /** `cl_status clientstatus <node> ipfail`: online here (built in), and on the peer while its ipfail has spoken. */
   clients(node: string, alive: boolean): Record<string, 'online' | 'offline'> {
     if (this.ipfail === undefined) return {};
@@ -197,6 +240,9 @@ export class NodeCore {
       return out;
     }
     if (r.self) return out;
+    // Woken from a freeze, queued packets are read before any timer runs: no answer may claim a group whose
+    // etcd lease may have run out meanwhile.
+    if (this.leases !== undefined) this.checkQuorum(now, out);
     if (this.fromStoppedIncarnation(r.from, r.control.generation ?? 0)) return out;
     const events: MembershipEvent[] = this.membership.onPacket(r.from, link, now);
     if (r.type === 'status') {
@@ -228,6 +274,9 @@ export class NodeCore {
       // Lateness is judged against the timer's due time: a late timer is our stall, not the peers' silence.
       this.feed(out, this.membership.check(now, this.checkDueAt));
       this.scheduleCheck(out, now);
+    } else if (name === QUORUM_TIMER) {
+      this.quorumWakeAt = undefined;
+      this.checkQuorum(now, out);
     } else if (name === SHUTDOWN_TIMER) {
       this.finishStop(out, 'shutdown time limit reached');
     } else if (name.startsWith(ENGINE_PREFIX)) {
@@ -273,6 +322,97 @@ export class NodeCore {
         ? { kind: 'eligibility', group, eligible }
         : { kind: 'eligibility', group, eligible, reason },
     );
+  }
+
+  // ---------------------------------------------------------------- vigil_quorum etcd
+
+  claimDone(group: string, result: ClaimResult, now: number): CoreAction[] {
+    const out: CoreAction[] = [];
+    if (this.stopped) return out;
+    const l = this.leases;
+    if (l !== undefined) {
+      if (result.ok) l.claimed(group, result.lease, now);
+      else l.claimFailed(group);
+    }
+    this.handle(out, { kind: 'claimDone', group, result });
+    // Granted but no longer wanted (the group went meanwhile): the engine disowned it; nothing to keep.
+    this.syncLeases(out, now);
+    return out;
+  }
+
+  disownDone(group: string, now: number): CoreAction[] {
+    const out: CoreAction[] = [];
+    if (this.stopped) return out;
+    this.leases?.forget(group);
+    this.handle(out, { kind: 'disownDone', group });
+    this.syncLeases(out, now);
+    return out;
+  }
+
+  renewDone(group: string, lease: string, sentAt: number, result: RenewResult, now: number): CoreAction[] {
+    const out: CoreAction[] = [];
+    const l = this.leases;
+    if (this.stopped || l === undefined) return out;
+    if (l.renewed(group, lease, sentAt, result) === 'gone') {
+      l.forget(group);
+      this.handle(out, { kind: 'ownershipLost', group, reason: `etcd no longer knows lease ${lease}` });
+    }
+    this.checkQuorum(now, out);
+    return out;
+  }
+
+  keyState(group: string, owner: KeyOwner | undefined, revision: number, now: number): CoreAction[] {
+    const out: CoreAction[] = [];
+    if (this.stopped) return out;
+    this.handle(out, { kind: 'keyState', group, owner, revision });
+    this.syncLeases(out, now);
+    return out;
+  }
+
+  quorumReachable(reachable: boolean, now: number): CoreAction[] {
+    const out: CoreAction[] = [];
+    if (this.stopped) return out;
+    this.handle(out, { kind: 'quorumReachable', reachable });
+    this.syncLeases(out, now);
+    return out;
+  }
+
+  /**
+   * Releases every group whose lease may no longer outlive its release (also from the packet path: woken from a
+   * freeze, the daemon reads queued packets before any timer runs), then sends the renewals due.
+   */
+  checkQuorum(now: number, out: CoreAction[] = []): CoreAction[] {
+    const l = this.leases;
+    if (this.stopped || l === undefined) return out;
+    for (const g of l.overdue(now)) {
+      l.forget(g);
+      this.handle(out, { kind: 'ownershipLost', group: g, reason: 'its etcd lease was not renewed in time' });
+    }
+    this.syncLeases(out, now);
+    return out;
+  }
+
+  /** The keeper follows the engine's keys: new claims noted, forgotten ones dropped, renewals and the wake-up set. */
+  private syncLeases(out: CoreAction[], now: number): void {
+    const l = this.leases;
+    if (l === undefined) return;
+    const owned = this.engine.ownedKeys();
+    for (const r of l.due(now)) {
+      if (owned.get(r.group)?.lease !== r.lease) {
+        l.forget(r.group);
+        continue;
+      }
+      out.push({ kind: 'renew', group: r.group, lease: r.lease, sentAt: now });
+    }
+    const wake = l.nextWake(now);
+    if (wake === undefined) {
+      if (this.quorumWakeAt !== undefined) out.push({ kind: 'cancelTimer', name: QUORUM_TIMER });
+      this.quorumWakeAt = undefined;
+      return;
+    }
+    if (this.quorumWakeAt === wake) return;
+    this.quorumWakeAt = wake;
+    out.push({ kind: 'setTimer', name: QUORUM_TIMER, ms: Math.max(0, wake - now) });
   }
 
   /**
@@ -480,6 +620,15 @@ export class NodeCore {
         return;
       case 'shutdownComplete':
         this.finishStop(out, 'shutdown complete');
+        return;
+      case 'claim':
+        this.leases?.claimSent(a.group, this.o.clock?.() ?? this.lastNow);
+        out.push(a);
+        return;
+      case 'disown':
+        // No renewal from now on: if the revocation cannot reach etcd, the lease expires by itself.
+        this.leases?.forget(a.group);
+        out.push(a);
         return;
       case 'log':
       case 'transition':

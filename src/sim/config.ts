@@ -18,22 +18,40 @@ export interface SimConfigOptions {
   /** STONITH device type, or undefined for none. */
   readonly stonith?: string;
   readonly pingNodes?: readonly string[];
+  /** vigil_quorum etcd with this vigil_quorum_loss (undefined: no quorum). */
+  readonly quorum?: 'release' | 'keep';
+  readonly quorumTtlMs?: number;
+  /** vigil_group_nodes lines: [group, nodes in order]. */
+  readonly groupNodes?: ReadonlyArray<readonly [string, readonly string[]]>;
 }
 
 const origin = { file: '<sim>', line: 0 };
 
 export function simConfig(o: SimConfigOptions): CompiledConfig {
+  const base = defaultHaCf({
+    nodes: o.nodes,
+    localNode: o.localNode,
+    keepaliveMs: o.keepaliveMs ?? 1000,
+    deadtimeMs: o.deadtimeMs ?? 10_000,
+    warntimeMs: o.warntimeMs,
+    initdeadMs: o.initdeadMs,
+    autoFailback: o.autoFailback ?? 'on',
+  });
   const hacf: HaCf = {
-    ...defaultHaCf({
-      nodes: o.nodes,
-      localNode: o.localNode,
-      keepaliveMs: o.keepaliveMs ?? 1000,
-      deadtimeMs: o.deadtimeMs ?? 10_000,
-      warntimeMs: o.warntimeMs,
-      initdeadMs: o.initdeadMs,
-      autoFailback: o.autoFailback ?? 'on',
-    }),
+    ...base,
     pingNodes: (o.pingNodes ?? []).map((ip) => ({ name: ip, addresses: [ip], group: false, origin })),
+    vigil: {
+      ...base.vigil,
+      ...(o.quorum === undefined
+        ? {}
+        : {
+            quorum: 'etcd' as const,
+            quorumLoss: o.quorum,
+            quorumEndpoints: ['http://etcd.sim:2379'],
+            quorumTtlMs: o.quorumTtlMs ?? base.vigil.quorumTtlMs,
+          }),
+      groupNodes: (o.groupNodes ?? []).map(([group, nodes]) => ({ group, nodes, origin })),
+    },
     stonith:
       o.stonith === undefined
         ? undefined

@@ -26,6 +26,12 @@
  *   partition. The window covers the end of a partition or freeze: the first status after the
  *   heal must arrive, both sides exchange holdings, the loser stops the group. Inside a partition
  *   both sides may hold a group (that is what deadtime expiry does without STONITH).
+ * - With vigil_quorum etcd (`quorum: 'release'`): never, at any instant, is a group's resource active on two nodes,
+ *   whatever the partition, freeze or etcd outage. etcd is modelled as one linearizable store with leases
+ *   (sim/etcd.ts) that nodes may fail to reach (etcd down, a node cut off, the far side of a partition); a frozen
+ *   holder's VIP goes when the kernel lifetime the daemon set last runs out (modelled at its latest allowed
+ *   instant, the core's vipDeadline). With `quorum: 'keep'` the heartbeat property above applies.
+ * - With vigil_group_nodes lists: a group never runs on a node its list leaves out.
  * - Liveness: after faults stop (partitions healed, nodes thawed and restarted, no more failures),
  *   within `convergeBoundMs` every group is up on exactly one node and nothing is in transition,
  *   and it stays so until the end of the run.
@@ -42,6 +48,18 @@ import { WireProtocol, computeTtl, msg, str, type PeerProgress } from '../wire/i
 import { Prng } from './prng.js';
 import { Queue } from './queue.js';
 import { simConfig } from './config.js';
+import { EXPIRY_SWEEP_MS, SimEtcd, type KeyEvent } from './etcd.js';
+import type { ClaimResult } from '../cluster/types.js';
+import type { RenewResult } from '../node/leases.js';
+
+/** How long a request to an unreachable etcd takes to fail (the daemon's per-request timeout). */
+const ETCD_TIMEOUT_MS = 1000;
+/** One way between a node and etcd. */
+const ETCD_DELAY_MS: readonly [number, number] = [1, 8];
+/** A node notices that etcd stopped (or started) answering within this (the watch's progress check). */
+const ETCD_NOTICE_MS: readonly [number, number] = [100, 1500];
+/** The kernel-lease sweep: well under the 250 ms safety margin. */
+const KERNEL_SWEEP_MS = 20;
 
 export interface SimOptions {
   readonly seed: number;
@@ -79,6 +97,12 @@ export interface SimOptions {
   readonly reloads?: boolean;
   /** A fixed scenario instead of random faults: nodes boot only when the script says so. */
   readonly script?: readonly SimStep[];
+  /** vigil_quorum etcd with this vigil_quorum_loss (default: no quorum). Faults then also take etcd away. */
+  readonly quorum?: 'release' | 'keep';
+  /** vigil_quorum_ttl (default 5 s). */
+  readonly quorumTtlMs?: number;
+  /** Give some groups a vigil_group_nodes list (3 nodes or more; default false). */
+  readonly groupLists?: boolean;
 }
 
 export type SimStep =
@@ -133,6 +157,12 @@ interface SimNode {
   floors: Map<string, PeerProgress>;
   /** The packet being sent is a status (only those are lost at random). */
   sendingStatus: boolean;
+  /** vigil_quorum: whether this node was last told etcd answers. */
+  etcdReachable: boolean;
+  /** vigil_quorum: each active group's VIP deadline as the node last set it (the kernel drops the VIP then). */
+  capAt: Map<string, number>;
+  /** Groups whose VIP the kernel dropped: the release that follows stops what is left. */
+  lost: Set<string>;
 }
 
 export const DEFAULT_SIM: Omit<SimOptions, 'seed'> = {
@@ -206,6 +236,12 @@ class Sim {
   private desired: { extra: string | undefined; fast: boolean } = { extra: undefined, fast: false };
   readonly healWindowMs: number;
   readonly convergeBoundMs: number;
+  /** vigil_quorum: the store, whether it has quorum, which partition side it is on, nodes cut off from it. */
+  private readonly etcd: SimEtcd | undefined;
+  private etcdUp = true;
+  private etcdSide = 0;
+  private readonly etcdCut = new Set<number>();
+  private readonly groupLists: Array<[string, string[]]> = [];
 
   constructor(o: SimOptions) {
     this.o = o;
@@ -216,6 +252,25 @@ class Sim {
     groups.push(['IPaddr::10.0.0.99', names[0] ?? 'node1']);
     this.baseGroups = groups;
     this.names = names;
+    if (o.groupLists === true && names.length >= 3) {
+      const lr = new Prng(o.seed ^ 0x5bd1e995);
+      for (const [g, pref] of groups) {
+        if (!lr.chance(0.6)) continue;
+        const others = names.filter((x) => x !== pref);
+        // Shuffle, keep at least one other node.
+        for (let i = others.length - 1; i > 0; i--) {
+          const j = lr.int(0, i);
+          [others[i], others[j]] = [others[j] ?? '', others[i] ?? ''];
+        }
+        this.groupLists.push([g, [pref, ...others.slice(0, lr.int(1, others.length))]]);
+      }
+    }
+    this.etcd =
+      o.quorum === undefined
+        ? undefined
+        : new SimEtcd((e) => {
+            this.keyChanged(e);
+          });
     for (const [k] of groups) this.groupKeys.push(k);
     // A group only reloads add (and remove again): watched throughout.
     if (o.reloads === true) this.groupKeys.push(RELOAD_GROUP);
@@ -236,6 +291,9 @@ class Sim {
         rsc: new Map(this.groupKeys.map((g) => [g, 'none'])),
         floors: new Map(),
         sendingStatus: false,
+        etcdReachable: false,
+        capAt: new Map(),
+        lost: new Set(),
       };
       this.nodes.push(n);
     }
@@ -245,8 +303,16 @@ class Sim {
     const initdead = this.nodes[0]?.cfg.hacf.initdeadMs ?? o.deadtimeMs;
     // Restarts at the end of faults + initdead or deadtime, the 10 s both-starting fallback, the
     // 30 s failed-start standby, STONITH and a chain of handovers (stop + start, several times).
+    // With the quorum, a crashed holder's lease must expire first, and a node must notice etcd is back.
+    const quorumMs = o.quorum === undefined ? 0 : (o.quorumTtlMs ?? 5000) + EXPIRY_SWEEP_MS + ETCD_NOTICE_MS[1] + 2000;
     this.convergeBoundMs =
-      Math.max(initdead, o.deadtimeMs + 2000) + 10_000 + 30_000 + 5000 + 6 * (o.maxStartMs + o.maxStopMs) + 5000;
+      Math.max(initdead, o.deadtimeMs + 2000) +
+      10_000 +
+      30_000 +
+      5000 +
+      6 * (o.maxStartMs + o.maxStopMs) +
+      5000 +
+      quorumMs;
   }
 
   /** One node's configuration as the admin's files say it now. */
@@ -263,6 +329,9 @@ class Sim {
       deadtimeMs: o.deadtimeMs,
       autoFailback: o.autoFailback,
       stonith: o.stonith ? 'external/sim' : undefined,
+      quorum: o.quorum,
+      quorumTtlMs: o.quorumTtlMs,
+      groupNodes: this.groupLists,
     });
     return { ...cfg, authkeys: SIM_KEYS };
   }
@@ -332,7 +401,11 @@ class Sim {
       pid: 1000 + n.idx,
       stonithDevice: this.o.stonith ? 'external/sim' : undefined,
       membership: { checkIntervalMs: CHECK_INTERVAL_MS },
+      clock: () => this.now,
     });
+    n.etcdReachable = false;
+    n.capAt = new Map();
+    n.lost = new Set();
     const uuid = new Uint8Array(16).fill(n.idx + 1);
     n.wire = new WireProtocol({
       localNode: n.name,
@@ -362,6 +435,7 @@ class Sim {
     this.tr(n, `boot generation ${n.generation}`);
     this.recomputeHearing();
     this.ask(n, () => n.core.start(this.now));
+    this.recomputeEtcd();
   }
 
   /** Power loss / kill -9 / STONITH: the daemon is gone and (host crash, or the VIP lease) so are its resources. */
@@ -370,6 +444,7 @@ class Sim {
     this.tr(n, `CRASH (${why})`);
     this.goDown(n);
     for (const g of this.groupKeys) if (n.rsc.get(g) !== 'none') this.setRsc(n, g, 'none');
+    n.capAt.clear();
   }
 
   private goDown(n: SimNode): void {
@@ -378,6 +453,7 @@ class Sim {
     n.wire.stop();
     n.up = false;
     n.epoch++;
+    n.etcdReachable = false;
     this.recomputeHearing();
   }
 
@@ -408,6 +484,120 @@ class Sim {
     );
   }
 
+  // ------------------------------------------------------------------ etcd (vigil_quorum)
+
+  private etcdReachable(n: SimNode): boolean {
+    return n.up && this.etcdUp && this.side[n.idx] === this.etcdSide && !this.etcdCut.has(n.idx);
+  }
+
+  /**
+   * One request from `n`: it reaches etcd after a delay and is applied there (`apply`, which returns how the node
+   * learns the answer), and the answer comes back after another; if etcd cannot be reached on the way there or
+   * back, the node learns only that it failed, after the daemon's request timeout (an applied request whose
+   * answer is lost happened all the same).
+   */
+  private etcdRequest(n: SimNode, apply: (now: number) => () => CoreAction[], failed: () => CoreAction[]): void {
+    const epoch = n.epoch;
+    const sentAt = this.now;
+    const fail = (): void => {
+      this.at(Math.max(0, sentAt + ETCD_TIMEOUT_MS - this.now), () => {
+        if (n.epoch !== epoch) return;
+        this.nodeAt(n, 0, () => {
+          this.ask(n, failed);
+        });
+      });
+    };
+    this.at(this.rnd.int(...ETCD_DELAY_MS), () => {
+      if (n.epoch !== epoch) return;
+      if (!this.etcdReachable(n)) {
+        fail();
+        return;
+      }
+      const answer = apply(this.now);
+      this.at(this.rnd.int(...ETCD_DELAY_MS), () => {
+        if (n.epoch !== epoch) return;
+        if (!this.etcdReachable(n)) {
+          fail();
+          return;
+        }
+        this.nodeAt(n, 0, () => {
+          this.ask(n, answer);
+        });
+      });
+    });
+  }
+
+  /** A watch event: every node that reaches etcd hears it a little later (the others read it on reconnecting). */
+  private keyChanged(e: KeyEvent): void {
+    this.tr(
+      undefined,
+      `ETCD ${e.group} ${e.owner === undefined ? 'deleted' : `${e.owner.node}/${e.owner.lease}`} rev ${e.revision}`,
+    );
+    for (const n of this.nodes) {
+      if (!n.etcdReachable || !this.etcdReachable(n)) continue;
+      const epoch = n.epoch;
+      this.at(this.rnd.int(...ETCD_DELAY_MS), () => {
+        if (n.epoch !== epoch || !this.etcdReachable(n)) return;
+        this.nodeAt(n, 0, () => {
+          this.ask(n, () => n.core.keyState(e.group, e.owner, e.revision, this.now));
+        });
+      });
+    }
+  }
+
+  /** After any change of reachability: each node notices it a while later (and reads every key when it is back). */
+  private recomputeEtcd(): void {
+    if (this.etcd === undefined) return;
+    for (const n of this.nodes) {
+      const want = this.etcdReachable(n);
+      if (!n.up || want === n.etcdReachable) continue;
+      const epoch = n.epoch;
+      this.at(this.rnd.int(...ETCD_NOTICE_MS), () => {
+        if (n.epoch !== epoch || this.etcdReachable(n) !== want || n.etcdReachable === want) return;
+        this.nodeAt(n, 0, () => {
+          const etcd = this.etcd;
+          if (etcd === undefined || this.etcdReachable(n) !== want || n.etcdReachable === want) return;
+          n.etcdReachable = want;
+          this.tr(n, `etcd ${want ? 'reachable' : 'unreachable'}`);
+          if (want) {
+            for (const k of etcd.snapshot(this.groupKeys, this.now))
+              this.ask(n, () => n.core.keyState(k.group, k.owner, k.revision, this.now));
+          }
+          this.ask(n, () => n.core.quorumReachable(want, this.now));
+        });
+      });
+    }
+  }
+
+  /** etcd's lessor, and the kernel dropping VIPs whose lifetime ran out (a frozen daemon renews nothing). */
+  private sweeps(): void {
+    const etcd = this.etcd;
+    if (etcd === undefined) return;
+    const lessor = (): void => {
+      if (this.etcdUp) etcd.expire(this.now);
+      this.at(EXPIRY_SWEEP_MS, lessor);
+    };
+    this.at(EXPIRY_SWEEP_MS, lessor);
+    if (this.o.quorum !== 'release') return;
+    const kernel = (): void => {
+      for (const n of this.nodes) {
+        if (!n.up) continue;
+        for (const [g, at] of n.capAt) {
+          if (this.now < at || n.rsc.get(g) === 'none') continue;
+          n.capAt.delete(g);
+          this.tr(n, `KERNEL dropped ${g} (lease capped at ${at})`);
+          this.setRsc(n, g, 'none');
+          n.lost.add(g);
+          this.nodeAt(n, 0, () => {
+            if (n.core.groupState(g) === 'held') this.ask(n, () => n.core.groupLost(g, 'VIP lease ran out'));
+          });
+        }
+      }
+      this.at(KERNEL_SWEEP_MS, kernel);
+    };
+    this.at(KERNEL_SWEEP_MS, kernel);
+  }
+
   // ------------------------------------------------------------------ network
 
   private hears(a: number, b: number): boolean {
@@ -428,6 +618,7 @@ class Sim {
   }
 
   private recomputeHearing(): void {
+    this.recomputeEtcd();
     for (let a = 0; a < this.nodes.length; a++) {
       const row = this.hearingSince[a];
       if (row === undefined) continue;
@@ -493,6 +684,20 @@ class Sim {
       if (!isUp(n)) return;
       this.exec(n, a);
     }
+    this.noteCaps(n);
+  }
+
+  /** The VIP lifetimes the daemon would set now (at start and every renewal): capped by the etcd lease. */
+  private noteCaps(n: SimNode): void {
+    if (this.o.quorum !== 'release' || !n.up) return;
+    for (const g of this.groupKeys) {
+      if (n.rsc.get(g) === 'none') {
+        n.capAt.delete(g);
+        continue;
+      }
+      const d = n.core.vipDeadline(g);
+      if (d !== undefined) n.capAt.set(g, d);
+    }
   }
 
   private guarded(n: SimNode, fn: () => void): void {
@@ -537,12 +742,13 @@ class Sim {
       }
       case 'release': {
         const st = n.rsc.get(a.group);
-        if (st !== 'up') this.violation(`${n.name} asked to stop ${a.group} while it is ${String(st)}`);
-        this.setRsc(n, a.group, 'stopping');
+        const gone = n.lost.delete(a.group) && st === 'none';
+        if (st !== 'up' && !gone) this.violation(`${n.name} asked to stop ${a.group} while it is ${String(st)}`);
+        if (!gone) this.setRsc(n, a.group, 'stopping');
         const epoch = n.epoch;
         this.at(this.rnd.int(this.o.minStopMs ?? 20, this.o.maxStopMs), () => {
           if (n.epoch !== epoch) return;
-          this.setRsc(n, a.group, 'none');
+          if (n.rsc.get(a.group) !== 'none') this.setRsc(n, a.group, 'none');
           this.nodeAt(n, 0, () => {
             this.ask(n, () => n.core.releaseDone(a.group, true));
           });
@@ -552,9 +758,40 @@ class Sim {
       case 'reannounce': {
         // Announcing an address this node does not run would steer clients away from the one that does.
         const st = n.rsc.get(a.group);
-        if (st !== 'up') this.violation(`${n.name} announced ${a.group} while it is ${String(st)}`);
+        if (st !== 'up' && !n.lost.has(a.group))
+          this.violation(`${n.name} announced ${a.group} while it is ${String(st)}`);
         return;
       }
+      case 'claim':
+        this.etcdRequest(
+          n,
+          (now) => {
+            const r = this.etcd?.claim(n.name, a.group, n.cfg.hacf.vigil.quorumTtlMs, now);
+            return (): CoreAction[] => n.core.claimDone(a.group, r ?? { ok: false, error: 'no etcd' }, this.now);
+          },
+          () => n.core.claimDone(a.group, { ok: false, error: 'etcd unreachable' } satisfies ClaimResult, this.now),
+        );
+        return;
+      case 'disown':
+        this.etcdRequest(
+          n,
+          (now) => {
+            this.etcd?.revoke(a.lease, now);
+            return () => n.core.disownDone(a.group, this.now);
+          },
+          () => n.core.disownDone(a.group, this.now),
+        );
+        return;
+      case 'renew':
+        this.etcdRequest(
+          n,
+          (now) => {
+            const r: RenewResult = this.etcd?.keepAlive(a.lease, now) ?? 'gone';
+            return () => n.core.renewDone(a.group, a.lease, a.sentAt, r, this.now);
+          },
+          () => n.core.renewDone(a.group, a.lease, a.sentAt, 'failed', this.now),
+        );
+        return;
       case 'setTimer': {
         const token = this.seq;
         n.timers.set(a.name, token);
@@ -598,7 +835,20 @@ class Sim {
   }
 
   private setRsc(n: SimNode, g: string, st: Rsc): void {
+    const was = n.rsc.get(g);
     n.rsc.set(g, st);
+    if (st !== 'none' && was === 'none') {
+      if (this.o.quorum === 'release') {
+        const other = this.nodes.find((x) => x !== n && x.rsc.get(g) !== 'none');
+        if (other !== undefined) {
+          this.violation(
+            `${g} active on ${n.name} while still ${String(other.rsc.get(g))} on ${other.name} (quorum: never two)`,
+          );
+        }
+      }
+      const list = this.groupLists.find(([k]) => k === g)?.[1];
+      if (list !== undefined && !list.includes(n.name)) this.violation(`${g} started on ${n.name}, outside its list`);
+    }
     let up = false;
     for (const x of this.nodes) if (x.rsc.get(g) === 'up') up = true;
     const since = this.downSince.get(g);
@@ -641,10 +891,15 @@ class Sim {
     } else if (kind < 38) {
       // Partition: every node on a random side; healed later.
       for (let i = 0; i < this.side.length; i++) this.side[i] = this.rnd.int(0, 1);
-      this.tr(undefined, `PARTITION ${this.side.join('')}`);
+      if (this.etcd !== undefined) this.etcdSide = this.rnd.int(0, 1);
+      this.tr(
+        undefined,
+        `PARTITION ${this.side.join('')}${this.etcd === undefined ? '' : ` etcd on ${this.etcdSide}`}`,
+      );
       this.recomputeHearing();
       this.at(this.rnd.int(1000, 30_000), () => {
         this.side.fill(0);
+        this.etcdSide = 0;
         this.tr(undefined, 'HEAL');
         this.recomputeHearing();
       });
@@ -688,6 +943,19 @@ class Sim {
           this.reload(x);
         });
       }
+    } else if (kind < 67 && this.etcd !== undefined) {
+      // etcd loses its quorum (or one node loses etcd) for a while.
+      const whole = this.rnd.chance(0.5);
+      if (whole) this.etcdUp = false;
+      else this.etcdCut.add(n.idx);
+      this.tr(whole ? undefined : n, whole ? 'ETCD DOWN' : 'ETCD CUT');
+      this.recomputeEtcd();
+      this.at(this.rnd.int(500, 25_000), () => {
+        if (whole) this.etcdUp = true;
+        else this.etcdCut.delete(n.idx);
+        this.tr(whole ? undefined : n, whole ? 'ETCD UP' : 'ETCD UNCUT');
+        this.recomputeEtcd();
+      });
     } else if (kind < 70) {
       if (!n.up) return;
       this.tr(n, 'SHUTDOWN requested');
@@ -724,6 +992,9 @@ class Sim {
     this.tr(undefined, 'FAULTS OVER');
     this.side.fill(0);
     this.linkLoss.clear();
+    this.etcdUp = true;
+    this.etcdSide = 0;
+    this.etcdCut.clear();
     this.recomputeHearing();
     if (this.o.script === undefined) for (const n of this.nodes) if (!n.up) this.restartLater(n, this.rnd.int(0, 1000));
   }
@@ -778,6 +1049,7 @@ class Sim {
     this.at(this.o.faultMs, () => {
       this.endFaults();
     });
+    this.sweeps();
     const end = this.o.faultMs + this.convergeBoundMs + 15_000;
     let stop = end;
     const tick = (): void => {
@@ -840,6 +1112,8 @@ export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}
     reorder: r.pick([0, 0, 0.02, 0.1]),
     asymmetricLoss: r.chance(0.3),
     reloads: r.chance(0.3),
+    quorum: r.chance(0.35) ? r.pick(['release', 'release', 'keep'] as const) : undefined,
+    groupLists: r.chance(0.5),
     ...overrides,
   };
 }

@@ -49,6 +49,7 @@ export const ErrorCodes = {
   VIGIL_ERR_MAIL_TEMPLATE: 'invalid mail template',
   VIGIL_ERR_STONITH_CONFIG: 'invalid STONITH configuration',
   VIGIL_ERR_HEALTH_CONFIG: 'invalid health check',
+  VIGIL_ERR_QUORUM: 'etcd could not be reached or refused the request',
   VIGIL_ERR_LAB: 'lab error',
   VIGIL_ERR_LAB_NOT_ROOT: 'the lab needs root and network namespaces',
   VIGIL_ERR_ALREADY_RUNNING: 'another Vigil daemon is running on this host',

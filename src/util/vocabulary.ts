@@ -7,3 +7,15 @@ export type LogLevel = 'debug' | 'info' | 'WARN' | 'ERROR' | 'CRIT';
 export type NodeStatus = 'init' | 'up' | 'active' | 'dead' | 'ping';
 
 export const NODE_STATUSES: readonly NodeStatus[] = ['init', 'up', 'active', 'dead', 'ping'];
+
+/** vigil_quorum etcd as the engine reports it and `vigil status` shows it: whether etcd answers, each group key. */
+export interface QuorumView {
+  readonly reachable: boolean;
+  readonly keys: ReadonlyArray<{
+    readonly group: string;
+    /** The node whose lease holds the key; null = no key (free); undefined = not known (etcd not read yet). */
+    readonly owner: string | null | undefined;
+    /** This node's fencing token for the group (the key's creation revision) while it owns the key. */
+    readonly token?: number;
+  }>;
+}

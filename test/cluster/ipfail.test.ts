@@ -167,6 +167,8 @@ class SimNode {
       case 'stonith':
       case 'shutdownComplete':
       case 'reboot':
+      case 'claim': // no vigil_quorum in these clusters
+      case 'disown':
         return;
     }
   }

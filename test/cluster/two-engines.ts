@@ -12,7 +12,12 @@ import { simConfig } from '../../src/sim/config.js';
 export const G1 = 'IPaddr::10.0.0.1';
 export const G2 = 'IPaddr::10.0.0.2';
 
-export function engine(local: string, autoFailback: AutoFailback = 'on', stonith?: string): ClusterEngine {
+export function engine(
+  local: string,
+  autoFailback: AutoFailback = 'on',
+  stonith?: string,
+  quorum?: 'release' | 'keep',
+): ClusterEngine {
   return new ClusterEngine(
     simConfig({
       nodes: ['node1', 'node2'],
@@ -23,6 +28,7 @@ export function engine(local: string, autoFailback: AutoFailback = 'on', stonith
       ],
       autoFailback,
       stonith,
+      quorum,
     }),
   );
 }

@@ -5,7 +5,7 @@ import { classifyHeartbeatLine, hbTime } from '../../lab/drivers/common.js';
 import { KeepalivedDriver } from '../../lab/drivers/keepalived.js';
 import { parseIpTs, type LabEvent } from '../../lab/monitor.js';
 import { Prober } from '../../lab/prober.js';
-import { dualActiveMs, switchGap } from '../../lab/scenario.js';
+import { dualActiveMs, longestUnheld, switchGap } from '../../lab/scenario.js';
 
 test('switch gap: last reply of the old holder to the first reply of the new one, after the fault only', () => {
   const r = (t: number, mac: string) => ({ t, mac });
@@ -25,6 +25,16 @@ test('dual-active time counts only the spans with two or more holders', () => {
   assert.equal(dualActiveMs([], new Set(['linux1', 'linux2']), 0, 1000), 1000);
   // Events outside the window are clamped to it.
   assert.equal(dualActiveMs([ev(-50, 'linux2', 'vip_add')], new Set(['linux1']), 0, 200), 200);
+});
+
+test('the longest time on no node: a hand-over with a gap, two releases back to back, held to the end or not', () => {
+  const ev = (t: number, source: string, kind: 'vip_add' | 'vip_del'): LabEvent => ({ t, source, kind, detail: '' });
+  // linux1 drops at 100, linux2 adds at 130; linux2 drops at 500, linux1 drops nothing, linux3 adds at 700.
+  const events = [ev(100, 'linux1', 'vip_del'), ev(130, 'linux2', 'vip_add'), ev(500, 'linux2', 'vip_del')];
+  assert.equal(longestUnheld([...events, ev(700, 'linux3', 'vip_add')], new Set(['linux1']), 0, 1000), 200);
+  assert.equal(longestUnheld(events, new Set(['linux1']), 0, 1000), 500, 'unheld until the end of the window');
+  assert.equal(longestUnheld([], new Set(), 0, 1000), 1000);
+  assert.equal(longestUnheld([], new Set(['linux1']), 0, 1000), 0);
 });
 
 test('ip -ts timestamps keep microseconds', () => {

@@ -29,6 +29,28 @@ if (one !== undefined) {
     assert.deepEqual(r.violations, [], r.violations.join('\n'));
   });
 } else {
+  test('simulation with vigil_quorum etcd and group lists: never two holders, at any instant, 2 to 7 nodes', async () => {
+    const seeds = Number(process.env.VIGIL_SIM_QUORUM_SEEDS ?? 150);
+    let failures: string[] = [];
+    for (const [nodes, count] of [
+      [undefined, seeds],
+      [7, Math.ceil(seeds / 3)],
+    ] as const) {
+      const r = await runCampaign({
+        first: 500_000,
+        count,
+        overrides: { quorum: 'release', groupLists: true, ...(nodes === undefined ? {} : { nodeCount: nodes }) },
+      });
+      console.log(
+        `# sim quorum${nodes === undefined ? '' : ` ${nodes} nodes`}: ${r.seeds} seeds, ${r.failures.length} failing, ` +
+          `worst convergence ${r.worstConvergenceMs} ms after faults, ${r.takeovers} takeovers`,
+      );
+      for (const f of r.failures.slice(0, 5)) console.log(`# FAIL ${describeFailure(f)}`);
+      failures = [...failures, ...r.failures.map((f) => String(f.seed))];
+    }
+    assert.deepEqual(failures, []);
+  });
+
   test('simulation: thousands of seeds converge and never double-hold while connected', async () => {
     const count = Number(process.env.VIGIL_SIM_SEEDS ?? 2000);
     const first = Number(process.env.VIGIL_SIM_FIRST ?? 1);

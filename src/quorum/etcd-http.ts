@@ -1,0 +1,248 @@
+/**
+ * etcd's v3 API through its JSON gateway (grpc-gateway, on the client port of every member since etcd 3.3), over
+ * node:http/https: no dependency, a few hundred lines, and nothing on the heartbeat path. Keys, values and ranges are
+ * base64, 64-bit ids decimal strings. The gateway is etcd's documented HTTP API; the etcd3 npm package would bring
+ * @grpc/grpc-js (bench/quorum-client.md weighs both).
+ *
+ * Requests go to one member at a time; an error or a timeout moves on to the next member (round robin from where the
+ * last success was), so losing one member costs one timeout at most once.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { VigilError, errorMessage } from '../util/errors.js';
+
+export interface EtcdTls {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
+export interface EtcdHttpOptions {
+  /** scheme://host:port, every member. */
+  readonly endpoints: readonly string[];
+  readonly tls?: EtcdTls;
+  /** One attempt at one member. */
+  readonly timeoutMs: number;
+}
+
+/** The longest answer accepted (a range over a cluster's group keys is a few KB). */
+const MAX_BODY = 1 << 20;
+/**
+ * Connections per member. A member without a leader holds requests until its own timeout, so a few may hang at
+ * once; each request's deadline counts from the call (time queued for a socket included), never from the socket.
+ */
+const MAX_SOCKETS = 4;
+
+export class EtcdHttp {
+  private current = 0;
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  private readonly httpsAgent: https.Agent;
+
+  constructor(private readonly o: EtcdHttpOptions) {
+    if (o.endpoints.length === 0) throw new VigilError('VIGIL_ERR_QUORUM', 'no etcd endpoint');
+    this.httpsAgent = new https.Agent({
+      keepAlive: true,
+      maxSockets: MAX_SOCKETS,
+      ...(o.tls?.ca !== undefined ? { ca: o.tls.ca } : {}),
+      ...(o.tls?.cert !== undefined ? { cert: o.tls.cert } : {}),
+      ...(o.tls?.key !== undefined ? { key: o.tls.key } : {}),
+    });
+  }
+
+  get endpoints(): readonly string[] {
+    return this.o.endpoints;
+  }
+
+  /** POST `path` with `body` to one member after the other until one answers (or all failed). */
+  async call(path: string, body: unknown, timeoutMs = this.o.timeoutMs): Promise<Record<string, unknown>> {
+    const n = this.o.endpoints.length;
+    const errors: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const idx = (this.current + i) % n;
+      const ep = this.o.endpoints[idx] ?? '';
+      try {
+        const r = await this.once(ep, path, body, timeoutMs);
+        this.current = idx;
+        return r;
+      } catch (e) {
+        errors.push(`${ep}: ${errorMessage(e)}`);
+        // A refusal from a member that answered (a bad request) is the same everywhere: no point going on.
+        if (e instanceof VigilError && e.message.startsWith('etcd refused')) throw e;
+      }
+    }
+    this.current = (this.current + 1) % n;
+    throw new VigilError('VIGIL_ERR_QUORUM', `etcd unreachable: ${errors.join('; ')}`);
+  }
+
+  private once(endpoint: string, path: string, body: unknown, timeoutMs: number): Promise<Record<string, unknown>> {
+    const url = new URL(path, endpoint);
+    const payload = JSON.stringify(body);
+    const secure = url.protocol === 'https:';
+    return new Promise((outerResolve, outerReject) => {
+      // The deadline runs from here: `timeout` on the request would only start once the agent gives it a socket, and
+      // a request destroyed while still queued reports its error only when it gets one, so reject at once.
+      const deadline = setTimeout(() => {
+        const e = new Error(`no answer within ${timeoutMs} ms`);
+        req.destroy(e);
+        reject(e);
+      }, timeoutMs);
+      const resolve = (v: Record<string, unknown>): void => {
+        clearTimeout(deadline);
+        outerResolve(v);
+      };
+      const reject = (e: unknown): void => {
+        clearTimeout(deadline);
+        outerReject(e instanceof Error ? e : new Error(String(e)));
+      };
+      const req = (secure ? https : http).request(
+        url,
+        {
+          method: 'POST',
+          agent: secure ? this.httpsAgent : this.httpAgent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_BODY) req.destroy(new Error('answer too large'));
+            else chunks.push(c);
+          });
+          res.on('end', () => {
+            let j: unknown;
+            try {
+              j = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              reject(new Error(`not JSON (HTTP ${res.statusCode ?? 0})`));
+              return;
+            }
+            const o = (typeof j === 'object' && j !== null ? j : {}) as Record<string, unknown>;
+            if ((res.statusCode ?? 500) >= 400) {
+              const msg = typeof o.error === 'string' ? o.error : typeof o.message === 'string' ? o.message : '';
+              // 5xx (no leader, timeouts) are worth another member; 4xx are the request's own fault.
+              if ((res.statusCode ?? 500) < 500) reject(new VigilError('VIGIL_ERR_QUORUM', `etcd refused: ${msg}`));
+              else reject(new Error(`HTTP ${res.statusCode ?? 0} ${msg}`));
+              return;
+            }
+            resolve(o);
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /**
+   * A streaming POST (the watch): `onLine` gets every JSON object the member sends, until the stream ends or
+   * `signal` aborts. Resolves when it ends; rejects if it could not start.
+   */
+  stream(
+    endpoint: string,
+    path: string,
+    body: unknown,
+    onObject: (o: Record<string, unknown>) => void,
+    signal: AbortSignal,
+    connectTimeoutMs = this.o.timeoutMs,
+  ): Promise<void> {
+    const url = new URL(path, endpoint);
+    const payload = JSON.stringify(body);
+    const secure = url.protocol === 'https:';
+    return new Promise((resolve, reject) => {
+      const req = (secure ? https : http).request(url, {
+        method: 'POST',
+        // Its own connection: a watch holds it for as long as it runs.
+        agent: false,
+        ...(secure
+          ? {
+              ...(this.o.tls?.ca !== undefined ? { ca: this.o.tls.ca } : {}),
+              ...(this.o.tls?.cert !== undefined ? { cert: this.o.tls.cert } : {}),
+              ...(this.o.tls?.key !== undefined ? { key: this.o.tls.key } : {}),
+            }
+          : {}),
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        signal,
+      });
+      const connect = setTimeout(
+        () => req.destroy(new Error(`no answer within ${connectTimeoutMs} ms`)),
+        connectTimeoutMs,
+      );
+      req.on('response', (res) => {
+        clearTimeout(connect);
+        if ((res.statusCode ?? 500) >= 400) {
+          res.resume();
+          reject(new Error(`watch: HTTP ${res.statusCode ?? 0}`));
+          return;
+        }
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          buf += text;
+          if (buf.length > MAX_BODY) {
+            req.destroy(new Error('watch: object too large'));
+            return;
+          }
+          // The gateway sends one JSON object per line.
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line === '') continue;
+            try {
+              onObject(JSON.parse(line) as Record<string, unknown>);
+            } catch (e) {
+              req.destroy(e instanceof Error ? e : new Error(String(e)));
+              return;
+            }
+          }
+        });
+        res.on('end', () => {
+          resolve();
+        });
+        res.on('error', (e) => {
+          if (signal.aborted) resolve();
+          else reject(e);
+        });
+      });
+      req.on('error', (e) => {
+        clearTimeout(connect);
+        if (signal.aborted) resolve();
+        else reject(e);
+      });
+      req.end(payload);
+    });
+  }
+
+  /** The member the next request goes to first (the watch follows it). */
+  preferred(): string {
+    return this.o.endpoints[this.current] ?? this.o.endpoints[0] ?? '';
+  }
+
+  rotate(): void {
+    this.current = (this.current + 1) % this.o.endpoints.length;
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+export const unb64 = (s: unknown): string => (typeof s === 'string' ? Buffer.from(s, 'base64').toString('utf8') : '');
+
+/** The key just past every key that starts with `prefix` (etcd's range_end for a prefix). */
+export function prefixEnd(prefix: string): string {
+  const b = Buffer.from(prefix, 'utf8');
+  for (let i = b.length - 1; i >= 0; i--) {
+    const v = b[i] ?? 0;
+    if (v < 0xff) {
+      const out = Buffer.from(b.subarray(0, i + 1));
+      out[i] = v + 1;
+      return out.toString('base64');
+    }
+  }
+  return Buffer.from([0]).toString('base64');
+}
