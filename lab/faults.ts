@@ -152,21 +152,31 @@ async function applyCuts(lab: Lab): Promise<number> {
       lab.nodes.filter((n) => n !== h),
     );
   for (const h of lab.state.isolated ?? []) cut(h, [...lab.nodes.filter((n) => n !== h), ...lab.etcdHosts]);
-  const ruleset = [
-    `table bridge ${NFT_TABLE}`,
-    `delete table bridge ${NFT_TABLE}`,
-    `table bridge ${NFT_TABLE} {`,
-    '  chain forward {',
-    '    type filter hook forward priority 0; policy accept;',
-    ...rules,
-    '  }',
-    '}',
-    '',
-  ].join('\n');
+  const ruleset = nftTable('bridge', NFT_TABLE, [...nftChain('forward', rules)]);
   await mustRun('ip', ['netns', 'exec', lab.switchNs, 'nft', '-f', '-'], { input: ruleset });
   const t = nowMs();
   await lab.saveState();
   return t;
+}
+
+/**
+ * An nft script that replaces the whole table (created empty first, so that the delete never fails) with `body`:
+ * one atomic change, no window without rules.
+ */
+export function nftTable(family: 'bridge' | 'inet', table: string, body: readonly string[]): string {
+  return [
+    `table ${family} ${table}`,
+    `delete table ${family} ${table}`,
+    `table ${family} ${table} {`,
+    ...body,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** A base chain hooked at `hook` that accepts what its rules do not drop. */
+export function nftChain(hook: 'forward' | 'input', rules: readonly string[], priority = 0): string[] {
+  return [`  chain ${hook} {`, `    type filter hook ${hook} priority ${priority}; policy accept;`, ...rules, '  }'];
 }
 
 /** Removes every partition. */

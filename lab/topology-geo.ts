@@ -146,28 +146,20 @@ export async function setWan(lab: Lab, wan: WanState): Promise<number> {
     throw new VigilError('VIGIL_ERR_USAGE', `loss must be 0-1000 per mille, got ${wan.lossPermille}`);
   }
   const loss = wan.lossPermille > 0 ? [`    numgen random mod 1000 < ${wan.lossPermille} drop`] : [];
-  const ruleset = [
-    `table inet ${GEO_NFT_TABLE}`,
-    `delete table inet ${GEO_NFT_TABLE}`,
-    `table inet ${GEO_NFT_TABLE} {`,
-    '  chain forward {',
-    '    type filter hook forward priority 0; policy accept;',
-    ...(wan.partitioned
-      ? [
-          `    ip saddr ${GEO.a.subnet} ip daddr ${GEO.b.subnet} drop`,
-          `    ip saddr ${GEO.b.subnet} ip daddr ${GEO.a.subnet} drop`,
-        ]
-      : []),
-    ...loss,
-    '  }',
+  const partition = wan.partitioned
+    ? [
+        `    ip saddr ${GEO.a.subnet} ip daddr ${GEO.b.subnet} drop`,
+        `    ip saddr ${GEO.b.subnet} ip daddr ${GEO.a.subnet} drop`,
+      ]
+    : [];
+  const ruleset = faults.nftTable('inet', GEO_NFT_TABLE, [
+    ...faults.nftChain('forward', [...partition, ...loss]),
     // BGP, BFD and DNS updates end at the router: they cross the same WAN.
-    '  chain input {',
-    '    type filter hook input priority 0; policy accept;',
-    ...(wan.lossPermille > 0 ? [`    iifname != "lo" numgen random mod 1000 < ${wan.lossPermille} drop`] : []),
-    '  }',
-    '}',
-    '',
-  ].join('\n');
+    ...faults.nftChain(
+      'input',
+      wan.lossPermille > 0 ? [`    iifname != "lo" numgen random mod 1000 < ${wan.lossPermille} drop`] : [],
+    ),
+  ]);
   await mustRun('ip', ['netns', 'exec', lab.netns('router'), 'nft', '-f', '-'], { input: ruleset });
   return nowMs();
 }

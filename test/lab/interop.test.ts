@@ -277,19 +277,17 @@ const STATUS_PREFIX = `0x${Buffer.from('11:(0)t=st').toString('hex')}`;
 /** Drops exactly one Heartbeat status datagram from `from` to `to` at the switch (an nft limit whose bucket holds one packet: the first one only). */
 async function dropOne(lab: Lab, from: string, to: string): Promise<void> {
   const table = 'vigil_interop_drop';
-  const ruleset = [
-    `table bridge ${table}`,
-    `delete table bridge ${table}`,
-    `table bridge ${table} {`,
-    '  chain forward {',
-    '    type filter hook forward priority -10; policy accept;',
-    // Only a `t=status` (netstring `###\n11:(0)t=status,`): it is sequenced, so the next one reveals the gap; an
-    // unsequenced NS_ackmsg dropped instead would go unnoticed.
-    `    iifname "${from}" oifname "${to}" ether type ip udp dport 694 @th,96,80 ${STATUS_PREFIX} limit rate 1/hour burst 1 packets counter drop`,
-    '  }',
-    '}',
-    '',
-  ].join('\n');
+  const ruleset = faults.nftTable('bridge', table, [
+    ...faults.nftChain(
+      'forward',
+      [
+        // Only a `t=status` (netstring `###\n11:(0)t=status,`): it is sequenced, so the next one reveals the gap; an
+        // unsequenced NS_ackmsg dropped instead would go unnoticed.
+        `    iifname "${from}" oifname "${to}" ether type ip udp dport 694 @th,96,80 ${STATUS_PREFIX} limit rate 1/hour burst 1 packets counter drop`,
+      ],
+      -10,
+    ),
+  ]);
   const r = await runCmd('ip', ['netns', 'exec', lab.switchNs, 'nft', '-f', '-'], { input: ruleset });
   assert.equal(r.code, 0, `nft: ${r.stderr}`);
   // Keepalive is 200 ms: one packet is caught well within a second; then the table goes.
