@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runGeoScenario, type GeoOptions, type GeoResult } from '../../lab/scenario-geo.js';
-import { cleanup } from '../../lab/topology.js';
-import { leftovers, needRoot, uniquePrefix } from './helpers.js';
+import { inLab, needRoot, uniquePrefix } from './helpers.js';
 
 // Two sites in different subnets joined by a router; heartbeats are ucast across it. Fast but WAN-safe timings
 // (keepalive 200 ms, deadtime 1 s); the scenario waits for every condition with generous deadlines, and the bounds
@@ -13,21 +12,17 @@ function explain(r: GeoResult): string {
   return JSON.stringify({ ...r, events: r.events.slice(-30) }, null, 1);
 }
 
-async function run(
+function run(
   t: { diagnostic: (s: string) => void },
   tag: string,
   o: Omit<GeoOptions, 'prefix' | 'keepaliveMs' | 'deadtimeMs'>,
 ): Promise<GeoResult> {
-  const prefix = uniquePrefix(tag);
-  try {
+  return inLab(uniquePrefix(tag), async (prefix) => {
     const r = await runGeoScenario({ ...FAST, ...o, prefix });
     const { events: _e, ...numbers } = r;
     t.diagnostic(JSON.stringify(numbers));
     return r;
-  } finally {
-    await cleanup(prefix);
-    assert.deepEqual(await leftovers(prefix), []);
-  }
+  });
 }
 
 test('geo-bgp power cut: the router loses site A route, learns site B, and the client reaches the VIP there', async (t) => {

@@ -2,7 +2,8 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
 import type { Driver } from '../../lab/drivers/types.js';
 import { runCmd, sleep, waitFor } from '../../lab/exec.js';
-import { IFACE, type Lab } from '../../lab/topology.js';
+import { cleanup, IFACE, type Lab } from '../../lab/topology.js';
+import assert from 'node:assert/strict';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -78,5 +79,15 @@ export async function killDaemons(lab: Lab, drivers: Record<string, Driver>, vip
     // `already running` (a reboot would have emptied /run).
     await rm(lab.hostPath(n, '/run/heartbeat.pid'), { force: true });
     await rm(lab.hostPath(n, '/run/vigil.pid'), { force: true });
+  }
+}
+
+/** Runs `body` on a lab prefix, then tears down whatever it built and checks that nothing carrying it is left. */
+export async function inLab<T>(prefix: string, body: (prefix: string) => Promise<T>): Promise<T> {
+  try {
+    return await body(prefix);
+  } finally {
+    await cleanup(prefix);
+    assert.deepEqual(await leftovers(prefix), []);
   }
 }

@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runScenario, type ScenarioResult } from '../../lab/scenario.js';
-import { cleanup } from '../../lab/topology.js';
 import { etcdAvailable } from '../quorum/etcd-fixture.js';
-import { leftovers, needRoot } from './helpers.js';
+import { inLab, needRoot } from './helpers.js';
 
 const FAST = { keepaliveMs: 100, deadtimeMs: 500, nodes: 2, impl: 'vigil', quorum: true } as const;
 
@@ -26,18 +25,14 @@ async function scenario(
     return undefined;
   }
   // One lab at a time, under this file's own prefix.
-  const prefix = 'qrm';
-  try {
+  return inLab('qrm', async (prefix) => {
     const r = await runScenario({ ...FAST, scenario: name, prefix });
     assert.equal(r.error, null, explain(r));
     assert.equal(r.converged, true, explain(r));
     assert.equal(r.all_groups_dual_active_ms, 0, `two holders: ${explain(r)}`);
     assert.equal(r.dual_active_ms, 0, explain(r));
     return r;
-  } finally {
-    await cleanup(prefix);
-    assert.deepEqual(await leftovers(prefix), []);
-  }
+  });
 }
 
 test('partition, holder still reaching etcd: the VIP stays where it is, no one else takes it', async (t) => {
