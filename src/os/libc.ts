@@ -540,6 +540,27 @@ function withInetSocket<T>(fn: (fd: number) => T): T {
   }
 }
 
+/** Which more ioctls can answer: a netmask only with an address, a broadcast address only on a broadcast link. */
+function ipv4Asks(flags: number, address: string | undefined): { netmask: boolean; broadcast: boolean } {
+  return { netmask: address !== undefined, broadcast: address !== undefined && (flags & IFF_BROADCAST) !== 0 };
+}
+
+function ipv4Info(
+  index: number,
+  flags: number,
+  address: string | undefined,
+  more: { netmask: string | undefined; broadcast: string | undefined },
+): InterfaceIPv4 {
+  return {
+    index,
+    up: (flags & IFF_UP) !== 0,
+    loopback: (flags & IFF_LOOPBACK) !== 0,
+    multicast: (flags & IFF_MULTICAST) !== 0,
+    address,
+    ...more,
+  };
+}
+
 /**
  * What the kernel says about an interface's IPv4 side (the same ioctls Heartbeat uses for bcast);
  * undefined when the interface does not exist.
@@ -559,15 +580,11 @@ export function interfaceIPv4(name: string): InterfaceIPv4 | undefined {
       return formatIPv4(r, 20);
     };
     const address = addrOf(SIOCGIFADDR);
-    return {
-      index,
-      up: (flags & IFF_UP) !== 0,
-      loopback: (flags & IFF_LOOPBACK) !== 0,
-      multicast: (flags & IFF_MULTICAST) !== 0,
-      address,
-      netmask: address === undefined ? undefined : addrOf(SIOCGIFNETMASK),
-      broadcast: address === undefined || (flags & IFF_BROADCAST) === 0 ? undefined : addrOf(SIOCGIFBRDADDR),
-    };
+    const asks = ipv4Asks(flags, address);
+    return ipv4Info(index, flags, address, {
+      netmask: asks.netmask ? addrOf(SIOCGIFNETMASK) : undefined,
+      broadcast: asks.broadcast ? addrOf(SIOCGIFBRDADDR) : undefined,
+    });
   });
 }
 
@@ -661,15 +678,11 @@ export async function interfaceIPv4Async(name: string): Promise<InterfaceIPv4 | 
       return formatIPv4(r, 20);
     };
     const address = await addrOf(SIOCGIFADDR);
-    return {
-      index,
-      up: (flags & IFF_UP) !== 0,
-      loopback: (flags & IFF_LOOPBACK) !== 0,
-      multicast: (flags & IFF_MULTICAST) !== 0,
-      address,
-      netmask: address === undefined ? undefined : await addrOf(SIOCGIFNETMASK),
-      broadcast: address === undefined || (flags & IFF_BROADCAST) === 0 ? undefined : await addrOf(SIOCGIFBRDADDR),
-    };
+    const asks = ipv4Asks(flags, address);
+    return ipv4Info(index, flags, address, {
+      netmask: asks.netmask ? await addrOf(SIOCGIFNETMASK) : undefined,
+      broadcast: asks.broadcast ? await addrOf(SIOCGIFBRDADDR) : undefined,
+    });
   } finally {
     closeFd(fd);
   }
