@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { analyzeConfig, compileConfig, type ConfigSources } from '../../src/config/compile.js';
 import { defaultHaCf } from '../../src/config/heartbeat-defaults.js';
 import type { CompiledConfig } from '../../src/config/types.js';
+import { tutorialGroup } from '../helpers/config.js';
 import { VigilErrors } from '../../src/util/errors.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -71,21 +72,7 @@ test('the tutorial example compiles to the expected object', async () => {
         [1, { index: 1, method: 'sha1', key: 'MaClefSecrete', origin: { file: `${dir}/authkeys`, line: 2 } }],
       ]),
     },
-    groups: [
-      {
-        key: '192.168.1.50',
-        node: 'linux1',
-        resources: [
-          {
-            spec: '192.168.1.50',
-            type: 'IPaddr',
-            args: ['192.168.1.50'],
-            ip: { address: '192.168.1.50', cidr: undefined, nic: undefined, broadcast: undefined },
-          },
-        ],
-        origin: { file: `${dir}/haresources`, line: 1 },
-      },
-    ],
+    groups: [tutorialGroup(`${dir}/haresources`)],
   };
   assert.deepStrictEqual(config, expected);
   assert.deepEqual(warnings, []);

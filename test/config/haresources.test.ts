@@ -8,6 +8,7 @@ import {
   parseIpArgument,
   parseResource,
 } from '../../src/config/haresources.js';
+import { tutorialGroup } from '../helpers/config.js';
 import { VigilErrors } from '../../src/util/errors.js';
 
 const FILE = '/etc/ha.d/haresources';
@@ -16,21 +17,7 @@ const analyze = (text: string) => analyzeHaresources(text, { file: FILE, nodes: 
 
 test('the tutorial line: bare IP shorthand for IPaddr', () => {
   const { groups } = parseHaresources('linux1 192.168.1.50\n', { file: FILE, nodes: NODES });
-  assert.deepEqual(groups, [
-    {
-      key: '192.168.1.50',
-      node: 'linux1',
-      resources: [
-        {
-          spec: '192.168.1.50',
-          type: 'IPaddr',
-          args: ['192.168.1.50'],
-          ip: { address: '192.168.1.50', cidr: undefined, nic: undefined, broadcast: undefined },
-        },
-      ],
-      origin: { file: FILE, line: 1 },
-    },
-  ]);
+  assert.deepEqual(groups, [tutorialGroup(FILE)]);
 });
 
 test('groups, :: arguments, comments, continuation lines, node names lowercased', () => {

@@ -1,5 +1,5 @@
 import { compileConfig } from '../../src/config/compile.js';
-import type { CompiledConfig } from '../../src/config/types.js';
+import type { CompiledConfig, ResourceGroup } from '../../src/config/types.js';
 
 export interface ConfigTexts {
   readonly hacf: string;
@@ -22,4 +22,21 @@ export function compileTexts(o: ConfigTexts): CompiledConfig {
     authkeys: { file: `${dir}/authkeys`, text: o.authkeys ?? 'auth 1\n1 sha1 k\n', mode: 0o600 },
     haresources: { file: `${dir}/haresources`, text: o.haresources },
   }).config;
+}
+
+/** The tutorial's haresources line, `linux1 192.168.1.50`, as the parser reads it from `file`. */
+export function tutorialGroup(file: string): ResourceGroup {
+  return {
+    key: '192.168.1.50',
+    node: 'linux1',
+    resources: [
+      {
+        spec: '192.168.1.50',
+        type: 'IPaddr',
+        args: ['192.168.1.50'],
+        ip: { address: '192.168.1.50', cidr: undefined, nic: undefined, broadcast: undefined },
+      },
+    ],
+    origin: { file, line: 1 },
+  };
 }
