@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { renderStatus } from '../../src/cli/status-view.js';
 import { statusSnapshot } from '../helpers/status-snapshot.js';
 
+const now = Date.UTC(2026, 10, 26, 12, 0, 0);
+/** linux1, pid 42, generation 9, up for `upMs` at `now`. */
+const running = (upMs: number) => ({ pid: 42, startedAt: now - upMs, generation: 9 });
+
 test('vigil status shows each node with its links and each group with holder and since when', () => {
-  const now = Date.UTC(2026, 10, 26, 12, 0, 0);
   const snap = statusSnapshot({
-    pid: 42,
-    startedAt: now - 3_723_000,
-    generation: 9,
+    ...running(3_723_000),
     nodes: [
       {
         name: 'linux1',
@@ -56,11 +57,8 @@ test('vigil status shows each node with its links and each group with holder and
 });
 
 test('vigil status shows health checks, a ruling against this node and a STONITH wait', () => {
-  const now = Date.UTC(2026, 10, 26, 12, 0, 0);
   const snap = statusSnapshot({
-    pid: 42,
-    startedAt: now - 60_000,
-    generation: 9,
+    ...running(60_000),
     autoFailback: 'off',
     rscstatus: 'none',
     groups: [
