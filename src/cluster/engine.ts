@@ -168,7 +168,7 @@ export class ClusterEngine {
         this.onCommUp(out);
         break;
       case 'nodeAlive':
-        this.onNodeAlive(out, ev.node, false, ev.generation);
+        this.onNodeAlive(out, ev.node, false, ev.generation, ev.active === true);
         break;
       case 'nodeRestarted':
         this.onNodeAlive(out, ev.node, true, ev.generation);
@@ -263,7 +263,13 @@ export class ClusterEngine {
    * unreachable): its holdings are unknown until it announces them, so we announce ours to
    * prompt the exchange.
    */
-  private onNodeAlive(out: Out, node: string, restarted: boolean, generation: number | undefined): void {
+  private onNodeAlive(
+    out: Out,
+    node: string,
+    restarted: boolean,
+    generation: number | undefined,
+    active = false,
+  ): void {
     const c = this.c;
     const p = c.s.peers.get(node);
     if (p === undefined) return;
@@ -280,7 +286,7 @@ export class ClusterEngine {
     }
     if (c.s.standby?.peer === node) cancelStandby(c, out, 'peer restarted');
     if (!c.nice) {
-      legacyNodeAlive(c, out, p, firstEver, restarted);
+      legacyNodeAlive(c, out, p, firstEver, restarted, active);
       return;
     }
     if (firstEver && !restarted) {

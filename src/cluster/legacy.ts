@@ -55,14 +55,26 @@ export function legacyCommUp(c: EngineContext, out: Out): void {
  * A peer heard for the first time or in a new incarnation: a new incarnation holds nothing and asks for its groups
  * with ip-request; one we never heard is assumed to run its own groups.
  */
-export function legacyNodeAlive(c: EngineContext, out: Out, p: Peer, firstEver: boolean, restarted: boolean): void {
+export function legacyNodeAlive(
+  c: EngineContext,
+  out: Out,
+  p: Peer,
+  firstEver: boolean,
+  restarted: boolean,
+  active: boolean,
+): void {
   p.holdsKnown = true;
-  p.holds = firstEver && !restarted ? c.classGroups(p.name, 'local') : new Set();
+  const runsOwn = firstEver && !restarted;
+  p.holds = runsOwn ? c.classGroups(p.name, 'local') : new Set();
   // Groups we granted it (ip-request) before its first status reached us.
   for (const g of p.releasing) p.holds.add(g);
   // Ask again for our own groups: the new incarnation answers at once if it does not hold
   // them, and one that ran behind a partition gives back what it took.
   if (c.s.rstate === 'stable') legacyRequestOwn(c, out);
+  // First heard already active, after we had taken its groups (both started behind a partition, or it stalled
+  // through our whole start-up): it runs them too, and will not ask for them (it never lost them). Give them back
+  // as on a return. A node that is only starting (status up) asks for its own with ip-request.
+  if (runsOwn && active) giveBack(c, out, p);
 }
 
 /** A partition healed: each side asks again for its own groups, and gives back the returning node's. */
@@ -70,8 +82,14 @@ export function legacyNodeReturned(c: EngineContext, out: Out, p: Peer): void {
   p.holdsKnown = true;
   p.holds = c.classGroups(p.name, 'local');
   legacyRequestOwn(c, out);
-  // Give back its own groups we took while it seemed dead (it still runs them): release ours, then tell it,
-  // as if it had asked.
+  giveBack(c, out, p);
+}
+
+/**
+ * Gives back the peer's own groups we took while it seemed dead (it still runs them): release ours, then tell it,
+ * as if it had asked.
+ */
+function giveBack(c: EngineContext, out: Out, p: Peer): void {
   for (const g of p.holds) {
     const st = c.s.groups.get(g);
     if (st === 'held' || st === 'acquiring') {

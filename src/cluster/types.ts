@@ -18,7 +18,13 @@ export type OperatorCommand =
 export type ClusterEvent =
   | { readonly kind: 'commUp' }
   /** `generation` = the incarnation heard (messages carry it too, so late ones can be told apart). */
-  | { readonly kind: 'nodeAlive'; readonly node: string; readonly generation?: number }
+  | {
+      readonly kind: 'nodeAlive';
+      readonly node: string;
+      readonly generation?: number;
+      /** Its first status said `active`: it is past its own start-up, running what it holds (not a fresh start). */
+      readonly active?: boolean;
+    }
   | { readonly kind: 'nodeRestarted'; readonly node: string; readonly generation?: number }
   | { readonly kind: 'nodeReturned'; readonly node: string; readonly generation?: number }
   | { readonly kind: 'nodeDead'; readonly node: string; readonly generation?: number }
@@ -203,7 +209,7 @@ export function clusterEventOf(ev: MembershipEvent): ClusterEvent | undefined {
     case 'commUp':
       return { kind: 'commUp' };
     case 'nodeAlive':
-      return { kind: 'nodeAlive', node: ev.node, generation: ev.generation };
+      return { kind: 'nodeAlive', node: ev.node, generation: ev.generation, active: ev.status === 'active' };
     case 'nodeRestarted':
       return { kind: 'nodeRestarted', node: ev.node, generation: ev.generation };
     case 'nodeReturned':

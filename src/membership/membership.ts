@@ -33,7 +33,7 @@ export type MembershipEvent =
   | { readonly kind: 'log'; readonly level: LogLevel; readonly text: string }
   | { readonly kind: 'commUp' }
   /** First status from a node (or from a new incarnation of a dead one). */
-  | { readonly kind: 'nodeAlive'; readonly node: string; readonly generation: number }
+  | { readonly kind: 'nodeAlive'; readonly node: string; readonly generation: number; readonly status: NodeStatus }
   /** A higher generation from a node we still considered alive: it restarted within deadtime. */
   | { readonly kind: 'nodeRestarted'; readonly node: string; readonly generation: number }
   /** Same generation from a node we declared dead: partition healed. */
@@ -276,7 +276,7 @@ export class Membership {
     if (wasDead) {
       if (newGen || !p.everHeard || p.generation === undefined) {
         p.firstHeardAt = now;
-        ev.push({ kind: 'nodeAlive', node: from, generation });
+        ev.push({ kind: 'nodeAlive', node: from, generation, status: st });
       } else {
         ev.push({ kind: 'log', level: 'CRIT', text: `Cluster node ${from} returning after partition.` });
         ev.push({ kind: 'log', level: 'WARN', text: 'Deadtime value may be too small.' });
@@ -284,7 +284,7 @@ export class Membership {
       }
     } else if (!p.everHeard) {
       p.firstHeardAt = now;
-      ev.push({ kind: 'nodeAlive', node: from, generation });
+      ev.push({ kind: 'nodeAlive', node: from, generation, status: st });
     } else if (newGen) {
       p.firstHeardAt = now;
       ev.push({ kind: 'log', level: 'info', text: `Heartbeat restart on node ${from}` });

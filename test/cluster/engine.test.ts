@@ -269,6 +269,24 @@ test('legacy: ip-request, the owner releases and answers, the requester acquires
   assert.deepEqual(logs(refused), ['Standby mode only implemented when nice_failback on']);
 });
 
+test('legacy: a peer first heard already active runs its own groups: the copy we took is given back (sim seed 114353)', () => {
+  // Both started behind a partition and took everything; the partition heals and each first hears the other.
+  const a = engine('node1', 'legacy');
+  a.handle({ kind: 'commUp' });
+  a.handle({ kind: 'acquireDone', group: G1, ok: true });
+  a.handle({ kind: 'acquireDone', group: G2, ok: true });
+  const r = a.handle({ kind: 'nodeAlive', node: 'node2', active: true });
+  assert.deepEqual(releases(r), [G2]);
+  const done = a.handle({ kind: 'releaseDone', group: G2, ok: true });
+  assert.deepEqual(sent(done), [{ t: 'ip-request-resp', dest: 'node2', ipaddr: G2, weown: true }]);
+  // A node that is only starting (status up) holds nothing yet and asks for its own: nothing is given back early.
+  const c = engine('node1', 'legacy');
+  c.handle({ kind: 'commUp' });
+  c.handle({ kind: 'acquireDone', group: G1, ok: true });
+  c.handle({ kind: 'acquireDone', group: G2, ok: true });
+  assert.deepEqual(releases(c.handle({ kind: 'nodeAlive', node: 'node2' })), []);
+});
+
 test('reqnodes is answered with repnodes (a real Heartbeat peer waits for it)', () => {
   const a = engine('node1');
   const r = a.handle(msg('node2', { t: 'reqnodes', dest: 'node1' }));
