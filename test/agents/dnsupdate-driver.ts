@@ -18,7 +18,12 @@ interface Request {
   readonly skewSec?: number;
 }
 
-const req = JSON.parse(process.argv[2] ?? '{}') as Request;
+const arg = process.argv[2];
+if (arg === undefined) {
+  // `node --test dist/test/` loads every file under test/ as a test file: without a request there is nothing to run.
+  process.exit(0);
+}
+const req = JSON.parse(arg) as Request;
 const r = parseResource(req.spec);
 if (typeof r === 'string' || r.dns === undefined) {
   process.stdout.write(JSON.stringify({ error: typeof r === 'string' ? r : 'not a dnsupdate resource' }) + '\n');
