@@ -167,8 +167,16 @@ test('mixed cluster over IPv6: Vigil and the real Heartbeat 3.0.6 over ucast6 an
           const r = await lab.exec('linux2', process.execPath, [CL_STATUS_JS, 'nodestatus', 'linux1']);
           return r.stdout.trim() === 'active' ? true : undefined;
         });
-        const ping = await lab.exec('linux2', process.execPath, [CL_STATUS_JS, 'nodestatus', ROUTER_IP6]);
-        assert.equal(ping.stdout.trim(), 'ping', `Vigil's ping6 node: ${ping.stdout}${ping.stderr}`);
+        // A ping node starts dead (as in Heartbeat) and turns `ping` at its first echo reply, which can come after
+        // the peer is seen when the router's address is still in DAD or the machine is loaded: wait for it.
+        let pingLast = '';
+        await waitFor("Vigil's ping6 node to answer", 40_000, async () => {
+          const r = await lab.exec('linux2', process.execPath, [CL_STATUS_JS, 'nodestatus', ROUTER_IP6]);
+          pingLast = `${r.stdout}${r.stderr}`.trim();
+          return pingLast === 'ping' ? true : undefined;
+        }).catch((e: unknown) => {
+          throw new Error(`Vigil's ping6 node: ${pingLast}`, { cause: e });
+        });
         await held6By(lab, 'linux1', 60_000);
         if (media === 'ucast6') {
           // Heartbeat hands the group to Vigil, and Vigil hands it back (hb_standby on each side).
