@@ -255,4 +255,36 @@ describe('IPv6 over rtnetlink: removal by prefix, renewal never resurrects', { s
       ['left', ['2001:db8:78::1']],
     ]);
   });
+
+  test('requests of one turn share one datagram, each with its own answer', async () => {
+    const script = `
+      import { IpCommandAddressManager } from ${mod('os/ip.js')};
+      import { netlinkBatches } from ${mod('os/netlink.js')};
+      const ip = new IpCommandAddressManager();
+      const v6 = (i) => '2001:db8:78::' + (0x100 + i).toString(16);
+      const out = [];
+      let d0 = netlinkBatches.datagrams;
+      // 40 adds at once: more than one datagram holds (32), so two go out.
+      await Promise.all(Array.from({ length: 40 }, (_, i) => ip.add({ address: v6(i), prefixLength: 64, device: 'eth1', nodad: true })));
+      out.push(['adds', netlinkBatches.datagrams - d0, (await ip.list('eth1', 6)).filter((a) => a.address.startsWith('2001:db8:78::1') && a.address !== '2001:db8:78::1').length]);
+      // A duplicate, a removal of an absent address and a good removal, together: three answers, one datagram.
+      d0 = netlinkBatches.datagrams;
+      const r = await Promise.allSettled([
+        ip.add({ address: v6(0), prefixLength: 64, device: 'eth1', nodad: true }),
+        ip.remove('2001:db8:78::7777', 'eth1', 64),
+        ip.remove(v6(1), 'eth1', 64),
+      ]);
+      out.push(['mixed', netlinkBatches.datagrams - d0, r[0].status, r[0].reason?.code, r[1].value, r[2].value]);
+      d0 = netlinkBatches.datagrams;
+      await Promise.all(Array.from({ length: 40 }, (_, i) => ip.remove(v6(i), 'eth1', 64)));
+      out.push(['removes', netlinkBatches.datagrams - d0, (await ip.list('eth1', 6)).filter((a) => a.scope === 'global').map((a) => a.address)]);
+      console.log(JSON.stringify(out));
+    `;
+    const { stdout } = await fx.exec('h', [process.execPath, '--input-type=module', '-e', script], 30_000);
+    assert.deepEqual(JSON.parse(stdout), [
+      ['adds', 2, 40],
+      ['mixed', 1, 'rejected', 'VIGIL_ERR_ADDR_EXISTS', false, true],
+      ['removes', 2, ['2001:db8:78::1']],
+    ]);
+  });
 });
