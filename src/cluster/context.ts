@@ -105,9 +105,22 @@ export interface QuorumState {
   noted: Set<string>;
   /** vigil_quorum_loss keep: held groups whose lease was lost, claimed again once etcd answers. */
   reclaim: Set<string>;
+  /**
+   * A wanted group that adoption may not claim while etcd answers (a refusal or a key owner we may have heard
+   * wrong, or a watch event we missed) is claimed again after this long (ownership.ts, `claimRetry`).
+   */
+  retryMs: number;
+  /** The `claimRetry` timer is set. */
+  retryArmed: boolean;
+  /** The timer fired: this adoption pass claims blocked groups anyway (a few at a time). */
+  retrying: boolean;
 }
 
 export type Out = ClusterAction[];
+
+/** vigil_quorum etcd: the first wait before a blocked claim is tried again; it doubles up to the second. */
+export const CLAIM_RETRY_FIRST_MS = 2_000;
+export const CLAIM_RETRY_MAX_MS = 30_000;
 
 export interface EngineOptions {
   /** The `[...]` of `Resetting node X with [...]` (Heartbeat prints the device id); default the ha.cf type. */
@@ -197,6 +210,9 @@ export class EngineContext {
         refusedUnreachable: new Set(),
         noted: new Set(),
         reclaim: new Set(),
+        retryMs: CLAIM_RETRY_FIRST_MS,
+        retryArmed: false,
+        retrying: false,
       },
     };
   }
