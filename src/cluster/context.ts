@@ -61,6 +61,8 @@ export interface ClusterState {
   initialPending: boolean;
   initialReason: string;
   bothStartingArmed: boolean;
+  /** The `askHoldings` timer is set (more than two nodes: a live peer whose holdings we do not know). */
+  askHoldingsArmed: boolean;
   /** Last node known to hold each group (for the STONITH gate and mach_down logs). */
   lastHolder: Map<string, string>;
   /** mach_down takeovers in progress: dead node → groups still being acquired / all taken. */
@@ -189,6 +191,7 @@ export class EngineContext {
       initialPending: false,
       initialReason: '',
       bothStartingArmed: false,
+      askHoldingsArmed: false,
       lastHolder: new Map(),
       takeovers: new Map(),
       failedStarts: new Set(),

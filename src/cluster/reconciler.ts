@@ -4,6 +4,7 @@
  */
 import { type EngineContext, type Out } from './context.js';
 import { refuseIneligible } from './eligibility.js';
+import { watchUnknownHoldings } from './holdings.js';
 import { claimBlocked, mayClaim, retryClaim } from './ownership.js';
 import { progressStandby, startStandby } from './standby.js';
 
@@ -71,6 +72,8 @@ export function progress(c: EngineContext, out: Out): void {
       break;
     }
   }
+
+  watchUnknownHoldings(c, out);
 }
 
 function adoptAndResolve(c: EngineContext, out: Out): void {
