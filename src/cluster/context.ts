@@ -255,6 +255,8 @@ export class EngineContext {
     s.q.reclaim.delete(g);
     this.retiring.delete(g);
     this.restartPending.delete(g);
+    // A standby handing it over would otherwise wait for ever for it to be released (sim seed 122023).
+    s.standby?.groups.delete(g);
     for (const p of s.peers.values()) {
       p.holds.delete(g);
       p.releasing.delete(g);
