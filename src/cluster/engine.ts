@@ -39,8 +39,9 @@
  * Timers the engine asks for (`setTimer`/`timer` by name): `bothStarting` (10 s fallback),
  * `standbyReply` (10 s), `standbyDone` (responder guard), `failedStart` (30 s, then standby of the
  * failed groups), `stonith:<node>` (5 s retry), `flux:<node>` (reservation expiry), `ineligible`,
- * `legacyRequest` (10 s: ask again for an unanswered ip-request), `askHoldings` (more than two nodes: ask a live peer whose holdings we do not know), `claimRetry` (vigil_quorum: claim again a wanted
- * group etcd's last word kept us from, 2 s doubling to 30 s).
+ * `legacyRequest` (10 s: ask again for an unanswered ip-request), `askHoldings` (more than two nodes: ask again
+ * a live peer whose holdings we do not know, every 2 s), `claimRetry` (vigil_quorum: claim again a wanted group
+ * etcd's last word kept us from, 2 s doubling to 30 s).
  */
 import type { CompiledConfig } from '../config/types.js';
 import { EngineContext, type EngineOptions, type Out } from './context.js';
