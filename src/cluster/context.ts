@@ -61,6 +61,8 @@ export interface ClusterState {
   initialPending: boolean;
   initialReason: string;
   bothStartingArmed: boolean;
+  /** The `askHoldings` timer is set (more than two nodes: a live peer whose holdings we do not know). */
+  askHoldingsArmed: boolean;
   /** Last node known to hold each group (for the STONITH gate and mach_down logs). */
   lastHolder: Map<string, string>;
   /** mach_down takeovers in progress: dead node → groups still being acquired / all taken. */
@@ -105,9 +107,22 @@ export interface QuorumState {
   noted: Set<string>;
   /** vigil_quorum_loss keep: held groups whose lease was lost, claimed again once etcd answers. */
   reclaim: Set<string>;
+  /**
+   * A wanted group that adoption may not claim while etcd answers (a refusal or a key owner we may have heard
+   * wrong, or a watch event we missed) is claimed again after this long (ownership.ts, `claimRetry`).
+   */
+  retryMs: number;
+  /** The `claimRetry` timer is set. */
+  retryArmed: boolean;
+  /** The timer fired: this adoption pass claims blocked groups anyway (a few at a time). */
+  retrying: boolean;
 }
 
 export type Out = ClusterAction[];
+
+/** vigil_quorum etcd: the first wait before a blocked claim is tried again; it doubles up to the second. */
+export const CLAIM_RETRY_FIRST_MS = 2_000;
+export const CLAIM_RETRY_MAX_MS = 30_000;
 
 export interface EngineOptions {
   /** The `[...]` of `Resetting node X with [...]` (Heartbeat prints the device id); default the ha.cf type. */
@@ -176,6 +191,7 @@ export class EngineContext {
       initialPending: false,
       initialReason: '',
       bothStartingArmed: false,
+      askHoldingsArmed: false,
       lastHolder: new Map(),
       takeovers: new Map(),
       failedStarts: new Set(),
@@ -197,6 +213,9 @@ export class EngineContext {
         refusedUnreachable: new Set(),
         noted: new Set(),
         reclaim: new Set(),
+        retryMs: CLAIM_RETRY_FIRST_MS,
+        retryArmed: false,
+        retrying: false,
       },
     };
   }
@@ -236,6 +255,8 @@ export class EngineContext {
     s.q.reclaim.delete(g);
     this.retiring.delete(g);
     this.restartPending.delete(g);
+    // A standby handing it over would otherwise wait for ever for it to be released (sim seed 122023).
+    s.standby?.groups.delete(g);
     for (const p of s.peers.values()) {
       p.holds.delete(g);
       p.releasing.delete(g);

@@ -39,12 +39,23 @@
  * Timers the engine asks for (`setTimer`/`timer` by name): `bothStarting` (10 s fallback),
  * `standbyReply` (10 s), `standbyDone` (responder guard), `failedStart` (30 s, then standby of the
  * failed groups), `stonith:<node>` (5 s retry), `flux:<node>` (reservation expiry), `ineligible`,
- * `legacyRequest` (10 s: ask again for an unanswered ip-request).
+ * `legacyRequest` (10 s: ask again for an unanswered ip-request), `askHoldings` (more than two nodes: ask again
+ * a live peer whose holdings we do not know, every 2 s), `claimRetry` (vigil_quorum: claim again a wanted group
+ * etcd's last word kept us from, 2 s doubling to 30 s).
  */
 import type { CompiledConfig } from '../config/types.js';
 import { EngineContext, type EngineOptions, type Out } from './context.js';
 import { INELIGIBLE_TIMER, handOverIneligible, onEligibility } from './eligibility.js';
-import { HEAL_INFO, answerStarting, checkStartingDone, finishStarting, onResource, onStarting } from './holdings.js';
+import {
+  ASK_HOLDINGS_TIMER,
+  HEAL_INFO,
+  answerStarting,
+  onAskHoldingsTimer,
+  checkStartingDone,
+  finishStarting,
+  onResource,
+  onStarting,
+} from './holdings.js';
 import {
   LEGACY_REQUEST_TIMER,
   legacyCommUp,
@@ -56,9 +67,11 @@ import {
 } from './legacy.js';
 import type { EngineMessage } from './protocol.js';
 import {
+  CLAIM_RETRY_TIMER,
   disownAfterRelease,
   onClaimDone,
   onDisownDone,
+  onClaimRetryTimer,
   onKeyState,
   onOwnershipLost,
   onQuorumReachable,
@@ -524,6 +537,14 @@ export class ClusterEngine {
     }
     if (name === LEGACY_REQUEST_TIMER) {
       legacyRetry(c, out);
+      return;
+    }
+    if (name === ASK_HOLDINGS_TIMER) {
+      onAskHoldingsTimer(c, out);
+      return;
+    }
+    if (name === CLAIM_RETRY_TIMER) {
+      onClaimRetryTimer(c);
       return;
     }
     if (name === INELIGIBLE_TIMER) {

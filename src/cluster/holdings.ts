@@ -17,6 +17,35 @@ export const BOTH_STARTING_FALLBACK_MS = 10_000;
 /** How long groups a peer gave up stay reserved for whoever it gave them to. */
 export const FLUX_EXPIRY_MS = 20_000;
 
+/** How long a live peer's holdings may stay unknown before we ask for them (again). */
+export const ASK_HOLDINGS_MS = 2_000;
+export const ASK_HOLDINGS_TIMER = 'askHoldings';
+
+/**
+ * More than two nodes: a live peer whose holdings we do not know blocks every group it might hold here (adoption,
+ * a hand-over's `done`), and nothing would ever tell us: it missed our `starting` (it first heard us after it was
+ * sent), or its answer was lost. After every event, while one is unknown, a timer asks for them with a `resource`
+ * carrying `info=heal` (peers answer it with theirs), every ASK_HOLDINGS_MS until it answers.
+ * (Two nodes: Heartbeat's exchange, unchanged; start-up waits for the one peer's answer.)
+ */
+export function watchUnknownHoldings(c: EngineContext, out: Out): void {
+  const s = c.s;
+  if (!c.multi || s.askHoldingsArmed || !unknownPeer(c)) return;
+  s.askHoldingsArmed = true;
+  out.push({ kind: 'setTimer', name: ASK_HOLDINGS_TIMER, ms: ASK_HOLDINGS_MS });
+}
+
+export function onAskHoldingsTimer(c: EngineContext, out: Out): void {
+  c.s.askHoldingsArmed = false;
+  if (c.multi && unknownPeer(c)) c.send(out, c.resourceMsg(!c.anyInTransition(), HEAL_INFO));
+}
+
+function unknownPeer(c: EngineContext): boolean {
+  if (c.s.rstate !== 'stable' || c.s.initialPending) return false;
+  for (const p of c.s.peers.values()) if (p.alive && !p.holdsKnown) return true;
+  return false;
+}
+
 /** A peer sent `starting`: it holds nothing; answer with what we hold (even before our own comm is up). */
 export function onStarting(c: EngineContext, out: Out, p: Peer, generation: number): void {
   p.holdsGen = generation;
@@ -34,6 +63,15 @@ export function onStarting(c: EngineContext, out: Out, p: Peer, generation: numb
 /** What we hold, for a peer that is starting (answered even before our own comm is up). */
 export function answerStarting(c: EngineContext, out: Out): void {
   if (c.s.rstate === 'shutdown' || c.s.rstate === 'down') return;
+  const sb = c.s.standby;
+  if (c.multi && sb?.role === 'requester' && (sb.phase === 'releasing' || sb.phase === 'waitOther')) {
+    // Handing groups over to a third node: say so (as when it began), or the newcomer, which did not hear that,
+    // takes them for orphans before the partner's claim reaches it (sim seed 116342: two holders).
+    const keep = c.myHolds();
+    for (const g of sb.groups) keep.delete(g);
+    c.send(out, c.resourceMsg(false, 'standby', keep));
+    return;
+  }
   const stable = c.s.rstate === 'stable' && !c.s.initialPending && !c.anyInTransition();
   c.send(out, c.resourceMsg(stable, undefined));
 }
@@ -53,6 +91,16 @@ export function onResource(
   // pick it up in between (messages from the receiver may reach us after the sender's).
   // A settled (stable) report without a hand-over simply frees what it no longer lists.
   const handover = msg.info === 'standby' || msg.info === 'shutdown' || !msg.isstable;
+  if (!p.holdsKnown && c.multi && msg.info === 'standby') {
+    // Handing groups over, and we never knew what it held (it answers our `starting`): whatever it does not keep
+    // and we do not run may be among them, reserved like any hand-over until claimed or FLUX_EXPIRY_MS.
+    for (const g of c.groupKeys) {
+      if (claim.has(g) || s.groups.get(g) !== 'none') continue;
+      p.releasing.add(g);
+      p.handedOver.add(g);
+    }
+    out.push({ kind: 'setTimer', name: `flux:${p.name}`, ms: FLUX_EXPIRY_MS });
+  }
   if (p.holdsKnown && msg.info !== 'mach_down' && handover) {
     let added = false;
     for (const g of p.holds) {

@@ -8,7 +8,7 @@
  *
  * Lease renewals and the deadlines they set live in node/leases.ts; what talks to etcd in src/quorum.
  */
-import type { EngineContext, Out } from './context.js';
+import { CLAIM_RETRY_FIRST_MS, CLAIM_RETRY_MAX_MS, type EngineContext, type Out } from './context.js';
 import type { ClaimResult, KeyOwner, QuorumView } from './types.js';
 
 /** Adoption gate: may this node try to claim `g` now? (A claim is refused by etcd anyway if the key exists.) */
@@ -20,6 +20,39 @@ export function mayClaim(c: EngineContext, g: string): boolean {
   const k = q.owners.get(g);
   // Unknown (not read yet) or absent: try; the transaction decides.
   return k === undefined || k.owner === null;
+}
+
+export const CLAIM_RETRY_TIMER = 'claimRetry';
+/** Claims in flight at once beyond which a retry pass waits (a few groups at a time, not a burst at etcd). */
+export const CLAIM_RETRY_MAX_IN_FLIGHT = 4;
+
+/**
+ * Adoption wants `g` here, nobody else holds it, but mayClaim said no although etcd answers. What said no may be
+ * out of date: a claim refused during an outage this node never noticed (the watch may stay up through a short
+ * one), or a key owner from a watch event that was followed by one we missed. Nothing else would ever claim the
+ * group again, so a timer does, with a doubling backoff: etcd's answer settles it (a refusal names the owner).
+ */
+export function claimBlocked(c: EngineContext, out: Out): void {
+  const q = c.s.q;
+  if (!q.reachable || q.retryArmed) return;
+  q.retryArmed = true;
+  out.push({ kind: 'setTimer', name: CLAIM_RETRY_TIMER, ms: q.retryMs });
+}
+
+export function onClaimRetryTimer(c: EngineContext): void {
+  const q = c.s.q;
+  q.retryArmed = false;
+  if (!q.reachable) return;
+  q.retrying = true;
+  q.retryMs = Math.min(q.retryMs * 2, CLAIM_RETRY_MAX_MS);
+}
+
+/** During a retry pass: may a blocked group be claimed anyway? (Bounded by the claims already in flight.) */
+export function retryClaim(c: EngineContext, g: string): boolean {
+  const q = c.s.q;
+  if (!q.retrying || !q.reachable || q.claiming.size >= CLAIM_RETRY_MAX_IN_FLIGHT) return false;
+  q.refusedUnreachable.delete(g);
+  return true;
 }
 
 function ownerText(o: KeyOwner | null | undefined): string {
@@ -36,6 +69,7 @@ export function onClaimDone(c: EngineContext, out: Out, g: string, r: ClaimResul
   // A reclaim of a group kept through an outage; one being started again is an ordinary claim.
   const reclaiming = q.reclaim.delete(g) && st !== 'acquiring';
   if (r.ok) {
+    q.retryMs = CLAIM_RETRY_FIRST_MS;
     q.mine.set(g, { lease: r.lease, revision: r.revision });
     q.owners.set(g, { owner: { node: c.me, lease: r.lease }, revision: r.revision });
     q.noted.delete(g);
@@ -180,6 +214,7 @@ export function onQuorumReachable(c: EngineContext, out: Out, reachable: boolean
   if (reachable) {
     q.epoch++;
     q.refusedUnreachable.clear();
+    q.retryMs = CLAIM_RETRY_FIRST_MS;
     c.log(out, 'info', 'etcd reachable: group ownership can be claimed.');
     reclaimNow(c, out);
   } else {

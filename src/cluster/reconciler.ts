@@ -4,7 +4,8 @@
  */
 import { type EngineContext, type Out } from './context.js';
 import { refuseIneligible } from './eligibility.js';
-import { mayClaim } from './ownership.js';
+import { watchUnknownHoldings } from './holdings.js';
+import { claimBlocked, mayClaim, retryClaim } from './ownership.js';
 import { progressStandby, startStandby } from './standby.js';
 
 export function progress(c: EngineContext, out: Out): void {
@@ -71,6 +72,8 @@ export function progress(c: EngineContext, out: Out): void {
       break;
     }
   }
+
+  watchUnknownHoldings(c, out);
 }
 
 function adoptAndResolve(c: EngineContext, out: Out): void {
@@ -89,8 +92,12 @@ function adoptAndResolve(c: EngineContext, out: Out): void {
       if (c.winner(g) !== c.me) continue;
       if (s.failedStarts.has(g)) continue;
       if (refuseIneligible(c, out, g)) continue;
-      // The quorum: not while etcd cannot be reached or says another node's lease holds the key.
-      if (!mayClaim(c, g)) continue;
+      // The quorum: not while etcd cannot be reached or says another node's lease holds the key (but what it
+      // said may be out of date: tried again later).
+      if (!mayClaim(c, g) && !retryClaim(c, g)) {
+        claimBlocked(c, out);
+        continue;
+      }
       // STONITH gate: whoever may still run it must be reset first.
       const blockers = fenceBlockers(c, g);
       if (blockers.length > 0) {
@@ -121,6 +128,7 @@ function adoptAndResolve(c: EngineContext, out: Out): void {
       c.release(out, g, 'heal', w);
     }
   }
+  s.q.retrying = false;
   // With bystanders, claim adopted groups at once (unstable): a peer that is about to be handed
   // the same group must see that we are starting it.
   if (adopted && c.multi && !s.initialPending) c.send(out, c.resourceMsg(false, undefined));

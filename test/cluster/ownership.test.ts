@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterEngine } from '../../src/cluster/engine.js';
 import type { ClusterAction, ClusterEvent } from '../../src/cluster/types.js';
+import { CLAIM_RETRY_FIRST_MS, CLAIM_RETRY_MAX_MS } from '../../src/cluster/context.js';
+import { CLAIM_RETRY_TIMER } from '../../src/cluster/ownership.js';
 import { engine as twoEngines, G1, G2 } from './two-engines.js';
 
 const engine = (local: string, quorum: 'release' | 'keep' = 'release'): ClusterEngine =>
@@ -192,4 +194,69 @@ test('a lost lease releases a held group; a key that changed hands releases it t
     result: { ok: false, owner: { node: 'node2', lease: '9' }, revision: 60 },
   });
   assert.deepEqual(kinds(refused, 'release'), [G1], 'someone else has it now: given up');
+});
+
+const timers = (a: ClusterAction[]) => a.flatMap((x) => (x.kind === 'setTimer' ? [[x.name, x.ms] as const] : []));
+
+test('a claim that failed while etcd still counts as reachable is tried again, with a doubling bounded wait', () => {
+  // Sim seeds 103859 and 100782: the notice that etcd was unreachable never came (it answered again first), so no
+  // reachability change would ever clear the refusal.
+  const { e } = loneHolder();
+  const failed = e.handle({ kind: 'claimDone', group: G1, result: { ok: false, error: 'etcd unreachable' } });
+  assert.equal(e.groupState(G1), 'none');
+  assert.deepEqual(kinds(failed, 'claim'), []);
+  assert.deepEqual(timers(failed), [[CLAIM_RETRY_TIMER, CLAIM_RETRY_FIRST_MS]]);
+  // Other events neither claim nor set the timer again.
+  const other = e.handle({ kind: 'timer', name: 'nothing' });
+  assert.deepEqual(kinds(other, 'claim'), []);
+  assert.deepEqual(timers(other), []);
+  const retry = e.handle({ kind: 'timer', name: CLAIM_RETRY_TIMER });
+  assert.deepEqual(kinds(retry, 'claim'), [G1]);
+  // Refused again (the key is someone's): the next try waits twice as long, up to the bound.
+  let ms: number = CLAIM_RETRY_FIRST_MS;
+  for (let i = 0; i < 6; i++) {
+    const no = e.handle({
+      kind: 'claimDone',
+      group: G1,
+      result: { ok: false, owner: { node: 'node2', lease: '99' }, revision: 7 + i },
+    });
+    ms = Math.min(ms * 2, CLAIM_RETRY_MAX_MS);
+    assert.deepEqual(timers(no), [[CLAIM_RETRY_TIMER, ms]]);
+    assert.deepEqual(kinds(e.handle({ kind: 'timer', name: CLAIM_RETRY_TIMER }), 'claim'), [G1]);
+  }
+  assert.equal(ms, CLAIM_RETRY_MAX_MS);
+  // Granted: the wait starts small again.
+  const ok = e.handle({ kind: 'claimDone', group: G1, result: { ok: true, lease: '11', revision: 30 } });
+  assert.deepEqual(kinds(ok, 'acquire'), [G1]);
+  assert.deepEqual(timers(ok), []);
+});
+
+test('a key lost and released, whose deletion this node never heard of, is claimed again', () => {
+  // Sim seed 100782: frozen and cut from etcd, node1's lease ran out; it released the group (correct), but it still
+  // believed its own old lease held the key.
+  const { e } = loneHolder();
+  e.handle({ kind: 'claimDone', group: G1, result: { ok: true, lease: '11', revision: 42 } });
+  e.handle({ kind: 'acquireDone', group: G1, ok: true });
+  e.handle({ kind: 'ownershipLost', group: G1, reason: 'not renewed' });
+  const released = e.handle({ kind: 'releaseDone', group: G1, ok: true });
+  assert.equal(e.groupState(G1), 'none');
+  assert.deepEqual(kinds(released, 'claim'), [], 'the key may still be there: not at once');
+  assert.deepEqual(timers(released), [[CLAIM_RETRY_TIMER, CLAIM_RETRY_FIRST_MS]]);
+  assert.deepEqual(kinds(e.handle({ kind: 'timer', name: CLAIM_RETRY_TIMER }), 'claim'), [G1]);
+});
+
+test('a retry pass leaves alone a group another live node holds', () => {
+  const { e } = loneHolder();
+  e.handle({ kind: 'claimDone', group: G1, result: { ok: false, error: 'etcd unreachable' } });
+  e.handle({ kind: 'claimDone', group: G2, result: { ok: false, error: 'etcd unreachable' } });
+  // node2 comes up holding G2.
+  e.handle({ kind: 'nodeAlive', node: 'node2' });
+  e.handle({
+    kind: 'message',
+    from: 'node2',
+    generation: 1,
+    msg: { t: 'resource', rscHold: 'local', isstable: true, info: undefined, groups: undefined },
+  });
+  const retry = e.handle({ kind: 'timer', name: CLAIM_RETRY_TIMER });
+  assert.deepEqual(kinds(retry, 'claim'), [G1], "G2 is node2's: not claimed");
 });

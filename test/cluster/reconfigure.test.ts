@@ -110,3 +110,29 @@ test('a group whose preferred node changed goes there by auto_failback, when tha
     JSON.stringify(a),
   );
 });
+
+test('a group removed while a standby hands it over no longer holds the standby up', () => {
+  // Sim seed 122023: the reload forgot the group once released, and the standby waited for ever for it.
+  const e = new ClusterEngine(
+    cfg([
+      [G1, 'node1'],
+      [G2, 'node1'],
+    ]),
+  );
+  e.handle({ kind: 'nodeAlive', node: 'node2' });
+  e.handle({ kind: 'commUp' });
+  const rsc = { t: 'resource', rscHold: 'none', isstable: true, info: undefined, groups: undefined } as const;
+  e.handle({ kind: 'message', from: 'node2', generation: 1, msg: rsc });
+  e.handle({ kind: 'acquireDone', group: G1, ok: true });
+  e.handle({ kind: 'acquireDone', group: G2, ok: true });
+  e.handle({ kind: 'command', command: { op: 'standby', which: 'all' } });
+  const other = { t: 'ask_resources', rscHold: 'all', info: 'other', dest: undefined, groups: undefined } as const;
+  assert.deepEqual(moves(e.handle({ kind: 'message', from: 'node2', generation: 1, msg: other })), [
+    `release ${G1}`,
+    `release ${G2}`,
+  ]);
+  e.reconfigure(cfg([[G1, 'node1']]), []);
+  e.handle({ kind: 'releaseDone', group: G2, ok: true });
+  const done = e.handle({ kind: 'releaseDone', group: G1, ok: true });
+  assert.ok(done.some((x) => x.kind === 'send' && x.msg.t === 'ask_resources' && x.msg.info === 'done'));
+});
