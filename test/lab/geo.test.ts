@@ -1,29 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runGeoScenario, type GeoOptions, type GeoResult } from '../../lab/scenario-geo.js';
-import { inLab, needRoot, uniquePrefix } from './helpers.js';
+import { needRoot } from './helpers.js';
+import { explain, runGeo as run } from './geo-run.js';
 
-// Two sites in different subnets joined by a router; heartbeats are ucast across it. Fast but WAN-safe timings
-// (keepalive 200 ms, deadtime 1 s); the scenario waits for every condition with generous deadlines, and the bounds
-// below are loose on purpose (two shared cores). What must hold exactly is where the client ends up.
-const FAST = { keepaliveMs: 200, deadtimeMs: 1000 } as const;
-
-function explain(r: GeoResult): string {
-  return JSON.stringify({ ...r, events: r.events.slice(-30) }, null, 1);
-}
-
-function run(
-  t: { diagnostic: (s: string) => void },
-  tag: string,
-  o: Omit<GeoOptions, 'prefix' | 'keepaliveMs' | 'deadtimeMs'>,
-): Promise<GeoResult> {
-  return inLab(uniquePrefix(tag), async (prefix) => {
-    const r = await runGeoScenario({ ...FAST, ...o, prefix });
-    const { events: _e, ...numbers } = r;
-    t.diagnostic(JSON.stringify(numbers));
-    return r;
-  });
-}
+// Two sites in different subnets joined by a router; heartbeats are ucast across it (test/lab/geo-run.ts).
 
 test('geo-bgp power cut: the router loses site A route, learns site B, and the client reaches the VIP there', async (t) => {
   if (!needRoot(t)) return;
