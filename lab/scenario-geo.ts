@@ -30,6 +30,7 @@ import { GEO_ZONE } from './dns-servers.js';
 import { LineProcess, LogFollower, parseIpTs, type LabEvent } from './monitor.js';
 import { GEO, geoPowerOff, geoUp, setWan, type WanState } from './topology-geo.js';
 import { etcdEndpoints, startEtcdCluster } from './etcd.js';
+import { dualActiveMs } from './scenario.js';
 import type { Lab } from './topology.js';
 
 export const GEO_SCENARIOS = ['geo-dns', 'geo-bgp'] as const;
@@ -254,6 +255,9 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
         if (/bgp: .* announced through BIRD/.test(line))
           events.push({ t, source: n, kind: 'bgp_announce', detail: line });
         if (/bgp: .* withdrawn/.test(line)) events.push({ t, source: n, kind: 'bgp_withdraw', detail: line });
+        // The ResourceManager's own lines: the group's start (after any etcd claim) and stop on this node.
+        if (/Acquiring resource group:/.test(line)) events.push({ t, source: n, kind: 'group_start', detail: line });
+        if (/Releasing resource group:/.test(line)) events.push({ t, source: n, kind: 'group_stop', detail: line });
       });
       await f.start();
       followers.push(f);
@@ -326,6 +330,7 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
 
     const survivor = GEO.b.node;
     const primary = GEO.a.node;
+    const afterHeal = witness ? survivor : primary;
     phase(`fault: ${o.fault} of ${primary}`);
     let t0: number;
     let recoverAt: number | undefined;
@@ -364,9 +369,11 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
       wan.partitioned = false;
       recoverAt = await setWan(lab, wan);
       events.push({ t: recoverAt, source: 'lab', kind: 'recover', detail: 'heal the WAN' });
-      // auto_failback: the preferred site keeps or takes the group back, and the client follows it.
-      await waitUntil(bound, `the client back on ${primary}`, () =>
-        servedBy(primary, recoverAt!, 2000 + (dnsMode ? ttl * 1000 : 0)),
+      // Without a witness both sites held the group: the heal resolves it for the preferred site (auto_failback).
+      // With one, only site B held it at the heal, and it keeps it: the engine fails back when a node joins, not
+      // when a partition heals, and site A released for the quorum, not for a peer.
+      await waitUntil(bound, `the client on ${afterHeal} after the heal`, () =>
+        servedBy(afterHeal, recoverAt!, 2000 + (dnsMode ? ttl * 1000 : 0)),
       );
     }
     const end = nowMs();
@@ -426,14 +433,14 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
     if (o.fault === 'partition') {
       r.both_held_ms = round(bothHeld(events, t0, end, dnsMode));
       const rel = events.find(
-        (e) => e.t >= t0 && e.t <= (recoverAt ?? end) && e.source === primary && e.kind === 'log_release',
+        (e) => e.t >= t0 && e.t <= (recoverAt ?? end) && e.source === primary && e.kind === 'group_stop',
       );
       r.a_released_ms = rel === undefined ? null : round(rel.t - t0);
     }
     const tail = probes.filter((p) => p.t > end - 500);
     const sites = new Set(tail.map((p) => p.from));
     r.final_site = sites.size === 1 ? [...sites][0]! : sites.size === 0 ? null : [...sites].join('+');
-    const want = o.fault === 'partition' ? primary : survivor;
+    const want = o.fault === 'partition' ? afterHeal : survivor;
     r.converged = r.final_site === want;
     if (!r.converged) r.notes.push(`expected ${want} to serve the client at the end, saw ${r.final_site ?? 'nobody'}`);
     r.events = events
@@ -461,27 +468,16 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
 
 /**
  * How long both nodes held the group at once between t0 and end, from their logs: a node holds from its
- * announcement (bgp) or acknowledged update (dns) to its withdrawal (bgp) or the start of its release (either).
- * Each node held the group at t0 if its last such event before t0 was a start.
+ * announcement to its withdrawal (bgp), or from the ResourceManager's start of the group to its stop (dns: a start
+ * finding the record already right sends no update). Each node held the group at t0 if its last such event before
+ * t0 was a start (the lab scenarios' dual-active count, on these events).
  */
 export function bothHeld(events: readonly LabEvent[], t0: number, end: number, dnsMode: boolean): number {
-  const starts = new Set([dnsMode ? 'dns_ack' : 'bgp_announce']);
-  const stops = new Set(dnsMode ? ['log_release'] : ['bgp_withdraw', 'log_release']);
-  const held = new Map<string, boolean>();
-  const sorted = [...events].filter((e) => starts.has(e.kind) || stops.has(e.kind)).sort((a, b) => a.t - b.t);
-  let total = 0;
-  let since = t0;
-  const both = (): boolean => held.get(GEO.a.node) === true && held.get(GEO.b.node) === true;
-  for (const e of sorted) {
-    if (e.t > end) break;
-    const wasBoth = both();
-    held.set(e.source, starts.has(e.kind));
-    if (e.t < t0) continue;
-    if (wasBoth && !both()) total += e.t - since;
-    if (!wasBoth && both()) since = e.t;
-  }
-  if (both()) total += end - Math.max(since, t0);
-  return total;
+  const [start, stop] = dnsMode ? ['group_start', 'group_stop'] : ['bgp_announce', 'bgp_withdraw'];
+  const asVip = events
+    .filter((e) => e.kind === start || e.kind === stop)
+    .map((e) => ({ ...e, kind: e.kind === start ? 'vip_add' : 'vip_del' }));
+  return dualActiveMs(asVip, new Set(), t0, end);
 }
 
 async function waitUntil(timeoutMs: number, what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
