@@ -25,6 +25,7 @@ import { IpAddrAgent, type VipPolicy } from './ipaddr.js';
 export const BIRD_PROTOCOL = 'vigil_vips';
 export const BIRD_EXPORT_FUNCTION = 'vigil_export';
 const BIRDC_TIMEOUT_MS = 5000;
+const NETWORK_NOT_FOUND = /^\s*Network not found\s*$/m;
 /** How long start waits for BIRD to pick the new address up (it takes a netlink event, milliseconds). */
 const ANNOUNCE_WAIT_MS = 2000;
 
@@ -93,14 +94,18 @@ export class BirdSpeaker {
     this.routes = routes;
   }
 
-  /** `birdc -s socket <args>`, bounded. Throws VIGIL_ERR_BGP with what birdc said. */
-  async birdc(args: readonly string[]): Promise<string> {
+  /**
+   * `birdc -s socket <args>`, bounded. Throws VIGIL_ERR_BGP with what birdc said, except for an answer matching
+   * `answer` (a reply BIRD gives as an error that the caller reads as a result, whatever birdc's exit status).
+   */
+  async birdc(args: readonly string[], answer?: RegExp): Promise<string> {
     const r = await runProgram('birdc', ['-s', this.socket, ...args], { timeoutMs: BIRDC_TIMEOUT_MS });
     const out = `${r.stdout}${r.stderr}`.trim();
     if (r.spawnError !== undefined)
       throw new VigilError('VIGIL_ERR_BGP', `cannot run birdc: ${r.spawnError} (install bird2)`);
     if (r.timedOut)
       throw new VigilError('VIGIL_ERR_BGP', `birdc ${args.join(' ')}: no answer within ${BIRDC_TIMEOUT_MS} ms`);
+    if (answer?.test(out) === true) return out;
     if (r.code !== 0 || /Unable to connect|Connection refused|No such file/i.test(out)) {
       throw new VigilError('VIGIL_ERR_BGP', `BIRD at ${this.socket} does not answer: ${lastLine(out)}`);
     }
@@ -135,7 +140,12 @@ export class BirdSpeaker {
    * its own canonical form (`fd99::1/128` for `fd99:0:0:0:0:0:0:1`): the route is recognised by its protocol tag.
    */
   async hasRoute(vip: string): Promise<boolean> {
-    const out = await this.birdc(['show', 'route', `${vip}/${hostPrefixLength(vip)}`, 'protocol', BIRD_PROTOCOL]);
+    // "Network not found": BIRD has not seen the address yet (start polls until it has), not a failure.
+    const out = await this.birdc(
+      ['show', 'route', `${vip}/${hostPrefixLength(vip)}`, 'protocol', BIRD_PROTOCOL],
+      NETWORK_NOT_FOUND,
+    );
+    if (NETWORK_NOT_FOUND.test(out)) return false;
     if (/syntax error|No such protocol|not found/i.test(out)) {
       throw new VigilError(
         'VIGIL_ERR_BGP',
