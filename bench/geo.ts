@@ -145,7 +145,7 @@ function render(records: readonly GeoRecord[]): string {
     '',
     '## A 30 ms WAN round trip, worked out on paper',
     '',
-    `This kernel has no netem and no userspace forwarder is in the lab, so the lab's WAN adds no delay. What a 30 ms RTT (15 ms each way between every pair of sites) adds to the wan-fast medians above, step by step:`,
+    `This kernel has no netem and no userspace forwarder is in the lab, so the lab's WAN adds no delay. What a 30 ms RTT (15 ms each way between every pair of sites) adds to the wan-fast medians of the table below (IPv4, no witness unless said), step by step:`,
     '',
     `- **Detection**: deadtime runs from the last heartbeat received, which now arrives 15 ms after it was sent: \`detect_ms\` +15 ms.`,
     `- **BGP power cut** (median ${med('geo-bgp', 'poweroff', (r) => r.switch_ms)} ms to the client reaching site B): +15 ms detection, +15 ms for the survivor's UPDATE to reach the router (BIRD sends it on the netlink event, no timer), and the first answered probe needs a round trip the lab did not have (client → router → site B → client: +30 ms if the client sits with the router; more if it sits across the WAN too): about **+60 ms**. BFD's 1 s detection of the dead site is not changed by delay, only shifted by 15 ms, still ahead of deadtime.`,
