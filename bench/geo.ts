@@ -140,6 +140,7 @@ function render(records: readonly GeoRecord[]): string {
     '- partition: the sites lose each other, the router still reaches both; both hold the group (split brain) until it heals; the result is where the client ends up after the heal (site A, auto_failback). `both sites ms`: how long both held the group at once, from their logs (BGP: announced → withdrawn; DNS: the group started → its release began); rows from before this column was measured show –.',
     '- IPv6: the group is `bgp::fd99:0:0:0:0:0:0:1` (fd99::1/128 on lo, kernel lease, nodad), announced over the IPv6 sessions (one BGP session per family and site); the client probes fd99::1 over IPv6 across the router.',
     '- witness: a third site (10.20.4.0/24) with one etcd member; both nodes run `vigil_quorum etcd` against it (lease TTL 5 s). The partition then cuts site A from site B and from the witness (A still reaches the router and the client): A releases when its lease cannot be renewed, B takes over once the lease has expired, and keeps the group after the heal. `switch_ms` is then the partition → the first echo from site B.',
+    `- witness: site A's release (its lease not renewed) after the cut, median / p95: ${cell(records.filter((r) => r.witness === true && r.error === null).map((r) => r.a_released_ms ?? null))} ms.`,
     '',
     'Cells: median / p95 ms. failures: trials that ended with an error or on the wrong site.',
     '',
