@@ -20,4 +20,7 @@ echo "shipped runtime: $("$NODE" --version) from $DEB" >&2
 mapfile -t files < <(find dist/test -name '*.test.js' ! -path 'dist/test/lab/*' ! -path 'dist/test/packaging/*' | sort)
 lab=(dist/test/lab/vigil-acceptance.test.js dist/test/lab/interop.test.js)
 for f in "${lab[@]}"; do [ -f "$f" ] && files+=("$f"); done
+# The simulation's seeds check decision logic that is the same on both runtimes; the main pass runs 2,000 (and the
+# quorum seeds) on Node 20. Here a tenth of them shows the simulator runs on Node 24, at a tenth of the time.
+export VIGIL_SIM_SEEDS=${VIGIL_SIM_SEEDS:-200} VIGIL_SIM_QUORUM_SEEDS=${VIGIL_SIM_QUORUM_SEEDS:-15}
 exec "$NODE" --test --test-concurrency=1 "${files[@]}"

@@ -5,6 +5,18 @@ export interface ResourceAgent {
   start(): Promise<OpResult>;
   stop(): Promise<OpResult>;
   status(): Promise<StatusResult>;
+  /**
+   * True when start() itself finds the resource already running and keeps it so. The status call that precedes
+   * every start is then redundant: for the built-in address agents each call is an address dump, a netlink round
+   * trip through the threadpool on the takeover path.
+   */
+  readonly startIsIdempotent?: boolean;
+  /**
+   * True when start and stop touch nothing but this resource's own address, so that adjacent members like it may
+   * run at once (a dual-stack group's IPv4 and IPv6 addresses move together). Scripts never are: their order is
+   * the admin's.
+   */
+  readonly parallelSafe?: boolean;
 }
 
 export interface OpResult {

@@ -89,6 +89,10 @@ export interface IpAgentDeps {
  * with DAD by someone else) is replaced.
  */
 export class IpAddrAgent implements ResourceAgent {
+  /** start() finds an address already there and takes it over (lease, announcements): no status first. */
+  readonly startIsIdempotent = true;
+  /** Its start and stop touch its own address only (the label lock orders IPaddr's label picks). */
+  readonly parallelSafe = true;
   private device: string | undefined;
   /** The prefix length the held VIP was found or added with: a renewal is then a single netlink request. */
   private prefixLength: number | undefined;

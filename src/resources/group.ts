@@ -24,7 +24,8 @@ export type ReleaseOutcome =
 
 /**
  * Carries out a resource group the way Heartbeat's ResourceManager does: start left to right
- * (skipping resources whose status already says running), stop right to left with retries.
+ * (skipping resources whose status already says running), stop right to left with retries. Adjacent addresses are
+ * the one exception: they start (and stop) together.
  */
 export class GroupRunner {
   constructor(
@@ -40,41 +41,69 @@ export class GroupRunner {
 
   async acquire(): Promise<AcquireOutcome> {
     this.opts.log('info', `Acquiring resource group: ${this.describe()}`);
-    for (const agent of this.agents) {
-      const st = await agent.status();
-      if (st.running) continue;
-      const r = await agent.start();
-      if (r.ok) continue;
-      if (r.detail !== '') this.opts.log('ERROR', r.detail);
-      this.opts.log('CRIT', `Giving up resources due to failure of ${agent.spec}`);
+    for (const batch of this.batches()) {
+      const failures = (await Promise.all(batch.map((agent) => this.startOne(agent)))).filter(
+        (f): f is { agent: ResourceAgent; detail: string } => f !== undefined,
+      );
+      const first = failures[0];
+      if (first === undefined) continue;
+      for (const f of failures) if (f.detail !== '') this.opts.log('ERROR', f.detail);
+      this.opts.log('CRIT', `Giving up resources due to failure of ${first.agent.spec}`);
       const rel = await this.release();
-      return { ok: false, failed: agent.spec, detail: r.detail, releasedCleanly: rel.ok };
+      return { ok: false, failed: first.agent.spec, detail: first.detail, releasedCleanly: rel.ok };
     }
     return { ok: true };
+  }
+
+  private async startOne(agent: ResourceAgent): Promise<{ agent: ResourceAgent; detail: string } | undefined> {
+    if (agent.startIsIdempotent !== true && (await agent.status()).running) return undefined;
+    const r = await agent.start();
+    return r.ok ? undefined : { agent, detail: r.detail };
   }
 
   async release(): Promise<ReleaseOutcome> {
     this.opts.log('info', `Releasing resource group: ${this.describe()}`);
     const stuck: string[] = [];
-    for (const agent of [...this.agents].reverse()) {
-      let r = await agent.stop();
-      for (let retries = 0; !r.ok && retries < this.opts.stopRetries; retries++) {
-        await this.opts.sleep(this.opts.stopRetryDelayMs);
-        this.opts.log('info', `Retrying failed stop operation [${agent.spec}]`);
-        r = await agent.stop();
-      }
-      if (r.ok) continue;
-      if (r.detail !== '') this.opts.log('ERROR', r.detail);
-      if ((await agent.status()).running) {
-        stuck.push(agent.spec);
-        this.opts.log('CRIT', 'Resource STOP failure. Reboot required!');
-      } else {
-        this.opts.log('ERROR', `Resource script for ${agent.spec} probably not LSB-compliant.`);
-        this.opts.log('WARN', `it (${agent.spec}) MUST succeed on a stop when already stopped`);
-        this.opts.log('WARN', 'Machine reboot narrowly avoided!');
-      }
+    for (const batch of this.batches().reverse()) {
+      const stopped = await Promise.all([...batch].reverse().map((agent) => this.stopOne(agent)));
+      stuck.push(...stopped.filter((spec): spec is string => spec !== undefined));
     }
     return stuck.length === 0 ? { ok: true } : { ok: false, stuck };
+  }
+
+  /** Stops one member with Heartbeat's retries; its spec when it would not stop and still runs. */
+  private async stopOne(agent: ResourceAgent): Promise<string | undefined> {
+    let r = await agent.stop();
+    for (let retries = 0; !r.ok && retries < this.opts.stopRetries; retries++) {
+      await this.opts.sleep(this.opts.stopRetryDelayMs);
+      this.opts.log('info', `Retrying failed stop operation [${agent.spec}]`);
+      r = await agent.stop();
+    }
+    if (r.ok) return undefined;
+    if (r.detail !== '') this.opts.log('ERROR', r.detail);
+    if ((await agent.status()).running) {
+      this.opts.log('CRIT', 'Resource STOP failure. Reboot required!');
+      return agent.spec;
+    }
+    this.opts.log('ERROR', `Resource script for ${agent.spec} probably not LSB-compliant.`);
+    this.opts.log('WARN', `it (${agent.spec}) MUST succeed on a stop when already stopped`);
+    this.opts.log('WARN', 'Machine reboot narrowly avoided!');
+    return undefined;
+  }
+
+  /**
+   * The members in start order, adjacent `parallelSafe` ones (the addresses of a dual-stack group) in one batch:
+   * they start together and stop together, so that neither family's address is gone or back a netlink round trip
+   * before the other's. Every other member is a batch of its own, in Heartbeat's strict order.
+   */
+  private batches(): ResourceAgent[][] {
+    const out: ResourceAgent[][] = [];
+    for (const agent of this.agents) {
+      const last = out.at(-1);
+      if (agent.parallelSafe === true && last?.[0]?.parallelSafe === true) last.push(agent);
+      else out.push([agent]);
+    }
+    return out;
   }
 
   /** Heartbeat's StatGroup: which members report running. */

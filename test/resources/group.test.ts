@@ -9,6 +9,7 @@ class FakeAgent implements ResourceAgent {
   failStarts = 0;
   failStops = 0;
   stopLeavesRunning = false;
+  journalStatus = false;
   constructor(
     readonly spec: string,
     private readonly journal: string[],
@@ -29,6 +30,7 @@ class FakeAgent implements ResourceAgent {
     return Promise.resolve({ ok: true, rc: 0, detail: '' });
   }
   status(): Promise<StatusResult> {
+    if (this.journalStatus) this.journal.push(`status ${this.spec}`);
     return Promise.resolve({ running: this.running, text: this.running ? 'running' : 'stopped' });
   }
 }
@@ -98,4 +100,49 @@ test('a stop that fails but leaves the resource stopped is the non-LSB script ca
   agents[0]!.failStops = 100;
   assert.deepEqual(await runner.release(), { ok: true });
   assert.ok(logs.includes('WARN: Machine reboot narrowly avoided!'));
+});
+
+test('a member whose start is idempotent (the address agents) is started without a status call first', async () => {
+  const { journal, agents, runner } = setup(2);
+  Object.assign(agents[0]!, { startIsIdempotent: true });
+  agents[0]!.running = true;
+  for (const a of agents) a.journalStatus = true;
+  assert.deepEqual(await runner.acquire(), { ok: true });
+  // r1: start only (it takes an address already there over itself); r2: status, then start.
+  assert.deepEqual(journal, ['start r1', 'status r2', 'start r2']);
+});
+
+test('adjacent parallel-safe members (a dual-stack group) start together and stop together; scripts keep order', async () => {
+  const { journal, agents, runner } = setup(4);
+  // r1 a script, r2 and r3 the two addresses, r4 a script: [r1] [r2 r3] [r4].
+  for (const a of [agents[1]!, agents[2]!]) Object.assign(a, { parallelSafe: true });
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow = agents[1]!;
+  const start = slow.start.bind(slow);
+  slow.start = async () => {
+    journal.push('r2 waiting');
+    await gate;
+    return start();
+  };
+  const acquired = runner.acquire();
+  // r3 starts while r2 is still waiting: the two addresses go in at once, r4 only after both.
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(journal, ['start r1', 'r2 waiting', 'start r3']);
+  release();
+  assert.deepEqual(await acquired, { ok: true });
+  assert.deepEqual(journal, ['start r1', 'r2 waiting', 'start r3', 'start r2', 'start r4']);
+  journal.length = 0;
+  assert.deepEqual(await runner.release(), { ok: true });
+  assert.deepEqual(journal, ['stop r4', 'stop r3', 'stop r2', 'stop r1']);
+});
+
+test('a failed start in a parallel batch gives the whole group up, naming the member that failed', async () => {
+  const { logs, agents, runner } = setup(2);
+  for (const a of agents) Object.assign(a, { parallelSafe: true });
+  agents[1]!.failStarts = 1;
+  const r = await runner.acquire();
+  assert.deepEqual(r, { ok: false, failed: 'r2', detail: 'Return code 1 from r2', releasedCleanly: true });
+  assert.ok(logs.includes('CRIT: Giving up resources due to failure of r2'), logs.join('\n'));
+  assert.equal(agents[0]!.running, false);
 });
