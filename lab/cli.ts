@@ -291,10 +291,13 @@ function registerLabMore(lab: Command, prefixOpt: () => Option, int: (n: string)
     .option('--fault <f>', 'geo-dns, geo-bgp: poweroff | standby | partition', 'poweroff')
     .option('--ttl <s>', "geo-dns: the record's TTL, s", int('--ttl'), 5)
     .option('--loss <permille>', 'geo-dns, geo-bgp: random loss in the router, per mille', int('--loss'), 0)
-    .option('--quorum', 'Vigil only: vigil_quorum etcd against a 3-member etcd on three more lab hosts')
+    .option(
+      '--quorum',
+      'Vigil only: vigil_quorum etcd against a 3-member etcd on three more lab hosts (geo-*: one etcd in a witness site)',
+    )
     .option(
       '--family <f>',
-      'the group: v4 (the tutorial), v6 (IPv6 only: VIP, mcast6, ping6) or dual (both VIPs)',
+      'the group: v4 (the tutorial), v6 (IPv6 only: VIP, mcast6, ping6) or dual (both VIPs); geo-bgp: v4 or v6 (the /128)',
       'v4',
     )
     .option('--probe6-ms <ms>', 'the IPv6 prober interval (default 10)', int('--probe6-ms'))
@@ -394,6 +397,8 @@ async function runGeoCli(
     fault: string;
     ttl: number;
     loss: number;
+    family: string;
+    quorum?: boolean;
   },
 ): Promise<void> {
   const { runGeoScenario, GEO_FAULTS } = await import('./scenario-geo.js');
@@ -401,6 +406,8 @@ async function runGeoCli(
   if (o.impl !== 'vigil') throw new VigilError('VIGIL_ERR_USAGE', `${scenario} runs Vigil only (--impl vigil)`);
   const fault = GEO_FAULTS.find((f) => f === o.fault);
   if (fault === undefined) throw new VigilError('VIGIL_ERR_USAGE', `--fault must be ${GEO_FAULTS.join(', ')}`);
+  if (o.family !== 'v4' && !(o.family === 'v6' && scenario === 'geo-bgp'))
+    throw new VigilError('VIGIL_ERR_USAGE', `${scenario} takes --family v4${scenario === 'geo-bgp' ? ' or v6' : ''}`);
   await assertRoot();
   const quiet = o.json === true;
   const r = await runGeoScenario({
@@ -411,6 +418,8 @@ async function runGeoCli(
     prefix: o.prefix,
     ttlSec: o.ttl,
     lossPermille: o.loss,
+    family: o.family === 'v6' ? 6 : 4,
+    witness: o.quorum === true,
     keep: o.keep === true,
     onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
   });

@@ -7,8 +7,9 @@ import { hostname } from 'node:os';
 
 const port = Number(process.argv[2] ?? '7');
 const name = hostname();
-const sock = createSocket('udp4');
+// Dual stack: IPv4 probes arrive as ::ffff:a.b.c.d and are answered the same way.
+const sock = createSocket({ type: 'udp6', ipv6Only: false });
 sock.on('message', (msg, rinfo) => {
   sock.send(Buffer.concat([Buffer.from(`${name} `), msg.subarray(0, 64)]), rinfo.port, rinfo.address);
 });
-sock.bind(port, '0.0.0.0');
+sock.bind(port, '::');

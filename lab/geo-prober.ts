@@ -4,7 +4,7 @@
  * Prints JSON lines on stdout, on the lab's clock (performance.timeOrigin + performance.now(), as nowMs()):
  *   {"k":"dns","t":…,"addr":"10.20.1.10","ttl":4}    when the resolver's answer changes
  *   {"k":"echo","t":…,"seq":12,"from":"linux1","addr":"10.20.1.10"}
- * Usage: node geo-prober.js fixed <ip> <port> <interval> | dns <name> <resolver> <port> <interval>
+ * Usage: node geo-prober.js fixed <ip> <port> <interval> | dns <name> <resolver> <port> <interval> (fixed: IPv4 or IPv6)
  */
 import { createSocket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
@@ -18,7 +18,7 @@ const out = (o: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 };
 
-const echo = createSocket('udp4');
+const echo = createSocket(mode === 'fixed' && target.includes(':') ? 'udp6' : 'udp4');
 echo.on('message', (msg) => {
   const [from = '', seq = ''] = msg.toString().split(' ');
   out({ k: 'echo', t: now(), seq: Number(seq), from });

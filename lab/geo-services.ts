@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile, mkdir, chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { BIRD_EXPORT_FUNCTION, hostPrefixLength, renderBirdInclude } from '../src/agents/bgp.js';
 import { VigilError } from '../src/util/errors.js';
 import { bindKeyText, GEO_ZONE, startServer, waitDns, writeBind, writeUnbound } from './dns-servers.js';
 import { nowMs, runCmd, sleep } from './exec.js';
@@ -66,7 +67,12 @@ async function birdc(lab: Lab, host: string, socket: string, args: readonly stri
   return `${r.stdout}${r.stderr}`;
 }
 
-/** The router's BIRD: eBGP with each site (AS 65001, 65002), MED compared across them, routes into the kernel. */
+/**
+ * The router's BIRD: eBGP with each site (AS 65001, 65002), MED compared across them, routes into the kernel. One
+ * session per family and site (site_a over IPv4 carrying the /32s, site_a6 over IPv6 carrying the /128s), as on
+ * dual-stack peerings: each family's next hop is the peer's own address on the shared link, with no IPv4-mapped or
+ * extended next hops (RFC 8950) to configure, and BFD watches each session.
+ */
 export async function startRouterBird(lab: Lab, t: BgpTiming): Promise<void> {
   const dir = `${lab.hostDir('router')}/bird`;
   await mkdir(dir, { recursive: true });
@@ -78,7 +84,9 @@ export async function startRouterBird(lab: Lab, t: BgpTiming): Promise<void> {
     // Compare MEDs between the two sites' ASes: the preferred site wins when both announce.
     '  med metric yes;',
     '  connect retry time 1;',
-    '  ipv4 { import where net ~ [ 10.99.0.0/16{32,32} ]; export none; };',
+    local.includes(':')
+      ? '  ipv6 { import where net ~ [ fd99::/16{128,128} ]; export none; };'
+      : '  ipv4 { import where net ~ [ 10.99.0.0/16{32,32} ]; export none; };',
     '}',
   ];
   const conf = [
@@ -86,9 +94,12 @@ export async function startRouterBird(lab: Lab, t: BgpTiming): Promise<void> {
     `log "${dir}/bird.log" all;`,
     'protocol device { scan time 10; }',
     'protocol kernel { ipv4 { export all; }; }',
+    'protocol kernel { ipv6 { export all; }; }',
     ...bfdProtocol(t),
     ...peer('site_a', GEO.a.gw, GEO.a.ip, GEO.asA),
     ...peer('site_b', GEO.b.gw, GEO.b.ip, GEO.asB),
+    ...peer('site_a6', GEO.a.gw6, GEO.a.ip6, GEO.asA),
+    ...peer('site_b6', GEO.b.gw6, GEO.b.ip6, GEO.asB),
     '',
   ].join('\n');
   await writeFile(`${dir}/bird.conf`, conf);
@@ -100,31 +111,32 @@ export async function startRouterBird(lab: Lab, t: BgpTiming): Promise<void> {
   await waitBird(lab, 'router', routerBirdSocket(lab));
 }
 
-/** A node's bird.conf: the include Vigil writes, and one eBGP session to its site's router. */
+/** A node's bird.conf: the include Vigil writes, and one eBGP session per family to its site's router. */
 export async function writeNodeBird(lab: Lab, node: string, t: BgpTiming): Promise<void> {
   const site = siteOf(node);
   const as = node === GEO.a.node ? GEO.asA : GEO.asB;
+  const uplink = (name: string, local: string, gw: string, family: 'ipv4' | 'ipv6'): string[] => [
+    `protocol bgp ${name} {`,
+    `  local ${local} as ${as};`,
+    `  neighbor ${gw} as ${GEO.asRouter};`,
+    ...bgpTimers(t),
+    '  connect retry time 1;',
+    `  ${family} { import none; export where ${BIRD_EXPORT_FUNCTION}(); };`,
+    '}',
+  ];
   const conf = [
     `router id ${site.ip};`,
     'log "/var/log/bird.log" all;',
     'protocol device { scan time 10; }',
     'include "/etc/bird/vigil.conf";',
     ...bfdProtocol(t),
-    'protocol bgp uplink {',
-    `  local ${site.ip} as ${as};`,
-    `  neighbor ${site.gw} as ${GEO.asRouter};`,
-    ...bgpTimers(t),
-    '  connect retry time 1;',
-    '  ipv4 { import none; export where vigil_export(); };',
-    '}',
+    ...uplink('uplink', site.ip, site.gw, 'ipv4'),
+    ...uplink('uplink6', site.ip6, site.gw6, 'ipv6'),
     '',
   ].join('\n');
   await writeFile(lab.hostPath(node, '/etc/ha.d/bird/bird.conf'), conf);
   // Until Vigil writes its own, an include with nothing to announce (Vigil rewrites it and reconfigures BIRD).
-  await writeFile(
-    lab.hostPath(node, '/etc/ha.d/bird/vigil.conf'),
-    'protocol direct vigil_vips { ipv4; interface "lo"; }\nfunction vigil_export() { return false; }\n',
-  );
+  await writeFile(lab.hostPath(node, '/etc/ha.d/bird/vigil.conf'), renderBirdInclude([], node));
 }
 
 /** Starts a node's BIRD (at boot, before Vigil) and waits for its control socket. */
@@ -144,21 +156,23 @@ async function waitBird(lab: Lab, host: string, socket: string): Promise<void> {
   }
 }
 
-/** The router's view of the VIP: which site's route it uses (by next hop), or undefined. */
-export async function routerVipNextHop(lab: Lab): Promise<string | undefined> {
-  const r = await runCmd('ip', ['-n', lab.netns('router'), '-4', 'route', 'show', `${GEO.vip}/32`]);
-  return /via (\S+)/.exec(r.stdout)?.[1];
-}
-
-/** `birdc show protocols` on the router: how many site sessions are Established. */
+/** `birdc show protocols` on the router: how many site sessions (both families) are Established. */
 export async function routerSessionsUp(lab: Lab): Promise<number> {
   const out = await birdc(lab, 'router', routerBirdSocket(lab), ['show', 'protocols']);
-  return out.split('\n').filter((l) => /^site_[ab]\s.*Established/.test(l)).length;
+  return out.split('\n').filter((l) => /^site_[ab]6?\s.*Established/.test(l)).length;
 }
 
-/** Every route BIRD on the router holds for the VIP, with its MED: `[["10.20.1.10", 10], ...]`, best first. */
-export async function routerVipRoutes(lab: Lab): Promise<{ via: string; med: number | undefined; best: boolean }[]> {
-  const out = await birdc(lab, 'router', routerBirdSocket(lab), ['show', 'route', `${GEO.vip}/32`, 'all']);
+/** Every route BIRD on the router holds for a VIP (/32 or /128), with its MED, best first. */
+export async function routerVipRoutes(
+  lab: Lab,
+  vip: string = GEO.vip,
+): Promise<{ via: string; med: number | undefined; best: boolean }[]> {
+  const out = await birdc(lab, 'router', routerBirdSocket(lab), [
+    'show',
+    'route',
+    `${vip}/${hostPrefixLength(vip)}`,
+    'all',
+  ]);
   const routes: { via: string; med: number | undefined; best: boolean }[] = [];
   for (const block of out.split(/\n(?=\S|\s+unicast)/)) {
     const via = /via (\S+)/.exec(block)?.[1];

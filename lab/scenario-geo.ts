@@ -3,7 +3,8 @@
  * unbound) and `geo-bgp` (the routed VIP follows the group through BGP, the client reaches it across the router),
  * each with a power cut of the holder's site, a planned move (hb_standby) or a WAN partition between the sites
  * (then healed). Heartbeats cross the router as ucast. The client probes the service 50-100 times a second and the
- * result says when it reached which site.
+ * result says when it reached which site. `family: 6` moves geo-bgp's IPv6 VIP (a /128) instead of the IPv4 one;
+ * `witness` adds a third site with an etcd member and runs Vigil with `vigil_quorum etcd` against it.
  */
 import { chmod, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,8 @@ import {
 import { GEO_ZONE } from './dns-servers.js';
 import { LineProcess, LogFollower, parseIpTs, type LabEvent } from './monitor.js';
 import { GEO, geoPowerOff, geoUp, setWan, type WanState } from './topology-geo.js';
+import { etcdEndpoints, startEtcdCluster } from './etcd.js';
+import { dualActiveMs } from './scenario.js';
 import type { Lab } from './topology.js';
 
 export const GEO_SCENARIOS = ['geo-dns', 'geo-bgp'] as const;
@@ -36,6 +39,8 @@ export const GEO_FAULTS = ['poweroff', 'standby', 'partition'] as const;
 export type GeoFault = (typeof GEO_FAULTS)[number];
 
 const PROBER_JS = fileURLToPath(new URL('./geo-prober.js', import.meta.url));
+/** Vigil's default vigil_quorum_ttl (the witness runs use it). */
+const QUORUM_TTL_MS = 5000;
 
 export interface GeoOptions {
   readonly scenario: GeoScenario;
@@ -51,6 +56,10 @@ export interface GeoOptions {
   readonly bgp?: BgpTiming;
   /** How long the partition lasts before it heals (default 2 × deadtime + 3 s). */
   readonly partitionMs?: number;
+  /** geo-bgp: which VIP the group announces and the client probes (default 4). */
+  readonly family?: 4 | 6;
+  /** A third site with one etcd member, and `vigil_quorum etcd` on the nodes (default false). */
+  readonly witness?: boolean;
   readonly keep?: boolean;
   readonly onPhase?: (p: string) => void;
 }
@@ -63,6 +72,16 @@ export interface GeoResult {
   ttl_s: number | null;
   loss_permille: number;
   bgp_timing: string | null;
+  family: 4 | 6;
+  witness: boolean;
+  /**
+   * partition: how long both sites held the group at once, from their own logs (announced → withdrawn for BGP, the
+   * update acknowledged → the release began for DNS), from the fault to the end. A split brain without a witness;
+   * 0 with one.
+   */
+  both_held_ms: number | null;
+  /** partition: site A's group release during the partition (ms from the fault), if it released. */
+  a_released_ms: number | null;
   /** Longest gap between echo replies, from the fault to the end (a planned move may have none). */
   outage_ms: number | null;
   /** Fault → the first echo reply from the other site. */
@@ -118,12 +137,20 @@ async function configure(lab: Lab, o: GeoOptions, ttl: number): Promise<void> {
     'auto_failback on',
     `node ${GEO.a.node}`,
     `node ${GEO.b.node}`,
+    ...(o.witness === true
+      ? [
+          'vigil_quorum etcd',
+          `vigil_quorum_endpoints ${etcdEndpoints(lab).join(' ')}`,
+          `vigil_quorum_prefix /vigil/${lab.prefix}`,
+        ]
+      : []),
     '',
   ].join('\n');
+  const vip = o.family === 6 ? GEO.vip6Config : GEO.vip;
   const group =
     o.scenario === 'geo-dns'
       ? `dnsupdate::${GEO_ZONE}::www::${GEO.a.node}=${GEO.a.ip},${GEO.b.node}=${GEO.b.ip}::${ttl}::server=${GEO.dns}`
-      : `bgp::${GEO.vip}::med=${GEO.a.node}:10,${GEO.b.node}:20`;
+      : `bgp::${vip}::med=${GEO.a.node}:10,${GEO.b.node}:20`;
   for (const n of lab.nodes) {
     await writeFile(lab.hostPath(n, '/etc/ha.d/ha.cf'), hacf);
     const ak = lab.hostPath(n, '/etc/ha.d/authkeys');
@@ -144,6 +171,11 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
   const bgp = o.bgp ?? defaultBgpTiming(o.deadtimeMs);
   const loss = o.lossPermille ?? 0;
   const dnsMode = o.scenario === 'geo-dns';
+  const family = o.family ?? 4;
+  const witness = o.witness === true;
+  if (dnsMode && family === 6)
+    throw new VigilError('VIGIL_ERR_USAGE', 'geo-dns publishes the sites IPv4 addresses: family 6 is for geo-bgp');
+  const vip = family === 6 ? GEO.vip6 : GEO.vip;
   const r: GeoResult = {
     scenario: o.scenario,
     fault: o.fault,
@@ -152,6 +184,10 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
     ttl_s: dnsMode ? ttl : null,
     loss_permille: loss,
     bgp_timing: dnsMode ? null : describeBgp(bgp),
+    family,
+    witness,
+    both_held_ms: null,
+    a_released_ms: null,
     outage_ms: null,
     switch_ms: null,
     detect_ms: null,
@@ -182,7 +218,7 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
   const driver = new VigilDriver();
   await driver.checkAvailable();
   phase('building the two-site lab');
-  const lab = await geoUp(o.prefix);
+  const lab = await geoUp(o.prefix, { witness });
   const events: LabEvent[] = [];
   const probes: Probe[] = [];
   const dnsAnswers: { t: number; addr: string }[] = [];
@@ -190,7 +226,8 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
   const watchers: LineProcess[] = [];
   let prober: LineProcess | undefined;
   const wan: WanState = { partitioned: false, lossPermille: loss };
-  const nodeOf = (ip: string): string => (ip === GEO.a.ip ? GEO.a.node : ip === GEO.b.ip ? GEO.b.node : ip);
+  const nodeOf = (ip: string): string =>
+    ip === GEO.a.ip || ip === GEO.a.ip6 ? GEO.a.node : ip === GEO.b.ip || ip === GEO.b.ip6 ? GEO.b.node : ip;
   try {
     phase('starting the router (BIRD), the services and the client');
     if (dnsMode) {
@@ -199,6 +236,10 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
     } else {
       await startRouterBird(lab, bgp);
       for (const n of lab.nodes) await writeNodeBird(lab, n, bgp);
+    }
+    if (witness) {
+      phase('starting the witness (etcd)');
+      await startEtcdCluster(lab, GEO.a.node);
     }
     await configure(lab, o, ttl);
     const boot = async (n: string): Promise<void> => {
@@ -214,6 +255,9 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
         if (/bgp: .* announced through BIRD/.test(line))
           events.push({ t, source: n, kind: 'bgp_announce', detail: line });
         if (/bgp: .* withdrawn/.test(line)) events.push({ t, source: n, kind: 'bgp_withdraw', detail: line });
+        // The ResourceManager's own lines: the group's start (after any etcd claim) and stop on this node.
+        if (/Acquiring resource group:/.test(line)) events.push({ t, source: n, kind: 'group_start', detail: line });
+        if (/Releasing resource group:/.test(line)) events.push({ t, source: n, kind: 'group_stop', detail: line });
       });
       await f.start();
       followers.push(f);
@@ -221,14 +265,14 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
     if (!dnsMode) {
       watchers.push(
         new LineProcess('ip', ['-n', lab.netns('router'), '-ts', 'monitor', 'route'], (line, arrival) => {
-          if (!line.includes(`${GEO.vip} `)) return;
+          if (!line.includes(`${vip} `)) return;
           const t = parseIpTs(line) ?? arrival;
           const via = /via (\S+)/.exec(line)?.[1] ?? '';
           events.push({
             t,
             source: 'router',
             kind: line.includes('] Deleted ') ? 'route_del' : 'route_add',
-            detail: `${GEO.vip} via ${via} (${nodeOf(via)})`,
+            detail: `${vip} via ${via} (${nodeOf(via)})`,
           });
         }),
       );
@@ -244,7 +288,7 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
         PROBER_JS,
         ...(dnsMode
           ? ['dns', GEO_NAME, '127.0.0.1', String(ECHO_PORT), '20']
-          : ['fixed', GEO.vip, String(ECHO_PORT), '10']),
+          : ['fixed', vip, String(ECHO_PORT), '10']),
       ],
       (line) => {
         try {
@@ -280,12 +324,13 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
       lab.nodes.every((n) => events.some((e) => e.source === n && e.kind === 'log_acquired')),
     );
     if (!dnsMode) {
-      // Let BIRD settle both sessions (the standby's BGP session up) before the fault.
-      await waitUntil(30_000, 'both BGP sessions established', async () => (await routerSessionsUp(lab)) === 2);
+      // Let BIRD settle every session (the standby's, both families) before the fault.
+      await waitUntil(30_000, 'the four BGP sessions established', async () => (await routerSessionsUp(lab)) === 4);
     }
 
     const survivor = GEO.b.node;
     const primary = GEO.a.node;
+    const afterHeal = witness ? survivor : primary;
     phase(`fault: ${o.fault} of ${primary}`);
     let t0: number;
     let recoverAt: number | undefined;
@@ -317,14 +362,18 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
       );
       await sleep(1500);
     } else {
-      await sleep(Math.max(o.partitionMs ?? 2 * o.deadtimeMs + 3000, 1000));
+      // With a witness, B takes over only once A's etcd lease has expired (TTL 5 s after A's last renewal): the
+      // partition lasts past that, so that the result shows B serving, then the heal.
+      await sleep(Math.max(o.partitionMs ?? 2 * o.deadtimeMs + 3000 + (witness ? QUORUM_TTL_MS + 3000 : 0), 1000));
       phase('healing the partition');
       wan.partitioned = false;
       recoverAt = await setWan(lab, wan);
       events.push({ t: recoverAt, source: 'lab', kind: 'recover', detail: 'heal the WAN' });
-      // auto_failback: the preferred site keeps or takes the group back, and the client follows it.
-      await waitUntil(bound, `the client back on ${primary}`, () =>
-        servedBy(primary, recoverAt!, 2000 + (dnsMode ? ttl * 1000 : 0)),
+      // Without a witness both sites held the group: the heal resolves it for the preferred site (auto_failback).
+      // With one, only site B held it at the heal, and it keeps it: the engine fails back when a node joins, not
+      // when a partition heals, and site A released for the quorum, not for a peer.
+      await waitUntil(bound, `the client on ${afterHeal} after the heal`, () =>
+        servedBy(afterHeal, recoverAt!, 2000 + (dnsMode ? ttl * 1000 : 0)),
       );
     }
     const end = nowMs();
@@ -377,14 +426,21 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
       r.announce_ms = m === null ? null : Number(m[1]);
       const route = events.find((e) => e.t >= t0 && e.kind === 'route_add' && e.detail.includes(`(${survivor})`));
       r.router_switch_ms = route === undefined ? null : round(route.t - t0);
-      const routes = await routerVipRoutes(lab).catch(() => []);
+      const routes = await routerVipRoutes(lab, vip).catch(() => []);
       r.final_route =
         routes.map((x) => `${nodeOf(x.via)} MED ${x.med ?? '-'}${x.best ? ' (best)' : ''}`).join(', ') || 'none';
+    }
+    if (o.fault === 'partition') {
+      r.both_held_ms = round(bothHeld(events, t0, end, dnsMode));
+      const rel = events.find(
+        (e) => e.t >= t0 && e.t <= (recoverAt ?? end) && e.source === primary && e.kind === 'group_stop',
+      );
+      r.a_released_ms = rel === undefined ? null : round(rel.t - t0);
     }
     const tail = probes.filter((p) => p.t > end - 500);
     const sites = new Set(tail.map((p) => p.from));
     r.final_site = sites.size === 1 ? [...sites][0]! : sites.size === 0 ? null : [...sites].join('+');
-    const want = o.fault === 'partition' ? primary : survivor;
+    const want = o.fault === 'partition' ? afterHeal : survivor;
     r.converged = r.final_site === want;
     if (!r.converged) r.notes.push(`expected ${want} to serve the client at the end, saw ${r.final_site ?? 'nobody'}`);
     r.events = events
@@ -408,6 +464,20 @@ export async function runGeoScenario(o: GeoOptions): Promise<GeoResult> {
       await lab.down();
     }
   }
+}
+
+/**
+ * How long both nodes held the group at once between t0 and end, from their logs: a node holds from its
+ * announcement to its withdrawal (bgp), or from the ResourceManager's start of the group to its stop (dns: a start
+ * finding the record already right sends no update). Each node held the group at t0 if its last such event before
+ * t0 was a start (the lab scenarios' dual-active count, on these events).
+ */
+export function bothHeld(events: readonly LabEvent[], t0: number, end: number, dnsMode: boolean): number {
+  const [start, stop] = dnsMode ? ['group_start', 'group_stop'] : ['bgp_announce', 'bgp_withdraw'];
+  const asVip = events
+    .filter((e) => e.kind === start || e.kind === stop)
+    .map((e) => ({ ...e, kind: e.kind === start ? 'vip_add' : 'vip_del' }));
+  return dualActiveMs(asVip, new Set(), t0, end);
 }
 
 async function waitUntil(timeoutMs: number, what: string, cond: () => boolean | Promise<boolean>): Promise<void> {

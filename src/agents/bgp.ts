@@ -1,10 +1,10 @@
 /**
  * `bgp`: a routed VIP announced to a router by BIRD 2 on this node while the group is held here.
  *
- * How Vigil drives BIRD: the VIP is put on a local interface (`lo` by default) as a /32, over netlink and with the
- * same kernel lease as IPaddr's VIPs; BIRD's `direct` protocol sees the address appear (a netlink event, no
- * polling) and exports it over BGP through `vigil_export()`, which sets this node's MED and communities; removing
- * the address withdraws the route at once. Both live in one file Vigil writes for bird.conf to include
+ * How Vigil drives BIRD: the VIP is put on a local interface (`lo` by default) as a /32 (IPv4) or a /128 (IPv6,
+ * `nodad`), over netlink and with the same kernel lease as IPaddr's VIPs; BIRD's `direct` protocol (an ipv4 and an
+ * ipv6 channel) sees the address appear (a netlink event, no polling) and exports it over BGP through
+ * `vigil_export()`, which sets this node's MED and communities; removing the address withdraws the route at once. Both live in one file Vigil writes for bird.conf to include
  * (`/etc/bird/vigil.conf`), rewritten, followed by `birdc configure`, only when haresources changes it.
  *
  * Why this way and not a static route added by `birdc configure` on every move (or GoBGP's API, or ExaBGP's
@@ -25,27 +25,41 @@ import { IpAddrAgent, type VipPolicy } from './ipaddr.js';
 export const BIRD_PROTOCOL = 'vigil_vips';
 export const BIRD_EXPORT_FUNCTION = 'vigil_export';
 const BIRDC_TIMEOUT_MS = 5000;
+const NETWORK_NOT_FOUND = /^\s*Network not found\s*$/m;
 /** How long start waits for BIRD to pick the new address up (it takes a netlink event, milliseconds). */
 const ANNOUNCE_WAIT_MS = 2000;
 
 /** One VIP as this node announces it. */
 export interface BirdRoute {
+  /** IPv4 or IPv6 (any notation BIRD reads): announced as a /32 or a /128. */
   readonly vip: string;
   readonly dev: string;
   readonly med: number;
   readonly communities: readonly (readonly [number, number])[];
 }
 
-/** The include file: the direct protocol on the VIPs' interfaces and the export function (pure). */
+/** The host prefix a VIP is announced as: `/32` for IPv4, `/128` for IPv6. */
+export function hostPrefixLength(vip: string): 32 | 128 {
+  return vip.includes(':') ? 128 : 32;
+}
+
+/**
+ * The include file: the direct protocol on the VIPs' interfaces and the export function (pure). Both channels are
+ * always there, so the file does not change shape when an IPv6 VIP is added: an ipv6 channel with no IPv6 session to
+ * export to costs BIRD nothing. `net = <prefix>` compares the network type first, so an IPv4 route never matches an
+ * IPv6 line (BIRD raises no runtime error on the mixed comparison).
+ */
 export function renderBirdInclude(routes: readonly BirdRoute[], node: string): string {
   const devs = [...new Set(routes.map((r) => r.dev))].sort();
   const lines = [
     `# Written by Vigil for node ${node} from haresources: do not edit (it is rewritten when haresources changes).`,
     '# In bird.conf: include this file, and export with it towards the router, e.g.',
     `#   protocol bgp uplink { local as 65001; neighbor 10.20.1.1 as 65000; ipv4 { import none; export where ${BIRD_EXPORT_FUNCTION}(); }; }`,
-    `# A VIP is announced while Vigil holds it here (the /32 is then on ${devs.join(', ') || 'lo'}).`,
+    `#   (IPv6 VIPs: the same on a session with an ipv6 channel)`,
+    `# A VIP is announced while Vigil holds it here (the /32 or /128 is then on ${devs.join(', ') || 'lo'}).`,
     `protocol direct ${BIRD_PROTOCOL} {`,
     '  ipv4;',
+    '  ipv6;',
     `  interface ${(devs.length === 0 ? ['lo'] : devs).map((d) => `"${d}"`).join(', ')};`,
     '}',
     '',
@@ -54,7 +68,7 @@ export function renderBirdInclude(routes: readonly BirdRoute[], node: string): s
   ];
   for (const r of [...routes].sort((a, b) => a.vip.localeCompare(b.vip))) {
     const set = [`bgp_med = ${r.med};`, ...r.communities.map(([a, b]) => `bgp_community.add((${a},${b}));`)];
-    lines.push(`  if net = ${r.vip}/32 then { ${set.join(' ')} return true; }`);
+    lines.push(`  if net = ${r.vip}/${hostPrefixLength(r.vip)} then { ${set.join(' ')} return true; }`);
   }
   lines.push('  return false;', '}', '');
   return lines.join('\n');
@@ -80,14 +94,18 @@ export class BirdSpeaker {
     this.routes = routes;
   }
 
-  /** `birdc -s socket <args>`, bounded. Throws VIGIL_ERR_BGP with what birdc said. */
-  async birdc(args: readonly string[]): Promise<string> {
+  /**
+   * `birdc -s socket <args>`, bounded. Throws VIGIL_ERR_BGP with what birdc said, except for an answer matching
+   * `answer` (a reply BIRD gives as an error that the caller reads as a result, whatever birdc's exit status).
+   */
+  async birdc(args: readonly string[], answer?: RegExp): Promise<string> {
     const r = await runProgram('birdc', ['-s', this.socket, ...args], { timeoutMs: BIRDC_TIMEOUT_MS });
     const out = `${r.stdout}${r.stderr}`.trim();
     if (r.spawnError !== undefined)
       throw new VigilError('VIGIL_ERR_BGP', `cannot run birdc: ${r.spawnError} (install bird2)`);
     if (r.timedOut)
       throw new VigilError('VIGIL_ERR_BGP', `birdc ${args.join(' ')}: no answer within ${BIRDC_TIMEOUT_MS} ms`);
+    if (answer?.test(out) === true) return out;
     if (r.code !== 0 || /Unable to connect|Connection refused|No such file/i.test(out)) {
       throw new VigilError('VIGIL_ERR_BGP', `BIRD at ${this.socket} does not answer: ${lastLine(out)}`);
     }
@@ -117,16 +135,24 @@ export class BirdSpeaker {
     this.configured = text;
   }
 
-  /** Whether BIRD holds the VIP's route from Vigil's direct protocol (and so exports it). */
+  /**
+   * Whether BIRD holds the VIP's route from Vigil's direct protocol (and so exports it). BIRD prints IPv6 networks in
+   * its own canonical form (`fd99::1/128` for `fd99:0:0:0:0:0:0:1`): the route is recognised by its protocol tag.
+   */
   async hasRoute(vip: string): Promise<boolean> {
-    const out = await this.birdc(['show', 'route', `${vip}/32`, 'protocol', BIRD_PROTOCOL]);
+    // "Network not found": BIRD has not seen the address yet (start polls until it has), not a failure.
+    const out = await this.birdc(
+      ['show', 'route', `${vip}/${hostPrefixLength(vip)}`, 'protocol', BIRD_PROTOCOL],
+      NETWORK_NOT_FOUND,
+    );
+    if (NETWORK_NOT_FOUND.test(out)) return false;
     if (/syntax error|No such protocol|not found/i.test(out)) {
       throw new VigilError(
         'VIGIL_ERR_BGP',
         `BIRD has no protocol ${BIRD_PROTOCOL}: add \`include "${this.include}";\` to bird.conf (${lastLine(out)})`,
       );
     }
-    return out.includes(`${vip}/32`);
+    return out.includes(`[${BIRD_PROTOCOL} `);
   }
 }
 
@@ -139,7 +165,7 @@ function lastLine(s: string): string {
   );
 }
 
-/** GARP on a loopback address reaches nobody: the router learns the VIP from BGP. */
+/** GARP or an unsolicited NA on a loopback address reaches nobody: the router learns the VIP from BGP. */
 const NO_ARP = { announce: () => Promise.resolve({ method: 'packet' as const, pairsSent: 0 }) };
 
 export interface BgpAgentDeps {
@@ -152,18 +178,22 @@ export interface BgpAgentDeps {
 }
 
 export class BgpAgent implements ResourceAgent {
-  /** The VIP on `dev`, with the lease, renewals and loss detection of IPaddr's. */
+  /** The VIP on `dev`, with the lease, renewals and loss detection of IPaddr's (IPv6: IPv6addr's, nodad). */
   readonly address: IpAddrAgent;
+  /** `vip/32` or `vip/128`, as logged. */
+  private readonly prefix: string;
 
   constructor(
     readonly spec: string,
     readonly bgp: BgpSpec,
     private deps: BgpAgentDeps,
   ) {
+    const v6 = hostPrefixLength(bgp.vip) === 128;
+    this.prefix = `${bgp.vip}/${v6 ? 128 : 32}`;
     this.address = new IpAddrAgent(
       spec,
-      'IPaddr2',
-      { address: bgp.vip, cidr: 32, nic: bgp.dev, broadcast: undefined },
+      v6 ? 'IPv6addr' : 'IPaddr2',
+      { address: bgp.vip, cidr: v6 ? 128 : 32, nic: bgp.dev, broadcast: undefined },
       {
         addresses: deps.addresses,
         arp: NO_ARP,
@@ -203,7 +233,7 @@ export class BgpAgent implements ResourceAgent {
         if (performance.now() > deadline) {
           throw new VigilError(
             'VIGIL_ERR_BGP',
-            `BIRD did not pick ${this.bgp.vip}/32 up on ${this.bgp.dev} within ${ANNOUNCE_WAIT_MS} ms (protocol ${BIRD_PROTOCOL})`,
+            `BIRD did not pick ${this.prefix} up on ${this.bgp.dev} within ${ANNOUNCE_WAIT_MS} ms (protocol ${BIRD_PROTOCOL})`,
           );
         }
         await new Promise((r) => setTimeout(r, 20));
@@ -213,14 +243,14 @@ export class BgpAgent implements ResourceAgent {
     }
     this.deps.log(
       'info',
-      `bgp: ${this.bgp.vip}/32 announced through BIRD (${this.describe()}): address on ${this.bgp.dev} in ${addedMs.toFixed(1)} ms, in BIRD's table ${(performance.now() - t0).toFixed(1)} ms after start`,
+      `bgp: ${this.prefix} announced through BIRD (${this.describe()}): address on ${this.bgp.dev} in ${addedMs.toFixed(1)} ms, in BIRD's table ${(performance.now() - t0).toFixed(1)} ms after start`,
     );
     return { ok: true, rc: 0, detail: '' };
   }
 
   async stop(): Promise<OpResult> {
     const r = await this.address.stop();
-    if (r.ok) this.deps.log('info', `bgp: ${this.bgp.vip}/32 withdrawn (address removed from ${this.bgp.dev})`);
+    if (r.ok) this.deps.log('info', `bgp: ${this.prefix} withdrawn (address removed from ${this.bgp.dev})`);
     return r;
   }
 

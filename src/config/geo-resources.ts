@@ -40,7 +40,7 @@ export interface DnsUpdateSpec {
 }
 
 export interface BgpSpec {
-  /** The routed VIP, announced as a /32. */
+  /** The routed VIP, announced as a /32 (IPv4) or a /128 (IPv6, written without `::` in haresources). */
   readonly vip: string;
   /** MED per node (lowercase); a node not listed: 0 on the group's preferred node, 100 elsewhere. */
   readonly med: Readonly<Record<string, number>>;
@@ -265,9 +265,18 @@ export function parseBgp(args: readonly string[]): BgpSpec | string {
   if (bad !== undefined) return bad;
   const [vipText, ...extra] = positional;
   if (vipText === undefined) return `usage: ${usage}`;
+  // `bgp::fd99::1` arrives as [fd99, 1]: say why rather than "too many arguments".
+  if (extra.length > 0 && /^[0-9a-f:]+$/i.test(vipText) && /^[0-9a-f:/]+$/i.test(extra[0] ?? ''))
+    return `${what}: ${IPV6_HINT}`;
   if (extra.length > 0) return `${what}: too many arguments [${extra.join('::')}]; usage: ${usage}`;
-  const vip = vipText.endsWith('/32') ? vipText.slice(0, -3) : vipText;
-  if (!isIPv4(vip)) return `${what}: [${vipText}] is not an IPv4 address (the VIP is announced as a /32)`;
+  const v6 = vipText.includes(':');
+  const host = v6 ? '/128' : '/32';
+  const vip = vipText.endsWith(host) ? vipText.slice(0, -host.length) : vipText;
+  if (v6 ? !isIPv6(vip) : !isIPv4(vip)) {
+    return v6
+      ? `${what}: [${vipText}] is not an IPv6 address (the VIP is announced as a /128)`
+      : `${what}: [${vipText}] is not an IPv4 address (the VIP is announced as a /32)`;
+  }
 
   const med: Record<string, number> = {};
   for (const item of (options.get('med') ?? '').split(',').filter((s) => s !== '')) {

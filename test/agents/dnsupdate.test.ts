@@ -101,8 +101,15 @@ test('bgp arguments: VIP, MED per node, communities, BIRD paths', () => {
   assert.equal(b.dev, 'lo');
   assert.equal(b.socket, '/run/b.ctl');
   assert.equal(b.include, '/etc/bird/vigil.conf');
+  // IPv6: announced as a /128; written without '::', which haresources splits on.
+  const v6 = parseBgp('fd99:0:0:0:0:0:0:1/128::med=linux1:10'.split('::'));
+  assert.ok(typeof v6 !== 'string', typeof v6 === 'string' ? v6 : '');
+  assert.equal(v6.vip, 'fd99:0:0:0:0:0:0:1');
   for (const [args, re] of [
     ['10.99.0', /not an IPv4 address/],
+    ['fd99::1', /without '::'/],
+    ['fd99:0:0:0:0:0:0:1/64', /not an IPv6 address .* \/128/],
+    ['fd99:0:0:0:0:0:0:1:2', /not an IPv6 address/],
     ['10.99.0.1::med=linux1', /node:value/],
     ['10.99.0.1::community=70000:1', /asn:value/],
     ['10.99.0.1::include=bird.conf', /absolute path/],

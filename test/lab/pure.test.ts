@@ -6,6 +6,7 @@ import { KeepalivedDriver } from '../../lab/drivers/keepalived.js';
 import { parseIpTs, type LabEvent } from '../../lab/monitor.js';
 import { Prober } from '../../lab/prober.js';
 import { dualActiveMs, longestUnheld, switchGap } from '../../lab/scenario.js';
+import { bothHeld } from '../../lab/scenario-geo.js';
 
 test('switch gap: last reply of the old holder to the first reply of the new one, after the fault only', () => {
   const r = (t: number, mac: string) => ({ t, mac });
@@ -25,6 +26,27 @@ test('dual-active time counts only the spans with two or more holders', () => {
   assert.equal(dualActiveMs([], new Set(['linux1', 'linux2']), 0, 1000), 1000);
   // Events outside the window are clamped to it.
   assert.equal(dualActiveMs([ev(-50, 'linux2', 'vip_add')], new Set(['linux1']), 0, 200), 200);
+});
+
+test('geo: both sites held the group from the later start to the earlier stop, clamped to the window', () => {
+  const ev = (t: number, source: string, kind: string): LabEvent => ({ t, source, kind, detail: '' });
+  // linux1 announced before the fault (t0 = 0); linux2 announces at 900; linux1 withdraws at 4000.
+  const bgp = [
+    ev(-500, 'linux1', 'bgp_announce'),
+    ev(900, 'linux2', 'bgp_announce'),
+    ev(4000, 'linux1', 'bgp_withdraw'),
+  ];
+  assert.equal(bothHeld(bgp, 0, 6000, false), 3100);
+  assert.equal(bothHeld(bgp, 0, 2000, false), 1100, 'still both at the end');
+  // The witness case: linux1 withdraws before linux2 announces.
+  assert.equal(
+    bothHeld([bgp[0]!, ev(3000, 'linux1', 'bgp_withdraw'), ev(5000, 'linux2', 'bgp_announce')], 0, 6000, false),
+    0,
+  );
+  // DNS counts the group's start and stop (a start that finds the record right sends no update).
+  const dns = [ev(-500, 'linux1', 'group_start'), ev(900, 'linux2', 'group_start'), ev(6000, 'linux2', 'group_stop')];
+  assert.equal(bothHeld(dns, 0, 8000, true), 5100);
+  assert.equal(bothHeld(dns, 0, 8000, false), 0, 'BGP ignores the group lines');
 });
 
 test('the longest time on no node: a hand-over with a gap, two releases back to back, held to the end or not', () => {
