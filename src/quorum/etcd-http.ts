@@ -35,6 +35,8 @@ const MAX_BODY = 1 << 20;
  * (time queued for a socket included), never from the socket.
  */
 const MAX_SOCKETS = 8;
+/** A hedged request asks a member that answered with an error (or refused the connection) again after this long. */
+const RETRY_PAUSE_MS = 200;
 
 export class EtcdHttp {
   private current = 0;
@@ -84,64 +86,80 @@ export class EtcdHttp {
 
   /**
    * POST `path` to the preferred member and, each time `staggerMs` passes without an answer (or at once on an error),
-   * to the next member as well, keeping the earlier requests open: the first answer wins and the others are
-   * dropped; all fail by `deadlineMs` at the latest. For requests that may run twice. During an etcd leader election
-   * every member holds a keep-alive until there is a leader again: one that waited a second still renews the lease
-   * from when it was sent, where giving up on each member in turn renewed nothing.
+   * to the next member as well, keeping the earlier requests open; a member that answered with an error is asked
+   * again `RETRY_PAUSE_MS` later. The first answer wins and the others are dropped; it fails at `deadlineMs`. For
+   * requests that may run twice. During an etcd leader election every member holds a keep-alive until there is a
+   * leader again, and answers a read "leader changed" at once: a keep-alive that waited a second still renews the
+   * lease from when it was sent, a read asked again a moment later is answered, where giving up on each member in turn
+   * renewed nothing and called etcd unreachable.
    */
   hedged(path: string, body: unknown, staggerMs: number, deadlineMs: number): Promise<Record<string, unknown>> {
     const n = this.o.endpoints.length;
     const start = this.current;
     const started = performance.now();
-    const errors: string[] = [];
-    const aborts: AbortController[] = [];
+    const errors = new Map<string, string>();
+    const aborts = new Set<AbortController>();
+    const timers = new Set<NodeJS.Timeout>();
     return new Promise((resolve, reject) => {
       let asked = 0;
-      let failed = 0;
       let settled = false;
-      let stagger: NodeJS.Timeout | undefined;
+      const later = (ms: number, fn: () => void): void => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          fn();
+        }, ms);
+        timers.add(t);
+      };
       const settle = (): void => {
         settled = true;
-        clearTimeout(stagger);
+        for (const t of timers) clearTimeout(t);
         for (const ac of aborts) ac.abort();
       };
-      const askNext = (): void => {
-        clearTimeout(stagger);
-        if (settled || asked >= n) return;
-        const idx = (start + asked) % n;
-        asked++;
+      const ask = (idx: number): void => {
+        const left = deadlineMs - (performance.now() - started);
+        if (settled || left <= 0) return;
         const ep = this.o.endpoints[idx] ?? '';
         const ac = new AbortController();
-        aborts.push(ac);
-        const left = Math.max(1, deadlineMs - (performance.now() - started));
+        aborts.add(ac);
         this.once(ep, path, body, left, ac.signal).then(
           (r) => {
+            aborts.delete(ac);
             if (settled) return;
             settle();
             this.current = idx;
             resolve(r);
           },
           (e: unknown) => {
+            aborts.delete(ac);
             if (settled) return;
-            errors.push(`${ep}: ${errorMessage(e)}`);
-            failed++;
             // A refusal from a member that answered (a bad request) is the same everywhere.
             if (e instanceof VigilError && e.message.startsWith('etcd refused')) {
               settle();
               reject(e);
               return;
             }
-            if (failed >= n) {
-              settle();
-              this.current = (start + 1) % n;
-              reject(new VigilError('VIGIL_ERR_QUORUM', `etcd unreachable: ${errors.join('; ')}`));
-              return;
-            }
+            errors.set(ep, errorMessage(e));
             askNext();
+            later(RETRY_PAUSE_MS, () => {
+              ask(idx);
+            });
           },
         );
-        if (asked < n) stagger = setTimeout(askNext, staggerMs);
       };
+      const askNext = (): void => {
+        if (settled || asked >= n) return;
+        const idx = (start + asked) % n;
+        asked++;
+        ask(idx);
+        if (asked < n) later(staggerMs, askNext);
+      };
+      later(deadlineMs, () => {
+        if (settled) return;
+        settle();
+        this.current = (start + 1) % n;
+        const why = [...errors].map(([ep, e]) => `${ep}: ${e}`).join('; ');
+        reject(new VigilError('VIGIL_ERR_QUORUM', `etcd unreachable: ${why === '' ? 'no answer' : why}`));
+      });
       askNext();
     });
   }

@@ -104,12 +104,13 @@ test('hedged: a refusing member costs no stagger; the first answer wins; all sil
   const dead = await member('dead', 0);
   const deadUrl = dead.url;
   await dead.stop(); // connection refused from now on
-  const slow = await member('slow', 400);
+  const slow = await member('slow', 100);
   const fast = await member('fast', 0);
   const client = new EtcdHttp({ endpoints: [deadUrl, slow.url, fast.url], timeoutMs: 1000 });
   try {
     const t = Date.now();
-    // dead refuses at once, so slow is asked at once; fast only 1000 ms later: slow's answer (400 ms) wins.
+    // dead refuses at once, so slow is asked at once, not 1000 ms later; fast only when dead, asked again after
+    // 200 ms, refuses again: slow's answer (100 ms) wins.
     assert.deepEqual(await client.hedged('/v3/kv/range', {}, 1000, 3000), { from: 'slow' });
     assert.ok(Date.now() - t < 900, `took ${Date.now() - t} ms`);
     assert.equal(fast.seen.length, 0, 'fast was never needed');
@@ -132,5 +133,28 @@ test('hedged: a refusing member costs no stagger; the first answer wins; all sil
     silent.close();
     await h1.stop();
     await h2.stop();
+  }
+});
+
+test('hedged: a member answering an error ("leader changed") is asked again until it answers', async () => {
+  let calls = 0;
+  const server = http.createServer((_req, res) => {
+    calls++;
+    res.setHeader('content-type', 'application/json');
+    if (calls < 3) {
+      res.statusCode = 503;
+      res.end('{"error":"etcdserver: leader changed"}');
+    } else res.end('{"ok":true}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  const client = new EtcdHttp({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 300 });
+  try {
+    assert.deepEqual(await client.hedged('/v3/kv/range', {}, 300, 3000), { ok: true });
+    assert.equal(calls, 3);
+  } finally {
+    client.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
   }
 });
