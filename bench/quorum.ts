@@ -183,6 +183,8 @@ interface SoakRecord {
   loadavg_end: number[];
   result: SoakResult | null;
   error: string | null;
+  /** How the run differs from the bench mode's (written by hand into the record). */
+  note?: string;
 }
 
 async function soak(minutes: number, prefix: string): Promise<void> {
@@ -208,6 +210,33 @@ async function soak(minutes: number, prefix: string): Promise<void> {
   );
 }
 
+/** The machine each batch of trials ran on: its load, and what ran alongside (written down when they ran). */
+function loadNotes(records: readonly Record_[]): string[] {
+  // The two batches: the first five trials of every cell (2026-12-07), the rest and the reruns (2026-12-08).
+  const load = (tonight: boolean): string => {
+    const xs = records.filter((r) => r.started_at >= '2026-12-08' === tonight).map((r) => r.loadavg_start[0] ?? 0);
+    return xs.length === 0 ? '–' : `median ${median(xs)?.toFixed(1) ?? '?'} (max ${Math.max(...xs).toFixed(1)})`;
+  };
+  return [
+    `**Load** (1-minute load average at a trial's start; 2 cores): trials of 2026-12-07 ${load(false)} (the branch`,
+    `merged with 76e73e5, trials 1–5); trials of 2026-12-08 00:17–01:09 UTC ${load(true)} (main at d853c2f, trials`,
+    '6–10), while four Heartbeat-CTS campaigns (labs c3h, c3v, c2m, c3m) and the etcd soaks below ran alongside. The',
+    'planned moves (graceful stop, standby) keep their 5 trials of 2026-12-07: they are being rerun apart (planned',
+    'moves got slower this wave).',
+    '',
+    ...RUN_NOTES,
+  ];
+}
+
+/** What changed between batches of trials, for the rows it touches. */
+const RUN_NOTES: readonly string[] = [
+  '**One etcd member lost**: its 10 trials ran on 2026-12-08 00:52–01:01 UTC with the hedged keep-alives (6b19c0a,',
+  'docs/quorum.md). The 10 trials of the client before (5 of 2026-12-07, 5 of this night) are in',
+  '`bench/results/quorum-etcd-member-superseded.jsonl.gz`: in one of them the holder dropped its VIP 3.6 s after the',
+  'etcd leader was killed (565 ms without replies), because every keep-alive sent during the election was given up',
+  'after 500 ms a member.',
+];
+
 /** One line per soak: what the issue's target ("no spurious move") is judged on. */
 export function soakRows(records: readonly SoakRecord[]): string[] {
   const L = [
@@ -216,16 +245,17 @@ export function soakRows(records: readonly SoakRecord[]): string[] {
     'pair with etcd, one member killed (-9) and restarted 5 s later every minute, round robin. **moves** = VIP',
     'acquisitions (nothing should move); **gaps** = client gaps over 200 ms and the longest; **elections** = raft terms',
     "etcd went through; **keep-alive** = the holder's etcd lease renewals (its /metrics): count, median and slowest",
-    '(bucket bounds), and the exact round trip of every one slower than 500 ms (its log).',
+    "(bucket bounds), and how many took over 500 ms, with the slowest exactly (its log); **unreachable** = the engines'",
+    '"etcd unreachable" lines (takeovers wait meanwhile; nothing moves).',
     '',
-    '| started | minutes | etcd restarts (leader) | elections | moves | two holders | gaps > 200 ms (longest) | quorum releases | keep-alives: n, median, max | slower than 500 ms | load (1 min) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| started | minutes | etcd restarts (leader) | elections | moves | two holders | gaps > 200 ms (longest) | quorum releases | keep-alives: n, median, max | over 500 ms | unreachable | load (1 min) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const rec of records) {
     const r = rec.result;
     const q = r?.quorum;
     if (r === null || q === undefined) {
-      L.push(`| ${rec.started_at} | failed: ${rec.error ?? r?.error ?? '?'} |||||||||| |`);
+      L.push(`| ${rec.started_at} | failed: ${rec.error ?? r?.error ?? '?'} ||||||||||| |`);
       continue;
     }
     const renewed = q.renewals.renewed ?? 0;
@@ -238,10 +268,13 @@ export function soakRows(records: readonly SoakRecord[]): string[] {
         `${q.elections ?? '?'} | ${r.spurious_takeovers} | ${r.dual_active_ms} ms | ${r.gaps_over_threshold} ` +
         `(${r.longest_gap_ms ?? '?'} ms) | ${q.quorum_releases} | ${renewed}${failed === '' ? '' : ` (+${failed})`}, ` +
         `≤ ${q.renewal_p50_bucket_ms ?? '?'} ms, ≤ ${q.renewal_max_bucket_ms ?? '?'} ms | ` +
-        `${q.slow_renewals_ms.length === 0 ? 'none' : q.slow_renewals_ms.join(', ') + ' ms'} | ` +
+        `${q.slow_renewals_ms.length === 0 ? 'none' : `${q.slow_renewals_ms.length} (max ${Math.max(...q.slow_renewals_ms)} ms)`} | ` +
+        `${q.unreachable} | ` +
         `${r.loadavg_1m === null ? '?' : `${r.loadavg_1m.mean} (max ${r.loadavg_1m.max})`} |`,
     );
   }
+  const notes = records.filter((r) => r.note !== undefined);
+  if (notes.length > 0) L.push('', ...notes.map((r) => `- ${r.started_at.slice(0, 16)}: ${r.note ?? ''}`));
   return L;
 }
 
@@ -290,6 +323,7 @@ export function quorumSection(records: readonly Record_[], soaks: readonly SoakR
         `${cellText(num((r) => r.all_groups_max_unheld_ms))} | ${cellText(num((r) => r.switch_gap_ms))} | ${failures} |`,
     );
   }
+  L.push('', ...loadNotes(records));
   if (soaks.length > 0) L.push('', ...soakRows(soaks));
   L.push(
     '',
