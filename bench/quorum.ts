@@ -1,6 +1,8 @@
 /**
- * `node dist/bench/quorum.js run [--trials N] [--cells a,b] [--prefix P]` and `... report`: the etcd-quorum
- * benchmark of issue 19. Every trial is one `vigil lab run <scenario> --json` child (Vigil with `--quorum` against a
+ * `node dist/bench/quorum.js run [--trials N] [--cells a,b] [--prefix P]`, `... soak [--minutes M] [--prefix P]` and
+ * `... report`: the etcd-quorum benchmark of issue 19. The soak is one `vigil lab soak --quorum` child (a healthy
+ * pair with a real 3-member etcd, one member killed and restarted every minute in turn), appended to
+ * bench/results/quorum-soak.jsonl. Every trial is one `vigil lab run <scenario> --json` child (Vigil with `--quorum` against a
  * real 3-member etcd; for the partitions also Vigil without etcd, Heartbeat 3.0.6 and keepalived 2.2.7), appended as
  * one JSON line to bench/results/quorum.jsonl (resumed: trials already there are skipped). `report` writes the
  * table into bench/RESULTS.md between its quorum markers (`npm run bench -- report` keeps that section).
@@ -10,11 +12,13 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup } from '../lab/topology.js';
 import type { ScenarioResult } from '../lab/scenario.js';
+import type { SoakResult } from '../lab/soak.js';
 import { loadavg, runChild } from './lib/runner.js';
 import { median, p95 } from './lib/stats.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = 'bench/results/quorum.jsonl';
+const SOAK_OUT = 'bench/results/quorum-soak.jsonl';
 const MD = 'bench/RESULTS.md';
 export const QUORUM_BEGIN = '<!-- quorum:begin -->';
 export const QUORUM_END = '<!-- quorum:end -->';
@@ -142,6 +146,138 @@ async function run(trials: number, cells: readonly QuorumCell[], prefix: string)
   }
 }
 
+/** The soak's command line: the fast profile, no burner and no freeze, one etcd member down 5 s of every minute. */
+export function soakArgv(seconds: number, prefix: string): string[] {
+  return [
+    process.execPath,
+    `${REPO}dist/src/cli/vigil.js`,
+    'lab',
+    'soak',
+    '--impl',
+    'vigil',
+    '--quorum',
+    '--keepalive',
+    String(FAST.keepaliveMs),
+    '--deadtime',
+    String(FAST.deadtimeMs),
+    '--seconds',
+    String(seconds),
+    '--etcd-restart-every',
+    '60000',
+    '--etcd-down-ms',
+    '5000',
+    '--burners',
+    '0',
+    '--freeze-every',
+    '0',
+    '--prefix',
+    prefix,
+    '--json',
+  ];
+}
+
+interface SoakRecord {
+  started_at: string;
+  argv: string[];
+  loadavg_start: number[];
+  loadavg_end: number[];
+  result: SoakResult | null;
+  error: string | null;
+  /** How the run differs from the bench mode's (written by hand into the record). */
+  note?: string;
+}
+
+async function soak(minutes: number, prefix: string): Promise<void> {
+  const argv = soakArgv(Math.round(minutes * 60), prefix);
+  const started = new Date().toISOString();
+  const l0 = await loadavg();
+  const out = await runChild(argv, (minutes + 10) * 60_000).done;
+  if (out.json === undefined) await cleanup(prefix).catch(() => undefined);
+  const rec: SoakRecord = {
+    started_at: started,
+    argv: argv.slice(1).map((a) => a.replace(REPO, '')),
+    loadavg_start: l0,
+    loadavg_end: await loadavg(),
+    result: (out.json as SoakResult | undefined) ?? null,
+    error: out.json === undefined ? `exit ${String(out.exitCode)}: ${out.stderrTail.slice(-300)}` : null,
+  };
+  await mkdir(dirname(resolve(REPO, SOAK_OUT)), { recursive: true });
+  await appendFile(resolve(REPO, SOAK_OUT), JSON.stringify(rec) + '\n');
+  const r = rec.result;
+  process.stdout.write(
+    `soak: ${String(r?.quorum?.restarts)} etcd restarts, ${String(r?.spurious_takeovers)} moves, two holders ` +
+      `${String(r?.dual_active_ms)} ms, ${String(r?.quorum?.quorum_releases)} quorum releases${rec.error !== null ? `, ${rec.error}` : ''}\n`,
+  );
+}
+
+/** The machine each batch of trials ran on: its load, and what ran alongside (written down when they ran). */
+function loadNotes(records: readonly Record_[]): string[] {
+  // The two batches: the first five trials of every cell (2026-12-07), the rest and the reruns (2026-12-08).
+  const load = (tonight: boolean): string => {
+    const xs = records.filter((r) => r.started_at >= '2026-12-08' === tonight).map((r) => r.loadavg_start[0] ?? 0);
+    return xs.length === 0 ? '–' : `median ${median(xs)?.toFixed(1) ?? '?'} (max ${Math.max(...xs).toFixed(1)})`;
+  };
+  return [
+    `**Load** (1-minute load average at a trial's start; 2 cores): trials of 2026-12-07 ${load(false)} (the branch`,
+    `merged with 76e73e5, trials 1–5); trials of 2026-12-08 00:17–01:09 UTC ${load(true)} (main at d853c2f, trials`,
+    '6–10), while four Heartbeat-CTS campaigns (labs c3h, c3v, c2m, c3m) and the etcd soaks below ran alongside. The',
+    'planned moves (graceful stop, standby) keep their 5 trials of 2026-12-07: they are being rerun apart (planned',
+    'moves got slower this wave).',
+    '',
+    ...RUN_NOTES,
+  ];
+}
+
+/** What changed between batches of trials, for the rows it touches. */
+const RUN_NOTES: readonly string[] = [
+  '**One etcd member lost**: its 10 trials ran on 2026-12-08 00:52–01:01 UTC with the hedged keep-alives (6b19c0a,',
+  'docs/quorum.md). The 10 trials of the client before (5 of 2026-12-07, 5 of this night) are in',
+  '`bench/results/quorum-etcd-member-superseded.jsonl.gz`: in one of them the holder dropped its VIP 3.6 s after the',
+  'etcd leader was killed (565 ms without replies), because every keep-alive sent during the election was given up',
+  'after 500 ms a member.',
+];
+
+/** One line per soak: what the issue's target ("no spurious move") is judged on. */
+export function soakRows(records: readonly SoakRecord[]): string[] {
+  const L = [
+    '**Soak** (`node dist/bench/quorum.js soak --minutes 22`, i.e. `vigil lab soak --impl vigil --quorum --keepalive 100',
+    '--deadtime 500 --seconds 1320 --etcd-restart-every 60000 --etcd-down-ms 5000 --burners 0 --freeze-every 0`): a healthy',
+    'pair with etcd, one member killed (-9) and restarted 5 s later every minute, round robin. **moves** = VIP',
+    'acquisitions (nothing should move); **gaps** = client gaps over 200 ms and the longest; **elections** = raft terms',
+    "etcd went through; **keep-alive** = the holder's etcd lease renewals (its /metrics): count, median and slowest",
+    "(bucket bounds), and how many took over 500 ms, with the slowest exactly (its log); **unreachable** = the engines'",
+    '"etcd unreachable" lines (takeovers wait meanwhile; nothing moves).',
+    '',
+    '| started | minutes | etcd restarts (leader) | elections | moves | two holders | gaps > 200 ms (longest) | quorum releases | keep-alives: n, median, max | over 500 ms | unreachable | load (1 min) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const rec of records) {
+    const r = rec.result;
+    const q = r?.quorum;
+    if (r === null || q === undefined) {
+      L.push(`| ${rec.started_at} | failed: ${rec.error ?? r?.error ?? '?'} ||||||||||| |`);
+      continue;
+    }
+    const renewed = q.renewals.renewed ?? 0;
+    const failed = Object.entries(q.renewals)
+      .filter(([k]) => k !== 'renewed')
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
+    L.push(
+      `| ${rec.started_at.slice(0, 16)} | ${(r.measured_ms / 60_000).toFixed(1)} | ${q.restarts} (${q.leader_kills}) | ` +
+        `${q.elections ?? '?'} | ${r.spurious_takeovers} | ${r.dual_active_ms} ms | ${r.gaps_over_threshold} ` +
+        `(${r.longest_gap_ms ?? '?'} ms) | ${q.quorum_releases} | ${renewed}${failed === '' ? '' : ` (+${failed})`}, ` +
+        `≤ ${q.renewal_p50_bucket_ms ?? '?'} ms, ≤ ${q.renewal_max_bucket_ms ?? '?'} ms | ` +
+        `${q.slow_renewals_ms.length === 0 ? 'none' : `${q.slow_renewals_ms.length} (max ${Math.max(...q.slow_renewals_ms)} ms)`} | ` +
+        `${q.unreachable} | ` +
+        `${r.loadavg_1m === null ? '?' : `${r.loadavg_1m.mean} (max ${r.loadavg_1m.max})`} |`,
+    );
+  }
+  const notes = records.filter((r) => r.note !== undefined);
+  if (notes.length > 0) L.push('', ...notes.map((r) => `- ${r.started_at.slice(0, 16)}: ${r.note ?? ''}`));
+  return L;
+}
+
 function cellText(xs: readonly number[]): string {
   const m = median(xs);
   const p = p95(xs);
@@ -152,8 +288,8 @@ function maxText(xs: readonly number[]): string {
   return xs.length === 0 ? '–' : String(Math.round(Math.max(...xs)));
 }
 
-/** The markdown section: one row per cell. */
-export function quorumSection(records: readonly Record_[]): string {
+/** The markdown section: one row per cell, then the soaks. */
+export function quorumSection(records: readonly Record_[], soaks: readonly SoakRecord[] = []): string {
   const L: string[] = [
     QUORUM_BEGIN,
     '## Never two holders: Vigil with etcd (issue 19)',
@@ -187,6 +323,8 @@ export function quorumSection(records: readonly Record_[]): string {
         `${cellText(num((r) => r.all_groups_max_unheld_ms))} | ${cellText(num((r) => r.switch_gap_ms))} | ${failures} |`,
     );
   }
+  L.push('', ...loadNotes(records));
+  if (soaks.length > 0) L.push('', ...soakRows(soaks));
   L.push(
     '',
     '**Lease TTL 5 s** (`vigil_quorum_ttl`): the kernel keeps a VIP at most as long as the etcd lease can still be',
@@ -215,7 +353,11 @@ export function withQuorumSection(md: string, section: string): string {
 export async function quorumReport(mdText: string): Promise<string> {
   const records = parse(await readText(OUT));
   if (records.length === 0) return mdText;
-  return withQuorumSection(mdText, quorumSection(records));
+  const soaks = (await readText(SOAK_OUT))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as SoakRecord);
+  return withQuorumSection(mdText, quorumSection(records, soaks));
 }
 
 async function main(): Promise<void> {
@@ -228,12 +370,16 @@ async function main(): Promise<void> {
     const only = opt('--cells')?.split(',');
     const cells = only === undefined ? CELLS : CELLS.filter((c) => only.includes(c.id));
     await run(Number(opt('--trials') ?? 10), cells, opt('--prefix') ?? 'quo');
+  } else if (cmd === 'soak') {
+    await soak(Number(opt('--minutes') ?? 22), opt('--prefix') ?? 'quos');
   } else if (cmd === 'report') {
     const md = await readText(MD);
     await writeFile(resolve(REPO, MD), await quorumReport(md));
     process.stdout.write(`# wrote the quorum section of ${MD}\n`);
   } else {
-    process.stderr.write('usage: node dist/bench/quorum.js run [--trials N] [--cells id,id] [--prefix P] | report\n');
+    process.stderr.write(
+      'usage: node dist/bench/quorum.js run [--trials N] [--cells id,id] [--prefix P] | soak [--minutes M] [--prefix P] | report\n',
+    );
     process.exitCode = 2;
   }
 }

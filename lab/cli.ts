@@ -119,6 +119,14 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
     .option('--freeze-every <ms>', 'period of the standby freezes (0: none)', int('--freeze-every'), 10_000)
     .option('--freeze-ms <ms>', 'length of each standby freeze (SIGSTOP ... SIGCONT)', int('--freeze-ms'), 300)
     .option('--gap-ms <ms>', 'client gaps longer than this count as outages', int('--gap-ms'), 200)
+    .option('--quorum', 'Vigil only: vigil_quorum etcd against a 3-member etcd, one member restarted in turn')
+    .option(
+      '--etcd-restart-every <ms>',
+      'with --quorum: kill -9 one etcd member (round robin) this often',
+      int('--etcd-restart-every'),
+      60_000,
+    )
+    .option('--etcd-down-ms <ms>', 'with --quorum: how long the killed member stays down', int('--etcd-down-ms'), 5000)
     .option(
       '--detector <kind>',
       'Vigil only: vigil_detector deadtime | adaptive (default: the directive default, deadtime)',
@@ -138,6 +146,9 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
           gapMs: number;
           json?: boolean;
           detector?: string;
+          quorum?: boolean;
+          etcdRestartEvery: number;
+          etcdDownMs: number;
         },
       ) => {
         const { runSoak } = await import('./soak.js');
@@ -162,6 +173,7 @@ function registerSoak(lab: Command, prefixOpt: () => Option, int: (n: string) =>
           freezeMs: o.freezeMs,
           gapThresholdMs: o.gapMs,
           ...(o.detector !== undefined ? { vigilDetector: o.detector } : {}),
+          ...(o.quorum === true ? { quorum: { restartEveryMs: o.etcdRestartEvery, downMs: o.etcdDownMs } } : {}),
           onPhase: quiet ? undefined : (p) => process.stderr.write(`# ${p}\n`),
         });
         if (quiet) process.stdout.write(JSON.stringify(r) + '\n');

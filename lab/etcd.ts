@@ -99,23 +99,38 @@ export async function startEtcdCluster(lab: Lab, via: string): Promise<void> {
   );
 }
 
-/** Which member leads (by its name), or undefined. */
-export async function etcdLeader(lab: Lab, via: string): Promise<string | undefined> {
+/** Which member leads (by its name) and the raft term (one more for every election), as `via` sees them. */
+export async function etcdStatus(
+  lab: Lab,
+  via: string,
+  members: readonly string[] = lab.etcdHosts,
+): Promise<{ leader: string | undefined; term: number } | undefined> {
+  const endpoints = members.map((h) => `http://${lab.host(h).ip}:${ETCD_CLIENT_PORT}`);
   const r = await lab.exec(
     via,
     'etcdctl',
-    ['--endpoints', etcdEndpoints(lab).join(','), '--command-timeout=2s', '-w', 'json', 'endpoint', 'status'],
+    ['--endpoints', endpoints.join(','), '--command-timeout=2s', '-w', 'json', 'endpoint', 'status'],
     { timeoutMs: 5000 },
   );
   if (r.code !== 0) return undefined;
   try {
-    const j = JSON.parse(r.stdout) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
+    const j = JSON.parse(r.stdout) as {
+      Endpoint: string;
+      Status: { header: { member_id: number; raft_term?: number }; leader: number; raftTerm?: number };
+    }[];
     const lead = j.find((e) => e.Status.header.member_id === e.Status.leader);
-    if (lead === undefined) return undefined;
-    return lab.etcdHosts.find((h) => lead.Endpoint.includes(`//${lab.host(h).ip}:`));
+    const term = Math.max(...j.map((e) => e.Status.raftTerm ?? e.Status.header.raft_term ?? NaN));
+    const leader =
+      lead === undefined ? undefined : lab.etcdHosts.find((h) => lead.Endpoint.includes(`//${lab.host(h).ip}:`));
+    return Number.isFinite(term) ? { leader, term } : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Which member leads (by its name), or undefined. */
+export async function etcdLeader(lab: Lab, via: string): Promise<string | undefined> {
+  return (await etcdStatus(lab, via))?.leader;
 }
 
 export { sleep };

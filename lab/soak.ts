@@ -4,11 +4,17 @@
  * move: every VIP acquisition, every moment with two holders or with the VIP off the preferred node, every "peer
  * is dead" line and every long gap the client sees is counted. The same run samples each daemon's memory and CPU
  * from /proc (the idle measurement is a soak with no burner and no freeze).
+ *
+ * With `quorum` (issue 19), Vigil runs with vigil_quorum etcd against a real 3-member etcd 3.4 on three more lab
+ * hosts, and one member after the other is killed (-9) and restarted, once a period: nothing may move either, and
+ * the result adds the restarts, the etcd elections, the lease keep-alives' round trips (the daemons' /metrics and
+ * their slow-renewal log lines) and every release etcd forced.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
-import { VigilError } from '../src/util/errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { VigilError, errorMessage } from '../src/util/errors.js';
 import { driverFor } from './drivers/index.js';
 import type { Driver, Impl } from './drivers/types.js';
 import { nowMs, runCmd, sleep } from './exec.js';
@@ -16,6 +22,7 @@ import * as faults from './faults.js';
 import { LogFollower, watchAddresses, type LabEvent, type LineProcess } from './monitor.js';
 import { Prober } from './prober.js';
 import { dualActiveMs, timelineEvent, tutorialSpec, type TimelineEvent } from './scenario.js';
+import { etcdEndpoints, etcdPids, etcdStatus, killEtcdMember, startEtcdCluster, startEtcdMember } from './etcd.js';
 import { IFACE, Lab, VIP } from './topology.js';
 
 export interface SoakOptions {
@@ -42,6 +49,35 @@ export interface SoakOptions {
   onPhase?: (phase: string) => void;
   /** Vigil only: `vigil_detector` in ha.cf. */
   vigilDetector?: 'deadtime' | 'adaptive';
+  /** Vigil only: vigil_quorum etcd, one etcd member killed every `restartEveryMs` in turn, restarted `downMs` later. */
+  quorum?: { restartEveryMs: number; downMs: number };
+}
+
+/** What the quorum soak adds (SoakResult.quorum). */
+export interface QuorumSoak {
+  restart_every_ms: number;
+  down_ms: number;
+  /** etcd members killed (-9) and restarted, round robin; how many of them led the cluster when killed. */
+  restarts: number;
+  leader_kills: number;
+  /** Raft terms etcd went through in the window (each is one election, won or not), and the leaders seen in turn. */
+  elections: number | null;
+  leaders: string[];
+  /** Lease keep-alives of every node, by result (the daemons' vigil_quorum_renewals_total). */
+  renewals: Record<string, number>;
+  /** The slowest keep-alive that renewed, as the upper bound of its vigil_quorum_renewal_seconds bucket (ms). */
+  renewal_max_bucket_ms: number | null;
+  /** The median's and p99's bucket bounds (ms). */
+  renewal_p50_bucket_ms: number | null;
+  renewal_p99_bucket_ms: number | null;
+  /** Each keep-alive slower than 500 ms, exactly (the daemons' "renewing the lease of ... took N ms" lines). */
+  slow_renewals_ms: number[];
+  /** Groups released because etcd could not renew their lease (or said it was gone), any node. */
+  quorum_releases: number;
+  /** VIPs the kernel dropped when their lifetime ran out (the etcd lease could not be renewed, or a stall). */
+  vip_expiries: number;
+  /** "etcd unreachable" lines of the engines (no takeover possible meanwhile; not a move). */
+  unreachable: number;
 }
 
 /** One node's daemon (all its processes) over the measurement window. */
@@ -102,10 +138,14 @@ export interface SoakResult {
   error: string | null;
   /** VIP changes, classified log lines, freezes and gaps over the threshold (ms relative to the window start). */
   events: TimelineEvent[];
+  /** Only with `quorum`. */
+  quorum?: QuorumSoak;
 }
 
 const SETTLE_MS = 1500;
 const MAX_EVENTS = 400;
+/** vigil_http of the quorum soak's daemons, on each node's loopback. */
+const METRICS_PORT = 9100;
 const CLIENT_NICE = -10;
 
 /** Nodes that have the VIP on eth1 right now (the lab's own view, from `ip addr` in each namespace). */
@@ -275,6 +315,43 @@ export function heldElsewhereMs(
   return total;
 }
 
+/** A Vigil log line about etcd that the quorum soak counts, by kind (undefined: none of them). */
+export function classifyQuorumLine(
+  line: string,
+): { kind: 'quorum_release' | 'vip_expiry' | 'unreachable' | 'slow_renewal'; ms?: number } | undefined {
+  if (/no longer owned in etcd/.test(line)) return { kind: 'quorum_release' };
+  if (/CRIT: lease of \S+ expired/.test(line)) return { kind: 'vip_expiry' };
+  if (/etcd unreachable: no resource group/.test(line)) return { kind: 'unreachable' };
+  const m = /etcd: renewing the lease of .* took (\d+) ms/.exec(line);
+  return m === null ? undefined : { kind: 'slow_renewal', ms: Number(m[1]) };
+}
+
+/** One histogram and one counter of a /metrics page, summed with what `into` already has. */
+export interface RenewalMetrics {
+  /** `le` bound (s) → cumulative count, Infinity included. */
+  buckets: Map<number, number>;
+  byResult: Record<string, number>;
+}
+
+export function addRenewalMetrics(into: RenewalMetrics, page: string): void {
+  for (const m of page.matchAll(/^vigil_quorum_renewal_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
+    const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+    into.buckets.set(le, (into.buckets.get(le) ?? 0) + Number(m[2]));
+  }
+  for (const m of page.matchAll(/^vigil_quorum_renewals_total\{result="(\w+)"\} (\d+)$/gm))
+    into.byResult[m[1]!] = (into.byResult[m[1]!] ?? 0) + Number(m[2]);
+}
+
+/** The upper bound (ms) of the bucket holding quantile `q` (1 = the slowest); null without observations. */
+export function bucketQuantileMs(buckets: ReadonlyMap<number, number>, q: number): number | null {
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  const total = sorted.at(-1)?.[1] ?? 0;
+  if (total === 0) return null;
+  const want = Math.ceil(q * total);
+  const hit = sorted.find(([, c]) => c >= want);
+  return hit === undefined || !Number.isFinite(hit[0]) ? null : Math.round(hit[0] * 1000);
+}
+
 export async function clkTck(): Promise<number> {
   const r = await runCmd('getconf', ['CLK_TCK']).catch(() => undefined);
   const n = Number(r?.stdout.trim());
@@ -286,10 +363,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     throw new VigilError('VIGIL_ERR_USAGE', `deadtime (${o.deadtimeMs} ms) must be more than twice keepalive`);
   if (o.freezeEveryMs > 0 && o.freezeMs >= o.freezeEveryMs)
     throw new VigilError('VIGIL_ERR_USAGE', `--freeze-ms must be shorter than --freeze-every`);
+  const q = o.quorum;
+  if (q !== undefined && o.impl !== 'vigil') throw new VigilError('VIGIL_ERR_USAGE', '--quorum is Vigil only');
+  if (q !== undefined && (q.downMs <= 0 || q.downMs >= q.restartEveryMs))
+    throw new VigilError('VIGIL_ERR_USAGE', '--etcd-down-ms must be positive and shorter than --etcd-restart-every');
   const driver: Driver = driverFor(o.impl);
-  const spec = tutorialSpec(2, o.keepaliveMs, o.deadtimeMs, true, o.vigilDetector);
+  let spec = tutorialSpec(2, o.keepaliveMs, o.deadtimeMs, true, o.vigilDetector);
+  // The keep-alives' round trips come from each daemon's /metrics, on the node's own loopback.
+  if (q !== undefined) spec = { ...spec, vigilExtra: [`vigil_http 127.0.0.1:${METRICS_PORT}`] };
   const result: SoakResult = {
-    mode: o.burnersPerNode === 0 && o.freezeEveryMs === 0 ? 'idle' : 'soak',
+    mode: o.burnersPerNode === 0 && o.freezeEveryMs === 0 && q === undefined ? 'idle' : 'soak',
     impl: o.impl,
     keepalive_ms: o.keepaliveMs,
     deadtime_ms: o.deadtimeMs,
@@ -323,8 +406,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   };
   await driver.checkAvailable();
   const phase = (p: string): void => o.onPhase?.(p);
-  phase('building the lab (2 nodes)');
-  const lab = await Lab.up({ prefix: o.prefix, nodes: 2 });
+  phase(`building the lab (2 nodes${q === undefined ? '' : ', 3 etcd members'})`);
+  const lab = await Lab.up({ prefix: o.prefix, nodes: 2, etcd: q === undefined ? 0 : 3 });
   lab.state.impl = o.impl;
   await lab.saveState();
   const events: LabEvent[] = [];
@@ -336,13 +419,26 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   // Read through a call: set from the main flow while the freezer loop awaits.
   const stopping = (): boolean => freezes.stop;
   let freezer: Promise<void> = Promise.resolve();
+  let restarter: Promise<void> = Promise.resolve();
+  // Ends the restarter's waits at once when the window closes.
+  const halt = new AbortController();
   try {
+    if (q !== undefined) {
+      phase('starting etcd on etcd1, etcd2, etcd3');
+      await startEtcdCluster(lab, 'linux1');
+      spec = { ...spec, vigilQuorum: { endpoints: etcdEndpoints(lab), prefix: `/vigil/${o.prefix}` } };
+      result.notes.push(
+        `vigil_quorum etcd (3 members, lease TTL 5 s); every ${q.restartEveryMs} ms one member in turn is killed (-9) and restarted ${q.downMs} ms later`,
+      );
+    }
     await driver.configure(lab, spec);
     for (const n of lab.nodes) {
       watchers.push(watchAddresses(lab.netns(n), n, IFACE, VIP, (e) => events.push(e)));
       const f = new LogFollower(lab.hostPath(n, driver.logPath), (line, t) => {
         const kind = driver.classify(line);
         if (kind !== undefined) events.push({ t, source: n, kind: `log_${kind}`, detail: line });
+        const qk = q === undefined ? undefined : classifyQuorumLine(line);
+        if (qk !== undefined) events.push({ t, source: n, kind: qk.kind, detail: line });
       });
       await f.start();
       followers.push(f);
@@ -437,14 +533,68 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       })();
     }
 
+    const etcd = q === undefined ? undefined : { restarts: 0, leaderKills: 0, leaders: [] as string[] };
+    const terms: number[] = [];
+    let restartError: unknown;
+    const noteLeader = (st: { leader: string | undefined; term: number } | undefined): void => {
+      if (st === undefined || etcd === undefined) return;
+      terms.push(st.term);
+      if (st.leader !== undefined && etcd.leaders.at(-1) !== st.leader) etcd.leaders.push(st.leader);
+    };
+    if (q !== undefined && etcd !== undefined) {
+      noteLeader(await etcdStatus(lab, 'linux1'));
+      restarter = (async () => {
+        for (let i = 0; ; i++) {
+          await delay(q.restartEveryMs - q.downMs, undefined, { signal: halt.signal });
+          const member = lab.etcdHosts[i % lab.etcdHosts.length]!;
+          const st = await etcdStatus(lab, 'linux1');
+          noteLeader(st);
+          const wasLeader = st?.leader === member;
+          const t = await killEtcdMember(lab, member);
+          etcd.restarts++;
+          if (wasLeader) etcd.leaderKills++;
+          events.push({
+            t,
+            source: member,
+            kind: 'etcd_kill',
+            detail: `kill -9 etcd on ${member}${wasLeader ? ' (the leader)' : ''}`,
+          });
+          // Waits out the downtime even when the window closes meanwhile: the member is back before the end.
+          await sleep(q.downMs);
+          events.push({
+            t: await startEtcdMember(lab, member),
+            source: member,
+            kind: 'etcd_start',
+            detail: `etcd restarted on ${member}`,
+          });
+          if (halt.signal.aborted) return;
+        }
+      })().catch((e: unknown) => {
+        // Kept for the end of the window (a rejection nobody awaits yet would end the process).
+        if (!halt.signal.aborted) restartError = e;
+      });
+    }
+
     phase(`watching for ${Math.round(o.durationMs / 1000)} s`);
     const sampleEvery = o.sampleEveryMs ?? 1000;
+    let samples = 0;
     while (nowMs() - from < o.durationMs) {
       await sleep(Math.min(sampleEvery, Math.max(0, o.durationMs - (nowMs() - from))));
       await sample();
+      // etcd's leader and term every 5 samples, from the members up at that moment (one may be down).
+      if (q !== undefined && ++samples % 5 === 0) {
+        const up: string[] = [];
+        for (const h of lab.etcdHosts) if ((await etcdPids(lab, h)).length > 0) up.push(h);
+        noteLeader(await etcdStatus(lab, 'linux1', up));
+      }
     }
     freezes.stop = true;
+    halt.abort();
     await freezer;
+    await restarter;
+    if (restartError !== undefined)
+      throw new VigilError('VIGIL_ERR_LAB', `etcd restarts: ${errorMessage(restartError)}`);
+    if (q !== undefined) noteLeader(await etcdStatus(lab, 'linux1'));
     const to = nowMs();
     result.measured_ms = Math.round(to - from);
     for (const b of burners) b.kill('SIGKILL');
@@ -475,6 +625,33 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         mean: Math.round((loads.reduce((s, x) => s + x, 0) / loads.length) * 100) / 100,
         max: Math.max(...loads),
       };
+    if (q !== undefined && etcd !== undefined) {
+      const metrics: RenewalMetrics = { buckets: new Map(), byResult: {} };
+      for (const n of lab.nodes) {
+        const r = await lab.exec(n, 'curl', ['-s', '--max-time', '5', `http://127.0.0.1:${METRICS_PORT}/metrics`], {
+          timeoutMs: 10_000,
+        });
+        if (r.code !== 0) result.notes.push(`no /metrics from ${n} (curl exit ${r.code})`);
+        addRenewalMetrics(metrics, r.stdout);
+      }
+      const of = (kind: string): LabEvent[] => inWindow.filter((e) => e.kind === kind);
+      result.quorum = {
+        restart_every_ms: q.restartEveryMs,
+        down_ms: q.downMs,
+        restarts: etcd.restarts,
+        leader_kills: etcd.leaderKills,
+        elections: terms.length < 2 ? null : Math.max(...terms) - Math.min(...terms),
+        leaders: etcd.leaders,
+        renewals: metrics.byResult,
+        renewal_max_bucket_ms: bucketQuantileMs(metrics.buckets, 1),
+        renewal_p50_bucket_ms: bucketQuantileMs(metrics.buckets, 0.5),
+        renewal_p99_bucket_ms: bucketQuantileMs(metrics.buckets, 0.99),
+        slow_renewals_ms: of('slow_renewal').map((e) => classifyQuorumLine(e.detail)?.ms ?? 0),
+        quorum_releases: of('quorum_release').length,
+        vip_expiries: of('vip_expiry').length,
+        unreachable: of('unreachable').length,
+      };
+    }
     const timeline: LabEvent[] = [
       ...inWindow.filter((e) => e.kind !== 'vip_renew'),
       ...over.map((g) => ({
@@ -498,8 +675,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     return result;
   } finally {
     freezes.stop = true;
+    halt.abort();
     for (const b of burners) b.kill('SIGKILL');
     await freezer.catch(() => undefined);
+    await restarter.catch(() => undefined);
     await prober.stop().catch(() => undefined);
     for (const w of watchers) await w.stop();
     for (const f of followers) await f.stop();

@@ -109,6 +109,11 @@ export class IpAddrAgent implements ResourceAgent {
   private renewing: Promise<void> | undefined;
   /** this.now() + lifetime of the last renewal (or the add) that succeeded, counted from when it was issued. */
   private leaseUntil = 0;
+  /**
+   * vigil_quorum etcd: the last renewal was skipped because the etcd lease left no reliable lifetime. When the VIP
+   * then runs out, the etcd lease could not be renewed; otherwise nothing renewed it in time: this node was stalled.
+   */
+  private cappedOut = false;
   /** When tick() last started a renewal, or a refresh (policy.onBeat). */
   private renewedAt = 0;
   private refreshedAt = 0;
@@ -315,8 +320,14 @@ export class IpAddrAgent implements ResourceAgent {
     if (!this.held || leaseSec === undefined) return false;
     const late = this.now() - this.leaseUntil;
     if (late < 0) return false;
-    this.lost(`lease of ${this.ip.address} expired ${Math.round(late)} ms ago (this node was stalled)`);
+    this.lost(`lease of ${this.ip.address} expired ${Math.round(late)} ms ago (${this.expiryCause()})`);
     return true;
+  }
+
+  private expiryCause(): string {
+    return this.cappedOut
+      ? 'its lifetime was capped by the etcd lease, which could not be renewed in time'
+      : 'this node was stalled';
   }
 
   /**
@@ -337,7 +348,8 @@ export class IpAddrAgent implements ResourceAgent {
     const issued = this.now();
     const life = this.lifetime(leaseSec) ?? leaseSec;
     // The etcd lease may end before a reliable lifetime would: let the address lapse (the group is being released).
-    if (life < MIN_VIP_LEASE_SEC) return;
+    this.cappedOut = life < MIN_VIP_LEASE_SEC;
+    if (this.cappedOut) return;
     let result;
     try {
       result = await this.deps.addresses.renew(this.ip.address, device, life, this.prefixLength);

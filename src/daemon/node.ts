@@ -40,6 +40,8 @@ import type { ResourceManager } from './resources.js';
 const MAX_TRANSITIONS = 50;
 /** Time for the last packets (shutdone) to leave before the media close. */
 const SHUTDONE_FLUSH_MS = 200;
+/** vigil_quorum etcd: a lease keep-alive slower than this is logged (half the renewal period at the default TTL). */
+const SLOW_RENEWAL_MS = 500;
 
 export interface NodeDeps {
   readonly config: CompiledConfig;
@@ -457,13 +459,21 @@ export class VigilNode {
           back((now) => this.core.disownDone(a.group, now));
         });
         return;
-      case 'renew':
+      case 'renew': {
+        const t0 = this.d.scheduler.now();
         void q.renew(a.lease).then((r) => {
+          const ms = this.d.scheduler.now() - t0;
+          this.d.stats?.quorumRenewals.inc(r);
+          if (r === 'renewed') this.d.stats?.quorumRenewSeconds.observe(ms / 1000);
+          // Half the renewal period: the lease still has its margin, but etcd is slow (an election, a lost member).
+          if (r === 'renewed' && ms >= SLOW_RENEWAL_MS)
+            this.log('info', `etcd: renewing the lease of ${a.group} took ${Math.round(ms)} ms`);
           back((now) => this.core.renewDone(a.group, a.lease, a.sentAt, r, now));
           // The VIP's kernel lifetime follows the lease at once, not at the next beat.
           if (r === 'renewed' && this.core.groupState(a.group) === 'held') this.d.resources.refreshLease(a.group);
         });
         return;
+      }
     }
   }
 

@@ -290,6 +290,18 @@ export function buildRegistry(src: MetricsSource): Registry {
     return q === undefined ? [] : [{ value: q.reachable ? 1 : 0 }];
   });
   add(
+    'vigil_quorum_renewal_seconds',
+    'vigil_quorum etcd: round trip of the etcd lease keep-alives that renewed a lease.',
+    'histogram',
+    () => (snap().quorum === undefined ? [] : histogramValues('vigil_quorum_renewal_seconds', st.quorumRenewSeconds)),
+  );
+  add(
+    'vigil_quorum_renewals_total',
+    'vigil_quorum etcd: etcd lease keep-alives, by result (renewed, gone, failed).',
+    'counter',
+    () => (snap().quorum === undefined ? [] : counterValues(st.quorumRenewals, ['result'])),
+  );
+  add(
     'vigil_quorum_key_owner',
     'vigil_quorum etcd: the node owning the group\'s key as last known (owner="" when the key is free).',
     'gauge',

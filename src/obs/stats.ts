@@ -86,6 +86,10 @@ export class DaemonStats {
   historyLost = 0;
   /** Entries journald did not take (busy or gone): syslog lines and events lost under vigil_journald. */
   journaldDropped = 0;
+  /** vigil_quorum etcd: round trips of etcd lease keep-alives that renewed, and every keep-alive by result. */
+  readonly quorumRenewSeconds = new Histogram(PAUSE_BUCKETS);
+  /** `result` (renewed|gone|failed) → etcd lease keep-alives. */
+  readonly quorumRenewals = new LabeledCounter();
   /** When each group's move started (monotonic ms), to time it when it completes. */
   readonly moveStarted = new Map<string, number>();
 }

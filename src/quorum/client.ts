@@ -112,9 +112,15 @@ export class QuorumClient {
     }
   }
 
+  /**
+   * A keep-alive, hedged over the members (etcd-http.ts) and given up to TTL/2: the answer renews the lease from when
+   * it was sent, however late it comes (node/leases.ts), so one held through an etcd leader election is worth
+   * waiting for; the core sends the next while this one is still out.
+   */
   async renew(lease: string): Promise<RenewResult> {
     try {
-      const r = rec((await this.o.http.call('/v3/lease/keepalive', { ID: lease })).result);
+      const h = this.o.http;
+      const r = rec((await h.hedged('/v3/lease/keepalive', { ID: lease }, h.attemptMs, this.o.ttlMs / 2)).result);
       return num(r.TTL) > 0 ? 'renewed' : 'gone';
     } catch {
       return 'failed';
@@ -162,10 +168,12 @@ export class QuorumClient {
   private async probe(): Promise<void> {
     if (!this.running) return;
     try {
-      await this.o.http.call(
+      // Hedged and given as long as a renewal: a cluster electing a new leader (1–2 s) is not "etcd unreachable".
+      await this.o.http.hedged(
         '/v3/kv/range',
         { key: b64(this.keyPrefix), range_end: prefixEnd(this.keyPrefix), count_only: true },
-        Math.min(1000, this.o.probeEveryMs),
+        this.o.http.attemptMs,
+        this.o.ttlMs / 2,
       );
       // The watch must be on a member that answers: move it if the read had to go elsewhere.
       if (this.watching && this.watchEndpoint !== this.o.http.preferred()) this.watchAbort?.abort();
@@ -179,10 +187,13 @@ export class QuorumClient {
   private async watchLoop(): Promise<void> {
     while (this.running) {
       try {
-        const r = await this.o.http.call('/v3/kv/range', {
-          key: b64(this.keyPrefix),
-          range_end: prefixEnd(this.keyPrefix),
-        });
+        const h = this.o.http;
+        const r = await h.hedged(
+          '/v3/kv/range',
+          { key: b64(this.keyPrefix), range_end: prefixEnd(this.keyPrefix) },
+          h.attemptMs,
+          this.o.ttlMs / 2,
+        );
         const revision = num(rec(r.header).revision);
         const seen = new Set<string>();
         for (const kv of Array.isArray(r.kvs) ? (r.kvs as unknown[]) : []) {
@@ -192,7 +203,12 @@ export class QuorumClient {
           this.listener?.keyState(group, this.ownerOf(k), revision);
         }
         this.listener?.log('debug', `etcd: ${seen.size} group key(s) at revision ${revision}`);
-        await this.follow(revision, seen);
+        // A watch that breaks (its member restarted, killed) says nothing of the cluster: the read above, done
+        // again on the next member, and the probe do. Calling that "etcd unreachable" blocked takeovers for nothing.
+        await this.follow(revision, seen).catch((e: unknown) => {
+          this.listener?.log('debug', `etcd: the watch on ${this.watchEndpoint ?? '?'} broke (${errorMessage(e)})`);
+        });
+        this.watching = false;
       } catch (e) {
         this.watching = false;
         this.setReachable(false, errorMessage(e));

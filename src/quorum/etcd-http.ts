@@ -5,7 +5,9 @@
  * @grpc/grpc-js (bench/quorum-client.md weighs both).
  *
  * Requests go to one member at a time; an error or a timeout moves on to the next member (round robin from where the
- * last success was), so losing one member costs one timeout at most once.
+ * last success was), so losing one member costs one timeout at most once. Requests that may run twice (lease
+ * keep-alives, reads) can be hedged instead (`hedged`): a member that is slow to answer is not given up on, the next
+ * one is asked as well.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -28,10 +30,13 @@ export interface EtcdHttpOptions {
 /** The longest answer accepted (a range over a cluster's group keys is a few KB). */
 const MAX_BODY = 1 << 20;
 /**
- * Connections per member. A member without a leader holds requests until its own timeout, so a few may hang at
- * once; each request's deadline counts from the call (time queued for a socket included), never from the socket.
+ * Connections per member. A member without a leader holds requests until its own timeout, so several may hang at
+ * once (hedged keep-alives wait through an election on every member); each request's deadline counts from the call
+ * (time queued for a socket included), never from the socket.
  */
-const MAX_SOCKETS = 4;
+const MAX_SOCKETS = 8;
+/** A hedged request asks a member that answered with an error (or refused the connection) again after this long. */
+const RETRY_PAUSE_MS = 200;
 
 export class EtcdHttp {
   private current = 0;
@@ -51,6 +56,11 @@ export class EtcdHttp {
 
   get endpoints(): readonly string[] {
     return this.o.endpoints;
+  }
+
+  /** One attempt at one member, ms (a hedged request asks the next member after this long). */
+  get attemptMs(): number {
+    return this.o.timeoutMs;
   }
 
   /** POST `path` with `body` to one member after the other until one answers (or all failed). */
@@ -74,24 +84,119 @@ export class EtcdHttp {
     throw new VigilError('VIGIL_ERR_QUORUM', `etcd unreachable: ${errors.join('; ')}`);
   }
 
-  private once(endpoint: string, path: string, body: unknown, timeoutMs: number): Promise<Record<string, unknown>> {
+  /**
+   * POST `path` to the preferred member and, each time `staggerMs` passes without an answer (or at once on an error),
+   * to the next member as well, keeping the earlier requests open; a member that answered with an error is asked
+   * again `RETRY_PAUSE_MS` later. The first answer wins and the others are dropped; it fails at `deadlineMs`. For
+   * requests that may run twice. During an etcd leader election every member holds a keep-alive until there is a
+   * leader again, and answers a read "leader changed" at once: a keep-alive that waited a second still renews the
+   * lease from when it was sent, a read asked again a moment later is answered, where giving up on each member in turn
+   * renewed nothing and called etcd unreachable.
+   */
+  hedged(path: string, body: unknown, staggerMs: number, deadlineMs: number): Promise<Record<string, unknown>> {
+    const n = this.o.endpoints.length;
+    const start = this.current;
+    const started = performance.now();
+    const errors = new Map<string, string>();
+    const aborts = new Set<AbortController>();
+    const timers = new Set<NodeJS.Timeout>();
+    return new Promise((resolve, reject) => {
+      let asked = 0;
+      let settled = false;
+      const later = (ms: number, fn: () => void): void => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          fn();
+        }, ms);
+        timers.add(t);
+      };
+      const settle = (): void => {
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        for (const ac of aborts) ac.abort();
+      };
+      const ask = (idx: number): void => {
+        const left = deadlineMs - (performance.now() - started);
+        if (settled || left <= 0) return;
+        const ep = this.o.endpoints[idx] ?? '';
+        const ac = new AbortController();
+        aborts.add(ac);
+        this.once(ep, path, body, left, ac.signal).then(
+          (r) => {
+            aborts.delete(ac);
+            if (settled) return;
+            settle();
+            this.current = idx;
+            resolve(r);
+          },
+          (e: unknown) => {
+            aborts.delete(ac);
+            if (settled) return;
+            // A refusal from a member that answered (a bad request) is the same everywhere.
+            if (e instanceof VigilError && e.message.startsWith('etcd refused')) {
+              settle();
+              reject(e);
+              return;
+            }
+            errors.set(ep, errorMessage(e));
+            askNext();
+            later(RETRY_PAUSE_MS, () => {
+              ask(idx);
+            });
+          },
+        );
+      };
+      const askNext = (): void => {
+        if (settled || asked >= n) return;
+        const idx = (start + asked) % n;
+        asked++;
+        ask(idx);
+        if (asked < n) later(staggerMs, askNext);
+      };
+      later(deadlineMs, () => {
+        if (settled) return;
+        settle();
+        this.current = (start + 1) % n;
+        const why = [...errors].map(([ep, e]) => `${ep}: ${e}`).join('; ');
+        reject(new VigilError('VIGIL_ERR_QUORUM', `etcd unreachable: ${why === '' ? 'no answer' : why}`));
+      });
+      askNext();
+    });
+  }
+
+  private once(
+    endpoint: string,
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     const url = new URL(path, endpoint);
     const payload = JSON.stringify(body);
     const secure = url.protocol === 'https:';
     return new Promise((outerResolve, outerReject) => {
       // The deadline runs from here: `timeout` on the request would only start once the agent gives it a socket, and
       // a request destroyed while still queued reports its error only when it gets one, so reject at once.
-      const deadline = setTimeout(() => {
-        const e = new Error(`no answer within ${timeoutMs} ms`);
+      const fail = (why: string): void => {
+        const e = new Error(why);
         req.destroy(e);
         reject(e);
+      };
+      const deadline = setTimeout(() => {
+        fail(`no answer within ${timeoutMs} ms`);
       }, timeoutMs);
+      const onAbort = (): void => {
+        fail('dropped (another member answered)');
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const resolve = (v: Record<string, unknown>): void => {
         clearTimeout(deadline);
+        signal?.removeEventListener('abort', onAbort);
         outerResolve(v);
       };
       const reject = (e: unknown): void => {
         clearTimeout(deadline);
+        signal?.removeEventListener('abort', onAbort);
         outerReject(e instanceof Error ? e : new Error(String(e)));
       };
       const req = (secure ? https : http).request(

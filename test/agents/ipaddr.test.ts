@@ -16,7 +16,7 @@ class RecordingArp implements ArpAnnouncer {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function memorySetup(policy: Partial<VipPolicy> = {}) {
+function memorySetup(policy: Partial<VipPolicy> = {}, leaseCap?: (now: number) => number) {
   const clock = { t: 0, now: () => clock.t, wallNow: () => clock.t };
   const addresses = new MemoryAddressManager(clock, { eth1: ['192.168.1.29/24'] });
   const arp = new RecordingArp();
@@ -41,6 +41,7 @@ function memorySetup(policy: Partial<VipPolicy> = {}) {
       log: (l, t) => logs.push(`${l}: ${t}`),
       onLost: (spec, why) => lost.push(`${spec}: ${why}`),
       now: clock.now,
+      ...(leaseCap === undefined ? {} : { leaseCap: () => leaseCap(clock.t) }),
     },
   );
   return { clock, addresses, arp, lost, logs, agent };
@@ -176,6 +177,34 @@ test('checkLease: a stall past the lease is known at once, without asking the ke
   assert.equal(addresses.log.length, calls, 'no address call needed');
   assert.equal(agent.checkLease(), false, 'reported once');
   assert.equal(lost.length, 1);
+  await agent.stop();
+});
+
+test('vigil_quorum etcd: a VIP that runs out under an etcd lease not renewed says so, not "stalled"', async () => {
+  // The etcd lease was last renewed at 0: the VIP must be gone by 4.7 s, so its lifetime is capped, then not renewed.
+  const { clock, lost, logs, agent } = memorySetup({ leaseSec: 2, renewIntervalMs: 60_000 }, () => 4700);
+  assert.equal((await agent.start()).ok, true);
+  for (const t of [1000, 2000, 3000]) {
+    clock.t = t;
+    agent.renewNow();
+    await sleep(10);
+  }
+  assert.equal(lost.length, 1, 'the VIP ran out at 3 s');
+  assert.match(lost[0]!, /lease of 192\.168\.1\.50 expired 0 ms ago \(its lifetime was capped by the etcd lease/);
+  assert.doesNotMatch(lost[0]!, /stalled/);
+  assert.ok(logs.some((l) => l.startsWith('CRIT: ') && /could not be renewed in time/.test(l)));
+  await agent.stop();
+});
+
+test('vigil_quorum etcd: a stall past the lease is still a stall while the etcd lease was being renewed', async () => {
+  const { clock, lost, agent } = memorySetup({ leaseSec: 2, renewIntervalMs: 60_000 }, (now) => now + 4700);
+  assert.equal((await agent.start()).ok, true);
+  clock.t = 1000;
+  agent.renewNow();
+  await sleep(10);
+  clock.t += 8000; // frozen past both leases
+  assert.equal(agent.checkLease(), true);
+  assert.match(lost[0]!, /expired 6000 ms ago \(this node was stalled\)/);
   await agent.stop();
 });
 

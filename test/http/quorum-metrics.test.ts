@@ -9,10 +9,10 @@ import { buildRegistry } from '../../src/http/metrics.js';
 import { DaemonStats } from '../../src/obs/stats.js';
 import type { QuorumView } from '../../src/util/vocabulary.js';
 
-function registry(quorum: QuorumView | undefined): ReturnType<typeof buildRegistry> {
+function registry(quorum: QuorumView | undefined, stats = new DaemonStats()): ReturnType<typeof buildRegistry> {
   return buildRegistry({
     snapshot: () => (quorum === undefined ? {} : { quorum }) as StatusSnapshot,
-    stats: new DaemonStats(),
+    stats,
     ipfail: () => undefined,
     streams: () => 0,
     nodeVersion: process.version,
@@ -20,7 +20,13 @@ function registry(quorum: QuorumView | undefined): ReturnType<typeof buildRegist
   });
 }
 
-const NAMES = ['vigil_quorum_reachable', 'vigil_quorum_key_owner', 'vigil_quorum_fencing_token'];
+const NAMES = [
+  'vigil_quorum_reachable',
+  'vigil_quorum_key_owner',
+  'vigil_quorum_fencing_token',
+  'vigil_quorum_renewal_seconds',
+  'vigil_quorum_renewals_total',
+];
 
 async function text(reg: ReturnType<typeof buildRegistry>): Promise<string> {
   return (await Promise.all(NAMES.map((n) => reg.getSingleMetricAsString(n)))).join('\n');
@@ -46,6 +52,20 @@ test("quorum metrics: reachability, key owners (free keys too), this node's fenc
   assert.match(m, /^vigil_quorum_fencing_token\{group="IPaddr::192\.168\.1\.50\/24\/eth1"\} 42$/m);
   assert.equal([...m.matchAll(/^vigil_quorum_fencing_token\{/gm)].length, 1, 'tokens of owned keys only');
   assert.match(await text(registry({ reachable: false, keys: [] })), /^vigil_quorum_reachable 0$/m);
+});
+
+test('etcd lease keep-alives: round trips of those that renewed, and every one by result', async () => {
+  const st = new DaemonStats();
+  st.quorumRenewSeconds.observe(0.004);
+  st.quorumRenewSeconds.observe(1.5);
+  st.quorumRenewals.inc('renewed', 2);
+  st.quorumRenewals.inc('failed');
+  const m = await text(registry({ reachable: true, keys: [] }, st));
+  assert.match(m, /^vigil_quorum_renewal_seconds_bucket\{le="0\.005"\} 1$/m);
+  assert.match(m, /^vigil_quorum_renewal_seconds_bucket\{le="2"\} 2$/m);
+  assert.match(m, /^vigil_quorum_renewal_seconds_count 2$/m);
+  assert.match(m, /^vigil_quorum_renewals_total\{result="renewed"\} 2$/m);
+  assert.match(m, /^vigil_quorum_renewals_total\{result="failed"\} 1$/m);
 });
 
 test('without the quorum: no quorum series', async () => {

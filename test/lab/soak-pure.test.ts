@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LabEvent } from '../../lab/monitor.js';
 import {
+  addRenewalMetrics,
+  bucketQuantileMs,
+  classifyQuorumLine,
   dualEpisodes,
   heldElsewhereMs,
   parseKb,
@@ -90,4 +93,48 @@ test("the daemon's footprint includes what it spawned, not its siblings", () => 
   ]);
   assert.deepEqual(withDescendants([10], parentOf), [10, 11, 12, 13]);
   assert.deepEqual(withDescendants([], parentOf), []);
+});
+
+test('quorum soak: the log lines it counts, and the keep-alive histogram summed over the nodes', () => {
+  const head = 'Dec  8 00:38:08 linux1 heartbeat: [8781]: ';
+  assert.deepEqual(
+    classifyQuorumLine(`${head}info: etcd: renewing the lease of IPaddr::192.168.1.50/24/eth1 took 1520 ms`),
+    {
+      kind: 'slow_renewal',
+      ms: 1520,
+    },
+  );
+  assert.equal(
+    classifyQuorumLine(
+      `${head}CRIT: Resource group G: no longer owned in etcd (its etcd lease was not renewed in time): releasing it here.`,
+    )?.kind,
+    'quorum_release',
+  );
+  assert.equal(
+    classifyQuorumLine(`${head}CRIT: lease of 192.168.1.50 expired 3 ms ago (this node was stalled)`)?.kind,
+    'vip_expiry',
+  );
+  assert.equal(
+    classifyQuorumLine(`${head}WARN: etcd unreachable: no resource group will be taken over until it answers again.`)
+      ?.kind,
+    'unreachable',
+  );
+  assert.equal(classifyQuorumLine(`${head}info: etcd reachable: group ownership can be claimed.`), undefined);
+
+  const page = (fast: number, slow: number, failed: number): string =>
+    [
+      `vigil_quorum_renewal_seconds_bucket{le="0.005"} ${fast}`,
+      `vigil_quorum_renewal_seconds_bucket{le="2"} ${fast + slow}`,
+      `vigil_quorum_renewal_seconds_bucket{le="+Inf"} ${fast + slow}`,
+      `vigil_quorum_renewals_total{result="renewed"} ${fast + slow}`,
+      `vigil_quorum_renewals_total{result="failed"} ${failed}`,
+    ].join('\n');
+  const m = { buckets: new Map<number, number>(), byResult: {} as Record<string, number> };
+  addRenewalMetrics(m, page(90, 0, 0));
+  addRenewalMetrics(m, page(8, 2, 1));
+  assert.deepEqual(m.byResult, { renewed: 100, failed: 1 });
+  assert.equal(bucketQuantileMs(m.buckets, 0.5), 5);
+  assert.equal(bucketQuantileMs(m.buckets, 0.99), 2000);
+  assert.equal(bucketQuantileMs(m.buckets, 1), 2000);
+  assert.equal(bucketQuantileMs(new Map(), 1), null);
 });
