@@ -63,15 +63,6 @@ export function onStarting(c: EngineContext, out: Out, p: Peer, generation: numb
 /** What we hold, for a peer that is starting (answered even before our own comm is up). */
 export function answerStarting(c: EngineContext, out: Out): void {
   if (c.s.rstate === 'shutdown' || c.s.rstate === 'down') return;
-  const sb = c.s.standby;
-  if (c.multi && sb?.role === 'requester' && (sb.phase === 'releasing' || sb.phase === 'waitOther')) {
-    // Handing groups over to a third node: say so (as when it began), or the newcomer, which did not hear that,
-    // takes them for orphans before the partner's claim reaches it (sim seed 116342: two holders).
-    const keep = c.myHolds();
-    for (const g of sb.groups) keep.delete(g);
-    c.send(out, c.resourceMsg(false, 'standby', keep));
-    return;
-  }
   const stable = c.s.rstate === 'stable' && !c.s.initialPending && !c.anyInTransition();
   c.send(out, c.resourceMsg(stable, undefined));
 }
@@ -91,16 +82,6 @@ export function onResource(
   // pick it up in between (messages from the receiver may reach us after the sender's).
   // A settled (stable) report without a hand-over simply frees what it no longer lists.
   const handover = msg.info === 'standby' || msg.info === 'shutdown' || !msg.isstable;
-  if (!p.holdsKnown && c.multi && msg.info === 'standby') {
-    // Handing groups over, and we never knew what it held (it answers our `starting`): whatever it does not keep
-    // and we do not run may be among them, reserved like any hand-over until claimed or FLUX_EXPIRY_MS.
-    for (const g of c.groupKeys) {
-      if (claim.has(g) || s.groups.get(g) !== 'none') continue;
-      p.releasing.add(g);
-      p.handedOver.add(g);
-    }
-    out.push({ kind: 'setTimer', name: `flux:${p.name}`, ms: FLUX_EXPIRY_MS });
-  }
   if (p.holdsKnown && msg.info !== 'mach_down' && handover) {
     let added = false;
     for (const g of p.holds) {
