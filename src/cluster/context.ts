@@ -33,6 +33,11 @@ export interface Peer {
   healing: boolean;
   /** It announced its holdings after we declared it dead (it was alive behind a partition). */
   announcedSinceDeath: boolean;
+  /**
+   * It came back from a partition, during which it may have taken (and announced to clients) any group. When it
+   * lets go of what we hold, or goes down, our announcement must come after its last one.
+   */
+  mayHoldOurs: boolean;
   /** Generation of the incarnation whose announcement `holds` reflects. */
   holdsGen: number | undefined;
   /** Highest generation any message from it carried. */
@@ -146,6 +151,7 @@ function newPeer(name: string): Peer {
     stonithPending: false,
     healing: false,
     announcedSinceDeath: false,
+    mayHoldOurs: false,
     holdsGen: undefined,
     lastMsgGen: undefined,
   };

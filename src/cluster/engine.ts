@@ -54,6 +54,7 @@ import {
   checkStartingDone,
   finishStarting,
   onResource,
+  reannounceHeld,
   onStarting,
 } from './holdings.js';
 import {
@@ -330,6 +331,7 @@ export class ClusterEngine {
     p.needsFence = false;
     p.fenced = false;
     p.healing = true;
+    p.mayHoldOurs = true;
     if (p.stonithPending) {
       p.stonithPending = false;
       out.push({ kind: 'cancelTimer', name: `stonith:${node}` });
@@ -356,6 +358,12 @@ export class ClusterEngine {
     const held = p.holdsKnown
       ? new Set([...p.holds, ...[...p.releasing].filter((g) => !p.handedOver.has(g))])
       : undefined;
+    // What it may have announced to clients last, it no longer answers for: ours must be the last word. (A real
+    // Heartbeat peer back from a partition gives everything up and re-execs, after its own ARP burst for what it
+    // took during the partition: without this, a client kept its MAC for a VIP we hold until our next refresh.)
+    const announced = held === undefined || p.mayHoldOurs ? new Set(c.groupKeys) : held;
+    if (s.rstate === 'stable') reannounceHeld(c, out, announced);
+    p.mayHoldOurs = false;
     p.alive = false;
     p.stable = false;
     p.starting = false;

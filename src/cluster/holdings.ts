@@ -108,6 +108,11 @@ export function onResource(
       }
     }
   }
+  // Groups it may have announced to clients and now lets go of, that we hold: announce ours after it.
+  const letGo =
+    msg.info === 'mach_down'
+      ? []
+      : [...(p.mayHoldOurs ? c.groupKeys : prev)].filter((g) => !claim.has(g) && s.groups.get(g) === 'held');
   if (msg.info === 'mach_down') {
     // mach_down reports what was taken over, on top of what the sender already held.
     for (const g of claim) p.holds.add(g);
@@ -134,6 +139,8 @@ export function onResource(
     }
   }
   if (p.healing && msg.isstable) p.healing = false;
+  if (s.rstate === 'stable') reannounceHeld(c, out, letGo);
+  if (msg.isstable && msg.info !== 'mach_down') p.mayHoldOurs = false;
 
   if (s.rstate === 'starting') checkStartingDone(c, out);
   if (s.rstate === 'stable') {
@@ -180,4 +187,9 @@ export function finishStarting(c: EngineContext, out: Out, reason: string): void
   s.rstate = 'stable';
   s.initialPending = true;
   s.initialReason = reason;
+}
+
+/** Re-sends the address announcements of the groups among `groups` that we hold. */
+export function reannounceHeld(c: EngineContext, out: Out, groups: Iterable<string>): void {
+  for (const g of groups) if (c.s.groups.get(g) === 'held') out.push({ kind: 'reannounce', group: g });
 }

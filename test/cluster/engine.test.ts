@@ -249,6 +249,30 @@ test('partition heal: the keeper announces its VIP again as soon as the peer cla
   assert.deepEqual(reannounced(deliver(a, atA, b)), [G2]);
 });
 
+test('partition heal with a peer that gives everything up (a real Heartbeat): we announce what we keep after it', () => {
+  // Heartbeat 3 back from a partition gives every group up and re-execs, after the ARP burst of its own takeover
+  // during the partition: a client keeps its MAC for a VIP we hold unless our announcement comes after.
+  const [, b] = partitioned();
+  const reannounced = (x: ClusterAction[]) => x.flatMap((y) => (y.kind === 'reannounce' ? [y.group] : []));
+  b.handle({ kind: 'nodeReturned', node: 'node1' });
+  // It reports holding nothing (it gave up): b announces everything it holds.
+  const none = b.handle(
+    msg('node1', { t: 'resource', rscHold: 'none', isstable: true, info: undefined, groups: undefined }),
+  );
+  assert.deepEqual(
+    reannounced(none).sort(),
+    [G1, G2].filter((g) => b.snapshot().groups.find((x) => x.key === g)?.state === 'held').sort(),
+  );
+  assert.ok(reannounced(none).includes(G2));
+  // Or it goes down (shutdone) without a word about its holdings: the same.
+  const [, b2] = partitioned();
+  b2.handle({ kind: 'nodeReturned', node: 'node1' });
+  assert.ok(reannounced(b2.handle({ kind: 'nodeShutdown', node: 'node1' })).includes(G2));
+  // A peer that never was behind a partition and goes down holding only its own group: nothing to announce.
+  const [, b3] = bothStable();
+  assert.deepEqual(reannounced(b3.handle({ kind: 'nodeShutdown', node: 'node1' })), []);
+});
+
 test('legacy: ip-request, the owner releases and answers, the requester acquires', () => {
   const b = engine('node2', 'legacy');
   b.handle({ kind: 'commUp' });
