@@ -221,8 +221,9 @@ function loadNotes(records: readonly Record_[]): string[] {
     `**Load** (1-minute load average at a trial's start; 2 cores): trials of 2026-12-07 ${load(false)} (the branch`,
     `merged with 76e73e5, trials 1–5); trials of 2026-12-08 00:17–01:09 UTC ${load(true)} (main at d853c2f, trials`,
     '6–10), while four Heartbeat-CTS campaigns (labs c3h, c3v, c2m, c3m) and the etcd soaks below ran alongside. The',
-    'planned moves (graceful stop, standby) keep their 5 trials of 2026-12-07: they are being rerun apart (planned',
-    'moves got slower this wave).',
+    'planned moves (graceful stop, standby) were rerun whole, 10 trials each, on 2026-12-08 01:48–02:02 UTC with main at',
+    '2efd5ae (an address start without a status dump first, and rtnetlink requests of one turn in one datagram); their',
+    '5 trials of 2026-12-07 are in `bench/results/quorum-planned-superseded.jsonl.gz` (50 and 55 ms medians).',
     '',
     ...RUN_NOTES,
   ];
